@@ -1,0 +1,320 @@
+"""Column generators (DSL.md §4.1). A generator is an object with exactly one key naming it:
+`{"sequence": {"start": 1}}`, `{"distribution": {"type": "normal", "params": {...}}}`, …"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+
+from datagen.dsl.base import ONE_OR_MANY, Strict, one_or_many
+from datagen.dsl.issues import allowed_list, did_you_mean
+
+Scalar = str | int | float | bool | None
+
+# name -> (required params, optional params); values are checked for sign in `_check_param_values`.
+DISTRIBUTION_PARAMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "normal": (("mean", "std"), ()),
+    "lognormal": (("mean", "sigma"), ()),
+    "uniform": (("low", "high"), ()),
+    "poisson": (("lambda",), ()),
+    "beta": (("a", "b"), ()),
+    "gamma": (("shape", "scale"), ()),
+    "weibull": (("shape", "scale"), ()),
+    "exponential": (("scale",), ()),
+}
+_POSITIVE = {"std", "sigma", "lambda", "a", "b", "shape", "scale"}
+
+DistributionType = Literal[
+    "normal", "lognormal", "uniform", "poisson", "beta", "gamma", "weibull", "exponential"
+]
+
+
+class Distribution(Strict):
+    """A parametric distribution; parameter names are checked per type."""
+
+    type: DistributionType
+    params: dict[str, float] = Field(default_factory=dict)
+    clamp: tuple[float | None, float | None] | None = None
+
+    @field_validator("params", mode="after")
+    @classmethod
+    def _check_params(cls, params: dict[str, float], info: Any) -> dict[str, float]:
+        kind = info.data.get("type")
+        if kind not in DISTRIBUTION_PARAMS:
+            return params
+        required, optional = DISTRIBUTION_PARAMS[kind]
+        expected = (*required, *optional)
+        unknown = [k for k in params if k not in expected]
+        if unknown:
+            names = ", ".join(f"'{k}'{did_you_mean(k, expected)}" for k in unknown)
+            raise ValueError(f"unknown key {names} for type '{kind}' (expected: {', '.join(expected)})")
+        missing = [k for k in required if k not in params]
+        if missing:
+            raise ValueError(
+                f"type '{kind}' needs {', '.join(repr(m) for m in missing)} (expected: {', '.join(expected)})"
+            )
+        bad = [k for k in params if k in _POSITIVE and not params[k] > 0]
+        if bad:
+            raise ValueError(f"{', '.join(repr(b) for b in bad)} must be > 0 for type '{kind}'")
+        if kind == "uniform" and not params["low"] < params["high"]:
+            raise ValueError(f"uniform needs low < high (got low={params['low']}, high={params['high']})")
+        return params
+
+    @field_validator("clamp", mode="after")
+    @classmethod
+    def _check_clamp(cls, clamp: tuple[float | None, float | None] | None) -> Any:
+        if clamp and clamp[0] is not None and clamp[1] is not None and clamp[0] > clamp[1]:
+            raise ValueError(f"clamp [min, max] needs min <= max (got {list(clamp)})")
+        return clamp
+
+
+class SequenceArgs(Strict):
+    start: int = 1
+    step: int = 1
+
+    @field_validator("step")
+    @classmethod
+    def _nonzero(cls, v: int) -> int:
+        if v == 0:
+            raise ValueError("step must not be 0 (keys would repeat)")
+        return v
+
+
+_WEIGHTS_KIND = re.compile(
+    r"^(uniform|zipf@(?P<alpha>\d+(\.\d+)?)|head_tail@\{(?P<head>0?\.\d+|1(\.0+)?|0),(?P<tail>\d+(\.\d+)?)\})$"
+)
+
+
+def parse_weights_kind(kind: str) -> tuple[str, tuple[float, ...]]:
+    """'zipf@1.2' -> ('zipf', (1.2,)); 'head_tail@{0.6,1.1}' -> ('head_tail', (0.6, 1.1))."""
+    m = _WEIGHTS_KIND.match(kind.replace(" ", ""))
+    if not m:
+        raise ValueError(
+            f"weights_kind '{kind}' is not one of: 'uniform', 'zipf@<alpha>' (e.g. 'zipf@1.1'), "
+            "'head_tail@{<head_share>,<tail_alpha>}' (e.g. 'head_tail@{0.6,1.2}')"
+        )
+    if m.group("alpha"):
+        return "zipf", (float(m.group("alpha")),)
+    if m.group("head"):
+        return "head_tail", (float(m.group("head")), float(m.group("tail")))
+    return "uniform", ()
+
+
+class ChoiceArgs(Strict):
+    choices: list[Scalar] | None = None
+    choices_ref: str | None = None
+    weights: list[float] | None = None
+    weights_kind: str | None = None
+
+    @field_validator("weights_kind")
+    @classmethod
+    def _kind(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_weights_kind(v)
+        return v
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> ChoiceArgs:
+        if (self.choices is None) == (self.choices_ref is None):
+            raise ValueError("give exactly one of 'choices' (a list) or 'choices_ref' ('table.column')")
+        if self.choices is not None and len(self.choices) == 0:
+            raise ValueError("'choices' is empty; list at least one value")
+        if self.weights is not None and self.weights_kind is not None:
+            raise ValueError("give 'weights' or 'weights_kind', not both")
+        if self.weights is not None and self.choices is not None and len(self.weights) != len(self.choices):
+            raise ValueError(
+                f"{len(self.weights)} weights for {len(self.choices)} choices; give one weight per choice"
+            )
+        if self.weights is not None:
+            if any(w < 0 for w in self.weights):
+                raise ValueError("weights must be >= 0")
+            if sum(self.weights) <= 0:
+                raise ValueError("weights must not all be 0")
+        return self
+
+
+PATTERN_LENGTHS = {"hour": 24, "dow": 7, "month": 12}
+
+
+class PatternSpec(Strict):
+    """A sampling pattern over one calendar dimension (hour: 24, dow: 7 Monday first, month: 12)."""
+
+    dimension: Literal["hour", "dow", "month"]
+    weights: list[float]
+
+    @field_validator("weights")
+    @classmethod
+    def _nonneg(cls, v: list[float]) -> list[float]:
+        if any(w < 0 for w in v) or sum(v) <= 0:
+            raise ValueError("weights must be >= 0 and not all 0")
+        return v
+
+    @model_validator(mode="after")
+    def _length(self) -> PatternSpec:
+        need = PATTERN_LENGTHS[self.dimension]
+        if len(self.weights) != need:
+            order = " (Monday first)" if self.dimension == "dow" else ""
+            raise ValueError(
+                f"a '{self.dimension}' pattern needs {need} weights{order}; found {len(self.weights)}"
+            )
+        return self
+
+
+class Window(Strict):
+    start: str
+    end: str
+
+
+class DatetimeSeriesArgs(Strict):
+    within: Literal["timeframe"] | Window = "timeframe"
+    freq: str | None = None
+    pattern: list[PatternSpec] = Field(default_factory=list, json_schema_extra=ONE_OR_MANY)
+
+    @field_validator("pattern", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return one_or_many(v)
+
+    @field_validator("pattern", mode="after")
+    @classmethod
+    def _none_is_empty(cls, v: list[PatternSpec] | None) -> list[PatternSpec]:
+        return v or []
+
+
+class FakerArgs(Strict):
+    method: str
+    args: dict[str, Any] | None = None
+    locale: str | None = None
+    locale_from: str | None = None
+    unique: bool = False
+
+    @model_validator(mode="after")
+    def _one_locale(self) -> FakerArgs:
+        if self.locale and self.locale_from:
+            raise ValueError("give 'locale' (fixed) or 'locale_from' (a column), not both")
+        return self
+
+
+class LookupArgs(Strict):
+    from_: str = Field(alias="from")
+    on: dict[str, str] | None = None
+
+
+class ExpressionArgs(Strict):
+    code: str
+
+
+class EnumListArgs(Strict):
+    values: list[Scalar]
+
+    @field_validator("values")
+    @classmethod
+    def _nonempty(cls, v: list[Scalar]) -> list[Scalar]:
+        if not v:
+            raise ValueError("'values' is empty; list at least one value")
+        return v
+
+
+class SequenceGen(Strict):
+    sequence: SequenceArgs = Field(default_factory=SequenceArgs)
+
+
+class ChoiceGen(Strict):
+    choice: ChoiceArgs
+
+
+class DistributionGen(Strict):
+    distribution: Distribution
+
+
+class DatetimeSeriesGen(Strict):
+    datetime_series: DatetimeSeriesArgs
+
+
+class FakerGen(Strict):
+    faker: FakerArgs
+
+
+class LookupGen(Strict):
+    lookup: LookupArgs
+
+
+class ExpressionGen(Strict):
+    expression: ExpressionArgs
+
+
+class EnumListGen(Strict):
+    enum_list: EnumListArgs
+
+
+GENERATOR_MODELS: dict[str, type[Strict]] = {
+    "sequence": SequenceGen,
+    "choice": ChoiceGen,
+    "distribution": DistributionGen,
+    "datetime_series": DatetimeSeriesGen,
+    "faker": FakerGen,
+    "lookup": LookupGen,
+    "expression": ExpressionGen,
+    "enum_list": EnumListGen,
+}
+
+
+def _generator_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        keys = [k for k in value if k != "comment"]
+        return keys[0] if len(keys) == 1 and keys[0] in GENERATOR_MODELS else None
+    for name, model in GENERATOR_MODELS.items():
+        if isinstance(value, model):
+            return name
+    return None
+
+
+def generator_shape_problem(value: Any) -> str | None:
+    """Why a raw generator is not `{<one generator name>: {...}}`, in words that say how to fix it."""
+    names = list(GENERATOR_MODELS)
+    example = 'e.g. {"sequence": {"start": 1}} or {"choice": {"choices": ["a", "b"]}}'
+    if not isinstance(value, dict):
+        return f"a generator is an object with exactly one key naming it ({allowed_list(names)}); {example}"
+    keys = [k for k in value if k != "comment"]
+    if "type" in keys and isinstance(value.get("type"), str) and value["type"] in GENERATOR_MODELS:
+        t = value["type"]
+        return f'write the generator as {{"{t}": {{...arguments...}}}} instead of {{"type": "{t}", ...}}'
+    if len(keys) != 1:
+        found = ", ".join(repr(k) for k in keys) or "no key"
+        return (
+            f"a generator has exactly one key naming it (found {found}); "
+            f"allowed: {allowed_list(names)}; {example}"
+        )
+    key = keys[0]
+    if key not in GENERATOR_MODELS:
+        return f"unknown generator '{key}'{did_you_mean(key, names)} (expected one of: {allowed_list(names)})"
+    return None
+
+
+Generator = Annotated[
+    Annotated[SequenceGen, Tag("sequence")]
+    | Annotated[ChoiceGen, Tag("choice")]
+    | Annotated[DistributionGen, Tag("distribution")]
+    | Annotated[DatetimeSeriesGen, Tag("datetime_series")]
+    | Annotated[FakerGen, Tag("faker")]
+    | Annotated[LookupGen, Tag("lookup")]
+    | Annotated[ExpressionGen, Tag("expression")]
+    | Annotated[EnumListGen, Tag("enum_list")],
+    Discriminator(
+        _generator_tag,
+        custom_error_type="generator_kind",
+        custom_error_message="a generator is an object with exactly one key naming it",
+    ),
+]
+
+
+def generator_name(gen: Strict) -> str:
+    tag = _generator_tag(gen)
+    assert tag is not None
+    return tag
+
+
+def generator_args(gen: Strict) -> Any:
+    return getattr(gen, generator_name(gen))

@@ -1,0 +1,198 @@
+"""From text to models: JSON syntax errors with line and column, legacy spellings normalised (with a
+note each), pydantic errors turned into path + plain-words issues."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from datagen.dsl.freq import normalise_freq
+from datagen.dsl.generators import GENERATOR_MODELS
+from datagen.dsl.issues import IssueList, PathPart, allowed_list, did_you_mean, format_path
+from datagen.dsl.models import Schema
+from datagen.dsl.modifiers import MODIFIER_NAMES
+from datagen.errors import InputError
+
+
+def read_json(path: Path) -> Any:
+    """Read a schema file; missing files and JSON syntax errors become InputError with line/column."""
+    if not path.exists():
+        raise InputError(
+            f"schema file not found: {path}", hint="check the path (datagen examples lists bundled ones)"
+        )
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not a schema file", hint="pass the path of a .json schema")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from exc
+    return parse_json(text, source=str(path))
+
+
+def parse_json(text: str, source: str = "<schema>") -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        line = text.splitlines()[exc.lineno - 1] if text.splitlines() else ""
+        pointer = " " * (exc.colno - 1) + "^"
+        raise InputError(
+            f"{source}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}\n    {line}\n    {pointer}",
+            hint="fix the JSON syntax at that line and column (a missing comma or quote is the usual cause)",
+        ) from None
+
+
+def normalise_legacy(raw: Any, notes: IssueList) -> Any:
+    """Rewrite unambiguous legacy spellings in place-copy and note each one (DSL.md §1)."""
+    if not isinstance(raw, dict):
+        return raw
+    data = json.loads(json.dumps(raw))  # deep copy of plain JSON
+
+    def fix_freq(obj: dict, key: str, path: list[PathPart]) -> None:
+        value = obj.get(key)
+        if isinstance(value, str):
+            new, note = normalise_freq(value)
+            if note:
+                obj[key] = new
+                notes.note([*path, key], note, code="legacy_freq")
+
+    if isinstance(data.get("timeframe"), dict):
+        fix_freq(data["timeframe"], "freq", ["timeframe"])
+    for ni, node in enumerate(data.get("nodes") or []):
+        if not isinstance(node, dict):
+            continue
+        for ci, col in enumerate(node.get("columns") or []):
+            gen = col.get("generator") if isinstance(col, dict) else None
+            if isinstance(gen, dict) and isinstance(gen.get("datetime_series"), dict):
+                fix_freq(
+                    gen["datetime_series"],
+                    "freq",
+                    ["nodes", ni, "columns", ci, "generator", "datetime_series"],
+                )
+        fanout = node.get("fanout")
+        if isinstance(fanout, dict) and "lam" in fanout and "lambda" not in fanout:
+            fanout["lambda"] = fanout.pop("lam")
+            notes.note(["nodes", ni, "fanout"], "legacy key 'lam' read as 'lambda'", code="legacy_key")
+    return data
+
+
+_TYPE_LIKE = re.compile(
+    r"^(list\[|dict\[|literal\[|function-|tuple\[|union\[|nullable\[|[A-Z]\w*$|str$|int$|float$|bool$)"
+)
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> list[PathPart]:
+    """Drop what pydantic adds for unions (tags, member type names) so the path is the JSON path."""
+    out: list[PathPart] = []
+    for i, part in enumerate(loc):
+        if isinstance(part, str):
+            nxt = loc[i + 1] if i + 1 < len(loc) else None
+            if _TYPE_LIKE.match(part):
+                continue  # a union member's type name
+            if part in GENERATOR_MODELS and nxt == part:
+                continue  # generator tag before the same-named field
+            if (
+                part in MODIFIER_NAMES
+                and i >= 2
+                and isinstance(loc[i - 1], int)
+                and loc[i - 2] == "modifiers"
+            ):
+                continue  # modifier tag after the list index
+        out.append(part)
+    return out
+
+
+def _members(annotation: Any) -> list[Any]:
+    """Flatten Annotated/Optional/Union into the concrete types it may hold."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _members(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return [m for a in get_args(annotation) for m in _members(a)]
+    return [annotation]
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """Walk pydantic's raw error location through the model tree to the model that holds the last key."""
+    parts = [p for i, p in enumerate(loc) if not (i and p == loc[i - 1])]  # generator tag + same-named field
+    current: list[Any] = [Schema]
+    for part in parts:
+        if isinstance(part, str) and _TYPE_LIKE.match(part):
+            continue  # a union member's type name: same object
+        nxt: list[Any] = []
+        for member in (m for typ in current for m in _members(typ)):
+            origin = get_origin(member)
+            if isinstance(part, int) and origin in (list, tuple):
+                nxt.extend(get_args(member)[:1])
+            elif isinstance(part, str) and origin is dict:
+                nxt.append(get_args(member)[1])
+            elif isinstance(member, type) and issubclass(member, BaseModel) and isinstance(part, str):
+                fields = {f.alias or n: f for n, f in member.model_fields.items()}
+                transform = member.model_fields.get("transform")
+                if part in fields:
+                    nxt.append(fields[part].annotation)
+                elif transform is not None and part in get_args(transform.annotation):
+                    nxt.append(member)  # a modifier's tag names this member
+        current = nxt
+        if not current:
+            return None
+    models = [m for t in current for m in _members(t) if isinstance(m, type) and issubclass(m, BaseModel)]
+    return models[0] if len(models) == 1 else None
+
+
+def _unknown_key_message(loc: tuple[Any, ...]) -> str:
+    key = str(loc[-1])
+    model = _model_at(loc[:-1])
+    if model is None:
+        return f"unknown key '{key}'"
+    allowed = [f.alias or n for n, f in model.model_fields.items() if n != "comment"]
+    return f"unknown key '{key}'{did_you_mean(key, allowed)} (expected: {allowed_list(allowed, limit=30)})"
+
+
+def _describe(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind, msg, found = err["type"], err["msg"], err.get("input")
+    ctx = err.get("ctx") or {}
+    if kind == "missing":
+        return "required key is missing"
+    if kind in ("value_error", "assertion_error"):
+        return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind == "extra_forbidden":
+        return _unknown_key_message(err["loc"])
+    if kind == "literal_error":
+        expected = re.findall(r"'([^']*)'", ctx.get("expected", ""))
+        hint = did_you_mean(str(found), expected) if isinstance(found, str) else ""
+        return f"found {_describe(found)}; expected one of: {', '.join(expected)}{hint}"
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        expected = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+        key = str(ctx.get("discriminator", "transform")).strip("'")
+        options = ", ".join(expected)
+        if kind == "union_tag_not_found":
+            return f"missing '{key}' (expected one of: {options})"
+        tag = str(ctx.get("tag", ""))
+        return f"unknown {key} '{tag}'{did_you_mean(tag, expected)} (expected one of: {options})"
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        return f"{msg[0].lower() + msg[1:]}; found {_describe(found)}"
+    return f"{msg[0].lower() + msg[1:]}; found {_describe(found)}" if found is not None else msg
+
+
+def pydantic_issues(exc: ValidationError, issues: IssueList) -> None:
+    seen: set[tuple[str, str]] = set()
+    for err in exc.errors(include_url=False):
+        if err["type"] == "literal_error" and isinstance(err.get("input"), dict | list):
+            continue  # the other member of a `"keyword" | {...}` union explains it better
+        loc = err["loc"][:-1] if err["type"] == "extra_forbidden" else err["loc"]
+        path = format_path(_clean_loc(loc))
+        message = _message(err)
+        if (path, message) in seen:
+            continue
+        seen.add((path, message))
+        issues.error(path, message, code=err["type"])

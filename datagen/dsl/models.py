@@ -1,0 +1,294 @@
+"""The schema models (DSL.md §2–8). Shape and local rules only; cross-references live in checks.py."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from datagen.dsl.base import ONE_OR_MANY, Strict, one_or_many
+from datagen.dsl.behaviours import SegmentBehavior, StageConfig, StateTransitionModel, VintageBehavior
+from datagen.dsl.generators import Generator, Scalar, generator_name, generator_shape_problem
+from datagen.dsl.modifiers import Effect, Modifier
+
+IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ColumnType = Literal["int", "float", "string", "bool", "datetime", "date"]
+SUPPORTED_VERSIONS = ("1.0", "1.1")
+
+
+def parse_instant(value: str) -> datetime:
+    """ISO-8601 to an aware UTC datetime; naive values are taken as UTC."""
+    dt = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+class Metadata(Strict):
+    """Free-form beyond `name` (v1 schemas carry owners, tags, dates…)."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str
+    description: str | None = None
+
+
+class Timeframe(Strict):
+    start: str
+    end: str
+    freq: str | None = None
+
+    @field_validator("start", "end")
+    @classmethod
+    def _iso(cls, v: str) -> str:
+        try:
+            parse_instant(v)
+        except ValueError:
+            raise ValueError(
+                f"'{v}' is not an ISO-8601 date or timestamp (e.g. 2024-01-01T00:00:00Z)"
+            ) from None
+        return v
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Timeframe:
+        if parse_instant(self.start) >= parse_instant(self.end):
+            raise ValueError(f"timeframe start ({self.start}) must be before end ({self.end})")
+        return self
+
+    @property
+    def start_dt(self) -> datetime:
+        return parse_instant(self.start)
+
+    @property
+    def end_dt(self) -> datetime:
+        return parse_instant(self.end)
+
+
+class ColumnConstraints(Strict):
+    pattern: str | None = None
+    enum: list[Scalar] | None = None
+    enum_ref: str | None = None
+
+
+class Column(Strict):
+    name: str
+    type: ColumnType
+    description: str | None = None
+    nullable: bool = False
+    null_rate: float = Field(default=0.0, ge=0, le=1)
+    generator: Generator
+    modifiers: list[Modifier] = Field(default_factory=list)
+    constraints: ColumnConstraints | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _ident(cls, v: str) -> str:
+        if not IDENT.match(v):
+            raise ValueError(
+                f"column name '{v}' must match [A-Za-z_][A-Za-z0-9_]* (letters, digits, underscore)"
+            )
+        return v
+
+    @field_validator("generator", mode="before")
+    @classmethod
+    def _generator_shape(cls, v: Any) -> Any:
+        problem = generator_shape_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
+    @model_validator(mode="after")
+    def _null_rate_needs_nullable(self) -> Column:
+        if self.null_rate > 0 and not self.nullable:
+            raise ValueError(
+                f"null_rate {self.null_rate} is set but nullable is false; "
+                'add "nullable": true or drop null_rate'
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        """The generator's DSL name (`sequence`, `lookup`, …)."""
+        return generator_name(self.generator)
+
+    @property
+    def args(self) -> Any:
+        return getattr(self.generator, self.kind)
+
+
+class Fanout(Strict):
+    distribution: Literal["poisson", "uniform", "negative_binomial"] = "poisson"
+    lambda_: float | None = Field(default=None, alias="lambda", ge=0)
+    dispersion: float | None = Field(default=None, gt=0)
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _params(self) -> Fanout:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"fanout min ({self.min}) must be <= max ({self.max})")
+        if self.distribution in ("poisson", "negative_binomial") and self.lambda_ is None:
+            raise ValueError(
+                f"fanout distribution '{self.distribution}' needs 'lambda' (mean children per parent)"
+            )
+        if self.distribution == "uniform" and (self.min is None or self.max is None):
+            raise ValueError("fanout distribution 'uniform' needs 'min' and 'max'")
+        return self
+
+
+class Node(Strict):
+    id: str
+    kind: Literal["entity", "fact", "vocab"]
+    description: str | None = None
+    pk: str | None = None
+    rows: int | None = None
+    parents: list[str] | None = None
+    fanout: Fanout | None = None
+    columns: list[Column] = Field(min_length=1)
+    modifiers: list[Effect] = Field(default_factory=list)
+    segment_behavior: SegmentBehavior | None = None
+    vintage_behavior: VintageBehavior | None = None
+    stage_config: StageConfig | None = None
+    state_transition_model: StateTransitionModel | None = None
+
+    DEFAULT_ROWS: ClassVar[int] = 1000
+
+    @field_validator("id")
+    @classmethod
+    def _ident(cls, v: str) -> str:
+        if not IDENT.match(v):
+            raise ValueError(
+                f"table id '{v}' must match [A-Za-z_][A-Za-z0-9_]* (letters, digits, underscore)"
+            )
+        return v
+
+    @field_validator("rows")
+    @classmethod
+    def _rows(cls, v: int | None) -> int | None:
+        if v is not None and v < 0:
+            raise ValueError(f"rows must be >= 0 (got {v})")
+        return v
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def primary_parent(self) -> str | None:
+        return self.parents[0] if self.parents else None
+
+    @property
+    def row_count(self) -> int:
+        return Node.DEFAULT_ROWS if self.rows is None else self.rows
+
+
+class ForeignKey(Strict):
+    from_: str = Field(alias="from")
+    to: str
+
+
+class RangeConstraint(Strict):
+    attr: str
+    min: float | str | None = None
+    max: float | str | None = None
+
+
+class Inequality(Strict):
+    left: str
+    op: Literal["<", "<=", ">", ">=", "=="]
+    right: str
+
+
+class PatternConstraint(Strict):
+    attr: str
+    regex: str
+
+
+class EnumConstraint(Strict):
+    attr: str
+    values: list[Scalar] | None = None
+    enum_ref: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> EnumConstraint:
+        if (self.values is None) == (self.enum_ref is None):
+            raise ValueError("give exactly one of 'values' (a list) or 'enum_ref' ('table.column')")
+        return self
+
+
+class Constraints(Strict):
+    unique: list[str] = Field(default_factory=list)
+    foreign_keys: list[ForeignKey] = Field(default_factory=list)
+    ranges: list[RangeConstraint] = Field(default_factory=list)
+    inequalities: list[Inequality] = Field(default_factory=list)
+    pattern: list[PatternConstraint] = Field(default_factory=list)
+    enum: list[EnumConstraint] = Field(default_factory=list)
+
+
+class Tolerance(Strict):
+    mae: float | None = Field(default=None, ge=0)
+    mape: float | None = Field(default=None, ge=0)
+
+
+class WeekendShareTarget(Strict):
+    table: str
+    timestamp: str
+    min: float = Field(ge=0, le=1)
+    max: float = Field(ge=0, le=1)
+
+
+class MeanInRangeTarget(Strict):
+    table: str
+    column: str
+    min: float
+    max: float
+
+
+class CompositeEffectTarget(Strict):
+    table: str
+    metric: str
+    influences: list[str] = Field(min_length=1)
+    tolerance: Tolerance = Field(default_factory=lambda: Tolerance(mape=0.1))
+
+
+class Targets(Strict):
+    """Each kind takes one object or a list of them."""
+
+    weekend_share: list[WeekendShareTarget] = Field(default_factory=list, json_schema_extra=ONE_OR_MANY)
+    mean_in_range: list[MeanInRangeTarget] = Field(default_factory=list, json_schema_extra=ONE_OR_MANY)
+    composite_effect: list[CompositeEffectTarget] = Field(default_factory=list, json_schema_extra=ONE_OR_MANY)
+
+    @field_validator("weekend_share", "mean_in_range", "composite_effect", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return one_or_many(v)
+
+
+class Schema(Strict):
+    schema_: str | None = Field(default=None, alias="$schema")
+    version: str
+    metadata: Metadata
+    timeframe: Timeframe
+    nodes: list[Node] = Field(min_length=1)
+    constraints: Constraints
+    targets: Targets | None = None
+    dag: list[list[str]] | None = None
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, v: str) -> str:
+        if v not in SUPPORTED_VERSIONS:
+            raise ValueError(
+                f"version '{v}' is not supported by this engine "
+                f"(supported: {', '.join(SUPPORTED_VERSIONS)}); use \"1.0\""
+            )
+        return v
+
+    def node(self, node_id: str) -> Node | None:
+        return next((n for n in self.nodes if n.id == node_id), None)
+
+    @property
+    def node_ids(self) -> list[str]:
+        return [n.id for n in self.nodes]
