@@ -124,6 +124,139 @@ def examples() -> None:
     out.print(f"\n(files in {list_examples()[0].path.parent if list_examples() else 'examples/'})")
 
 
+def _load_checked(schema: Path):
+    """Check a schema file; print its errors (exit 2) or its warnings, and return the result."""
+    from datagen.dsl import check_file
+
+    result = check_file(schema)
+    if not result.ok:
+        print_issues(result.errors, console=err)
+        err.print(f"[bold red]{schema}: {len(result.errors)} error(s)[/] (run `datagen check {schema}`)")
+        raise typer.Exit(2)
+    print_issues(result.warnings, console=err)
+    return result
+
+
+@app.command()
+@friendly_errors
+def generate(
+    schema: Annotated[Path, typer.Argument(help="Schema file (JSON).")],
+    out_dir: Annotated[
+        Path | None, typer.Option("-o", "--out", help="Output folder (default: data/<schema name>).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same data.")] = 42,
+    scale: Annotated[float, typer.Option(min=0.0, help="Multiply the rows of every parent-less table.")] = 1.0,
+    chunk_rows: Annotated[
+        int, typer.Option("--chunk-rows", min=1, help="Rows per written chunk (rounded to whole blocks).")
+    ] = 262_144,
+    sample: Annotated[
+        int | None,
+        typer.Option(min=1, help="Preflight: N rows per parent-less table, in memory; print problems and a preview."),
+    ] = None,
+) -> None:
+    """Generate the dataset: one Parquet file per table plus .metadata.json, written atomically."""
+    from datagen.engine.generate import Options
+
+    checked = _load_checked(schema)
+    if sample is not None:
+        _preflight(checked.schema, sample, seed)
+        return
+    target = out_dir or Path("data") / schema.stem
+    result = _generate_with_progress(checked, target, Options(seed=seed, scale=scale, chunk_rows=chunk_rows))
+    _print_summary(result)
+
+
+def _preflight(schema, rows: int, seed: int) -> None:
+    from rich.table import Table
+
+    from datagen.engine.preflight import preflight
+
+    pf = preflight(schema, rows=rows, seed=seed)
+    for tid, table in pf.tables.items():
+        view = Table(title=f"{tid} ({table.num_rows} rows)", title_justify="left", show_lines=False)
+        for name in table.column_names:
+            view.add_column(name, overflow="ellipsis", max_width=24)
+        for row in table.slice(0, 5).to_pylist():
+            view.add_row(*["∅" if v is None else str(v) for v in row.values()])
+        out.print(view)
+    if pf.problems:
+        for p in pf.problems:
+            err.print(f"[bold red]problem[/] {p}", soft_wrap=True)
+        raise typer.Exit(1)
+    out.print(f"[green]preflight ok[/]: every column generated ({rows} rows per parent-less table)")
+
+
+def _generate_with_progress(checked, target: Path, options):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from datagen.io.dataset import write_dataset
+
+    progress = Progress(
+        TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True, disable=not err.is_terminal,
+    )
+    tasks: dict[str, int] = {}
+    with progress:
+        return write_dataset(
+            checked,
+            target,
+            options,
+            on_table_start=lambda tid, total: tasks.__setitem__(tid, progress.add_task(tid, total=total)),
+            on_progress=lambda tid, n: progress.advance(tasks[tid], n),
+        )
+
+
+def _print_summary(result) -> None:
+    from rich.table import Table
+
+    view = Table(title=f"wrote {result.out_dir}", title_justify="left")
+    for name, justify in (("table", "left"), ("rows", "right"), ("seconds", "right"), ("rows/s", "right")):
+        view.add_column(name, justify=justify)
+    rows = sum(s.rows for s in result.stats)
+    secs = sum(s.seconds for s in result.stats)
+    for s in result.stats:
+        view.add_row(s.id, f"{s.rows:,}", f"{s.seconds:.2f}", f"{s.rows_per_second:,.0f}")
+    view.add_row("[bold]total[/]", f"{rows:,}", f"{secs:.2f}", f"{rows / secs if secs else 0:,.0f}")
+    out.print(view)
+
+
+@app.command()
+@friendly_errors
+def export(
+    schema: Annotated[Path, typer.Argument(help="Schema file (JSON).")],
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="Folder written by `datagen generate`.")],
+    out_dir: Annotated[Path, typer.Option("-o", "--out", help="Folder for the CSV files.")],
+    fmt: Annotated[str, typer.Option("--format", help="Export format (csv: Keboola-ready CSV + manifests).")] = "csv",
+    bucket: Annotated[
+        str | None, typer.Option(help="Keboola bucket for the manifests' destination, e.g. in.c-datagen.")
+    ] = None,
+) -> None:
+    """Export generated Parquet data as CSV with Keboola manifests and dataset.json."""
+    from datagen.dsl import schema_hash
+    from datagen.errors import InputError
+    from datagen.io.csv_export import ExportTable, export_csv
+
+    if fmt != "csv":
+        raise InputError(f"unknown export format '{fmt}'", hint="use --format csv")
+    checked = _load_checked(schema)
+    s = checked.schema
+    tables = [ExportTable(n.id, n.pk, n.column_names, n.description) for n in s.nodes]
+    dataset = {"name": s.metadata.name, "description": s.metadata.description, "schema_hash": schema_hash(s)}
+    meta = _read_metadata(data_dir)
+    if meta:
+        dataset["seed"] = meta.get("seed")
+    paths = export_csv(data_dir, out_dir, tables, dataset=dataset, bucket=bucket)
+    out.print(f"[green]exported[/] {len(tables)} table(s) to {out_dir} ({len(paths)} files)")
+
+
+def _read_metadata(data_dir: Path) -> dict | None:
+    path = data_dir / ".metadata.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def main() -> None:
     try:
         app()

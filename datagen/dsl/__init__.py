@@ -70,9 +70,15 @@ def check(document: Any) -> CheckResult:
         return CheckResult(None, issues.items, document)
     data = normalise_legacy(document, issues)
     try:
-        schema = Schema.model_validate(data)
+        # by_name=False: the Python names behind aliases (`from_`, `lambda_`) are not DSL keys.
+        schema = Schema.model_validate(data, by_alias=True, by_name=False)
     except ValidationError as exc:
         pydantic_issues(exc, issues)
+        issues.note(
+            "(schema)",
+            "references between tables and columns (and cycles) are checked once the errors above are fixed",
+            code="checks_pending",
+        )
         return CheckResult(None, issues.items, data)
     Checker(schema, issues).run()
     return CheckResult(schema, issues.items, data)

@@ -18,7 +18,8 @@ class Strict(BaseModel):
     """Every DSL object: unknown keys are errors (load.py turns them into 'did you mean' messages that
     list the allowed keys), and `comment` documents any object."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=False)
+    # NaN/Infinity are not JSON (Python's json module reads them anyway) and would poison generation.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=False, allow_inf_nan=False)
 
     comment: str | None = None
 

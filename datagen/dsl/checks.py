@@ -3,11 +3,9 @@ All findings are gathered; each names a path, what was found, what is allowed an
 
 from __future__ import annotations
 
-import re
 from graphlib import CycleError, TopologicalSorter
 
-from datagen.dsl.expressions import expression_problems
-from datagen.dsl.freq import freq_problem
+from datagen.dsl.expressions import expression_problems, referenced_columns
 from datagen.dsl.issues import IssueList, PathPart, allowed_list, did_you_mean
 from datagen.dsl.models import Column, ForeignKey, Node, Schema, parse_instant
 from datagen.dsl.modifiers import TIME_ARGUMENT
@@ -33,13 +31,19 @@ GENERATOR_TYPES = {
 INFLUENCE_WORDS = ("hour", "dow", "month", "outliers", "trend", "segment")
 
 
+def _article(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
 class Checker:
     """One pass over a parsed schema. Mutates `schema.constraints` only to add implied constraints."""
 
     def __init__(self, schema: Schema, issues: IssueList) -> None:
         self.s = schema
         self.issues = issues
-        self.nodes = {n.id: n for n in schema.nodes}
+        self.nodes: dict[str, Node] = {}
+        for n in schema.nodes:
+            self.nodes.setdefault(n.id, n)  # a duplicate id is reported; references go to the first
 
     # --- reference helpers -------------------------------------------------------------------------
     def table(self, table_id: str, path: Path, what: str = "table") -> Node | None:
@@ -87,8 +91,6 @@ class Checker:
     # --- the checks --------------------------------------------------------------------------------
     def run(self) -> None:
         self.check_ids()
-        if self.s.timeframe.freq and (p := freq_problem(self.s.timeframe.freq)):
-            self.issues.error(["timeframe", "freq"], p, code="bad_freq")
         for ni, node in enumerate(self.s.nodes):
             self.check_node(ni, node)
         self.check_table_graph()
@@ -129,7 +131,7 @@ class Checker:
                 if getattr(node, key) is not None:
                     self.issues.error(
                         [*base, key],
-                        f"'{key}' is only allowed on facts; '{node.id}' is a {node.kind}"
+                        f"'{key}' is only allowed on facts; '{node.id}' is {_article(node.kind)}"
                         + (' (make it "kind": "fact" with parents)' if key in ("parents", "fanout") else ""),
                         code="wrong_kind",
                     )
@@ -151,7 +153,7 @@ class Checker:
                 if getattr(node, key) is not None:
                     self.issues.error(
                         [*base, key],
-                        f"'{key}' is only allowed on entities; '{node.id}' is a {node.kind}",
+                        f"'{key}' is only allowed on entities; '{node.id}' is {_article(node.kind)}",
                         code="wrong_kind",
                     )
         if node.kind == "vocab":
@@ -215,8 +217,6 @@ class Checker:
             if args.choices_ref:
                 self.ref(args.choices_ref, [*gpath, "choices_ref"])
         elif kind == "datetime_series":
-            if args.freq and (p := freq_problem(args.freq)):
-                self.issues.error([*gpath, "freq"], p, code="bad_freq")
             if not isinstance(args.within, str):
                 try:
                     if parse_instant(args.within.start) >= parse_instant(args.within.end):
@@ -228,21 +228,28 @@ class Checker:
                         [*gpath, "within"], "within.start/end must be ISO-8601 timestamps", code="bad_window"
                     )
         elif kind == "faker":
-            if p := method_problem(args.method, args.args):
-                self.issues.error([*gpath, "method"], p, code="faker_method")
+            if p := method_problem(args.method, args.args, locale=args.locale):
+                about_locale = p.startswith(("unknown locale", "faker locale"))
+                self.issues.error([*gpath, "locale" if about_locale else "method"], p, code="faker_method")
             if args.locale_from:
                 self.column(node, args.locale_from, [*gpath, "locale_from"])
         elif kind == "expression":
-            for problem in expression_problems(args.code, node.column_names):
+            problems = expression_problems(args.code, node.column_names)
+            for problem in problems:
                 self.issues.error([*gpath, "code"], problem.message, code="expression")
+            if not problems and col.name in referenced_columns(args.code):
+                self.issues.error(
+                    [*gpath, "code"],
+                    f"the expression of '{col.name}' uses '{col.name}' itself, which does not exist yet; "
+                    "compute it from other columns",
+                    code="expression_self_reference",
+                )
         elif kind == "lookup":
             self.check_lookup(node, col, args, gpath)
         for mi, mod in enumerate(col.modifiers):
             self.check_modifier(node, col, mod, [*path, "modifiers", mi])
         if col.constraints:
             c = col.constraints
-            if c.pattern:
-                self.check_regex(c.pattern, [*path, "constraints", "pattern"])
             if c.enum_ref:
                 self.ref(c.enum_ref, [*path, "constraints", "enum_ref"])
 
@@ -251,7 +258,7 @@ class Checker:
         if not found:
             return
         src, src_col = found
-        if src.id == node.id:
+        if src is node:
             if args.on:
                 self.issues.error([*gpath, "on"], "a self-reference cannot use 'on'", code="self_lookup_on")
             elif src.pk != src_col.name:
@@ -260,6 +267,13 @@ class Checker:
                     f"a self-reference must point at the table's primary key "
                     f"('{node.id}.{node.pk}'), so each row can name an earlier row",
                     code="self_ref_not_pk",
+                )
+            elif src_col.kind != "sequence":
+                self.issues.error(
+                    [*gpath, "from"],
+                    f"a self-reference needs the primary key '{node.id}.{node.pk}' to be a sequence "
+                    "(earlier rows are found by their position)",
+                    code="self_ref_not_sequence",
                 )
             elif not col.nullable:
                 self.issues.error(
@@ -292,12 +306,6 @@ class Checker:
                 and (col.kind == "sequence" or len(set(map(str, col.args.values))) == len(col.args.values))
             )
         )
-
-    def check_regex(self, regex: str, path: Path) -> None:
-        try:
-            re.compile(regex)
-        except re.error as exc:
-            self.issues.error(path, f"regex '{regex}' does not compile: {exc}", code="bad_regex")
 
     def check_modifier(self, node: Node, col: Column, mod, path: Path) -> None:
         t, args = mod.transform, mod.args
@@ -463,7 +471,6 @@ class Checker:
                 self.check_inequality_tables(left[0], right[0], ["constraints", "inequalities", i])
         for i, p in enumerate(c.pattern):
             self.ref(p.attr, ["constraints", "pattern", i, "attr"])
-            self.check_regex(p.regex, ["constraints", "pattern", i, "regex"])
         for i, e in enumerate(c.enum):
             self.ref(e.attr, ["constraints", "enum", i, "attr"])
             if e.enum_ref:
@@ -492,7 +499,7 @@ class Checker:
             col = self.column(node, ws.timestamp, [*path, "timestamp"], TIME) if node else None
             if ws.min > ws.max:
                 self.issues.error(path, f"min ({ws.min}) > max ({ws.max})", code="bad_range")
-            if node and col is not None:
+            elif node and col is not None:
                 self.check_weekend_reachable(col, ws.min, ws.max, path)
         for i, m in enumerate(t.mean_in_range):
             path = ["targets", "mean_in_range", i]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from pandas.tseries.frequencies import to_offset
-
 # Old pandas spellings whose meaning is unambiguous (DSL.md §1); the value is today's alias.
 LEGACY_ALIASES = {
     "H": "h",
@@ -35,6 +33,8 @@ def normalise_freq(freq: str) -> tuple[str, str | None]:
 
 def freq_problem(freq: str) -> str | None:
     """None when pandas can parse the alias; otherwise a message listing common valid ones."""
+    from pandas.tseries.frequencies import to_offset  # pandas is slow to import; models need it rarely
+
     try:
         to_offset(freq)
     except (ValueError, TypeError):

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from datagen.dsl.base import ONE_OR_MANY, Strict, one_or_many
+from datagen.dsl.freq import freq_problem
 from datagen.dsl.issues import allowed_list, did_you_mean
 
 Scalar = str | int | float | bool | None
@@ -171,6 +172,13 @@ class DatetimeSeriesArgs(Strict):
     within: Literal["timeframe"] | Window = "timeframe"
     freq: str | None = None
     pattern: list[PatternSpec] = Field(default_factory=list, json_schema_extra=ONE_OR_MANY)
+
+    @field_validator("freq")
+    @classmethod
+    def _freq(cls, v: str | None) -> str | None:
+        if v is not None and (problem := freq_problem(v)):
+            raise ValueError(problem)
+        return v
 
     @field_validator("pattern", mode="before")
     @classmethod

@@ -38,7 +38,8 @@ def parse_json(text: str, source: str = "<schema>") -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        line = text.splitlines()[exc.lineno - 1] if text.splitlines() else ""
+        lines = text.splitlines()
+        line = lines[exc.lineno - 1] if exc.lineno <= len(lines) else ""  # past the end: truncated file
         pointer = " " * (exc.colno - 1) + "^"
         raise InputError(
             f"{source}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}\n    {line}\n    {pointer}",
@@ -174,6 +175,8 @@ def _message(err: dict[str, Any]) -> str:
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         expected = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
         key = str(ctx.get("discriminator", "transform")).strip("'")
+        if not expected and key == "transform":
+            expected = list(MODIFIER_NAMES)  # pydantic names no tags when the key is missing
         options = ", ".join(expected)
         if kind == "union_tag_not_found":
             return f"missing '{key}' (expected one of: {options})"
@@ -184,15 +187,29 @@ def _message(err: dict[str, Any]) -> str:
     return f"{msg[0].lower() + msg[1:]}; found {_describe(found)}" if found is not None else msg
 
 
+# "Wrong container" errors that a union member reports when another member explains the mistake better.
+_CONTAINER_ERRORS = ("list_type", "dict_type", "model_type", "model_attributes_type")
+
+
 def pydantic_issues(exc: ValidationError, issues: IssueList) -> None:
-    seen: set[tuple[str, str]] = set()
+    """One issue per mistake: union members that merely say "not this shape" are dropped when another
+    member reports at the same place, and a missing key is not repeated next to a "did you mean" for it."""
+    found: list[tuple[str, str, str]] = []
     for err in exc.errors(include_url=False):
         if err["type"] == "literal_error" and isinstance(err.get("input"), dict | list):
             continue  # the other member of a `"keyword" | {...}` union explains it better
         loc = err["loc"][:-1] if err["type"] == "extra_forbidden" else err["loc"]
-        path = format_path(_clean_loc(loc))
-        message = _message(err)
-        if (path, message) in seen:
+        entry = (format_path(_clean_loc(loc)), _message(err), err["type"])
+        if entry not in found:
+            found.append(entry)
+    for path, message, kind in found:
+        others = [(p, m) for p, m, _ in found if (p, m) != (path, message)]
+        inside = (f"{path}.", f"{path}[")
+        if kind in _CONTAINER_ERRORS and any(p == path or p.startswith(inside) for p, _ in others):
             continue
-        seen.add((path, message))
-        issues.error(path, message, code=err["type"])
+        if kind == "missing":
+            parent, _, key = path.rpartition(".")
+            hint = f"(did you mean '{key}'?)"
+            if any(p == (parent or "(schema)") and hint in m for p, m in others):
+                continue
+        issues.error(path, message, code=kind)

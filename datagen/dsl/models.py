@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
 from datagen.dsl.base import ONE_OR_MANY, Strict, one_or_many
 from datagen.dsl.behaviours import SegmentBehavior, StageConfig, StateTransitionModel, VintageBehavior
+from datagen.dsl.freq import freq_problem
 from datagen.dsl.generators import Generator, Scalar, generator_name, generator_shape_problem
 from datagen.dsl.modifiers import Effect, Modifier
 
@@ -48,6 +49,13 @@ class Timeframe(Strict):
             ) from None
         return v
 
+    @field_validator("freq")
+    @classmethod
+    def _freq(cls, v: str | None) -> str | None:
+        if v is not None and (problem := freq_problem(v)):
+            raise ValueError(problem)
+        return v
+
     @model_validator(mode="after")
     def _ordered(self) -> Timeframe:
         if parse_instant(self.start) >= parse_instant(self.end):
@@ -63,8 +71,19 @@ class Timeframe(Strict):
         return parse_instant(self.end)
 
 
+def _compiles(regex: str) -> str:
+    try:
+        re.compile(regex)
+    except re.error as exc:
+        raise ValueError(f"regex '{regex}' does not compile: {exc}") from None
+    return regex
+
+
+Regex = Annotated[str, AfterValidator(_compiles)]
+
+
 class ColumnConstraints(Strict):
-    pattern: str | None = None
+    pattern: Regex | None = None
     enum: list[Scalar] | None = None
     enum_ref: str | None = None
 
@@ -203,7 +222,7 @@ class Inequality(Strict):
 
 class PatternConstraint(Strict):
     attr: str
-    regex: str
+    regex: Regex
 
 
 class EnumConstraint(Strict):
@@ -275,6 +294,13 @@ class Schema(Strict):
     constraints: Constraints
     targets: Targets | None = None
     dag: list[list[str]] | None = None
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_text(cls, v: Any) -> Any:
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            raise ValueError(f'version is text in quotes, e.g. "version": "1.0" (found the number {v})')
+        return v
 
     @field_validator("version")
     @classmethod

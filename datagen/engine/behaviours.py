@@ -1,0 +1,125 @@
+"""Segment and vintage behaviour (DSL.md §8.1–8.2): multipliers on children's counts, values and times.
+
+Everything is a vectorised function of parent attributes gathered for a block's rows."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from datagen.dsl.behaviours import AgeMultiplier
+from datagen.dsl.models import Node
+from datagen.dsl.references import first_datetime_column
+from datagen.engine.block import Block, Store
+from datagen.engine.timegrid import DAY_US
+
+UNIT_US = {"day": DAY_US, "week": 7 * DAY_US, "month": int(30.436875 * DAY_US), "year": int(365.2425 * DAY_US)}
+
+
+def segment_multiplier(node: Node, segments: np.ndarray, field: str) -> np.ndarray:
+    """Per row: the `field` (fanout_multiplier / value_multiplier) of the row's segment, 1 if unlisted."""
+    sb = node.segment_behavior
+    names = list(sb.behaviors)
+    factors = np.array([getattr(sb.behaviors[s], field) for s in names] + [1.0])
+    pos = pd.Index(names).get_indexer(pd.Series(segments, dtype=object).astype(str))
+    return factors[np.where(pos < 0, len(names), pos)]
+
+
+def curve_at(mult: AgeMultiplier, age: np.ndarray) -> np.ndarray:
+    """Curve value at an age in the multiplier's own units; arrays step at whole units, last held."""
+    age = np.maximum(np.nan_to_num(age, nan=0.0), 0.0)
+    if isinstance(mult.curve, list):
+        c = np.asarray(mult.curve, dtype=float)
+        return c[np.minimum(np.floor(age).astype(np.int64), len(c) - 1)]
+    a, b = mult.curve.params.a, mult.curve.params.b
+    kind = mult.curve.curve_type
+    if kind == "logarithmic":
+        v = a + b * np.log1p(age)
+    elif kind == "exponential":
+        v = a * np.exp(np.clip(b * age, -700, 700))
+    else:
+        v = a + b * age
+    return np.maximum(v, 0.0)
+
+
+def curve_integral(mult: AgeMultiplier, span: np.ndarray) -> np.ndarray:
+    """∫_0^span curve(age) d(age), in the multiplier's units (exact for arrays, tabulated otherwise)."""
+    span = np.maximum(span, 0.0)
+    if isinstance(mult.curve, list):
+        c = np.asarray(mult.curve, dtype=float)
+        whole = np.floor(span).astype(np.int64)
+        cum = np.concatenate([[0.0], np.cumsum(c)])
+        inside = np.minimum(whole, len(c))
+        tail = np.maximum(whole - len(c), 0) * c[-1]
+        frac = (span - whole) * c[np.minimum(whole, len(c) - 1)]
+        return cum[inside] + tail + frac
+    xs, cum = _tabulated(mult.model_dump_json(), float(span.max(initial=0.0)))
+    return np.interp(span, xs, cum)
+
+
+@lru_cache(maxsize=64)
+def _tabulated(key: str, top: float) -> tuple[np.ndarray, np.ndarray]:
+    mult = AgeMultiplier.model_validate_json(key)
+    xs = np.linspace(0.0, max(top, 1e-9), 4097)
+    ys = curve_at(mult, xs)
+    cum = np.concatenate([[0.0], np.cumsum((ys[1:] + ys[:-1]) / 2 * np.diff(xs))])
+    return xs, cum
+
+
+def fanout_curves(parent: Node) -> list[AgeMultiplier]:
+    vb = parent.vintage_behavior
+    if vb is None:
+        return []
+    return [m for m in vb.age_based_multipliers.values() if m.applies_to == "fanout"]
+
+
+def activity_share(parent: Node, store: Store, rows: np.ndarray, start_us: int, end_us: int) -> np.ndarray:
+    """Expected share of the full-timeframe count a parent produces: (1/T)∫ Π curves(age) dt from its
+    creation to the timeframe end (DSL.md §8.2). One curve: exact; several: tabulated product."""
+    curves = fanout_curves(parent)
+    created = store.column(parent.id, parent.vintage_behavior.created_at_column)[rows].astype("datetime64[us]")
+    c_us = np.where(np.isnat(created), start_us, created.astype(np.int64)).clip(start_us, end_us)
+    total = float(end_us - start_us)
+    if len(curves) == 1:
+        unit = UNIT_US[curves[0].time_unit]
+        return curve_integral(curves[0], (end_us - c_us) / unit) * unit / total
+    grid = np.linspace(0.0, end_us - start_us, 2049)  # age in us
+    prod = np.ones_like(grid)
+    for m in curves:
+        prod *= curve_at(m, grid / UNIT_US[m.time_unit])
+    cum = np.concatenate([[0.0], np.cumsum((prod[1:] + prod[:-1]) / 2 * np.diff(grid))])
+    return np.interp(end_us - c_us, grid, cum) / total
+
+
+def activity_at(parent: Node, created: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Π fanout curves at each child's age (used to place child events along the curve)."""
+    out = np.ones(len(t))
+    age_us = (t.astype("datetime64[us]") - created.astype("datetime64[us]")).astype(np.int64)
+    for m in fanout_curves(parent):
+        out *= curve_at(m, age_us / UNIT_US[m.time_unit])
+    return out
+
+
+def value_multiplier(block: Block, column: str) -> np.ndarray | None:
+    """Product of segment value multipliers and vintage value curves that name `table.column`, taken
+    from the parent rows this block's rows belong to (any parent position)."""
+    ref = f"{block.node_id}.{column}"
+    out = None
+    nodes = {n.id: n for n in block.schema.nodes}
+    for pid in block.table.node.parents or []:
+        parent = nodes[pid]
+        if parent.segment_behavior and ref in parent.segment_behavior.applies_to_columns:
+            seg = block.related_value(pid, parent.segment_behavior.segment_column)
+            m = segment_multiplier(parent, seg, "value_multiplier")
+            out = m if out is None else out * m
+        if parent.vintage_behavior:
+            for mult in parent.vintage_behavior.age_based_multipliers.values():
+                if isinstance(mult.applies_to, list) and ref in mult.applies_to:
+                    tcol = first_datetime_column(block.table.node)
+                    created = block.related_value(pid, parent.vintage_behavior.created_at_column)
+                    age = (block.values[tcol].astype("datetime64[us]") - created.astype("datetime64[us]"))
+                    m = curve_at(mult, age.astype(np.int64) / UNIT_US[mult.time_unit])
+                    out = m if out is None else out * m
+    return out

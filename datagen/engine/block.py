@@ -1,0 +1,131 @@
+"""A block: a fixed run of rows of one table, generated alone from (seed, table, column, block).
+
+Generators and modifiers receive the block and return arrays for its rows. Earlier tables are read
+through the store (only the columns later tables need are kept there)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from datagen.dsl.models import Schema
+from datagen.engine.plan import Plan, TablePlan
+from datagen.engine.rng import block_rng
+from datagen.engine.timegrid import to_us
+
+
+def null_like(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """Copy of `values` with `missing` rows set to the null of its dtype (ints become float NaN)."""
+    if not missing.any():
+        return values
+    kind = values.dtype.kind
+    if kind in "iub":
+        out = values.astype(float)
+    elif kind in "fM":
+        out = values.copy()
+    else:
+        out = values.astype(object)
+    out[missing] = np.datetime64("NaT") if kind == "M" else (np.nan if out.dtype.kind == "f" else None)
+    return out
+
+
+@dataclass
+class Store:
+    """Kept columns of finished tables, whole (concatenated over blocks)."""
+
+    columns: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    _index: dict[tuple[str, str], pd.Index] = field(default_factory=dict)
+    _distinct: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+
+    def column(self, table: str, column: str) -> np.ndarray:
+        return self.columns[table][column]
+
+    def index(self, table: str, column: str) -> pd.Index:
+        """Hash index over a source key column, for joins (`lookup.on`, effects)."""
+        key = (table, column)
+        if key not in self._index:
+            self._index[key] = pd.Index(self.column(table, column))
+        return self._index[key]
+
+    def distinct(self, table: str, column: str) -> np.ndarray:
+        """Distinct non-null values in first-seen order (for `choices_ref`)."""
+        key = (table, column)
+        if key not in self._distinct:
+            values = pd.unique(pd.Series(self.column(table, column)).dropna())
+            self._distinct[key] = np.asarray(values)
+        return self._distinct[key]
+
+
+@dataclass
+class Block:
+    plan: Plan
+    table: TablePlan
+    store: Store
+    seed: int
+    index: int
+    row_start: int  # global row number of the block's first row
+    n: int
+    total_rows: int
+    parent_rows: np.ndarray | None = None  # primary-parent row of each row (facts)
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    _sources: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def schema(self) -> Schema:
+        return self.plan.schema
+
+    @property
+    def node_id(self) -> str:
+        return self.table.id
+
+    def rng(self, column: str, purpose: str = "") -> np.random.Generator:
+        return block_rng(self.seed, self.node_id, column, self.index, purpose)
+
+    @cached_property
+    def row_numbers(self) -> np.ndarray:
+        return np.arange(self.row_start, self.row_start + self.n, dtype=np.int64)
+
+    @cached_property
+    def timeframe_us(self) -> tuple[int, int]:
+        tf = self.schema.timeframe
+        return int(to_us(tf.start_dt)), int(to_us(tf.end_dt))
+
+    def source_rows(self, table: str) -> np.ndarray:
+        """Which row of `table` each row of this block refers to: the parent row for the primary parent,
+        otherwise one random existing row per (row, table), shared by every column reading that table."""
+        if table == self.table.node.primary_parent and self.parent_rows is not None:
+            return self.parent_rows
+        if table not in self._sources:
+            size = self.store.rows.get(table, 0)
+            if size == 0:
+                self._sources[table] = np.full(self.n, -1, dtype=np.int64)
+            else:
+                self._sources[table] = self.rng(f"__row_of__{table}").integers(0, size, self.n)
+        return self._sources[table]
+
+    def bounds(self, column: str) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Per-row [lo, hi] for a time column from the inequalities the plan enforces."""
+        lo = hi = None
+        for b in self.table.bounds.get(column, []):
+            v = self.related_value(b.source_table, b.source_column).astype("datetime64[us]")
+            if b.strict:
+                v = v + np.timedelta64(1 if b.side == "lo" else -1, "us")
+            if b.side == "lo":
+                lo = v if lo is None else np.where(np.isnat(lo) | (v > lo), v, lo)
+            else:
+                hi = v if hi is None else np.where(np.isnat(hi) | (v < hi), v, hi)
+        return lo, hi
+
+    def related_value(self, table: str, column: str) -> np.ndarray:
+        """A column of this row (same table) or of the row it refers to in another table."""
+        if table == self.node_id:
+            return self.values[column]
+        rows = self.source_rows(table)
+        source = self.store.column(table, column)
+        if len(source) == 0:
+            return np.full(self.n, None, dtype=object)
+        return null_like(source[np.maximum(rows, 0)], rows < 0)

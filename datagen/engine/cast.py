@@ -1,0 +1,60 @@
+"""The last step of every column: nulls, then the cast to the declared type as an Arrow array.
+
+Inside the engine a null is NaN (numbers), NaT (times) or None (text, bool); ints with nulls travel as
+floats and are rounded back here — keys never become floats on disk."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from datagen.dsl.models import Column, Node
+from datagen.engine.block import Block, null_like
+
+ARROW_TYPES = {
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "string": pa.string(),
+    "bool": pa.bool_(),
+    "datetime": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
+}
+
+
+def arrow_schema(node: Node) -> pa.Schema:
+    return pa.schema([pa.field(c.name, ARROW_TYPES[c.type], nullable=c.nullable) for c in node.columns])
+
+
+def inject_nulls(block: Block, col: Column, values: np.ndarray) -> np.ndarray:
+    if not col.nullable or col.null_rate <= 0:
+        return values
+    return null_like(values, block.rng(col.name, "null").random(block.n) < col.null_rate)
+
+
+def to_arrow(col: Column, values: np.ndarray) -> pa.Array:
+    t = col.type
+    kind = values.dtype.kind
+    if t == "int":
+        if kind == "f":
+            mask = np.isnan(values)
+            return pa.array(np.rint(np.where(mask, 0, values)).astype(np.int64), type=pa.int64(), mask=mask)
+        if kind == "O":
+            return pa.array(values, type=pa.float64(), from_pandas=True).cast(pa.int64())
+        return pa.array(values.astype(np.int64), type=pa.int64())
+    if t == "float":
+        return pa.array(values.astype(float) if kind != "f" else values, type=pa.float64(), from_pandas=True)
+    if t == "string":
+        try:
+            return pa.array(values, type=pa.string(), from_pandas=True)
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            return pa.array(values.astype(str), type=pa.string(), mask=pd.isna(values))
+    if t == "bool":
+        if kind == "O":
+            return pa.array(values, type=pa.bool_(), from_pandas=True)
+        if kind == "f":
+            return pa.array(values != 0, type=pa.bool_(), mask=np.isnan(values))
+        return pa.array(values.astype(bool), type=pa.bool_())
+    if t == "datetime":
+        return pa.array(values.astype("datetime64[us]"), type=pa.timestamp("us", tz="UTC"), from_pandas=True)
+    return pa.array(values.astype("datetime64[D]"), type=pa.date32(), from_pandas=True)

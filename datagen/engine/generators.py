@@ -1,0 +1,172 @@
+"""Column generators: one function per DSL generator name, all vectorised over a block.
+
+A generator returns the block's raw values; distribution clamps are applied later (after behaviour
+multipliers, DSL.md §8.1), then modifiers, then nulls, then the final cast."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+
+from datagen.dsl.expressions import Expression, parse_expression
+from datagen.dsl.generators import parse_weights_kind
+from datagen.dsl.models import Column, parse_instant
+from datagen.engine import faker_pool
+from datagen.engine.block import Block
+from datagen.engine.lookups import lookup
+from datagen.engine.rng import stable_hash
+from datagen.engine.timegrid import build_grid, to_us
+from datagen.errors import GenerationError
+
+GeneratorFn = Callable[[Block, Column], np.ndarray]
+
+
+def sequence(block: Block, col: Column) -> np.ndarray:
+    values = col.args.start + col.args.step * block.row_numbers
+    return values.astype(object).astype(str) if col.type == "string" else values
+
+
+def choice_probabilities(n: int, weights: list[float] | None, kind: str | None) -> np.ndarray:
+    """Normalised probabilities for n choices (DSL.md §4.1: uniform, zipf@a, head_tail@{share,a})."""
+    if weights is not None:
+        p = np.asarray(weights, dtype=float)
+    else:
+        name, params = parse_weights_kind(kind or "uniform")
+        ranks = np.arange(1, n + 1, dtype=float)
+        if name == "zipf":
+            p = ranks ** -params[0]
+        elif name == "head_tail":
+            head_share, alpha = params
+            head = max(1, int(0.2 * n))
+            p = np.empty(n)
+            p[:head] = head_share / head
+            if n > head:
+                tail = np.arange(1, n - head + 1, dtype=float) ** -alpha
+                p[head:] = (1 - head_share) * tail / tail.sum()
+            else:
+                p[:] = 1.0 / n
+        else:
+            p = np.ones(n)
+    return p / p.sum()
+
+
+def draw_codes(rng: np.random.Generator, p: np.ndarray, n: int) -> np.ndarray:
+    cum = np.cumsum(p)
+    cum[-1] = 1.0
+    return np.searchsorted(cum, rng.random(n), side="right")
+
+
+def choice(block: Block, col: Column) -> np.ndarray:
+    args = col.args
+    if args.choices_ref:
+        table, column = args.choices_ref.split(".")
+        options = block.store.distinct(table, column)
+        if len(options) == 0:
+            raise GenerationError(f"choices_ref '{args.choices_ref}' has no values to draw from")
+        if args.weights is not None and len(args.weights) != len(options):
+            raise GenerationError(
+                f"{len(args.weights)} weights for the {len(options)} distinct values of '{args.choices_ref}'"
+            )
+    else:
+        options = _options(tuple(args.choices), col.type)
+    p = choice_probabilities(len(options), args.weights, args.weights_kind)
+    return options[draw_codes(block.rng(col.name), p, block.n)]
+
+
+@lru_cache(maxsize=512)
+def _options(choices: tuple, ctype: str) -> np.ndarray:
+    if ctype in ("int", "float") and all(isinstance(c, int | float) and not isinstance(c, bool) for c in choices):
+        return np.asarray(choices, dtype=float if ctype == "float" else np.int64)
+    if ctype in ("datetime", "date"):
+        return np.array([np.datetime64(parse_instant(str(c)).replace(tzinfo=None), "us") for c in choices])
+    return np.asarray(choices, dtype=object)
+
+
+def distribution(block: Block, col: Column) -> np.ndarray:
+    return draw_distribution(block.rng(col.name), col.args.type, col.args.params, block.n)
+
+
+def draw_distribution(rng: np.random.Generator, kind: str, p: dict[str, float], n: int) -> np.ndarray:
+    if kind == "normal":
+        return rng.normal(p["mean"], p["std"], n)
+    if kind == "lognormal":
+        return rng.lognormal(p["mean"], p["sigma"], n)
+    if kind == "uniform":
+        return rng.uniform(p["low"], p["high"], n)
+    if kind == "poisson":
+        return rng.poisson(p["lambda"], n).astype(float)
+    if kind == "beta":
+        return rng.beta(p["a"], p["b"], n)
+    if kind == "gamma":
+        return rng.gamma(p["shape"], p["scale"], n)
+    if kind == "weibull":
+        return rng.weibull(p["shape"], n) * p["scale"]
+    if kind == "exponential":
+        return rng.exponential(p["scale"], n)
+    raise GenerationError(f"unknown distribution type '{kind}'")
+
+
+def datetime_series(block: Block, col: Column) -> np.ndarray:
+    args = col.args
+    if args.within == "timeframe":
+        start, end = block.timeframe_us
+    else:
+        start, end = int(to_us(parse_instant(args.within.start))), int(to_us(parse_instant(args.within.end)))
+    freq = args.freq or block.schema.timeframe.freq or ("D" if col.type == "date" else "s")
+    patterns = [(p.dimension, tuple(p.weights)) for p in args.pattern]
+    patterns += [
+        (m.args.dimension, tuple(m.args.weights))
+        for m in col.modifiers
+        if m.transform == "seasonality" and m.args.time_column is None
+    ]
+    grid = build_grid(start, end, freq, tuple(patterns))
+    lo, hi = block.bounds(col.name)
+    out = grid.sample(block.rng(col.name), block.n, lo, hi)
+    if col.type == "date":
+        out = out.astype("datetime64[D]").astype("datetime64[us]")
+    return out
+
+
+def faker(block: Block, col: Column) -> np.ndarray:
+    args = col.args
+    seed = stable_hash(block.seed, block.node_id, col.name, "faker")
+    locale = faker_pool.normalise_locale(args.locale) if args.locale else None
+    locale = locale or faker_pool.DEFAULT_LOCALE
+    if args.unique:
+        return faker_pool.unique_values(args.method, args.args, locale, seed, block.row_numbers, block.total_rows)
+    if args.locale_from:
+        return faker_pool.sample_by_locale(
+            args.method, args.args, block.values[args.locale_from], seed, block.rng(col.name), locale
+        )
+    values = faker_pool.pool_for(args.method, args.args, locale, seed).sample(block.rng(col.name), block.n)
+    if values.dtype.kind == "M" and col.type in ("datetime", "date"):
+        return values.astype("datetime64[us]")
+    return values
+
+
+@lru_cache(maxsize=1024)
+def _expression(code: str) -> Expression:
+    return parse_expression(code)
+
+
+def expression(block: Block, col: Column) -> np.ndarray:
+    return _expression(col.args.code).evaluate(block.values, block.n)
+
+
+def enum_list(block: Block, col: Column) -> np.ndarray:
+    values = _options(tuple(col.args.values), col.type)
+    return values[block.row_start : block.row_start + block.n]
+
+
+GENERATORS: dict[str, GeneratorFn] = {
+    "sequence": sequence,
+    "choice": choice,
+    "distribution": distribution,
+    "datetime_series": datetime_series,
+    "faker": faker,
+    "lookup": lookup,
+    "expression": expression,
+    "enum_list": enum_list,
+}

@@ -1,0 +1,47 @@
+"""`lookup`: values from another table's rows — the parent's (how keys are filled), a joined row
+(`on`: a real join on a unique source key), a random existing row, or an earlier row of the same table
+(self-reference)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from datagen.dsl.models import Column
+from datagen.dsl.references import split_ref
+from datagen.engine.block import Block, null_like
+
+
+def lookup(block: Block, col: Column) -> np.ndarray:
+    table, column = split_ref(col.args.from_)
+    if table == block.node_id:
+        return _self_reference(block, col)
+    if col.args.on:
+        return _join(block, table, column, col.args.on)
+    return block.related_value(table, column)
+
+
+def _join(block: Block, table: str, column: str, on: dict[str, str]) -> np.ndarray:
+    """Value of `table.column` in the source row whose key equals this row's key (null if none)."""
+    ((local, source),) = list(on.items())[:1]
+    positions = block.store.index(table, source).get_indexer(block.values[local])
+    if len(on) > 1:  # every further pair must agree with the row found by the first
+        for extra_local, extra_source in list(on.items())[1:]:
+            src = block.store.column(table, extra_source)
+            ok = positions >= 0
+            ok[ok] = src[positions[ok]] == block.values[extra_local][ok]
+            positions = np.where(ok, positions, -1)
+    values = block.store.column(table, column)
+    if len(values) == 0:
+        return np.full(block.n, None, dtype=object)
+    return null_like(values[np.maximum(positions, 0)], positions < 0)
+
+
+def _self_reference(block: Block, col: Column) -> np.ndarray:
+    """Each row points at a uniformly drawn earlier row; the first row is a root (null). The key of row
+    j is known arithmetically because self-references require a sequence primary key."""
+    node = block.table.node
+    pk = node.column(node.pk)
+    rows = block.row_numbers
+    earlier = np.floor(block.rng(col.name).random(block.n) * rows).astype(np.int64)
+    keys = (pk.args.start + pk.args.step * earlier).astype(np.int64)
+    return null_like(keys, rows == 0)

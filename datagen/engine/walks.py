@@ -1,0 +1,250 @@
+"""Facts born from a walk per parent (DSL.md §8.3–8.4): funnels (`stage_config`) and state machines
+(`state_transition_model`). One row per reached stage / entered state.
+
+Vectorised over the parents of a block: the only Python loops run over stages or over transition
+steps, never over parents or rows. The same block rng drives the row counts (computed first, for the
+row layout) and the values, so both agree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from datagen.dsl.models import Node
+from datagen.dsl.references import first_datetime_column
+from datagen.engine.behaviours import UNIT_US
+from datagen.engine.block import Block
+from datagen.engine.rng import block_rng
+from datagen.engine.timegrid import HOUR_US
+
+if TYPE_CHECKING:
+    from datagen.engine.generate import Engine
+
+MAX_STEPS = 10_000
+
+
+@dataclass
+class WalkResult:
+    counts: np.ndarray  # rows per parent
+    columns: dict[str, np.ndarray]  # per row, parents in order, rows of one parent contiguous
+
+
+class Walk(Protocol):
+    def run(self, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray) -> WalkResult: ...
+
+
+def _parent_start(engine: Engine, node: Node, parent: Node, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Where a parent's walk starts: its creation time if it has one, else a uniform time."""
+    tcol = (
+        parent.vintage_behavior.created_at_column if parent.vintage_behavior else first_datetime_column(parent)
+    )
+    start, end = engine.tf
+    if tcol and tcol in engine.store.columns.get(parent.id, {}):
+        t = engine.store.column(parent.id, tcol)[rows].astype("datetime64[us]")
+        return np.where(np.isnat(t), start, t.astype(np.int64)).clip(start, end)
+    return rng.integers(start, end, len(rows))
+
+
+def _segment_codes(engine: Engine, parent: Node, rows: np.ndarray, names: list[str]) -> np.ndarray:
+    """Index into `names` of each parent's segment (len(names) when the parent's segment is unlisted)."""
+    import pandas as pd
+
+    if parent.segment_behavior is None or not names:
+        return np.full(len(rows), len(names), dtype=np.int64)
+    seg = engine.store.column(parent.id, parent.segment_behavior.segment_column)[rows]
+    pos = pd.Index(names).get_indexer(pd.Series(seg, dtype=object).astype(str))
+    return np.where(pos < 0, len(names), pos)
+
+
+def _gap_hours(gap, rng: np.random.Generator, n: int) -> np.ndarray:
+    if gap.distribution == "exponential":
+        return rng.exponential(gap.mean_hours, n)
+    if gap.distribution == "lognormal":
+        sigma = gap.sigma or 1.0
+        return rng.lognormal(np.log(gap.mean_hours) - sigma**2 / 2, sigma, n)
+    if gap.distribution == "uniform":
+        return rng.uniform(gap.min_hours or 0.0, gap.max_hours, n)
+    return np.full(n, gap.mean_hours)
+
+
+def _expand(counts: np.ndarray, per_parent: np.ndarray) -> np.ndarray:
+    """(parents x steps) matrix -> one value per row (step j of parent i for j < counts[i])."""
+    mask = np.arange(per_parent.shape[1])[None, :] < counts[:, None]
+    return per_parent[mask]
+
+
+class StageWalk:
+    def run(self, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray) -> WalkResult:
+        sc = node.stage_config
+        n, s = len(rows), len(sc.stages)
+        rng = block_rng(engine.options.seed, node.id, "__walk__", k)
+        seg_names = list(sc.segment_variation)
+        mult = np.array([sc.segment_variation[x].transition_multiplier for x in seg_names] + [1.0])
+        m = mult[_segment_codes(engine, parent, rows, seg_names)]
+        start = _parent_start(engine, node, parent, rows, rng)
+        times = np.empty((n, s), dtype=np.int64)
+        times[:, 0] = start
+        reached = np.ones(n, dtype=np.int64)
+        alive = np.ones(n, dtype=bool)
+        end = engine.tf[1]
+        for i in range(1, s):
+            u = rng.random(n)
+            gap = (_gap_hours(sc.gap, rng, n) * HOUR_US).astype(np.int64)
+            times[:, i] = times[:, i - 1] + np.maximum(gap, 1)
+            alive &= (u < np.minimum(1.0, sc.stages[i].transition_rate * m)) & (times[:, i] <= end)
+            reached += alive
+        idx = _expand(reached, np.broadcast_to(np.arange(s), (n, s)))
+        names = np.asarray([st.stage_name for st in sc.stages], dtype=object)
+        cols = sc.columns
+        out = {
+            (cols.stage_name if cols else "stage_name"): names[idx],
+            "__time__": _expand(reached, times).astype("datetime64[us]"),
+        }
+        index_col = cols.stage_index if cols else "stage_index"
+        if index_col and node.column(index_col) is not None:
+            out[index_col] = idx.astype(np.int64)
+        out[(cols.time if cols and cols.time else first_datetime_column(node))] = out.pop("__time__")
+        return WalkResult(reached, out)
+
+
+class StateWalk:
+    def run(self, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray) -> WalkResult:
+        sm = node.state_transition_model
+        n = len(rows)
+        rng = block_rng(engine.options.seed, node.id, "__walk__", k)
+        names = list(sm.states)
+        code = {s: i for i, s in enumerate(names)}
+        seg_names = list(sm.segment_variation)
+        churn = np.array([sm.segment_variation[x].churn_multiplier for x in seg_names] + [1.0])
+        seg = _segment_codes(engine, parent, rows, seg_names)
+        leave, split = _transition_tables(sm, names, churn)  # [state, seg], [state, seg, next]
+        period = UNIT_US[sm.period_unit]
+        end = engine.tf[1]
+        state = np.full(n, code[sm.initial_state], dtype=np.int64)
+        t = _parent_start(engine, node, parent, rows, rng)
+        hist_state, hist_prev, hist_time = [state.copy()], [np.full(n, -1)], [t.copy()]
+        alive = np.ones(n, dtype=bool)
+        for _ in range(MAX_STEPS):
+            terminal = np.array([sm.states[x].terminal for x in names])[state]
+            alive &= ~terminal
+            if not alive.any():
+                break
+            horizon = (end - engine.tf[0]) / period + 1  # beyond the timeframe is the same as never
+            dur = np.minimum(self._durations(sm, names, state, leave[state, seg], rng, n), horizon) * period
+            t_next = t + dur.astype(np.int64)
+            alive &= t_next <= end
+            cum = np.cumsum(split[state, seg], axis=1)
+            nxt = (rng.random(n)[:, None] >= cum).sum(axis=1).clip(0, len(names) - 1)
+            prev = state
+            state = np.where(alive, nxt, state)
+            t = np.where(alive, t_next, t)
+            hist_state.append(np.where(alive, state, -1))
+            hist_prev.append(np.where(alive, prev, -1))
+            hist_time.append(t)
+        states = np.stack(hist_state, axis=1)
+        counts = (states >= 0).sum(axis=1)
+        keep = states >= 0
+        labels = np.asarray([*names, None], dtype=object)
+        cols = sm.columns
+        out = {
+            (cols.state if cols else "state"): labels[states[keep]],
+            (cols.time if cols and cols.time else first_datetime_column(node)):
+                np.stack(hist_time, axis=1)[keep].astype("datetime64[us]"),
+        }
+        prev_col = cols.previous_state if cols else "previous_state"
+        if prev_col and node.column(prev_col) is not None:
+            out[prev_col] = labels[np.stack(hist_prev, axis=1)[keep]]
+        return WalkResult(counts, out)
+
+    @staticmethod
+    def _durations(sm, names, state, p_leave, rng, n) -> np.ndarray:
+        """Periods spent in the current state: geometric for Markov states, the declared duration for
+        semi-Markov ones."""
+        out = rng.geometric(np.clip(p_leave, 1e-9, 1.0)).astype(float)
+        u = rng.random(n)
+        for i, name in enumerate(names):
+            d = sm.states[name].duration
+            if d is None:
+                continue
+            rows = state == i
+            if d.distribution == "lognormal":
+                sigma = d.sigma or 0.5
+                z = rng.standard_normal(n)[rows]
+                out[rows] = np.exp(np.log(d.mean) - sigma**2 / 2 + sigma * z)
+            elif d.distribution == "exponential":
+                out[rows] = -np.log1p(-u[rows]) * d.mean
+            elif d.distribution == "uniform":
+                lo, hi = d.min or 0.0, d.max or 2 * d.mean
+                out[rows] = lo + u[rows] * (hi - lo)
+            else:
+                out[rows] = d.mean
+        return np.maximum(out, 1e-6)
+
+
+def _transition_tables(sm, names: list[str], churn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per (state, segment): the probability of leaving per period, and the split over next states.
+    A segment's churn multiplier scales the probability of moving to a terminal state."""
+    ns, ng = len(names), len(churn)
+    leave = np.zeros((ns, ng))
+    split = np.zeros((ns, ng, ns))
+    terminal = np.array([sm.states[x].terminal for x in names])
+    for i, name in enumerate(names):
+        spec = sm.states[name]
+        if spec.terminal:
+            split[i, :, i] = 1.0
+            continue
+        q = np.zeros(ns)
+        for nxt, p in spec.next_states.items():
+            q[names.index(nxt)] = p
+        q /= q.sum()
+        for g in range(ng):
+            scaled = q * np.where(terminal, churn[g], 1.0)
+            if spec.duration is None:
+                per_target = spec.transition_prob_per_period * scaled
+                leave[i, g] = min(1.0, per_target.sum())
+            else:
+                leave[i, g] = 1.0
+            split[i, g] = scaled / scaled.sum() if scaled.sum() > 0 else q
+    return leave, split
+
+
+class _Adapter:
+    """Gives the engine the two verbs it needs: row counts for the layout, and filling a block."""
+
+    def __init__(self, walk: Walk) -> None:
+        self.walk = walk
+
+    def _result(self, engine: Engine, node: Node, k: int) -> WalkResult:
+        parent = engine.plan.table(node.parents[0]).node
+        b = engine.options.block_rows
+        r0, r1 = k * b, min((k + 1) * b, engine.store.rows[parent.id])
+        return self.walk.run(engine, node, parent, k, np.arange(r0, r1, dtype=np.int64))
+
+    def counts(self, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray) -> np.ndarray:
+        return self.walk.run(engine, node, parent, k, rows).counts
+
+    def fill(self, engine: Engine, block: Block) -> set[str]:
+        result = self._result(engine, block.table.node, block.index)
+        for name, values in result.columns.items():
+            block.values[name] = values
+        return set(result.columns)
+
+
+WALKS = {"stage": _Adapter(StageWalk()), "state": _Adapter(StateWalk())}
+
+
+def walk_columns(node: Node) -> set[str]:
+    """Columns a behaviour block fills on this node (their generators are placeholders)."""
+    if node.stage_config is not None:
+        c = node.stage_config.columns
+        names = {c.stage_name if c else "stage_name", (c.stage_index if c else "stage_index") or ""}
+        names.add((c.time if c and c.time else None) or first_datetime_column(node) or "")
+    elif node.state_transition_model is not None:
+        c = node.state_transition_model.columns
+        names = {c.state if c else "state", (c.previous_state if c else "previous_state") or ""}
+        names.add((c.time if c and c.time else None) or first_datetime_column(node) or "")
+    else:
+        return set()
+    return {n for n in names if n and node.column(n) is not None}
