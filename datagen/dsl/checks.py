@@ -17,7 +17,7 @@ from datagen.dsl.references import (
     table_dependencies,
     table_refs,
 )
-from datagen.engine.faker_pool import method_problem
+from datagen.faker_pool import method_problem
 
 Path = list[PathPart]
 NUMERIC = ("int", "float")

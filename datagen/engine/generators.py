@@ -13,7 +13,7 @@ import numpy as np
 from datagen.dsl.expressions import Expression, parse_expression
 from datagen.dsl.generators import parse_weights_kind
 from datagen.dsl.models import Column, parse_instant
-from datagen.engine import faker_pool
+from datagen import faker_pool
 from datagen.engine.block import Block
 from datagen.engine.lookups import lookup
 from datagen.engine.rng import stable_hash

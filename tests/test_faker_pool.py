@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from datagen.engine.faker_pool import (
+from datagen.faker_pool import (
     REFERENCE_NOW,
     FakerPool,
     known_methods,
@@ -159,7 +159,7 @@ def test_pools_do_not_depend_on_timezone_or_hash_seed():
              ("ssn", "sv_SE"), ("iso8601", "en_US")]
     script = (
         "import json, sys\n"
-        "from datagen.engine.faker_pool import FakerPool\n"
+        "from datagen.faker_pool import FakerPool\n"
         "cases = json.loads(sys.argv[1])\n"
         "print(json.dumps([FakerPool(m, None, loc, 11, size=50).values.astype(str).tolist()"
         " for m, loc in cases]))\n"
