@@ -145,13 +145,17 @@ def generate(
         Path | None, typer.Option("-o", "--out", help="Output folder (default: data/<schema name>).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same data.")] = 42,
-    scale: Annotated[float, typer.Option(min=0.0, help="Multiply the rows of every parent-less table.")] = 1.0,
+    scale: Annotated[
+        float, typer.Option(min=0.0, help="Multiply the rows of every parent-less table.")
+    ] = 1.0,
     chunk_rows: Annotated[
         int, typer.Option("--chunk-rows", min=1, help="Rows per written chunk (rounded to whole blocks).")
     ] = 262_144,
     sample: Annotated[
         int | None,
-        typer.Option(min=1, help="Preflight: N rows per parent-less table, in memory; print problems and a preview."),
+        typer.Option(
+            min=1, help="Preflight: N rows per parent-less table, in memory; print problems and a preview."
+        ),
     ] = None,
 ) -> None:
     """Generate the dataset: one Parquet file per table plus .metadata.json, written atomically."""
@@ -192,8 +196,13 @@ def _generate_with_progress(checked, target: Path, options):
     from datagen.io.dataset import write_dataset
 
     progress = Progress(
-        TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True, disable=not err.is_terminal,
+        TextColumn("{task.description:<20}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
     )
     tasks: dict[str, int] = {}
     with progress:
@@ -226,7 +235,9 @@ def export(
     schema: Annotated[Path, typer.Argument(help="Schema file (JSON).")],
     data_dir: Annotated[Path, typer.Option("--data-dir", help="Folder written by `datagen generate`.")],
     out_dir: Annotated[Path, typer.Option("-o", "--out", help="Folder for the CSV files.")],
-    fmt: Annotated[str, typer.Option("--format", help="Export format (csv: Keboola-ready CSV + manifests).")] = "csv",
+    fmt: Annotated[
+        str, typer.Option("--format", help="Export format (csv: Keboola-ready CSV + manifests).")
+    ] = "csv",
     bucket: Annotated[
         str | None, typer.Option(help="Keboola bucket for the manifests' destination, e.g. in.c-datagen.")
     ] = None,

@@ -15,7 +15,12 @@ from datagen.dsl.references import first_datetime_column
 from datagen.engine.block import Block, Store
 from datagen.engine.timegrid import DAY_US
 
-UNIT_US = {"day": DAY_US, "week": 7 * DAY_US, "month": int(30.436875 * DAY_US), "year": int(365.2425 * DAY_US)}
+UNIT_US = {
+    "day": DAY_US,
+    "week": 7 * DAY_US,
+    "month": int(30.436875 * DAY_US),
+    "year": int(365.2425 * DAY_US),
+}
 
 
 def segment_multiplier(node: Node, segments: np.ndarray, field: str) -> np.ndarray:
@@ -79,7 +84,9 @@ def activity_share(parent: Node, store: Store, rows: np.ndarray, start_us: int, 
     """Expected share of the full-timeframe count a parent produces: (1/T)∫ Π curves(age) dt from its
     creation to the timeframe end (DSL.md §8.2). One curve: exact; several: tabulated product."""
     curves = fanout_curves(parent)
-    created = store.column(parent.id, parent.vintage_behavior.created_at_column)[rows].astype("datetime64[us]")
+    created = store.column(parent.id, parent.vintage_behavior.created_at_column)[rows].astype(
+        "datetime64[us]"
+    )
     c_us = np.where(np.isnat(created), start_us, created.astype(np.int64)).clip(start_us, end_us)
     total = float(end_us - start_us)
     if len(curves) == 1:
@@ -119,7 +126,7 @@ def value_multiplier(block: Block, column: str) -> np.ndarray | None:
                 if isinstance(mult.applies_to, list) and ref in mult.applies_to:
                     tcol = first_datetime_column(block.table.node)
                     created = block.related_value(pid, parent.vintage_behavior.created_at_column)
-                    age = (block.values[tcol].astype("datetime64[us]") - created.astype("datetime64[us]"))
+                    age = block.values[tcol].astype("datetime64[us]") - created.astype("datetime64[us]")
                     m = curve_at(mult, age.astype(np.int64) / UNIT_US[mult.time_unit])
                     out = m if out is None else out * m
     return out

@@ -66,11 +66,13 @@ class Block:
     table: TablePlan
     store: Store
     seed: int
-    index: int
+    index: int | str  # the block's rng key
     row_start: int  # global row number of the block's first row
     n: int
     total_rows: int
     parent_rows: np.ndarray | None = None  # primary-parent row of each row (facts)
+    parent_block: int | None = None  # facts: the block of parent rows these rows were born from
+    child_offset: int = 0  # facts: position of the first row among that parent block's children
     values: dict[str, np.ndarray] = field(default_factory=dict)
     _sources: dict[str, np.ndarray] = field(default_factory=dict)
 

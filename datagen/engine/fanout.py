@@ -13,7 +13,9 @@ from datagen.engine.effects import effect_multiplier
 from datagen.engine.rng import block_rng
 
 
-def fanout_multiplier(fact: Node, parent: Node, store: Store, rows: np.ndarray, tf: tuple[int, int]) -> np.ndarray:
+def fanout_multiplier(
+    fact: Node, parent: Node, store: Store, rows: np.ndarray, tf: tuple[int, int]
+) -> np.ndarray:
     m = np.ones(len(rows))
     if parent.segment_behavior is not None:
         seg = store.column(parent.id, parent.segment_behavior.segment_column)[rows]

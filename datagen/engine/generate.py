@@ -7,7 +7,6 @@ size changes only how rows are grouped on disk, never their values."""
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from datagen.engine.generators import GENERATORS
 from datagen.engine.modifiers import MODIFIERS
 from datagen.engine.plan import Plan, TablePlan, make_plan
 from datagen.engine.rng import BLOCK_ROWS
+from datagen.engine.timegrid import to_us
 from datagen.engine.walks import WALKS, walk_columns
 from datagen.errors import DatagenError, GenerationError
 
@@ -51,18 +51,28 @@ class TableStats:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
 
+@dataclass(frozen=True)
+class BlockSpec:
+    """One block: its rng key, its first global row and size; for facts, the block of parent rows it
+    belongs to and where inside that parent block's children it starts. A parent block whose children
+    exceed `block_rows` is split into several blocks, so memory stays bounded by the block size."""
+
+    key: int | str
+    row_start: int
+    n: int
+    parent_block: int | None = None
+    child_offset: int = 0
+
+
 @dataclass
 class Layout:
-    """Where a table's rows come from: blocks with their first row number and size."""
-
-    starts: np.ndarray
-    sizes: np.ndarray
-    parent_ranges: list[tuple[int, int]] | None = None  # parent rows of each block (facts)
+    blocks: list[BlockSpec]
+    parent_ranges: list[tuple[int, int]] | None = None  # parent rows of each parent block (facts)
     counts: np.ndarray | None = None  # children per parent row (facts)
 
     @property
     def total(self) -> int:
-        return int(self.sizes.sum())
+        return sum(b.n for b in self.blocks)
 
 
 ChunkSink = Callable[[str, pa.Table], None]
@@ -76,9 +86,8 @@ class Engine:
     def __post_init__(self) -> None:
         self.plan: Plan = make_plan(self.schema)
         self.store = Store()
+        self.walk_cache: tuple | None = None  # the last parent block's walk (walks.py)
         tf = self.schema.timeframe
-        from datagen.engine.timegrid import to_us
-
         self.tf = (int(to_us(tf.start_dt)), int(to_us(tf.end_dt)))
 
     # --- sizes ---------------------------------------------------------------------------------------
@@ -86,7 +95,7 @@ class Engine:
         """Rows of a table that has no parent: vocab values, or `rows` x scale (capped by --sample)."""
         if node.kind == "vocab":
             return len(next(c.args.values for c in node.columns if c.kind == "enum_list"))
-        rows = int(round(node.row_count * self.options.scale))
+        rows = round(node.row_count * self.options.scale)
         return min(rows, self.options.sample) if self.options.sample is not None else rows
 
     def estimate_rows(self) -> dict[str, float]:
@@ -104,7 +113,9 @@ class Engine:
                 f = node.fanout
                 per = f.lambda_ if f.lambda_ is not None else (f.min + f.max) / 2
                 if parent.segment_behavior:
-                    per *= max([b.fanout_multiplier for b in parent.segment_behavior.behaviors.values()] + [1.0])
+                    per *= max(
+                        [b.fanout_multiplier for b in parent.segment_behavior.behaviors.values()] + [1.0]
+                    )
                 if f.max is not None:
                     per = min(per, f.max)
             if node.stage_config is not None:
@@ -116,7 +127,8 @@ class Engine:
         for tid, rows in self.estimate_rows().items():
             if rows > MAX_ROWS_PER_TABLE:
                 raise GenerationError(
-                    f"table '{tid}' would have about {rows:.3g} rows, over the limit of {MAX_ROWS_PER_TABLE:.0e}",
+                    f"table '{tid}' would have about {rows:.3g} rows, "
+                    f"over the limit of {MAX_ROWS_PER_TABLE:.0e}",
                     hint="lower its rows / fanout, or use --scale below 1",
                 )
 
@@ -126,19 +138,22 @@ class Engine:
         if not node.parents:
             total = self.base_rows(node)
             if node.kind == "vocab":
-                return Layout(np.array([0]), np.array([total]))
-            nblocks = math.ceil(total / b)
-            starts = np.arange(nblocks, dtype=np.int64) * b
-            return Layout(starts, np.minimum(b, total - starts))
+                return Layout([BlockSpec(0, 0, total)])
+            return Layout([BlockSpec(k, s, min(b, total - s)) for k, s in enumerate(range(0, total, b))])
         parent = self.plan.table(node.parents[0]).node
         parent_rows = self.store.rows[parent.id]
         ranges = [(s, min(s + b, parent_rows)) for s in range(0, parent_rows, b)]
-        counts = np.concatenate(
-            [self.counts_for(node, parent, k, r0, r1) for k, (r0, r1) in enumerate(ranges)]
-        ) if ranges else np.zeros(0, dtype=np.int64)
-        sizes = np.array([counts[r0:r1].sum() for r0, r1 in ranges], dtype=np.int64)
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if len(sizes) else np.zeros(0, dtype=np.int64)
-        return Layout(starts, sizes, ranges, counts)
+        per_block = [self.counts_for(node, parent, k, r0, r1) for k, (r0, r1) in enumerate(ranges)]
+        blocks: list[BlockSpec] = []
+        start = 0
+        for k, counts in enumerate(per_block):
+            children = int(counts.sum())
+            for j, offset in enumerate(range(0, children, b)):
+                n = min(b, children - offset)
+                blocks.append(BlockSpec(f"{k}:{j}", start + offset, n, k, offset))
+            start += children
+        counts = np.concatenate(per_block) if per_block else np.zeros(0, dtype=np.int64)
+        return Layout(blocks, ranges, counts)
 
     def counts_for(self, node: Node, parent: Node, k: int, r0: int, r1: int) -> np.ndarray:
         rows = np.arange(r0, r1, dtype=np.int64)
@@ -149,14 +164,28 @@ class Engine:
 
     # --- blocks --------------------------------------------------------------------------------------
     def blocks(self, tp: TablePlan, layout: Layout) -> Iterator[Block]:
-        for k in range(len(layout.starts)):
-            n = int(layout.sizes[k])
+        cum_of: tuple[int, np.ndarray] | None = None
+        for spec in layout.blocks:
             parent_rows = None
-            if layout.parent_ranges is not None:
-                r0, r1 = layout.parent_ranges[k]
-                parent_rows = np.repeat(np.arange(r0, r1, dtype=np.int64), layout.counts[r0:r1])
-            yield Block(self.plan, tp, self.store, self.options.seed, k, int(layout.starts[k]), n,
-                        layout.total, parent_rows)
+            if spec.parent_block is not None:
+                r0, r1 = layout.parent_ranges[spec.parent_block]
+                if cum_of is None or cum_of[0] != spec.parent_block:
+                    cum_of = (spec.parent_block, np.cumsum(layout.counts[r0:r1]))
+                local = np.arange(spec.child_offset, spec.child_offset + spec.n, dtype=np.int64)
+                parent_rows = r0 + np.searchsorted(cum_of[1], local, side="right")
+            yield Block(
+                self.plan,
+                tp,
+                self.store,
+                self.options.seed,
+                spec.key,
+                spec.row_start,
+                spec.n,
+                layout.total,
+                parent_rows,
+                parent_block=spec.parent_block,
+                child_offset=spec.child_offset,
+            )
 
     def fill(self, block: Block) -> None:
         """Generate every column of a block, in the plan's order."""

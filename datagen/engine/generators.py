@@ -10,10 +10,10 @@ from functools import lru_cache
 
 import numpy as np
 
+from datagen import faker_pool
 from datagen.dsl.expressions import Expression, parse_expression
 from datagen.dsl.generators import parse_weights_kind
 from datagen.dsl.models import Column, parse_instant
-from datagen import faker_pool
 from datagen.engine.block import Block
 from datagen.engine.lookups import lookup
 from datagen.engine.rng import stable_hash
@@ -77,7 +77,9 @@ def choice(block: Block, col: Column) -> np.ndarray:
 
 @lru_cache(maxsize=512)
 def _options(choices: tuple, ctype: str) -> np.ndarray:
-    if ctype in ("int", "float") and all(isinstance(c, int | float) and not isinstance(c, bool) for c in choices):
+    if ctype in ("int", "float") and all(
+        isinstance(c, int | float) and not isinstance(c, bool) for c in choices
+    ):
         return np.asarray(choices, dtype=float if ctype == "float" else np.int64)
     if ctype in ("datetime", "date"):
         return np.array([np.datetime64(parse_instant(str(c)).replace(tzinfo=None), "us") for c in choices])
@@ -135,7 +137,9 @@ def faker(block: Block, col: Column) -> np.ndarray:
     locale = faker_pool.normalise_locale(args.locale) if args.locale else None
     locale = locale or faker_pool.DEFAULT_LOCALE
     if args.unique:
-        return faker_pool.unique_values(args.method, args.args, locale, seed, block.row_numbers, block.total_rows)
+        return faker_pool.unique_values(
+            args.method, args.args, locale, seed, block.row_numbers, block.total_rows
+        )
     if args.locale_from:
         return faker_pool.sample_by_locale(
             args.method, args.args, block.values[args.locale_from], seed, block.rng(col.name), locale

@@ -110,7 +110,9 @@ def outliers(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> np.
     if args.mode == "burst":
         start, end = block.timeframe_us
         length = args.rate * (end - start)
-        t0 = start + table_rng(block.seed, block.node_id, col.name, f"burst{i}").random() * (end - start - length)
+        t0 = start + table_rng(block.seed, block.node_id, col.name, f"burst{i}").random() * (
+            end - start - length
+        )
         name = first_datetime_column(block.table.node, exclude=col.name)
         t = block.values[name].astype("datetime64[us]").astype(np.int64)
         hit = (t >= t0) & (t < t0 + length)

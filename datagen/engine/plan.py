@@ -135,12 +135,16 @@ def _inequality_bounds(
             add(big[0], big[1], Bound("lo", small[0], small[1], strict))
             if big[0] == small[0]:
                 extra.setdefault(big[0], {}).setdefault(big[1], set()).add(small[1])
-            notes.append(f"{q.left} {q.op} {q.right}: enforced ({big[0]}.{big[1]} drawn after {small[0]}.{small[1]})")
+            notes.append(
+                f"{q.left} {q.op} {q.right}: enforced ({big[0]}.{big[1]} drawn after {small[0]}.{small[1]})"
+            )
         elif series(small) and related(small[0], big[0]) and can_bound(small, big):
             add(small[0], small[1], Bound("hi", big[0], big[1], strict))
             if big[0] == small[0]:
                 extra.setdefault(small[0], {}).setdefault(small[1], set()).add(big[1])
-            notes.append(f"{q.left} {q.op} {q.right}: enforced ({small[0]}.{small[1]} drawn before {big[0]}.{big[1]})")
+            notes.append(
+                f"{q.left} {q.op} {q.right}: enforced ({small[0]}.{small[1]} drawn before {big[0]}.{big[1]})"
+            )
         else:
             notes.append(f"{q.left} {q.op} {q.right}: not enforced by construction; the validator checks it")
     # Children never happen before their parent's creation (vintage, DSL.md §8.2).

@@ -41,8 +41,8 @@ def preflight(schema: Schema, rows: int = 50, seed: int = 42) -> Preflight:
             nulls = table.column(col.name).null_count
             if nulls and not col.nullable:
                 result.problems.append(
-                    f"{node.id}.{col.name}: {nulls} of {table.num_rows} values are null but the column is not "
-                    "nullable (a lookup found no matching row, or an expression divided by zero)"
+                    f"{node.id}.{col.name}: {nulls} of {table.num_rows} values are null but the column is "
+                    "not nullable (a lookup found no matching row, or an expression divided by zero)"
                 )
             elif table.num_rows and nulls == table.num_rows and col.null_rate < 1:
                 result.problems.append(f"{node.id}.{col.name}: every value is null")

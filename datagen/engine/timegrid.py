@@ -111,7 +111,9 @@ class Grid:
 
 
 @lru_cache(maxsize=64)
-def build_grid(start_us: int, end_us: int, freq: str, patterns: tuple[tuple[str, tuple[float, ...]], ...]) -> Grid:
+def build_grid(
+    start_us: int, end_us: int, freq: str, patterns: tuple[tuple[str, tuple[float, ...]], ...]
+) -> Grid:
     """The sampling table for a window, a freq and patterns (cached: blocks share it)."""
     offset = to_offset(freq)
     try:

@@ -35,10 +35,14 @@ class Walk(Protocol):
     def run(self, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray) -> WalkResult: ...
 
 
-def _parent_start(engine: Engine, node: Node, parent: Node, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _parent_start(
+    engine: Engine, node: Node, parent: Node, rows: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Where a parent's walk starts: its creation time if it has one, else a uniform time."""
     tcol = (
-        parent.vintage_behavior.created_at_column if parent.vintage_behavior else first_datetime_column(parent)
+        parent.vintage_behavior.created_at_column
+        if parent.vintage_behavior
+        else first_datetime_column(parent)
     )
     start, end = engine.tf
     if tcol and tcol in engine.store.columns.get(parent.id, {}):
@@ -150,8 +154,9 @@ class StateWalk:
         cols = sm.columns
         out = {
             (cols.state if cols else "state"): labels[states[keep]],
-            (cols.time if cols and cols.time else first_datetime_column(node)):
-                np.stack(hist_time, axis=1)[keep].astype("datetime64[us]"),
+            (cols.time if cols and cols.time else first_datetime_column(node)): np.stack(hist_time, axis=1)[
+                keep
+            ].astype("datetime64[us]"),
         }
         prev_col = cols.previous_state if cols else "previous_state"
         if prev_col and node.column(prev_col) is not None:
@@ -226,9 +231,14 @@ class _Adapter:
         return self.walk.run(engine, node, parent, k, rows).counts
 
     def fill(self, engine: Engine, block: Block) -> set[str]:
-        result = self._result(engine, block.table.node, block.index)
+        """Fill this block's slice of its parent block's walk (computed once per parent block)."""
+        key = (block.node_id, block.parent_block)
+        if engine.walk_cache is None or engine.walk_cache[0] != key:
+            engine.walk_cache = (key, self._result(engine, block.table.node, block.parent_block))
+        result = engine.walk_cache[1]
+        s, e = block.child_offset, block.child_offset + block.n
         for name, values in result.columns.items():
-            block.values[name] = values
+            block.values[name] = values[s:e]
         return set(result.columns)
 
 

@@ -29,8 +29,10 @@ class DatasetResult:
 
 def check_disk(engine: Engine, target: Path) -> None:
     """Refuse before any work when the estimate clearly does not fit on the disk."""
-    need = sum(rows * len(engine.plan.table(t).node.columns) * BYTES_PER_VALUE
-               for t, rows in engine.estimate_rows().items())
+    need = sum(
+        rows * len(engine.plan.table(t).node.columns) * BYTES_PER_VALUE
+        for t, rows in engine.estimate_rows().items()
+    )
     probe = target if target.exists() else next((p for p in target.parents if p.exists()), Path("."))
     free = shutil.disk_usage(probe).free
     if need > free:
@@ -73,8 +75,9 @@ def write_dataset(
     return DatasetResult(out_dir, stats, written, metadata)
 
 
-def build_metadata(checked: CheckResult, engine: Engine, stats: list[TableStats],
-                   written: dict[str, WrittenTable]) -> dict[str, Any]:
+def build_metadata(
+    checked: CheckResult, engine: Engine, stats: list[TableStats], written: dict[str, WrittenTable]
+) -> dict[str, Any]:
     schema = engine.schema
     o = engine.options
     by_id = {s.id: s for s in stats}
