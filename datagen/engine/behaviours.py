@@ -100,6 +100,15 @@ def activity_share(parent: Node, store: Store, rows: np.ndarray, start_us: int, 
     return np.interp(end_us - c_us, grid, cum) / total
 
 
+def activity_cap(parent: Node, span_us: int) -> float:
+    """An upper bound of the product of fanout curves over ages 0..span (for rejection sampling)."""
+    cap = 1.0
+    for m in fanout_curves(parent):
+        ages = np.linspace(0.0, span_us / UNIT_US[m.time_unit], 4097)
+        cap *= float(curve_at(m, ages).max()) * 1.0001
+    return cap
+
+
 def activity_at(parent: Node, created: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Π fanout curves at each child's age (used to place child events along the curve)."""
     out = np.ones(len(t))

@@ -13,7 +13,9 @@ import numpy as np
 from datagen import faker_pool
 from datagen.dsl.expressions import Expression, parse_expression
 from datagen.dsl.generators import parse_weights_kind
-from datagen.dsl.models import Column, parse_instant
+from datagen.dsl.models import Column, Node, parse_instant
+from datagen.dsl.references import first_datetime_column
+from datagen.engine.behaviours import activity_at, activity_cap, fanout_curves
 from datagen.engine.block import Block
 from datagen.engine.lookups import lookup
 from datagen.engine.rng import stable_hash
@@ -21,6 +23,7 @@ from datagen.engine.timegrid import build_grid, to_us
 from datagen.errors import GenerationError
 
 GeneratorFn = Callable[[Block, Column], np.ndarray]
+MAX_REJECTION_ROUNDS = 200
 
 
 def sequence(block: Block, col: Column) -> np.ndarray:
@@ -125,9 +128,43 @@ def datetime_series(block: Block, col: Column) -> np.ndarray:
     ]
     grid = build_grid(start, end, freq, tuple(patterns))
     lo, hi = block.bounds(col.name)
-    out = grid.sample(block.rng(col.name), block.n, lo, hi)
+    rng = block.rng(col.name)
+    out = grid.sample(rng, block.n, lo, hi)
+    parent = _activity_parent(block, col)
+    if parent is not None:
+        out = _follow_activity(block, parent, grid, rng, out, lo, hi)
     if col.type == "date":
         out = out.astype("datetime64[D]").astype("datetime64[us]")
+    return out
+
+
+def _activity_parent(block: Block, col: Column) -> Node | None:
+    """The primary parent whose vintage activity curve places this column's times (DSL.md §8.2): the
+    fact's first datetime column, under a parent with a fanout curve."""
+    node = block.table.node
+    if not node.parents or col.name != first_datetime_column(node):
+        return None
+    parent = block.schema.node(node.parents[0])
+    return parent if parent is not None and fanout_curves(parent) else None
+
+
+def _follow_activity(
+    block: Block, parent: Node, grid, rng: np.random.Generator, out: np.ndarray, lo, hi
+) -> np.ndarray:
+    """Thin the pattern-weighted draw by the activity curve at each child's age (rejection sampling:
+    a bounded number of vectorised rounds over the rows still rejected)."""
+    created = block.related_value(parent.id, parent.vintage_behavior.created_at_column).astype("datetime64[us]")
+    cap = activity_cap(parent, block.timeframe_us[1] - block.timeframe_us[0])
+    if cap <= 0:
+        return out
+    pending = rng.random(block.n) * cap > activity_at(parent, created, out)
+    for _ in range(MAX_REJECTION_ROUNDS):
+        if not pending.any():
+            break
+        idx = np.flatnonzero(pending)
+        redo = grid.sample(rng, len(idx), None if lo is None else lo[idx], None if hi is None else hi[idx])
+        out[idx] = redo
+        pending[idx] = rng.random(len(idx)) * cap > activity_at(parent, created[idx], redo)
     return out
 
 

@@ -77,6 +77,7 @@ def make_plan(schema: Schema) -> Plan:
     nodes = {n.id: n for n in schema.nodes}
     notes: list[str] = []
     bounds, extra_deps = _inequality_bounds(schema, nodes, notes)
+    _vintage_value_deps(schema, nodes, extra_deps)
     tables: dict[str, TablePlan] = {}
     for i, node in enumerate(schema.nodes):
         col_order = _column_order(node, extra_deps.get(node.id, {}))
@@ -159,6 +160,18 @@ def _inequality_bounds(
             if b not in bounds.get(node.id, {}).get(tcol, []):
                 add(node.id, tcol, b)
     return bounds, extra
+
+
+def _vintage_value_deps(schema: Schema, nodes: dict[str, Node], extra: dict[str, dict[str, set[str]]]) -> None:
+    """A value scaled by a vintage curve needs its row's time (the child's age) first."""
+    for parent in schema.nodes:
+        if parent.vintage_behavior is None:
+            continue
+        for mult in parent.vintage_behavior.age_based_multipliers.values():
+            for ref in mult.applies_to if isinstance(mult.applies_to, list) else []:
+                parts = split_ref(ref)
+                if parts and parts[0] in nodes and (tcol := first_datetime_column(nodes[parts[0]])):
+                    extra.setdefault(parts[0], {}).setdefault(parts[1], set()).add(tcol)
 
 
 def _mark_kept(schema: Schema, nodes: dict[str, Node], tables: dict[str, TablePlan]) -> None:
