@@ -153,7 +153,8 @@ def _follow_activity(
 ) -> np.ndarray:
     """Thin the pattern-weighted draw by the activity curve at each child's age (rejection sampling:
     a bounded number of vectorised rounds over the rows still rejected)."""
-    created = block.related_value(parent.id, parent.vintage_behavior.created_at_column).astype("datetime64[us]")
+    created = block.related_value(parent.id, parent.vintage_behavior.created_at_column)
+    created = created.astype("datetime64[us]")
     cap = activity_cap(parent, block.timeframe_us[1] - block.timeframe_us[0])
     if cap <= 0:
         return out

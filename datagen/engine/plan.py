@@ -162,7 +162,9 @@ def _inequality_bounds(
     return bounds, extra
 
 
-def _vintage_value_deps(schema: Schema, nodes: dict[str, Node], extra: dict[str, dict[str, set[str]]]) -> None:
+def _vintage_value_deps(
+    schema: Schema, nodes: dict[str, Node], extra: dict[str, dict[str, set[str]]]
+) -> None:
     """A value scaled by a vintage curve needs its row's time (the child's age) first."""
     for parent in schema.nodes:
         if parent.vintage_behavior is None:
