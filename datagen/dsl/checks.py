@@ -7,7 +7,7 @@ from graphlib import CycleError, TopologicalSorter
 
 from datagen.dsl.expressions import expression_problems, referenced_columns
 from datagen.dsl.issues import IssueList, PathPart, allowed_list, did_you_mean
-from datagen.dsl.models import Column, ForeignKey, Node, Schema, parse_instant
+from datagen.dsl.models import Column, ForeignKey, Node, RangeConstraint, Schema, parse_instant
 from datagen.dsl.modifiers import TIME_ARGUMENT
 from datagen.dsl.references import (
     column_local_refs,
@@ -33,6 +33,11 @@ INFLUENCE_WORDS = ("hour", "dow", "month", "outliers", "trend", "segment")
 
 def _article(kind: str) -> str:
     return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def comparable(a: str, b: str) -> bool:
+    """Column types whose values can meet: in a join, an inequality or a copy between non-key columns."""
+    return a == b or {a, b} <= set(NUMERIC) or {a, b} <= set(TIME)
 
 
 class Checker:
@@ -258,6 +263,13 @@ class Checker:
         if not found:
             return
         src, src_col = found
+        if src_col.type != col.type and (src_col.name == src.pk or not comparable(src_col.type, col.type)):
+            self.issues.error(
+                [*gpath, "from"],
+                f"'{col.name}' is {col.type} but '{args.from_}' is {src_col.type}; a lookup copies the "
+                f"values (and keys keep their type), so make '{col.name}' {src_col.type}",
+                code="type_mismatch",
+            )
         if src is node:
             if args.on:
                 self.issues.error([*gpath, "on"], "a self-reference cannot use 'on'", code="self_lookup_on")
@@ -285,8 +297,15 @@ class Checker:
             return
         if args.on:
             for local, source in args.on.items():
-                self.column(node, local, [*gpath, "on", local])
+                local_col = self.column(node, local, [*gpath, "on", local])
                 source_col = self.column(src, source, [*gpath, "on", local])
+                if local_col and source_col and not comparable(local_col.type, source_col.type):
+                    self.issues.error(
+                        [*gpath, "on", local],
+                        f"joins '{node.id}.{local}' ({local_col.type}) with '{src.id}.{source}' "
+                        f"({source_col.type}); values of these types never match",
+                        code="type_mismatch",
+                    )
                 if source_col is not None and not self.is_unique(src, source_col):
                     self.issues.error(
                         [*gpath, "on", local],
@@ -454,6 +473,8 @@ class Checker:
             self.ref(fk.to, ["constraints", "foreign_keys", i, "to"])
         for i, r in enumerate(c.ranges):
             found = self.ref(r.attr, ["constraints", "ranges", i, "attr"])
+            if found:
+                self.check_range_bounds(found[1], r, ["constraints", "ranges", i])
             if (
                 found
                 and r.min is not None
@@ -469,12 +490,54 @@ class Checker:
             right = self.ref(q.right, ["constraints", "inequalities", i, "right"])
             if left and right:
                 self.check_inequality_tables(left[0], right[0], ["constraints", "inequalities", i])
+                if not comparable(left[1].type, right[1].type):
+                    self.issues.error(
+                        ["constraints", "inequalities", i],
+                        f"compares '{q.left}' ({left[1].type}) with '{q.right}' ({right[1].type}); "
+                        "compare numbers with numbers and times with times",
+                        code="type_mismatch",
+                    )
         for i, p in enumerate(c.pattern):
             self.ref(p.attr, ["constraints", "pattern", i, "attr"])
         for i, e in enumerate(c.enum):
             self.ref(e.attr, ["constraints", "enum", i, "attr"])
             if e.enum_ref:
                 self.ref(e.enum_ref, ["constraints", "enum", i, "enum_ref"])
+
+    def check_range_bounds(self, col: Column, r: RangeConstraint, path: Path) -> None:
+        """Numbers bound numeric columns, ISO-8601 text bounds time columns; nothing else has a range."""
+        if col.type not in (*NUMERIC, *TIME):
+            self.issues.error(
+                [*path, "attr"],
+                f"ranges apply to numeric and datetime columns; '{col.name}' is {col.type} "
+                "(use an enum or pattern constraint)",
+                code="wrong_type",
+            )
+            return
+        for key in ("min", "max"):
+            bound = getattr(r, key)
+            if bound is None:
+                continue
+            if col.type in NUMERIC and isinstance(bound, str):
+                self.issues.error(
+                    [*path, key],
+                    f"'{col.name}' is {col.type}, so {key} is a number; found '{bound}'",
+                    code="wrong_type",
+                )
+            elif col.type in TIME and not isinstance(bound, str):
+                self.issues.error(
+                    [*path, key],
+                    f"'{col.name}' is {col.type}, so {key} is an ISO-8601 timestamp in quotes "
+                    f'(e.g. "2024-01-01"); found {bound:g}',
+                    code="wrong_type",
+                )
+            elif col.type in TIME:
+                try:
+                    parse_instant(bound)
+                except ValueError:
+                    self.issues.error(
+                        [*path, key], f"'{bound}' is not an ISO-8601 date or timestamp", code="wrong_type"
+                    )
 
     def check_inequality_tables(self, left: Node, right: Node, path: Path) -> None:
         """An inequality compares rows of one table, or a child with its parent (through their key)."""

@@ -81,6 +81,20 @@ def normalise_legacy(raw: Any, notes: IssueList) -> Any:
     return data
 
 
+# Words people (and models) use for a DSL keyword; offered as "did you mean" when spelling is no help.
+_SYNONYMS = {
+    "timestamp": "datetime",
+    "integer": "int",
+    "boolean": "bool",
+    "number": "float",
+    "double": "float",
+    "decimal": "float",
+    "text": "string",
+    "varchar": "string",
+    "weekday": "dow",
+    "day_of_week": "dow",
+}
+
 _TYPE_LIKE = re.compile(
     r"^(list\[|dict\[|literal\[|function-|tuple\[|union\[|nullable\[|[A-Z]\w*$|str$|int$|float$|bool$)"
 )
@@ -171,6 +185,8 @@ def _message(err: dict[str, Any]) -> str:
     if kind == "literal_error":
         expected = re.findall(r"'([^']*)'", ctx.get("expected", ""))
         hint = did_you_mean(str(found), expected) if isinstance(found, str) else ""
+        if not hint and _SYNONYMS.get(str(found).lower()) in expected:
+            hint = f" (did you mean '{_SYNONYMS[str(found).lower()]}'?)"
         return f"found {_describe(found)}; expected one of: {', '.join(expected)}{hint}"
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         expected = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))

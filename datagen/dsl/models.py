@@ -134,7 +134,19 @@ class Column(Strict):
         return getattr(self.generator, self.kind)
 
 
+def _legacy_lam(schema: dict[str, Any]) -> None:
+    """The check step reads v1's `lam` as `lambda` (load.py); editors must not flag what it accepts."""
+    schema["properties"]["lam"] = {
+        "type": "number",
+        "minimum": 0,
+        "deprecated": True,
+        "description": "v1 spelling of 'lambda'",
+    }
+
+
 class Fanout(Strict):
+    model_config = ConfigDict(json_schema_extra=_legacy_lam)
+
     distribution: Literal["poisson", "uniform", "negative_binomial"] = "poisson"
     lambda_: float | None = Field(default=None, alias="lambda", ge=0)
     dispersion: float | None = Field(default=None, gt=0)

@@ -1,0 +1,135 @@
+"""`datagen check` and `datagen jsonschema` as a user meets them: exit codes, every error at once, the
+--json shape, and readable messages (never a traceback) for files that are not schemas."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+from typer.testing import CliRunner
+
+from datagen.cli import app
+from tests.dsl.bad_schemas import CUSTOMERS, ORDERS
+from tests.dsl.edits import base_schema, edited, put
+
+runner = CliRunner()
+FIVE_MISTAKES = edited(
+    put(f"{CUSTOMERS}.pk", "id"),
+    put(f"{ORDERS}.columns[1].generator.lookup.from", "customer.customer_id"),
+    put(f"{ORDERS}.columns[4].generator.expression.code", "amont * 0.21"),
+    put("constraints.ranges", [{"attr": "orders.amout", "min": 0}]),
+    put("dag", [["orders"], ["customers"]]),
+)
+FIVE_PATHS = [
+    "nodes[0].pk",
+    "nodes[1].columns[1].generator.lookup.from",
+    "nodes[1].columns[4].generator.expression.code",
+    "constraints.ranges[0].attr",
+    "dag",
+]
+
+
+def flat(text: str) -> str:
+    """Rich wraps long summary lines at the terminal width; compare with whitespace collapsed."""
+    return " ".join(text.split())
+
+
+def write(tmp_path: Path, document: object, name: str = "schema.json") -> Path:
+    path = tmp_path / name
+    path.write_text(document if isinstance(document, str) else json.dumps(document, indent=2))
+    return path
+
+
+def test_valid_schema_exits_0_and_prints_its_notes(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["check", str(write(tmp_path, base_schema()))])
+    assert result.exit_code == 0, result.output
+    assert "note timeframe.freq: legacy frequency alias 'H' normalised to 'h'" in result.stdout
+    assert "added implied foreign key orders.customer_id -> customers.customer_id" in result.stdout
+    assert "2 table(s), 0 warning(s), 5 note(s)" in flat(result.stdout)
+    assert result.stderr == ""
+
+
+def test_warnings_do_not_fail_the_check(tmp_path: Path) -> None:
+    doc = edited(put("targets.weekend_share.min", 0.5), put("targets.weekend_share.max", 0.6))
+    result = runner.invoke(app, ["check", str(write(tmp_path, doc))])
+    assert result.exit_code == 0, result.output
+    assert "warning targets.weekend_share[0]: the dow weights" in result.stdout
+    assert "1 warning(s)" in flat(result.stdout)
+
+
+def test_invalid_schema_exits_2_with_every_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # a short path, so the summary line is not wrapped inside it
+    write(tmp_path, FIVE_MISTAKES, "s.json")
+    result = runner.invoke(app, ["check", "s.json"])
+    assert result.exit_code == 2
+    for p in FIVE_PATHS:
+        assert f"error {p}: " in result.stderr
+    assert "s.json: 5 error(s)" in flat(result.stderr)
+    assert "Traceback" not in result.output
+
+
+def test_json_output_of_a_valid_schema(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["check", "--json", str(write(tmp_path, base_schema()))])
+    assert result.exit_code == 0
+    out = json.loads(result.stdout)
+    assert set(out) == {"valid", "errors", "warnings", "notes"}
+    assert out["valid"] is True and out["errors"] == [] and out["warnings"] == []
+    assert len(out["notes"]) == 5
+    for issue in out["notes"]:
+        assert set(issue) == {"severity", "path", "code", "message"}
+        assert issue["severity"] == "note"
+    assert {"code": "legacy_freq", "path": "timeframe.freq"}.items() <= out["notes"][0].items()
+
+
+def test_json_output_of_an_invalid_schema(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["check", "--json", str(write(tmp_path, FIVE_MISTAKES))])
+    assert result.exit_code == 2
+    out = json.loads(result.stdout)
+    assert out["valid"] is False
+    assert sorted(e["path"] for e in out["errors"]) == sorted(FIVE_PATHS)
+    assert {e["code"] for e in out["errors"]} >= {"unknown_column", "unknown_table", "expression", "dag"}
+    assert all(e["severity"] == "error" and e["message"] for e in out["errors"])
+
+
+def test_not_json_names_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, '{\n  "version": "1.0",\n  "metadata": {"name": "x"}\n  "nodes": []\n}\n')
+    result = runner.invoke(app, ["check", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:4:3: not valid JSON: Expecting ',' delimiter" in result.stderr
+    assert "fix:" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["check", str(tmp_path / "nope.json")])
+    assert result.exit_code == 2
+    assert "schema file not found" in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [('{"version": "1.0",\n', "2:1: not valid JSON"), ("", "1:1: not valid JSON"), ("[1, 2]", "JSON object")],
+)
+def test_broken_files_through_the_real_entry_point(tmp_path: Path, content: str, message: str) -> None:
+    """The installed entry point, so an uncaught exception would show as 'internal error' here."""
+    path = write(tmp_path, content)
+    proc = subprocess.run(
+        [sys.executable, "-m", "datagen", "check", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_jsonschema_prints_a_draft_2020_12_schema() -> None:
+    result = runner.invoke(app, ["jsonschema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    Draft202012Validator.check_schema(schema)
+    assert Draft202012Validator(schema).is_valid(base_schema())
