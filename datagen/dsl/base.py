@@ -19,7 +19,10 @@ class Strict(BaseModel):
     list the allowed keys), and `comment` documents any object."""
 
     # NaN/Infinity are not JSON (Python's json module reads them anyway) and would poison generation.
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=False, allow_inf_nan=False)
+    # Strict types: "10" is not a row count and "yes" not a bool, as in the JSON Schema export.
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, frozen=False, allow_inf_nan=False, strict=True
+    )
 
     comment: str | None = None
 

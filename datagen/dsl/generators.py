@@ -37,7 +37,7 @@ class Distribution(Strict):
 
     type: DistributionType
     params: dict[str, float] = Field(default_factory=dict)
-    clamp: tuple[float | None, float | None] | None = None
+    clamp: list[float | None] | None = Field(default=None, min_length=2, max_length=2)
 
     @field_validator("params", mode="after")
     @classmethod
@@ -65,7 +65,7 @@ class Distribution(Strict):
 
     @field_validator("clamp", mode="after")
     @classmethod
-    def _check_clamp(cls, clamp: tuple[float | None, float | None] | None) -> Any:
+    def _check_clamp(cls, clamp: list[float | None] | None) -> Any:
         if clamp and clamp[0] is not None and clamp[1] is not None and clamp[0] > clamp[1]:
             raise ValueError(f"clamp [min, max] needs min <= max (got {list(clamp)})")
         return clamp

@@ -82,6 +82,15 @@ def case(name: str, edit: Edit, path: str, *keywords: str, **kw) -> BadCase:
 
 
 CASES: list[BadCase] = [
+    # --- values of the wrong JSON type (strict: the JSON Schema rejects them too) ---------------------
+    case("rows_as_text", put(f"{CUSTOMERS}.rows", "10"), f"{CUSTOMERS}.rows", "valid integer", "'10'"),
+    case(
+        "nullable_as_text",
+        put(f"{CUSTOMERS}.columns[1].nullable", "yes"),
+        f"{CUSTOMERS}.columns[1].nullable",
+        "valid boolean",
+        "'yes'",
+    ),
     # --- typos and wrong names in keys, at every depth -------------------------------------------------
     case(
         "typo_top_level_key",
