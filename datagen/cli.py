@@ -87,8 +87,16 @@ def check(
 ) -> None:
     """Check a schema: every error at once (path + message), notes and warnings. Exit 0 valid, 2 not."""
     from datagen.dsl import check_file
+    from datagen.errors import InputError
 
-    result = check_file(schema)
+    try:
+        result = check_file(schema)
+    except InputError as exc:
+        if not as_json:
+            raise
+        unreadable = {"severity": "error", "path": str(schema), "code": "unreadable", "message": str(exc)}
+        print(json.dumps({"valid": False, "errors": [unreadable], "warnings": [], "notes": []}, indent=2))
+        raise typer.Exit(2) from None
     if as_json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

@@ -133,3 +133,14 @@ def test_jsonschema_prints_a_draft_2020_12_schema() -> None:
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     Draft202012Validator.check_schema(schema)
     assert Draft202012Validator(schema).is_valid(base_schema())
+
+
+def test_check_json_reports_an_unreadable_file_as_json(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"version": "1.0",\n  "nodes": [}')
+    result = CliRunner().invoke(app, ["check", str(bad), "--json"])
+    assert result.exit_code == 2
+    report = json.loads(result.stdout)
+    assert report["valid"] is False
+    assert report["errors"][0]["code"] == "unreadable"
+    assert f"{bad}:2:" in report["errors"][0]["message"]
