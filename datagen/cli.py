@@ -165,6 +165,12 @@ def generate(
             min=1, help="Preflight: N rows per parent-less table, in memory; print problems and a preview."
         ),
     ] = None,
+    validate_after: Annotated[
+        bool,
+        typer.Option(
+            "--validate", help="Validate the data right after writing it (exit 1 when validation fails)."
+        ),
+    ] = False,
 ) -> None:
     """Generate the dataset: one Parquet file per table plus .metadata.json, written atomically."""
     from datagen.engine.generate import Options
@@ -176,6 +182,8 @@ def generate(
     target = out_dir or Path("data") / schema.stem
     result = _generate_with_progress(checked, target, Options(seed=seed, scale=scale, chunk_rows=chunk_rows))
     _print_summary(result)
+    if validate_after:
+        raise typer.Exit(_run_validation(checked, target))
 
 
 def _preflight(schema, rows: int, seed: int) -> None:
@@ -239,6 +247,54 @@ def _print_summary(result) -> None:
 
 @app.command()
 @friendly_errors
+def validate(
+    schema: Annotated[Path, typer.Argument(help="Schema file (JSON).")],
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="Folder written by `datagen generate`.")],
+    report: Annotated[
+        Path | None,
+        typer.Option("-o", "--out", help="JSON report path (default: DATA_DIR/validation_report.json)."),
+    ] = None,
+    threshold: Annotated[
+        float, typer.Option(min=0.0, max=100.0, help="Lowest quality score (0-100) that passes.")
+    ] = 80.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON, not the summary.")
+    ] = False,
+) -> None:
+    """Prove the data holds what its schema declares: keys, foreign keys, nulls, types, constraints and
+    behaviour, with a 0-100 quality score. Exit 0 when every hard check passes and the score reaches
+    --threshold, 1 otherwise, 2 for bad input (invalid schema, missing data)."""
+    checked = _load_checked(schema)
+    raise typer.Exit(_run_validation(checked, data_dir, report, threshold, as_json=as_json))
+
+
+def _run_validation(
+    checked, data_dir: Path, report: Path | None = None, threshold: float = 80.0, *, as_json: bool = False
+) -> int:
+    """Validate, write the JSON report, print it (summary or JSON); return the exit code."""
+    from datagen.errors import InputError
+    from datagen.io.output import write_json_atomic
+    from datagen.validate import validate as run_checks
+    from datagen.validate.console import render
+
+    result = run_checks(checked, data_dir, threshold=threshold)
+    path = report or data_dir / "validation_report.json"
+    document = result.to_dict()
+    try:
+        write_json_atomic(path, document)
+    except OSError as exc:
+        raise InputError(
+            f"cannot write the report to {path}: {exc.strerror or exc}", hint="choose another -o"
+        ) from exc
+    if as_json:
+        print(json.dumps(document, indent=2))
+    else:
+        render(result, out, report_path=path)
+    return result.exit_code
+
+
+@app.command()
+@friendly_errors
 def export(
     schema: Annotated[Path, typer.Argument(help="Schema file (JSON).")],
     data_dir: Annotated[Path, typer.Option("--data-dir", help="Folder written by `datagen generate`.")],
@@ -274,6 +330,105 @@ def _read_metadata(data_dir: Path) -> dict | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+@app.command("tui")
+def tui_command(
+    schema: Annotated[Path | None, typer.Argument(help="Schema file to open (no LLM needed).")] = None,
+    new: Annotated[bool, typer.Option("--new", help="Start afresh; do not offer the last session.")] = False,
+) -> None:
+    """Chat your way to a dataset: describe it, answer up to two questions, preview and check it."""
+    import importlib
+
+    # `tui` depends on datagen, never the reverse: it is reached by name, so no datagen module imports
+    # it (tests/test_architecture.py allows exactly this call).
+    raise typer.Exit(importlib.import_module("tui").run(schema, new=new))
+
+
+_LLM_HELP = "Overrides {} for this run."
+
+
+def _llm_settings(model: str | None, base_url: str | None, mode: str | None):
+    from datagen.nl.settings import LLMSettings
+
+    return LLMSettings.from_env(model=model, base_url=base_url, mode=mode)
+
+
+@app.command()
+@friendly_errors
+def nl(
+    prompt: Annotated[str | None, typer.Argument(help="The data you need, in plain English.")] = None,
+    schema_out: Annotated[Path, typer.Option("-o", "--out", help="Schema file to write.")] = Path("schema.json"),
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Take every question's default; print them as assumptions.")
+    ] = False,
+    generate_data: Annotated[
+        bool, typer.Option("--generate/--no-generate", help="Generate and validate the data afterwards.")
+    ] = True,
+    scale: Annotated[float, typer.Option(min=0.0, help="Multiply the rows of parent-less tables.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same data.")] = 42,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Output folder (default: data/<schema name>).")
+    ] = None,
+    resume: Annotated[
+        Path | None, typer.Option("--resume", help="Continue a saved conversation (its .conversation.jsonl).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show each step and LLM usage.")] = False,
+    model: Annotated[str | None, typer.Option(help=_LLM_HELP.format("DATAGEN_MODEL"))] = None,
+    base_url: Annotated[str | None, typer.Option(help=_LLM_HELP.format("OPENAI_BASE_URL"))] = None,
+    mode: Annotated[str | None, typer.Option(help=_LLM_HELP.format("DATAGEN_LLM_MODE"))] = None,
+) -> None:
+    """Describe your data in English; get a checked schema, the data and its validation report.
+
+    At most two short questions are asked (arrow keys or a typed answer). The conversation is saved
+    beside the schema, so `--resume` can refine it later ("make it two years")."""
+    from datagen.nl.oneshot import run_nl
+
+    code = run_nl(
+        prompt,
+        settings=_llm_settings(model, base_url, mode),
+        out=schema_out,
+        yes=yes,
+        generate=generate_data,
+        scale=scale,
+        seed=seed,
+        data_dir=data_dir,
+        resume=resume,
+        verbose=verbose,
+        console=out,
+    )
+    raise typer.Exit(code)
+
+
+@app.command("eval")
+@friendly_errors
+def eval_command(
+    prompts_file: Annotated[Path, typer.Argument(help="Prompt set (YAML), e.g. evals/prompts.yaml.")],
+    data_root: Annotated[
+        Path | None, typer.Option("--data-dir", help="Generate and validate each dataset under this folder.")
+    ] = None,
+    scale: Annotated[float, typer.Option(min=0.0, help="Row multiplier for the generated datasets.")] = 0.1,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the results as JSON.")] = None,
+    model: Annotated[str | None, typer.Option(help=_LLM_HELP.format("DATAGEN_MODEL"))] = None,
+    base_url: Annotated[str | None, typer.Option(help=_LLM_HELP.format("OPENAI_BASE_URL"))] = None,
+    mode: Annotated[str | None, typer.Option(help=_LLM_HELP.format("DATAGEN_LLM_MODE"))] = None,
+) -> None:
+    """Run a prompt set against the configured model: first-try validity, repairs, questions,
+    generation and quality per prompt."""
+    from datagen.nl.oneshot import run_eval_command
+
+    raise typer.Exit(
+        run_eval_command(
+            prompts_file,
+            settings=_llm_settings(model, base_url, mode),
+            data_root=data_root,
+            seed=seed,
+            scale=scale,
+            json_out=json_out,
+            console=out,
+        )
+    )
 
 
 def main() -> None:

@@ -14,7 +14,12 @@ def examples_dir() -> Path:
 
 
 def prompts_dir() -> Path:
-    return ROOT / "prompts"
+    """The checkout's top-level prompts/; in an installed wheel, the copy shipped inside the package
+    (datagen/resources/prompts is a symlink to ../../prompts, which the wheel build dereferences)."""
+    source = ROOT / "prompts"
+    if (source / "system.md").is_file():
+        return source
+    return Path(__file__).resolve().parent / "resources" / "prompts"
 
 
 @dataclass(frozen=True)

@@ -155,14 +155,14 @@ class _Builder:
         else:
             params = {k: self.draw(v) for k, v in DIST_PARAMS[kind].items()}
         dist: dict[str, Any] = {"type": kind, "params": params}
+        ctype = self.pick(["float", "float", "int"])
         if self.maybe(0.5):
             lo = self.draw(st.floats(-100, 100))
-            dist["clamp"] = [lo, lo + self.draw(st.floats(0, 1000))]
+            # an int column's clamp must hold a whole number (the checker refuses [0.2, 0.7])
+            dist["clamp"] = [lo, lo + self.draw(st.floats(1.0 if ctype == "int" else 0.0, 1000))]
         elif self.maybe(0.1):
             dist["clamp"] = [None, self.draw(st.floats(0, 1000))]
-        column = t.add(
-            {"name": name, "type": self.pick(["float", "float", "int"]), "generator": {"distribution": dist}}
-        )
+        column = t.add({"name": name, "type": ctype, "generator": {"distribution": dist}})
         mods = self.numeric_modifiers(t, effects) if self.maybe(0.5) else []
         if mods:
             column["modifiers"] = mods
@@ -548,7 +548,9 @@ class _Builder:
                         key = "transition_multiplier" if "stages" in block else "churn_multiplier"
                         block["segment_variation"] = {chosen[0]: {key: self.draw(st.floats(0, 2))}}
             driven = any(c.node["parents"][0] == e.id and "fanout" in c.node for c in children)
-            if e.time_col and (driven or scalable) and self.maybe(0.4):
+            # a value curve is read at each child's own age, so only children with a time qualify
+            timed = [f"{c.id}.{n}" for c in children if c.time_col for n in c.numeric]
+            if e.time_col and (driven or timed) and self.maybe(0.4):
                 curve = self.pick(
                     [
                         [1.0, 0.7, 0.5],
@@ -558,7 +560,7 @@ class _Builder:
                         },
                     ]
                 )
-                applies = "fanout" if driven and (not scalable or self.maybe()) else [self.pick(scalable)]
+                applies = "fanout" if driven and (not timed or self.maybe()) else [self.pick(timed)]
                 self.scaled |= set(applies) if isinstance(applies, list) else set()
                 e.node["vintage_behavior"] = {
                     "created_at_column": e.time_col,

@@ -3,6 +3,7 @@ All findings are gathered; each names a path, what was found, what is allowed an
 
 from __future__ import annotations
 
+import math
 from graphlib import CycleError, TopologicalSorter
 
 from datagen.dsl.expressions import expression_problems, referenced_columns
@@ -238,6 +239,8 @@ class Checker:
                 self.issues.error([*gpath, "locale" if about_locale else "method"], p, code="faker_method")
             if args.locale_from:
                 self.column(node, args.locale_from, [*gpath, "locale_from"])
+        elif kind == "distribution" and args.clamp:
+            self.check_whole_number_inside(col, *args.clamp, [*gpath, "clamp"], "clamp")
         elif kind == "expression":
             problems = expression_problems(args.code, node.column_names)
             for problem in problems:
@@ -504,6 +507,17 @@ class Checker:
             if e.enum_ref:
                 self.ref(e.enum_ref, ["constraints", "enum", i, "enum_ref"])
 
+    def check_whole_number_inside(self, col: Column, lo: object, hi: object, path: Path, what: str) -> None:
+        """An int column is rounded last, so [lo, hi] must contain a whole number to be met at all."""
+        numbers = isinstance(lo, int | float) and isinstance(hi, int | float)
+        if col.type == "int" and numbers and math.ceil(lo) > math.floor(hi):
+            self.issues.error(
+                path,
+                f"{what} [{lo:g}, {hi:g}] contains no whole number, and '{col.name}' is an int column; "
+                "widen it or make the column a float",
+                code="empty_int_range",
+            )
+
     def check_range_bounds(self, col: Column, r: RangeConstraint, path: Path) -> None:
         """Numbers bound numeric columns, ISO-8601 text bounds time columns; nothing else has a range."""
         if col.type not in (*NUMERIC, *TIME):
@@ -514,6 +528,7 @@ class Checker:
                 code="wrong_type",
             )
             return
+        self.check_whole_number_inside(col, r.min, r.max, path, "range")
         for key in ("min", "max"):
             bound = getattr(r, key)
             if bound is None:
@@ -655,7 +670,16 @@ class Checker:
             for name, mult in vb.age_based_multipliers.items():
                 if isinstance(mult.applies_to, list):
                     for i, ref in enumerate(mult.applies_to):
-                        child_column(ref, [*path, "age_based_multipliers", name, "applies_to", i])
+                        where = [*path, "age_based_multipliers", name, "applies_to", i]
+                        child_column(ref, where)
+                        child = self.nodes.get(split_ref(ref)[0]) if split_ref(ref) else None
+                        if child is not None and first_datetime_column(child) is None:
+                            self.issues.error(
+                                where,
+                                f"a value curve is read at each child's age, but '{child.id}' has no "
+                                "datetime column; add one (e.g. the event time) or drop it from applies_to",
+                                code="no_time_column",
+                            )
                 elif not any(c.fanout is not None for c in children if c.primary_parent == node.id):
                     self.issues.warning(
                         [*path, "age_based_multipliers", name],

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from datagen.dsl.models import Schema
+from datagen.engine.behaviours import reference_weights
 from datagen.engine.plan import Plan, TablePlan
 from datagen.engine.rng import block_rng
 from datagen.engine.timegrid import to_us
@@ -40,6 +41,7 @@ class Store:
     rows: dict[str, int] = field(default_factory=dict)
     _index: dict[tuple[str, str], pd.Index] = field(default_factory=dict)
     _distinct: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    derived: dict[tuple[str, str], np.ndarray | None] = field(default_factory=dict)  # computed once per table
 
     def column(self, table: str, column: str) -> np.ndarray:
         return self.columns[table][column]
@@ -98,7 +100,8 @@ class Block:
 
     def source_rows(self, table: str) -> np.ndarray:
         """Which row of `table` each row of this block refers to: the parent row for the primary parent,
-        otherwise one random existing row per (row, table), shared by every column reading that table."""
+        otherwise one random existing row per (row, table), shared by every column reading that table
+        (weighted by segment fanout when `table` is a further parent with segment_behavior)."""
         if table == self.table.node.primary_parent and self.parent_rows is not None:
             return self.parent_rows
         if table not in self._sources:
@@ -106,7 +109,14 @@ class Block:
             if size == 0:
                 self._sources[table] = np.full(self.n, -1, dtype=np.int64)
             else:
-                self._sources[table] = self.rng(f"__row_of__{table}").integers(0, size, self.n)
+                rng = self.rng(f"__row_of__{table}")
+                parent = self.schema.node(table) if table in (self.table.node.parents or []) else None
+                cum = reference_weights(parent, self.store) if parent is not None else None
+                if cum is None:
+                    self._sources[table] = rng.integers(0, size, self.n)
+                else:  # segment fanout of a non-primary parent (DSL.md §8.1)
+                    picked = np.searchsorted(cum, rng.random(self.n) * cum[-1], side="right")
+                    self._sources[table] = np.minimum(picked, size - 1)
         return self._sources[table]
 
     def bounds(self, column: str) -> tuple[np.ndarray | None, np.ndarray | None]:

@@ -5,6 +5,8 @@ floats and are rounded back here — keys never become floats on disk."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -24,6 +26,18 @@ ARROW_TYPES = {
 
 def arrow_schema(node: Node) -> pa.Schema:
     return pa.schema([pa.field(c.name, ARROW_TYPES[c.type], nullable=c.nullable) for c in node.columns])
+
+
+def clamp_bounds(col: Column, lo: float | None, hi: float | None) -> tuple[float | None, float | None]:
+    """A clamp an int column still obeys after the final rounding: [ceil(lo), floor(hi)] (the bounds as
+    given when no whole number lies between them)."""
+    if col.type != "int":
+        return lo, hi
+    whole_lo = None if lo is None else math.ceil(lo)
+    whole_hi = None if hi is None else math.floor(hi)
+    if whole_lo is not None and whole_hi is not None and whole_lo > whole_hi:
+        return lo, hi
+    return whole_lo, whole_hi
 
 
 def inject_nulls(block: Block, col: Column, values: np.ndarray) -> np.ndarray:

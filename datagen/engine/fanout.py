@@ -7,7 +7,7 @@ import numpy as np
 
 from datagen.dsl.models import Node
 from datagen.dsl.references import first_datetime_column
-from datagen.engine.behaviours import activity_share, fanout_curves, segment_multiplier
+from datagen.engine.behaviours import activity_share, fanout_curves, parent_factors
 from datagen.engine.block import Store
 from datagen.engine.effects import effect_multiplier
 from datagen.engine.rng import block_rng
@@ -18,8 +18,7 @@ def fanout_multiplier(
 ) -> np.ndarray:
     m = np.ones(len(rows))
     if parent.segment_behavior is not None:
-        seg = store.column(parent.id, parent.segment_behavior.segment_column)[rows]
-        m *= segment_multiplier(parent, seg, "fanout_multiplier")
+        m *= parent_factors(parent, store, "fanout_multiplier")[rows]
     for mod in fact.modifiers:  # table-level effects: read on the parent's row, at its time
         args = mod.args
         tcol = args.time_column or first_datetime_column(parent)

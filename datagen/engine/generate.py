@@ -17,7 +17,7 @@ import pyarrow as pa
 from datagen.dsl.models import Node, Schema
 from datagen.engine.behaviours import value_multiplier
 from datagen.engine.block import Block, Store
-from datagen.engine.cast import arrow_schema, inject_nulls, to_arrow
+from datagen.engine.cast import arrow_schema, clamp_bounds, inject_nulls, to_arrow
 from datagen.engine.fanout import child_counts
 from datagen.engine.generators import GENERATORS
 from datagen.engine.modifiers import MODIFIERS
@@ -202,7 +202,7 @@ class Engine:
                 if mult is not None:
                     v = v.astype(float) * mult
                 if col.kind == "distribution" and col.args.clamp:
-                    v = np.clip(v, *col.args.clamp)
+                    v = np.clip(v, *clamp_bounds(col, *col.args.clamp))
                 for i, mod in enumerate(col.modifiers):
                     v = MODIFIERS[mod.transform](block, col, i, mod.args, v)
                 block.values[name] = inject_nulls(block, col, v)

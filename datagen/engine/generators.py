@@ -155,7 +155,9 @@ def _follow_activity(
     a bounded number of vectorised rounds over the rows still rejected)."""
     created = block.related_value(parent.id, parent.vintage_behavior.created_at_column)
     created = created.astype("datetime64[us]")
-    cap = activity_cap(parent, block.timeframe_us[1] - block.timeframe_us[0])
+    start, end = block.timeframe_us
+    oldest = created[~np.isnat(created)].astype(np.int64).min(initial=start)
+    cap = activity_cap(parent, end - min(oldest, start))  # the oldest parent's age at the end
     if cap <= 0:
         return out
     pending = rng.random(block.n) * cap > activity_at(parent, created, out)
@@ -169,14 +171,29 @@ def _follow_activity(
     return out
 
 
+def _has_pattern(block: Block, col: Column) -> bool:
+    ref = f"{block.node_id}.{col.name}"
+    return bool(col.constraints and col.constraints.pattern) or any(
+        p.attr == ref for p in block.schema.constraints.pattern
+    )
+
+
 def faker(block: Block, col: Column) -> np.ndarray:
     args = col.args
     seed = stable_hash(block.seed, block.node_id, col.name, "faker")
     locale = faker_pool.normalise_locale(args.locale) if args.locale else None
     locale = locale or faker_pool.DEFAULT_LOCALE
     if args.unique:
+        # Past the pool, unique values get a suffix; a declared pattern forbids that, so draw them all.
+        cap = max(faker_pool.UNIQUE_POOL_CAP, block.total_rows) if _has_pattern(block, col) else None
         return faker_pool.unique_values(
-            args.method, args.args, locale, seed, block.row_numbers, block.total_rows
+            args.method,
+            args.args,
+            locale,
+            seed,
+            block.row_numbers,
+            block.total_rows,
+            pool_cap=cap or faker_pool.UNIQUE_POOL_CAP,
         )
     if args.locale_from:
         return faker_pool.sample_by_locale(

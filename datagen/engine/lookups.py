@@ -44,4 +44,6 @@ def _self_reference(block: Block, col: Column) -> np.ndarray:
     rows = block.row_numbers
     earlier = np.floor(block.rng(col.name).random(block.n) * rows).astype(np.int64)
     keys = (pk.args.start + pk.args.step * earlier).astype(np.int64)
+    if col.type == "string":  # as text before the root's null turns the ints into floats ("5.0")
+        keys = keys.astype(str)
     return null_like(keys, rows == 0)

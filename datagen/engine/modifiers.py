@@ -11,6 +11,7 @@ import pandas as pd
 from datagen.dsl.models import Column
 from datagen.dsl.references import first_datetime_column, modifier_time_column
 from datagen.engine.block import Block
+from datagen.engine.cast import clamp_bounds
 from datagen.engine.effects import effect_multiplier
 from datagen.engine.generators import draw_distribution
 from datagen.engine.rng import table_rng
@@ -37,7 +38,7 @@ def add(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> np.ndarr
 
 
 def clamp(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> np.ndarray:
-    return np.clip(_numeric(v), args.min, args.max)
+    return np.clip(_numeric(v), *clamp_bounds(col, args.min, args.max))
 
 
 def jitter(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> np.ndarray:
@@ -124,14 +125,15 @@ def outliers(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> np.
 
 
 def trend_factor(kind: str, g: float, params: Any, years: np.ndarray) -> np.ndarray:
-    """Growth per year from the timeframe start: (1+g)^t, 1+g·t, or 1+a·ln(1+b·t)."""
+    """Growth per year from the timeframe start: (1+g)^t, 1+g·t, or 1+a·ln(1+b·t); floored at 0 like the
+    vintage curves, so a linear or logarithmic decay that runs out flattens at zero, never flips sign."""
     if kind == "exponential":
         return (1 + g) ** years
     if kind == "linear":
-        return 1 + g * years
+        return np.maximum(1 + g * years, 0.0)
     a = params.a if params is not None else g
     b = params.b if params is not None else 1.0
-    return 1 + a * np.log1p(b * years)
+    return np.maximum(1 + a * np.log1p(b * years), 0.0)
 
 
 def trend(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> np.ndarray:

@@ -78,6 +78,7 @@ def make_plan(schema: Schema) -> Plan:
     notes: list[str] = []
     bounds, extra_deps = _inequality_bounds(schema, nodes, notes)
     _vintage_value_deps(schema, nodes, extra_deps)
+    _burst_deps(schema, extra_deps)
     tables: dict[str, TablePlan] = {}
     for i, node in enumerate(schema.nodes):
         col_order = _column_order(node, extra_deps.get(node.id, {}))
@@ -174,6 +175,16 @@ def _vintage_value_deps(
                 parts = split_ref(ref)
                 if parts and parts[0] in nodes and (tcol := first_datetime_column(nodes[parts[0]])):
                     extra.setdefault(parts[0], {}).setdefault(parts[1], set()).add(tcol)
+
+
+def _burst_deps(schema: Schema, extra: dict[str, dict[str, set[str]]]) -> None:
+    """An outlier burst is a window of time: its column needs the table's time column first."""
+    for node in schema.nodes:
+        for col in node.columns:
+            if any(m.transform == "outliers" and m.args.mode == "burst" for m in col.modifiers):
+                tcol = first_datetime_column(node, exclude=col.name)
+                if tcol:
+                    extra.setdefault(node.id, {}).setdefault(col.name, set()).add(tcol)
 
 
 def _mark_kept(schema: Schema, nodes: dict[str, Node], tables: dict[str, TablePlan]) -> None:

@@ -101,12 +101,12 @@ class Grid:
         if self.step:
             within = np.floor(rng.random(n) * self.counts[idx]).astype(np.int64)
             out = self.first[idx] + within * self.step
-        if lo is not None:
+        out = np.minimum(out, self.end_us)
+        if lo is not None:  # bounds (inequalities, a parent's creation) win over the window
             out = np.maximum(out, lo_us)
             out = np.where(empty, lo_us, out)  # no grid point in bounds: the bound itself
         if hi is not None:
             out = np.minimum(out, hi_us)
-        out = np.minimum(out, self.end_us)
         return out.astype("datetime64[us]")
 
 

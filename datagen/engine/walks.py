@@ -36,9 +36,10 @@ class Walk(Protocol):
 
 
 def _parent_start(
-    engine: Engine, node: Node, parent: Node, rows: np.ndarray, rng: np.random.Generator
+    engine: Engine, node: Node, parent: Node, rows: np.ndarray, rng: np.random.Generator | None
 ) -> np.ndarray:
-    """Where a parent's walk starts: its creation time if it has one, else a uniform time."""
+    """Where a parent's walk starts: its creation time if it has one, else a uniform time (funnels:
+    parents enter at any time) or, without `rng`, the timeframe start (state models, DSL.md §8.4)."""
     tcol = (
         parent.vintage_behavior.created_at_column
         if parent.vintage_behavior
@@ -48,6 +49,8 @@ def _parent_start(
     if tcol and tcol in engine.store.columns.get(parent.id, {}):
         t = engine.store.column(parent.id, tcol)[rows].astype("datetime64[us]")
         return np.where(np.isnat(t), start, t.astype(np.int64)).clip(start, end)
+    if rng is None:
+        return np.full(len(rows), start, dtype=np.int64)
     return rng.integers(start, end, len(rows))
 
 
@@ -114,54 +117,54 @@ class StageWalk:
 
 
 class StateWalk:
+    """Each step moves every parent still walking to its next state; parents that reached a terminal
+    state or the timeframe end drop out, so a step costs what is still walking and the rows kept are
+    exactly the states entered (memory follows the rows, not parents x longest walk)."""
+
     def run(self, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray) -> WalkResult:
         sm = node.state_transition_model
         n = len(rows)
         rng = block_rng(engine.options.seed, node.id, "__walk__", k)
         names = list(sm.states)
-        code = {s: i for i, s in enumerate(names)}
+        terminal = np.array([sm.states[x].terminal for x in names])
         seg_names = list(sm.segment_variation)
         churn = np.array([sm.segment_variation[x].churn_multiplier for x in seg_names] + [1.0])
         seg = _segment_codes(engine, parent, rows, seg_names)
         leave, split = _transition_tables(sm, names, churn)  # [state, seg], [state, seg, next]
         period = UNIT_US[sm.period_unit]
         end = engine.tf[1]
-        state = np.full(n, code[sm.initial_state], dtype=np.int64)
-        t = _parent_start(engine, node, parent, rows, rng)
-        hist_state, hist_prev, hist_time = [state.copy()], [np.full(n, -1)], [t.copy()]
-        alive = np.ones(n, dtype=bool)
+        horizon = (end - engine.tf[0]) / period + 1  # beyond the timeframe is the same as never
+        who = np.arange(n)  # parents still walking
+        state = np.full(n, names.index(sm.initial_state), dtype=np.int64)
+        t = _parent_start(engine, node, parent, rows, None)
+        entered = [(who, state, np.full(n, -1), t)]  # (parent, state, previous state, time) per step
         for _ in range(MAX_STEPS):
-            terminal = np.array([sm.states[x].terminal for x in names])[state]
-            alive &= ~terminal
-            if not alive.any():
+            going = ~terminal[state]
+            who, state, t = who[going], state[going], t[going]
+            if not len(who):
                 break
-            horizon = (end - engine.tf[0]) / period + 1  # beyond the timeframe is the same as never
-            dur = np.minimum(self._durations(sm, names, state, leave[state, seg], rng, n), horizon) * period
-            t_next = t + dur.astype(np.int64)
-            alive &= t_next <= end
-            cum = np.cumsum(split[state, seg], axis=1)
-            nxt = (rng.random(n)[:, None] >= cum).sum(axis=1).clip(0, len(names) - 1)
-            prev = state
-            state = np.where(alive, nxt, state)
-            t = np.where(alive, t_next, t)
-            hist_state.append(np.where(alive, state, -1))
-            hist_prev.append(np.where(alive, prev, -1))
-            hist_time.append(t)
-        states = np.stack(hist_state, axis=1)
-        counts = (states >= 0).sum(axis=1)
-        keep = states >= 0
+            g = seg[who]
+            dur = np.minimum(self._durations(sm, names, state, leave[state, g], rng, len(who)), horizon)
+            t_next = t + (dur * period).astype(np.int64)
+            cum = np.cumsum(split[state, g], axis=1)
+            nxt = (rng.random(len(who))[:, None] >= cum).sum(axis=1).clip(0, len(names) - 1)
+            inside = t_next <= end
+            who, prev, state, t = who[inside], state[inside], nxt[inside], t_next[inside]
+            entered.append((who, state, prev, t))
+        parent_of, states, prevs, times = (np.concatenate(x) for x in zip(*entered, strict=True))
+        order = np.argsort(parent_of, kind="stable")  # a parent's rows together, in step order
         labels = np.asarray([*names, None], dtype=object)
         cols = sm.columns
         out = {
-            (cols.state if cols else "state"): labels[states[keep]],
-            (cols.time if cols and cols.time else first_datetime_column(node)): np.stack(hist_time, axis=1)[
-                keep
-            ].astype("datetime64[us]"),
+            (cols.state if cols else "state"): labels[states[order]],
+            (cols.time if cols and cols.time else first_datetime_column(node)): times[order].astype(
+                "datetime64[us]"
+            ),
         }
         prev_col = cols.previous_state if cols else "previous_state"
         if prev_col and node.column(prev_col) is not None:
-            out[prev_col] = labels[np.stack(hist_prev, axis=1)[keep]]
-        return WalkResult(counts, out)
+            out[prev_col] = labels[prevs[order]]
+        return WalkResult(np.bincount(parent_of, minlength=n).astype(np.int64), out)
 
     @staticmethod
     def _durations(sm, names, state, p_leave, rng, n) -> np.ndarray:
@@ -190,7 +193,9 @@ class StateWalk:
 
 def _transition_tables(sm, names: list[str], churn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per (state, segment): the probability of leaving per period, and the split over next states.
-    A segment's churn multiplier scales the probability of moving to a terminal state."""
+    A segment's churn multiplier scales the probability of moving to a terminal state: for a Markov state
+    the per-period hazard towards each terminal state; for a semi-Markov state (leaving is certain when
+    its duration ends) the share of exits to terminal states, the other targets sharing the rest."""
     ns, ng = len(names), len(churn)
     leave = np.zeros((ns, ng))
     split = np.zeros((ns, ng, ns))
@@ -205,14 +210,24 @@ def _transition_tables(sm, names: list[str], churn: np.ndarray) -> tuple[np.ndar
             q[names.index(nxt)] = p
         q /= q.sum()
         for g in range(ng):
-            scaled = q * np.where(terminal, churn[g], 1.0)
             if spec.duration is None:
-                per_target = spec.transition_prob_per_period * scaled
-                leave[i, g] = min(1.0, per_target.sum())
+                scaled = q * np.where(terminal, churn[g], 1.0)
+                leave[i, g] = min(1.0, spec.transition_prob_per_period * scaled.sum())
+                split[i, g] = scaled / scaled.sum() if scaled.sum() > 0 else q
             else:
                 leave[i, g] = 1.0
-            split[i, g] = scaled / scaled.sum() if scaled.sum() > 0 else q
+                split[i, g] = _certain_split(q, terminal, churn[g])
     return leave, split
+
+
+def _certain_split(q: np.ndarray, terminal: np.ndarray, churn: float) -> np.ndarray:
+    ends = np.where(terminal, q * churn, 0.0)
+    if ends.sum() > 1:
+        ends /= ends.sum()
+    rest = np.where(terminal, 0.0, q)
+    if rest.sum() > 0:
+        return ends + rest / rest.sum() * (1 - ends.sum())
+    return ends / ends.sum() if ends.sum() > 0 else q
 
 
 class _Adapter:

@@ -13,10 +13,13 @@ from datagen import __version__
 from datagen.dsl import CheckResult, schema_hash
 from datagen.engine.cast import arrow_schema
 from datagen.engine.generate import Engine, Options, TableStats
+from datagen.engine.rng import BLOCK_ROWS
 from datagen.errors import GenerationError
 from datagen.io.output import METADATA_FILE, AtomicOutputDir, TableWriter, WrittenTable, write_json_atomic
 
 BYTES_PER_VALUE = 4  # rough compressed Parquet size, for the free-space check
+# Fixed row groups make the files byte-identical whatever --chunk-rows is (DSL.md §1).
+ROW_GROUP_ROWS = 4 * BLOCK_ROWS
 
 
 @dataclass
@@ -64,7 +67,7 @@ def write_dataset(
                     written[old_id] = old.close()
                     del current[old_id]
                 node = engine.plan.table(tid).node
-                current[tid] = TableWriter(out.path, tid, arrow_schema(node))
+                current[tid] = TableWriter(out.path, tid, arrow_schema(node), row_group_rows=ROW_GROUP_ROWS)
             current[tid].write(chunk)
 
         stats = engine.run(sink, on_table_start=on_table_start, on_progress=on_progress)

@@ -140,7 +140,9 @@ class WrittenTable:
 
 
 class TableWriter:
-    """Writes one table as Parquet, one or more row groups per chunk.
+    """Writes one table as Parquet. With `row_group_rows`, chunks are buffered and cut into row groups
+    of exactly that size (the last one shorter), so the file's bytes do not depend on how the rows
+    arrived; without it, each chunk becomes one row group.
 
     The table is `<id>.parquet` until it outgrows `max_rows_per_file`; then that file is moved to
     `<id>/part-00000.parquet` and further rows go to `part-00001…`, so readers see either a single
@@ -171,6 +173,8 @@ class TableWriter:
         self._writer: pq.ParquetWriter | None = None
         self._rows_in_file = 0
         self._rows = 0
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
         self._result: WrittenTable | None = None
 
     def __enter__(self) -> TableWriter:
@@ -197,13 +201,26 @@ class TableWriter:
                 f"table {self.table_id!r}: chunk schema does not match the table schema\n"
                 f"  expected: {self.schema}\n  got: {table.schema}"
             )
+        if self.row_group_rows is None:
+            self._emit(table)
+            return
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
+        while self._pending_rows >= self.row_group_rows:
+            buffered = pa.concat_tables(self._pending)
+            self._emit(buffered.slice(0, self.row_group_rows))
+            rest = buffered.slice(self.row_group_rows)
+            self._pending, self._pending_rows = ([rest] if rest.num_rows else []), rest.num_rows
+
+    def _emit(self, table: pa.Table) -> None:
+        """Write rows as one row group, across file boundaries when a file is full."""
         offset = 0
         while offset < table.num_rows:
             writer = self._writer
             if writer is None or self._rows_in_file >= self.max_rows_per_file:
                 writer = self._next_file()
             piece = table.slice(offset, self.max_rows_per_file - self._rows_in_file)
-            writer.write_table(piece, row_group_size=self.row_group_rows or piece.num_rows)
+            writer.write_table(piece, row_group_size=piece.num_rows)
             self._rows_in_file += piece.num_rows
             self._rows += piece.num_rows
             offset += piece.num_rows
@@ -212,6 +229,9 @@ class TableWriter:
         """Finish the last file and report; calling it again returns the same report."""
         if self._result is not None:
             return self._result
+        if self._pending:
+            self._emit(pa.concat_tables(self._pending))
+            self._pending, self._pending_rows = [], 0
         # an empty table still gets a file, so readers find its schema
         writer = self._writer if self._writer is not None else self._next_file()
         writer.close()

@@ -1,0 +1,97 @@
+"""Validation: prove that generated data holds what its schema declares, and say how good it is.
+
+    report = validate("examples/shop.json", "data/shop")
+    report.score, report.ok, report.exit_code, report.failures, report.to_dict()
+
+Checks come in three buckets — structural (structural.py), value (values.py) and behavioural
+(behaviour.py, with its registry for new behaviour checks) — each a SQL query over the Parquet files
+through DuckDB (context.py), so memory stays bounded whatever the data size. score.py holds the
+quality-score formula, report.py the report and its JSON Schema, console.py the terminal summary."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from datagen.dsl import CheckResult, Schema, check, check_file, schema_hash
+from datagen.validate.behaviour import behaviour_checks, register
+from datagen.validate.context import Context, Settings
+from datagen.validate.report import REPORT_SCHEMA, Report
+from datagen.validate.results import Result
+from datagen.validate.score import DEFAULT_THRESHOLD, quality_score
+from datagen.validate.structural import structural_checks
+from datagen.validate.values import value_checks
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "REPORT_SCHEMA",
+    "Report",
+    "Result",
+    "Settings",
+    "quality_score",
+    "register",
+    "validate",
+]
+
+
+SchemaSource = CheckResult | Schema | dict[str, Any] | str | Path
+
+
+def _schema(source: SchemaSource) -> Schema:
+    """A checked schema (implied keys and foreign keys added); a bad schema raises SchemaError."""
+    if isinstance(source, CheckResult):
+        return source.raise_for_errors()
+    if isinstance(source, Schema):
+        return check(source.model_dump(mode="json", by_alias=True, exclude_none=True)).raise_for_errors()
+    if isinstance(source, dict):
+        return check(source).raise_for_errors()
+    return check_file(source).raise_for_errors()
+
+
+def _profile(ctx: Context, table: str) -> dict[str, Any]:
+    """The table's column statistics; none when its files cannot be read together (the column and
+    type checks say why)."""
+    try:
+        return ctx.profile(table)
+    except duckdb.Error:
+        return {}
+
+
+def validate(
+    schema: SchemaSource,
+    data_dir: str | Path,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    settings: Settings | None = None,
+) -> Report:
+    """Run every check of `schema` over the data in `data_dir` (as `datagen generate` wrote it).
+
+    Raises SchemaError for an invalid schema and ValidationError when the folder or a table's files
+    are missing (bad input, exit 2); a failing check is a result in the report, not an exception."""
+    s = _schema(schema)
+    t0 = time.perf_counter()
+    ctx = Context(s, Path(data_dir), settings)
+    try:
+        results = [*structural_checks(ctx), *value_checks(ctx), *behaviour_checks(ctx)]
+        tables = {
+            n.id: {
+                "rows": ctx.rows[n.id],
+                "files": [f.relative_to(ctx.data_dir).as_posix() for f in ctx.files[n.id]],
+                "columns": _profile(ctx, n.id),
+            }
+            for n in s.nodes
+        }
+    finally:
+        ctx.close()
+    return Report(
+        dataset=s.metadata.name,
+        schema_hash=schema_hash(s),
+        data_dir=str(data_dir),
+        results=results,
+        tables=tables,
+        threshold=threshold,
+        seconds=time.perf_counter() - t0,
+    )

@@ -1,0 +1,232 @@
+"""What each behaviour costs: rows/s of one fact table, plain and with one behaviour switched on.
+
+    python benchmarks/bench_behaviours.py               # ~2M fact rows per variant
+    python benchmarks/bench_behaviours.py --rows 500000 # quicker
+
+Every variant is the same schema (customers and stores, an orders fact of about `--rows` rows under
+them) plus one behaviour; funnels and state models are their own facts under the same customers, so
+their rows/s are per row they produce. Generation only (an in-process engine whose sink drops the
+chunks): the cost of the behaviour, not of Parquet. Best of `--repeat` runs, after a warm-up."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from datagen.dsl import check
+from datagen.engine.generate import Engine, Options
+
+LAMBDA = 20
+
+
+def col(name: str, type_: str, generator: dict, **extra: Any) -> dict:
+    return {"name": name, "type": type_, "generator": generator, **extra}
+
+
+def seq(name: str) -> dict:
+    return col(name, "int", {"sequence": {}})
+
+
+def fk(name: str, source: str) -> dict:
+    return col(name, "int", {"lookup": {"from": source}})
+
+
+def choice(name: str, choices: list, weights: list | None = None, **extra: Any) -> dict:
+    return col(
+        name, "string", {"choice": {"choices": choices, **({"weights": weights} if weights else {})}}, **extra
+    )
+
+
+def times(name: str, within: Any = "timeframe", freq: str = "min") -> dict:
+    return col(name, "datetime", {"datetime_series": {"within": within, "freq": freq}})
+
+
+SIGNUPS = {"start": "2023-01-01T00:00:00Z", "end": "2024-10-01T00:00:00Z"}
+AMOUNT = {"type": "lognormal", "params": {"mean": 3.5, "sigma": 0.6}, "clamp": [1, 5000]}
+BASE: dict[str, Any] = {
+    "version": "1.0",
+    "metadata": {"name": "bench_behaviours"},
+    "timeframe": {"start": "2023-01-01T00:00:00Z", "end": "2025-01-01T00:00:00Z", "freq": "min"},
+    "nodes": [
+        {
+            "id": "customers",
+            "kind": "entity",
+            "pk": "customer_id",
+            "rows": 100_000,
+            "columns": [
+                seq("customer_id"),
+                choice("tier", ["vip", "regular", "budget"], [0.1, 0.6, 0.3]),
+                times("signed_up_at", SIGNUPS, "h"),
+            ],
+        },
+        {
+            "id": "stores",
+            "kind": "entity",
+            "pk": "store_id",
+            "rows": 500,
+            "columns": [seq("store_id"), choice("store_format", ["flagship", "standard", "outlet"])],
+        },
+        {
+            "id": "orders",
+            "kind": "fact",
+            "pk": "order_id",
+            "parents": ["customers", "stores"],
+            "fanout": {"distribution": "poisson", "lambda": LAMBDA},
+            "columns": [
+                seq("order_id"),
+                fk("customer_id", "customers.customer_id"),
+                fk("store_id", "stores.store_id"),
+                times("ordered_at"),
+                col("amount", "float", {"distribution": AMOUNT}),
+            ],
+        },
+    ],
+    "constraints": {},
+}
+
+
+def node(doc: dict, node_id: str) -> dict:
+    return next(n for n in doc["nodes"] if n["id"] == node_id)
+
+
+def trend(doc: dict) -> str:
+    args = {"type": "exponential", "growth_rate": 0.2, "time_reference": "ordered_at"}
+    node(doc, "orders")["columns"][4]["modifiers"] = [{"transform": "trend", "args": args}]
+    return "orders"
+
+
+def segments(doc: dict) -> str:
+    node(doc, "customers")["segment_behavior"] = {
+        "segment_column": "tier",
+        "behaviors": {
+            "vip": {"fanout_multiplier": 3.0, "value_multiplier": 2.5},
+            "budget": {"fanout_multiplier": 0.6, "value_multiplier": 0.6},
+        },
+        "applies_to_columns": ["orders.amount"],
+    }
+    node(doc, "orders")["fanout"]["lambda"] = LAMBDA / 1.08  # the mix averages 1.08x: same rows as the base
+    return "orders"
+
+
+def second_parent_segments(doc: dict) -> str:
+    node(doc, "stores")["segment_behavior"] = {
+        "segment_column": "store_format",
+        "behaviors": {"flagship": {"fanout_multiplier": 2.0, "value_multiplier": 1.2}},
+        "applies_to_columns": ["orders.amount"],
+    }
+    return "orders"
+
+
+def _vintage(doc: dict, name: str, multiplier: dict) -> None:
+    node(doc, "customers")["vintage_behavior"] = {
+        "created_at_column": "signed_up_at",
+        "age_based_multipliers": {name: multiplier},
+    }
+
+
+def vintage_activity(doc: dict) -> str:
+    _vintage(doc, "decay", {"curve": [1.0, 0.6, 0.45, 0.38, 0.34, 0.3], "time_unit": "month"})
+    node(doc, "orders")["fanout"]["lambda"] = LAMBDA * 4.5  # the curve keeps ~22 %: same rows as the base
+    return "orders"
+
+
+def vintage_value(doc: dict) -> str:
+    curve = {"curve_type": "logarithmic", "params": {"a": 1.0, "b": 0.2}}
+    _vintage(doc, "depth", {"curve": curve, "time_unit": "week", "applies_to": ["orders.amount"]})
+    return "orders"
+
+
+def _walk_fact(doc: dict, table: str, columns: list[dict], **block: Any) -> None:
+    segments(doc)
+    doc["nodes"].append(
+        {
+            "id": table,
+            "kind": "fact",
+            "pk": "id",
+            "parents": ["customers"],
+            "columns": [seq("id"), fk("customer_id", "customers.customer_id"), *columns, times("at")],
+            **block,
+        }
+    )
+
+
+def funnel(doc: dict) -> str:
+    stages = [{"stage_name": f"s{i}", "transition_rate": r} for i, r in enumerate([1, 0.9, 0.8, 0.7, 0.6])]
+    config = {
+        "stages": stages,
+        "segment_variation": {"vip": {"transition_multiplier": 1.1}},
+        "gap": {"distribution": "lognormal", "mean_hours": 30, "sigma": 1.0},
+    }
+    placeholders = [choice("stage_name", ["x"]), col("stage_index", "int", {"choice": {"choices": [0]}})]
+    _walk_fact(doc, "funnel", placeholders, stage_config=config)
+    return "funnel"
+
+
+def states(doc: dict) -> str:
+    model = {
+        "initial_state": "active",
+        "period_unit": "week",
+        "states": {
+            "active": {"transition_prob_per_period": 0.1, "next_states": {"paused": 0.8, "churned": 0.2}},
+            "paused": {
+                "duration": {"distribution": "lognormal", "mean": 2.0, "sigma": 0.5},
+                "next_states": {"active": 0.9, "churned": 0.1},
+            },
+            "churned": {"terminal": True},
+        },
+        "segment_variation": {"vip": {"churn_multiplier": 0.5}},
+    }
+    placeholders = [choice("state", ["x"]), choice("previous_state", ["x"], nullable=True)]
+    _walk_fact(doc, "lifecycle", placeholders, state_transition_model=model)
+    return "lifecycle"
+
+
+VARIANTS: dict[str, Callable[[dict], str] | None] = {
+    "baseline (no behaviour)": None,
+    "trend (exponential)": trend,
+    "segments: fanout + value": segments,
+    "segments on the 2nd parent": second_parent_segments,
+    "vintage: activity curve": vintage_activity,
+    "vintage: value curve": vintage_value,
+    "funnel (5 stages, own fact)": funnel,
+    "state model (own fact)": states,
+}
+
+
+def run(doc: dict, table: str, repeat: int) -> tuple[int, float]:
+    schema = check(copy.deepcopy(doc)).raise_for_errors()
+    best, rows = float("inf"), 0
+    for _ in range(repeat):
+        stats = Engine(schema, Options(seed=1)).run(lambda tid, chunk: None)
+        st = next(s for s in stats if s.id == table)
+        rows, best = st.rows, min(best, st.seconds)
+    return rows, best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=2_000_000, help="orders rows in the baseline (about)")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    base = copy.deepcopy(BASE)
+    node(base, "customers")["rows"] = max(1, args.rows // LAMBDA)
+    run(base, "orders", 1)  # warm-up: grids, faker-free pools, imports
+    head = f"{'variant':<30}{'table':<11}{'rows':>12}{'seconds':>9}{'rows/s':>13}{'µs/row':>9}{'vs base':>9}"
+    print(head)
+    base_cost = None
+    for name, add in VARIANTS.items():
+        doc = copy.deepcopy(base)
+        table = add(doc) if add else "orders"
+        rows, seconds = run(doc, table, args.repeat)
+        cost = seconds / rows * 1e6
+        base_cost = base_cost or cost
+        print(
+            f"{name:<30}{table:<11}{rows:>12,}{seconds:>9.2f}{rows / seconds:>13,.0f}{cost:>9.3f}"
+            f"{cost / base_cost:>8.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""The DSL cheat sheet the model reads, generated from the schema models so it never drifts from them.
+
+A full JSON Schema of the DSL is ~34 kB; this compact notation carries the same keys, types and defaults
+in a few kB: `{start?: int = 1, step?: int = 1}` — `?` marks an optional key, `= x` its default."""
+
+from __future__ import annotations
+
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from datagen.dsl import models as m
+from datagen.dsl.behaviours import SegmentBehavior, StageConfig, StateTransitionModel, VintageBehavior
+from datagen.dsl.expressions import FUNCTIONS
+from datagen.dsl.generators import DISTRIBUTION_PARAMS, GENERATOR_MODELS, PATTERN_LENGTHS
+from datagen.dsl.modifiers import MODIFIER_NAMES, Modifier
+
+_SCALARS = {int: "int", float: "number", str: "string", bool: "bool", type(None): "null", Any: "any"}
+_SKIP = {"comment", "schema_"}  # documentation everywhere; `$schema` is for editors
+# Models described in a section of their own; elsewhere they are referred to by these names.
+_NAMED: dict[Any, str] = {
+    m.Metadata: "Metadata",
+    m.Timeframe: "Timeframe",
+    m.Node: "Node",
+    m.Column: "Column",
+    m.Fanout: "Fanout",
+    m.Constraints: "Constraints",
+    m.Targets: "Targets",
+    SegmentBehavior: "SegmentBehavior",
+    VintageBehavior: "VintageBehavior",
+    StageConfig: "StageConfig",
+    StateTransitionModel: "StateTransitionModel",
+}
+_GENERATOR_SET = frozenset(GENERATOR_MODELS.values())
+
+
+def _union_members(tp: Any) -> list[Any]:
+    if get_origin(tp) is Annotated:
+        return _union_members(get_args(tp)[0])
+    if get_origin(tp) in (Union, types.UnionType):
+        return [x for a in get_args(tp) for x in _union_members(a)]
+    return [tp]
+
+
+def render_type(tp: Any) -> str:
+    """One type in the cheat-sheet notation; small nested models are inlined, big ones named."""
+    members = [t for t in _union_members(tp) if t is not type(None)] or [type(None)]
+    if set(members) == _GENERATOR_SET:
+        return "Generator"
+    if all(
+        isinstance(t, type) and issubclass(t, BaseModel) and "transform" in t.model_fields for t in members
+    ):
+        names = [get_args(t.model_fields["transform"].annotation)[0] for t in members]
+        return "Modifier" if len(names) > 1 else f'Modifier (transform "{names[0]}")'
+    if len(members) > 1:
+        return " | ".join(render_type(t) for t in members)
+    tp = members[0]
+    origin = get_origin(tp)
+    if tp in _SCALARS:
+        return _SCALARS[tp]
+    if origin is Literal:
+        return "|".join(f'"{a}"' if isinstance(a, str) else str(a) for a in get_args(tp))
+    if origin is list:
+        inner = render_type(get_args(tp)[0])
+        return f"({inner})[]" if " | " in inner else f"{inner}[]"
+    if origin is tuple:
+        return "[" + ", ".join(render_type(a) for a in get_args(tp)) + "]"
+    if origin is dict:
+        key, value = get_args(tp)
+        return f"{{{render_type(key)}: {render_type(value)}}}"
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return _NAMED[tp] if tp in _NAMED else render_model(tp)
+    return getattr(tp, "__name__", str(tp))
+
+
+def _default(field: Any) -> str:
+    if field.default_factory is not None or field.default in (None, PydanticUndefined):
+        return ""
+    value = field.default
+    if isinstance(value, str):
+        return f' = "{value}"'
+    if isinstance(value, bool):
+        return f" = {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f" = {value:g}"
+    return ""
+
+
+def render_model(model: type[BaseModel]) -> str:
+    """`{key: type, key?: type = default, …}` with DSL key names (aliases), required keys first."""
+    parts = []
+    fields = sorted(model.model_fields.items(), key=lambda kv: not kv[1].is_required())
+    for name, field in fields:
+        if name in _SKIP:
+            continue
+        key = field.alias or name
+        opt = "" if field.is_required() else "?"
+        parts.append(f"{key}{opt}: {render_type(field.annotation)}{_default(field)}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _modifier_models() -> dict[str, type[BaseModel]]:
+    out = {}
+    for member in _union_members(Modifier):
+        transform = get_args(member.model_fields["transform"].annotation)[0]
+        out[transform] = member.model_fields["args"].annotation
+    return out
+
+
+def cheatsheet() -> str:
+    """Markdown text: every key, generator, modifier, distribution, behaviour block, constraint and
+    target the models accept, with types and defaults."""
+    out = ["## DSL reference (generated from the schema models)", ""]
+    out.append(f"- Schema (the whole document): {render_model(m.Schema)}")
+    for model, name in _NAMED.items():
+        out.append(f"- {name}: {render_model(model)}")
+    out += ["", "Generator: an object with exactly one of these keys:"]
+    for name, model in GENERATOR_MODELS.items():
+        out.append(f"- {name}: {render_type(model.model_fields[name].annotation)}")
+    params = "; ".join(f"{t} {{{', '.join(req + opt)}}}" for t, (req, opt) in DISTRIBUTION_PARAMS.items())
+    lengths = ", ".join(f"{d} {n} weights" for d, n in PATTERN_LENGTHS.items())
+    functions = ", ".join(f.usage for f in FUNCTIONS.values())
+    out += [
+        f"- distribution params by type: {params}",
+        '- choice weights_kind: "uniform" | "zipf@<alpha>" | "head_tail@{<head_share>,<tail_alpha>}"',
+        f"- pattern/seasonality dimensions: {lengths} (dow is Monday first)",
+        f"- expression: {functions}; + - * / // % **, comparisons, and/or/not, `a if cond else b`",
+        "",
+        'Modifier: {"transform": <name>, "args": {...}}, applied in list order; args by name:',
+    ]
+    models = _modifier_models()
+    out += [f"- {name}: {render_model(models[name])}" for name in MODIFIER_NAMES]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,164 @@
+"""`datagen nl` and `datagen eval` on a terminal: the flows behind the two commands, kept out of cli.py
+so the command functions stay flag parsing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from datagen.dsl import check
+from datagen.errors import LLMError
+from datagen.nl.client import LLM, OpenAIClient
+from datagen.nl.console import EventPrinter, ask_questions, print_outcome
+from datagen.nl.conversation import Conversation
+from datagen.nl.evals import EvalResult, load_eval_set, run_eval, summarise
+from datagen.nl.events import Event, State
+from datagen.nl.outcome import generate_and_validate
+from datagen.nl.settings import LLMSettings
+from datagen.nl.transcript import write_records
+
+
+def transcript_path(schema_path: Path) -> Path:
+    """`schema.json` -> `schema.conversation.jsonl`, beside it."""
+    return schema_path.with_name(schema_path.stem + ".conversation.jsonl")
+
+
+def _usage_lines(conv: Conversation) -> list[str]:
+    lines = [
+        f"LLM usage: {conv.usage.requests} request(s), {conv.usage.prompt_tokens:,} prompt + "
+        f"{conv.usage.completion_tokens:,} completion tokens"
+    ]
+    for i, t in enumerate(conv.turns, 1):
+        lines.append(
+            f"  turn {i}: {t.requests} request(s) (limit {conv.max_requests}), {t.total_tokens:,} tokens, "
+            f"{t.repairs} repair round(s), {t.questions} question(s)"
+        )
+    return lines
+
+
+def run_nl(
+    prompt: str | None,
+    *,
+    settings: LLMSettings,
+    out: Path,
+    yes: bool,
+    generate: bool,
+    scale: float,
+    seed: int,
+    data_dir: Path | None,
+    resume: Path | None,
+    verbose: bool,
+    console: Console,
+    stdin: IO[str] | None = None,
+    client: LLM | None = None,
+) -> int:
+    """Talk until a schema is ready (asking the person, or taking defaults with `yes`), then write the
+    schema and transcript, generate and validate. Returns the exit code; raises LLMError (exit 2) when
+    the conversation fails — and then nothing has been written."""
+    printer = EventPrinter(console, verbose=verbose)
+    llm = client or OpenAIClient(settings)
+    if verbose:
+        console.print(f"[dim]model: {escape(settings.describe())}[/]")
+    if resume is not None:
+        conv = Conversation.resume(resume, llm, on_event=printer, seed=seed)
+        console.print(f"resumed {resume} ({conv.state.value})")
+    else:
+        conv = Conversation(llm, on_event=printer, seed=seed)
+    events: list[Event] = []
+    if prompt:
+        events = conv.send(prompt)
+    elif resume is None:
+        raise LLMError("describe the data you need", hint='datagen nl "a web shop\'s customers and orders"')
+    while conv.state == State.ASKING:
+        if yes:
+            events = conv.answer()
+        else:
+            events = conv.answer(ask_questions(conv.pending_questions, console, stream=stdin))
+    if verbose:
+        for line in _usage_lines(conv):
+            console.print(f"[dim]{line}[/]")
+    failed = next((e for e in events if e.kind == "failed"), None)
+    if failed is not None or conv.document is None:
+        text = failed.text if failed else "no schema yet"
+        raise LLMError(f"no schema written: {text}", hint=(failed.data.get("hint") if failed else None))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_records(transcript_path(out), conv.transcript)
+    out.write_text(json.dumps(conv.document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    console.print(f"wrote {out} (conversation: {transcript_path(out)})")
+    if not generate:
+        return 0
+    target = data_dir or Path("data") / (conv.schema.metadata.name if conv.schema else out.stem)
+    outcome = generate_and_validate(check(conv.document), target, seed=seed, scale=scale)
+    print_outcome(console, outcome)
+    return 0 if outcome.quality.passed else 1
+
+
+def run_eval_command(
+    prompts_file: Path,
+    *,
+    settings: LLMSettings,
+    data_root: Path | None,
+    seed: int,
+    scale: float,
+    json_out: Path | None,
+    console: Console,
+) -> int:
+    """Run every prompt, print one line each as it finishes, then the table and the rates."""
+    prompts = load_eval_set(prompts_file)
+    console.print(f"{len(prompts)} prompt(s) against {escape(settings.describe())}")
+
+    def progress(r: EvalResult) -> None:
+        mark = "[green]✓[/]" if r.ready else "[red]✗[/]"
+        error = f"  {escape(r.error)}" if r.error else ""
+        console.print(f"{mark} {r.id} ({r.requests} requests, {r.seconds:.1f} s){error}")
+
+    def client() -> LLM:
+        return OpenAIClient(settings)
+
+    results = run_eval(prompts, client, data_root=data_root, seed=seed, scale=scale, on_result=progress)
+    view = Table(title="eval", title_justify="left")
+    columns = (
+        "prompt",
+        "domain",
+        "first try",
+        "repairs",
+        "questions",
+        "generated",
+        "quality",
+        "requests",
+        "tokens",
+    )
+    for name in columns:
+        view.add_column(name, justify="left" if name in ("prompt", "domain") else "right")
+    for r in results:
+        view.add_row(
+            r.id,
+            r.domain,
+            "yes" if r.first_try_valid else "no",
+            str(r.repairs),
+            str(r.questions),
+            "yes" if r.generated else "no",
+            "–" if r.quality is None else f"{r.quality:.1f}",
+            str(r.requests),
+            f"{r.tokens:,}",
+        )
+    console.print(view)
+    summary = summarise(results)
+    console.print(
+        f"first-try valid {summary['first_try_valid_rate']:.0%}, ready {summary['ready_rate']:.0%}, "
+        f"generated {summary['generation_success_rate']:.0%}, mean repairs {summary['mean_repairs']:.2f}, "
+        f"mean questions {summary['mean_questions']:.2f}, "
+        f"mean quality {'–' if summary['mean_quality'] is None else format(summary['mean_quality'], '.1f')}; "
+        f"{summary['requests']} requests, {summary['tokens']:,} tokens"
+    )
+    if json_out is not None:
+        json_out.write_text(
+            json.dumps({"summary": summary, "results": [r.to_dict() for r in results]}, indent=2) + "\n",
+            encoding="utf-8",
+        )
+    return 0

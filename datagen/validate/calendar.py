@@ -1,0 +1,203 @@
+"""What share of a `datetime_series` column's rows each hour, weekday or month should hold.
+
+DSL.md §4.1: times are drawn from the grid points between start and end at `freq`, each weighted by
+the product of the column's patterns (and of `seasonality` modifiers on the column itself). So the
+expected share of a stratum is its grid weight over the total — which already counts how many grid
+points each stratum has in the window (a window that is not a whole number of weeks, short months).
+
+Two things the schema also declares reshape that, and are accounted for:
+- per-row bounds (an inequality the engine enforces by drawing inside [lo, hi], e.g. an order after its
+  customer's signup): each row's distribution is the grid restricted to its own slice, so the expected
+  mass is the sum over rows of their normalised slices (grouped by bound hour: bounded work);
+- `time_jitter`: a Gaussian shift in minutes, applied as a circular convolution over the minutes of
+  the week (hour and weekday shares; months are too long for minutes to matter).
+
+Calendar fields are computed here from the epoch (Monday = 0, January = 0), independently of the
+engine, so a wrong weekday in the engine would show up as a failed check."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.frequencies import to_offset
+
+from datagen.dsl.models import Column, Node, Schema, parse_instant
+
+HOUR_US = 3_600_000_000
+DAY_US = 24 * HOUR_US
+MINUTES_PER_WEEK = 7 * 24 * 60
+MAX_POINTS = 2_000_000
+SIZES = {"hour": 24, "dow": 7, "month": 12}
+LABELS = {
+    "hour": [f"{h:02d}h" for h in range(24)],
+    "dow": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+    "month": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+}
+INT_MIN, INT_MAX = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+
+
+@dataclass(frozen=True)
+class Series:
+    start_us: int
+    end_us: int
+    freq: str
+    patterns: tuple[tuple[str, tuple[float, ...]], ...]
+
+
+def series_of(schema: Schema, col: Column) -> Series:
+    args = col.args
+    if args.within == "timeframe":
+        start, end = schema.timeframe.start_dt, schema.timeframe.end_dt
+    else:
+        start, end = parse_instant(args.within.start), parse_instant(args.within.end)
+    freq = args.freq or schema.timeframe.freq or ("D" if col.type == "date" else "s")
+    patterns = [(p.dimension, tuple(p.weights)) for p in args.pattern]
+    patterns += [
+        (m.args.dimension, tuple(m.args.weights))
+        for m in col.modifiers
+        if m.transform == "seasonality" and m.args.time_column is None
+    ]
+    return Series(_us(start), _us(end), freq, tuple(patterns))
+
+
+def _us(dt) -> int:
+    return int(pd.Timestamp(dt).tz_convert("UTC").value // 1000)
+
+
+def fields(us: np.ndarray) -> dict[str, np.ndarray]:
+    """hour (0-23), dow (Monday = 0; 1970-01-01 was a Thursday), month (January = 0) of epoch µs."""
+    days = np.floor_divide(us, DAY_US)
+    months = us.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)
+    return {"hour": np.floor_divide(us, HOUR_US) % 24, "dow": (days + 3) % 7, "month": months % 12}
+
+
+@dataclass
+class Grid:
+    """Candidate times and their weights; `spread`: each point is an hour bucket whose mass is spread
+    evenly inside the hour (fine grids too long to list)."""
+
+    points: np.ndarray
+    weights: np.ndarray
+    spread: bool
+
+
+def build_grid(s: Series) -> Grid:
+    offset = to_offset(s.freq)
+    try:
+        step = int(pd.Timedelta(offset).value // 1000)
+    except ValueError:
+        step = 0
+    spread = False
+    if step:
+        n = (s.end_us - s.start_us) // step + 1
+        if n <= MAX_POINTS:
+            points = s.start_us + np.arange(n, dtype=np.int64) * step
+            counts = np.ones(n)
+        else:
+            points = np.arange(s.start_us - s.start_us % HOUR_US, s.end_us + 1, HOUR_US, dtype=np.int64)
+            lo = np.maximum(points, s.start_us)
+            hi = np.minimum(points + HOUR_US - 1, s.end_us)
+            first = -np.floor_divide(-(lo - s.start_us), step)  # ceil
+            counts = np.maximum(np.floor_divide(hi - s.start_us, step) - first + 1, 0).astype(float)
+            spread = True
+    else:
+        start = pd.Timestamp(s.start_us * 1000, tz="UTC")
+        end = pd.Timestamp(s.end_us * 1000, tz="UTC")
+        points = pd.date_range(start, end, freq=offset).as_unit("us").asi8.astype(np.int64)
+        if len(points) == 0:
+            points = np.array([s.start_us], dtype=np.int64)
+        counts = np.ones(len(points))
+    w = counts.copy()
+    f = fields(points)
+    for dimension, weights in s.patterns:
+        w *= np.asarray(weights, dtype=float)[f[dimension]]
+    return Grid(points, w, spread)
+
+
+@dataclass
+class Bounds:
+    """Rows grouped by their sampling slice: [lo, hi] in µs (INT_MIN / INT_MAX when unbounded)."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    count: np.ndarray
+
+
+def expected_mass(grid: Grid, bounds: Bounds | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expected rows per grid point; plus rows whose slice holds no grid point (the engine puts them on
+    their lower bound): their times and counts."""
+    if bounds is None:
+        return grid.weights, np.zeros(0, dtype=np.int64), np.zeros(0)
+    pts, w = grid.points, grid.weights
+    cum = np.concatenate([[0.0], np.cumsum(w)])
+    if grid.spread:  # a bucket that contains lo is still allowed
+        a = np.maximum(np.searchsorted(pts, bounds.lo, side="right") - 1, 0)
+    else:
+        a = np.searchsorted(pts, bounds.lo, side="left")
+    b = np.searchsorted(pts, bounds.hi, side="right")
+    total = cum[np.maximum(b, a)] - cum[a]
+    ok = (b > a) & (total > 0)
+    diff = np.zeros(len(pts) + 1)
+    np.add.at(diff, a[ok], bounds.count[ok] / total[ok])
+    np.add.at(diff, b[ok], -bounds.count[ok] / total[ok])
+    mass = w * np.cumsum(diff)[:-1]
+    stuck = ~ok
+    at = np.clip(bounds.lo[stuck], pts[0], pts[-1])
+    return mass, at, bounds.count[stuck].astype(float)
+
+
+def _gaussian_week_kernel(std_minutes: float) -> np.ndarray:
+    """P(a shift of N(0, std) minutes moves a time from minute 0 into minute j), wrapped on the week."""
+    reach = math.ceil(6 * std_minutes) + 1
+    j = np.arange(-reach, reach + 1)
+    cdf = np.array([0.5 * (1 + math.erf(x / (std_minutes * math.sqrt(2)))) for x in range(-reach, reach + 2)])
+    probs = np.diff(cdf)
+    kernel = np.zeros(MINUTES_PER_WEEK)
+    np.add.at(kernel, j % MINUTES_PER_WEEK, probs)
+    return kernel
+
+
+def expected_shares(
+    s: Series, bounds: Bounds | None, dimensions: list[str], jitter_minutes: float = 0.0
+) -> dict[str, np.ndarray]:
+    """Expected share of rows per stratum of each dimension."""
+    grid = build_grid(s)
+    mass, stuck_at, stuck_count = expected_mass(grid, bounds)
+    f, fs = fields(grid.points), fields(stuck_at)
+    out: dict[str, np.ndarray] = {}
+    week = None
+    if jitter_minutes > 0 and ({"hour", "dow"} & set(dimensions)):
+        slot = f["dow"] * 24 + f["hour"]
+        if grid.spread:
+            week = np.repeat(np.bincount(slot, mass, 168) / 60.0, 60)
+        else:
+            minute = np.floor_divide(grid.points % HOUR_US, 60_000_000)
+            week = np.bincount(slot * 60 + minute, mass, MINUTES_PER_WEEK)
+        stuck_min = (fs["dow"] * 24 + fs["hour"]) * 60 + np.floor_divide(stuck_at % HOUR_US, 60_000_000)
+        week = week + np.bincount(stuck_min, stuck_count, MINUTES_PER_WEEK)
+        kernel = _gaussian_week_kernel(jitter_minutes)
+        week = np.fft.irfft(np.fft.rfft(week) * np.fft.rfft(kernel), n=MINUTES_PER_WEEK)
+        week = np.maximum(week, 0.0).reshape(7, 24, 60)
+    for dim in dimensions:
+        if week is not None and dim in ("hour", "dow"):
+            counts = week.sum(axis=(0, 2)) if dim == "hour" else week.sum(axis=(1, 2))
+        else:
+            counts = np.bincount(f[dim], mass, SIZES[dim]) + np.bincount(fs[dim], stuck_count, SIZES[dim])
+        total = counts.sum()
+        out[dim] = counts / total if total > 0 else counts
+    return out
+
+
+def activity_shaped(schema: Schema, node: Node, col: Column) -> bool:
+    """Times of a fact's first datetime column under a parent with a vintage fanout curve follow the
+    curve over the parent's age (DSL.md §8.2): months are reshaped by that, hours and weekdays are not."""
+    if not node.parents or col.name != next(
+        (c.name for c in node.columns if c.type in ("datetime", "date")), None
+    ):
+        return False
+    parent = schema.node(node.parents[0])
+    vb = parent.vintage_behavior if parent is not None else None
+    return vb is not None and any(m.applies_to == "fanout" for m in vb.age_based_multipliers.values())

@@ -1,0 +1,255 @@
+"""Seasonality patterns against their declared weights, in both places a schema declares them.
+
+- On a `datetime_series` (its `pattern`s and `seasonality` modifiers without a time column): the share
+  of rows per hour / weekday / month is compared with the share the weighted grid gives
+  (calendar.py: grid points per stratum, per-row bounds, time jitter), stratum by stratum, within
+  z binomial standard errors.
+- On a numeric column (`seasonality` with a time column: v × weight of the row's time bucket): the
+  mean per stratum, divided by the base level, is compared with the mean declared multiplier there
+  (multipliers.py: every multiplier of the column, so a trend or an effect that also varies by stratum
+  is accounted for). The base level is the one scale that best fits all rows (Σ values / Σ
+  multipliers), since this check is about the pattern's shape; `mean_in_range` judges the level."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+
+from datagen.dsl.models import Column, Node
+from datagen.engine.plan import make_plan
+from datagen.engine.walks import walk_columns
+from datagen.validate.behaviour import register
+from datagen.validate.calendar import (
+    HOUR_US,
+    INT_MAX,
+    INT_MIN,
+    LABELS,
+    SIZES,
+    Bounds,
+    activity_shaped,
+    expected_shares,
+    series_of,
+)
+from datagen.validate.context import Context, q
+from datagen.validate.multipliers import expected_magnitude, row_model
+from datagen.validate.results import Result, verdict
+from datagen.validate.tolerance import share_tolerance
+
+FLOOR = 0.003  # absolute, on a share
+RELATIVE_FLOOR = 0.01  # on a lift
+MIN_STRATUM_ROWS = 30
+FIX = "regenerate the data; if times were shifted (a time-zone conversion?), undo the shift"
+
+
+@register("seasonality")
+def seasonality_checks(ctx: Context) -> Iterator[Result]:
+    for node in ctx.schema.nodes:
+        filled = walk_columns(node)
+        for col in node.columns:
+            if not ctx.has(node.id, col.name) or col.name in filled:
+                continue
+            if col.kind == "datetime_series" and col.type in ("datetime", "date"):
+                dims = _time_dimensions(ctx, node, col)
+                if dims:
+                    yield from _each(ctx, node, col, dims, time_pattern)
+            elif col.type in ("int", "float") and any(m.transform == "seasonality" for m in col.modifiers):
+                dims = list(
+                    dict.fromkeys(m.args.dimension for m in col.modifiers if m.transform == "seasonality")
+                )
+                yield from _each(ctx, node, col, dims, value_pattern)
+
+
+def _each(ctx: Context, node: Node, col: Column, dims: list[str], fn) -> Iterator[Result]:
+    for dim in dims:
+        result = ctx.attempt("seasonality", "behavioural", node.id, col.name, fn, ctx, node, col, dim)
+        result.details.setdefault("dimension", dim)
+        yield result
+
+
+def _time_dimensions(ctx: Context, node: Node, col: Column) -> list[str]:
+    s = series_of(ctx.schema, col)
+    dims = list(dict.fromkeys(d for d, _ in s.patterns))
+    if col.type == "date":
+        dims = [d for d in dims if d != "hour"]
+    if activity_shaped(ctx.schema, node, col):
+        dims = [d for d in dims if d != "month"]
+    return dims
+
+
+def _plan(ctx: Context):
+    if ("plan",) not in ctx.cache:
+        ctx.cache[("plan",)] = make_plan(ctx.schema)
+    return ctx.cache[("plan",)]
+
+
+def _bounds(ctx: Context, node: Node, col: Column) -> Bounds | str | None:
+    """Rows grouped by the hour of their sampling bounds (the inequalities the engine enforces by
+    drawing inside them); a string when a bound's source cannot be joined."""
+    found = _plan(ctx).table(node.id).bounds.get(col.name, [])
+    if not found:
+        return None
+    joins, lo, hi = [], [], []
+    for i, b in enumerate(found):
+        if b.source_table == node.id:
+            ref = f"d.{q(b.source_column)}"
+        else:
+            link = ctx.link(node.id, b.source_table)
+            if link is None or not ctx.has(b.source_table, b.source_column):
+                return f"cannot join {node.id} to {b.source_table} to read the bound {b.source_column}"
+            joins.append(f"LEFT JOIN {q(b.source_table)} p{i} ON d.{q(link[0])} = p{i}.{q(link[1])}")
+            ref = f"p{i}.{q(b.source_column)}"
+        (lo if b.side == "lo" else hi).append(f"epoch_us(CAST({ref} AS TIMESTAMPTZ))")
+    lo_sql = f"ceil(greatest({', '.join(lo)}) / {HOUR_US}) * {HOUR_US}" if lo else "NULL"
+    hi_sql = f"floor(least({', '.join(hi)}) / {HOUR_US}) * {HOUR_US}" if hi else "NULL"
+    rows = ctx.fetch(
+        f"SELECT CAST({lo_sql} AS BIGINT) AS lo, CAST({hi_sql} AS BIGINT) AS hi, count(*) "
+        f"FROM {q(node.id)} d {' '.join(joins)} WHERE d.{q(col.name)} IS NOT NULL GROUP BY ALL"
+    )
+    arr = np.array(
+        [(INT_MIN if a is None else a, INT_MAX if b is None else b, n) for a, b, n in rows], dtype=np.int64
+    )
+    if len(arr) == 0:
+        arr = np.zeros((0, 3), dtype=np.int64)
+    return Bounds(arr[:, 0], arr[:, 1], arr[:, 2].astype(float))
+
+
+def _observed(ctx: Context, table: str, column: str, dim: str) -> np.ndarray:
+    """Rows per stratum of `dim`, from one scan per column counting (month, weekday, hour) cells."""
+    key = ("calendar", table, column)
+    if key not in ctx.cache:
+        x = f"CAST({q(column)} AS TIMESTAMPTZ)"
+        cube = np.zeros((12, 7, 24))
+        for m, d, h, n in ctx.fetch(
+            f"SELECT month({x}) - 1, isodow({x}) - 1, hour({x}), count(*) FROM {q(table)} "
+            f"WHERE {x} IS NOT NULL GROUP BY ALL"
+        ):
+            cube[int(m), int(d), int(h)] = n
+        ctx.cache[key] = cube
+    cube = ctx.cache[key]
+    return {"month": cube.sum(axis=(1, 2)), "dow": cube.sum(axis=(0, 2)), "hour": cube.sum(axis=(0, 1))}[dim]
+
+
+def time_pattern(ctx: Context, node: Node, col: Column, dim: str) -> Result:
+    bounds = _bounds(ctx, node, col)
+    if isinstance(bounds, str):
+        return Result("seasonality", "behavioural", node.id, col.name, "skip", bounds)
+    jitter = math.sqrt(sum(m.args.std_minutes**2 for m in col.modifiers if m.transform == "time_jitter"))
+    expected = expected_shares(series_of(ctx.schema, col), bounds, [dim], jitter)[dim]
+    counts = _observed(ctx, node.id, col.name, dim)
+    n = int(counts.sum())
+    if n == 0:
+        return Result("seasonality", "behavioural", node.id, col.name, "skip", "no values to check")
+    observed = counts / n
+    tol = np.array([share_tolerance(p, n, ctx.settings.z, FLOOR) for p in expected])
+    excess = np.abs(observed - expected) / tol
+    worst = np.argsort(-excess)[:5]
+    ok = bool((excess <= 1).all())
+    k = int(worst[0])
+    label = LABELS[dim][k]
+    msg = (
+        f"{dim} shares follow the declared weights over {n:,} rows (largest gap {label}: "
+        f"{observed[k]:.4f} vs {expected[k]:.4f})"
+        if ok
+        else f"{dim} shares do not follow the declared weights: {label} holds {observed[k]:.4f} of rows, "
+        f"expected {expected[k]:.4f} ± {tol[k]:.4f} ({int((excess > 1).sum())} of {len(expected)} strata off)"
+    )
+    return Result(
+        "seasonality",
+        "behavioural",
+        node.id,
+        col.name,
+        verdict(ok),
+        msg,
+        examples=[
+            {dim: LABELS[dim][i], "observed": observed[i], "expected": expected[i], "tolerance": tol[i]}
+            for i in worst
+            if not ok and excess[i] > 1
+        ],
+        details={
+            "dimension": dim,
+            "rows": n,
+            "observed": observed.round(6).tolist(),
+            "expected": expected.round(6).tolist(),
+            "jitter_minutes": jitter,
+        },
+        fix=None if ok else FIX,
+    )
+
+
+def _burst_allowance(col: Column, dim: str) -> float:
+    """A burst of outliers scales every row of one time window covering `rate` of the timeframe; the
+    strata it falls in can move by up to their share of that window times the mean spike."""
+    out = 0.0
+    for m in col.modifiers:
+        if m.transform == "outliers" and m.args.mode == "burst":
+            out += min(1.0, m.args.rate * SIZES[dim]) * abs(
+                expected_magnitude(m.args.magnitude_dist, "spike") - 1
+            )
+    return out
+
+
+def value_pattern(ctx: Context, node: Node, col: Column, dim: str) -> Result:
+    model = row_model(ctx, node, col)
+    if model.problem:
+        return Result(
+            "seasonality", "behavioural", node.id, col.name, "skip", f"not checked: {model.problem}"
+        )
+    factor = next(f for f in model.factors if f.kind == "seasonality" and f.dimension == dim)
+    v = f"CAST(d.{q(col.name)} AS DOUBLE)"
+    rows = ctx.fetch(
+        f"SELECT k, count(*), sum(v), sum(v * v), sum(m) FROM (SELECT {factor.stratum} AS k, {v} AS v, "
+        f"{model.product()} AS m {model.source()}) WHERE v IS NOT NULL AND NOT isnan(v) AND k IS NOT NULL "
+        "GROUP BY k ORDER BY k"
+    )
+    if not rows:
+        return Result("seasonality", "behavioural", node.id, col.name, "skip", "no values to check")
+    k, n, sv, svv, sm = (np.array(c, dtype=float) for c in zip(*rows, strict=True))
+    base = sv.sum() / sm.sum() if sm.sum() else 0.0
+    if base == 0:
+        return Result("seasonality", "behavioural", node.id, col.name, "skip", "values are all zero")
+    lift, expected = sv / n / base, sm / n
+    var = np.maximum(svv - sv**2 / n, 0) / np.maximum(n - 1, 1)
+    se = np.sqrt(var / n) / abs(base)
+    tol = (
+        np.maximum(RELATIVE_FLOOR * np.abs(expected), ctx.settings.z * se)
+        + _burst_allowance(col, dim) * expected
+    )
+    used = n >= MIN_STRATUM_ROWS
+    excess = np.where(used, np.abs(lift - expected) / tol, 0.0)
+    ok = bool((excess <= 1).all())
+    worst = np.argsort(-excess)[:5]
+    i = int(worst[0])
+    label = LABELS[dim][int(k[i])]
+    msg = (
+        f"mean by {dim} follows the declared weights (largest gap {label}: "
+        f"lift {lift[i]:.3f} vs {expected[i]:.3f})"
+        if ok
+        else f"mean by {dim} does not follow the declared weights: {label} has lift {lift[i]:.3f}, "
+        f"expected {expected[i]:.3f} ± {tol[i]:.3f} "
+        f"({int((excess > 1).sum())} of {int(used.sum())} strata off)"
+    )
+    return Result(
+        "seasonality",
+        "behavioural",
+        node.id,
+        col.name,
+        verdict(ok),
+        msg,
+        examples=[
+            {dim: LABELS[dim][int(k[j])], "lift": lift[j], "expected": expected[j], "tolerance": tol[j]}
+            for j in worst
+            if not ok and excess[j] > 1
+        ],
+        details={
+            "dimension": dim,
+            "rows": int(n.sum()),
+            "base": base,
+            "strata_checked": int(used.sum()),
+            "strata": [LABELS[dim][int(s)] for s in k],
+            "observed_lift": lift.round(6).tolist(),
+            "expected_lift": expected.round(6).tolist(),
+        },
+        fix=None if ok else FIX,
+    )

@@ -1,0 +1,180 @@
+"""The schema's `targets` (DSL.md §7): what an analyst should find in the data.
+
+- `weekend_share`: share of non-null times on Saturday or Sunday (UTC) inside [min, max].
+- `mean_in_range`: mean of the non-null values inside [min, max].
+- `composite_effect`: the lift of `metric` per stratum of the declared influences against the product
+  of the declared multipliers. Influences: `hour` / `dow` / `month` (the metric's seasonality weights;
+  stratum: the calendar field), an effect table's id (its `effect` multipliers; stratum: the combined
+  factor in 10 % steps), `trend` (likewise), `segment` (parents' value multipliers; stratum: the
+  segment) and `outliers` (their expected factor 1 + rate·E[m]; no stratum of its own). The base is
+  the mean of the metric made by the engine without those influences (reference.py); a stratum's
+  lift is its mean over that base, its expected lift the mean product of its rows' multipliers.
+  MAE and MAPE (a fraction) are averaged over strata weighted by rows, strata under 20 rows left out,
+  and compared with `tolerance`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from datagen.dsl.models import CompositeEffectTarget, MeanInRangeTarget, WeekendShareTarget
+from datagen.dsl.references import first_datetime_column
+from datagen.validate.behaviour import register
+from datagen.validate.context import Context, q
+from datagen.validate.multipliers import Factor, add_segments, bin_sql, calendar_sql, row_model
+from datagen.validate.reference import reference_values
+from datagen.validate.results import Result, verdict
+
+MIN_STRATUM_ROWS = 20
+CALENDAR = ("hour", "dow", "month")
+
+
+@register("targets")
+def target_checks(ctx: Context) -> Iterator[Result]:
+    t = ctx.schema.targets
+    if t is None:
+        return
+    for ws in t.weekend_share:
+        if ctx.has(ws.table, ws.timestamp):
+            yield ctx.attempt("weekend_share", "behavioural", ws.table, ws.timestamp, weekend_share, ctx, ws)
+    for m in t.mean_in_range:
+        if ctx.has(m.table, m.column):
+            yield ctx.attempt("mean_in_range", "behavioural", m.table, m.column, mean_in_range, ctx, m)
+    for ce in t.composite_effect:
+        if ctx.has(ce.table, ce.metric):
+            yield ctx.attempt(
+                "composite_effect", "behavioural", ce.table, ce.metric, composite_effect, ctx, ce
+            )
+
+
+def weekend_share(ctx: Context, ws: WeekendShareTarget) -> Result:
+    x = f"CAST({q(ws.timestamp)} AS TIMESTAMPTZ)"
+    weekend, n = ctx.one(f"SELECT count(*) FILTER (WHERE isodow({x}) >= 6), count({x}) FROM {q(ws.table)}")
+    if n == 0:
+        return Result("weekend_share", "behavioural", ws.table, ws.timestamp, "skip", "no values to check")
+    share = weekend / n
+    ok = ws.min <= share <= ws.max
+    return Result(
+        "weekend_share",
+        "behavioural",
+        ws.table,
+        ws.timestamp,
+        verdict(ok),
+        f"weekend share {share:.4f} over {n:,} rows ({'inside' if ok else 'outside'} the target "
+        f"[{ws.min}, {ws.max}])",
+        details={"observed": share, "min": ws.min, "max": ws.max, "rows": n},
+        fix=None if ok else "change the dow weights of the timestamp, or the target range",
+    )
+
+
+def mean_in_range(ctx: Context, m: MeanInRangeTarget) -> Result:
+    x = f"CAST({q(m.column)} AS DOUBLE)"
+    mean, n = ctx.one(f"SELECT avg({x}), count({x}) FROM {q(m.table)} WHERE NOT isnan({x})")
+    if not n:
+        return Result("mean_in_range", "behavioural", m.table, m.column, "skip", "no values to check")
+    ok = m.min <= mean <= m.max
+    return Result(
+        "mean_in_range",
+        "behavioural",
+        m.table,
+        m.column,
+        verdict(ok),
+        f"mean {mean:.4g} over {n:,} rows ({'inside' if ok else 'outside'} the target [{m.min}, {m.max}])",
+        details={"observed": mean, "min": m.min, "max": m.max, "rows": n},
+        fix=None if ok else "change the column's distribution or modifiers, or the target range",
+    )
+
+
+def composite_effect(ctx: Context, ce: CompositeEffectTarget) -> Result:
+    node = ctx.node(ce.table)
+    col = node.column(ce.metric)
+
+    def skip(msg: str) -> Result:
+        return Result("composite_effect", "behavioural", ce.table, ce.metric, "skip", f"not checked: {msg}")
+
+    model = row_model(ctx, node, col)
+    if "segment" in ce.influences:
+        add_segments(ctx, node, col, model)
+    if model.problem:
+        return skip(model.problem)
+    chosen: list[Factor] = []
+    strata: list[str] = []
+    names: list[str] = []
+    for inf in ce.influences:
+        if inf in CALENDAR:
+            fs = [f for f in model.factors if f.kind == "seasonality" and f.dimension == inf]
+            tcol = first_datetime_column(node)
+            if fs:
+                strata.append(fs[0].stratum)
+                names.append(inf)
+            elif tcol and ctx.has(node.id, tcol):
+                strata.append(calendar_sql(inf, f"CAST(d.{q(tcol)} AS TIMESTAMPTZ)"))
+                names.append(inf)
+        elif inf == "segment":
+            fs = [f for f in model.factors if f.kind == "segment"]
+            strata += [f.stratum for f in fs]
+            names += [f"segment of {f.target}" for f in fs]
+        else:
+            kind = inf if inf in ("outliers", "trend") else "effect"
+            fs = [f for f in model.factors if f.kind == kind and (kind != "effect" or f.target == inf)]
+            if fs and kind != "outliers":
+                strata.append(bin_sql(model.product(fs)))
+                names.append(f"{inf} (10 % steps)")
+        chosen += fs
+    if not strata:
+        return skip("the influences define no strata to compare")
+    drop = frozenset(f.index for f in chosen if f.index is not None)
+    base_values = reference_values(ctx, ce.table, ce.metric, drop, drop_segment="segment" in ce.influences)
+    if len(base_values) == 0 or np.mean(base_values) == 0:
+        return skip("the reference without the influences has no non-zero values")
+    base = float(np.mean(base_values))
+    keys = ", ".join(f"{s} AS k{i}" for i, s in enumerate(strata))
+    group = ", ".join(f"k{i}" for i in range(len(strata)))
+    rows = ctx.fetch(
+        f"SELECT {group}, count(*), sum(v), sum(m) FROM (SELECT {keys}, "
+        f"CAST(d.{q(ce.metric)} AS DOUBLE) AS v, {model.product(chosen)} AS m {model.source()}) "
+        f"WHERE v IS NOT NULL AND NOT isnan(v) GROUP BY {group}"
+    )
+    k = len(strata)
+    used = [r for r in rows if r[k] >= MIN_STRATUM_ROWS]
+    if not used:
+        return skip(f"no stratum has {MIN_STRATUM_ROWS} rows")
+    n = np.array([r[k] for r in used], dtype=float)
+    lift = np.array([r[k + 1] for r in used]) / n / base
+    expected = np.array([r[k + 2] for r in used]) / n
+    err = np.abs(lift - expected)
+    mae = float(np.sum(n * err) / n.sum())
+    mape = float(np.sum(n * err / np.abs(expected)) / n.sum())
+    tol = ce.tolerance
+    mape_limit = tol.mape if tol.mape is not None or tol.mae is not None else 0.1
+    ok = (tol.mae is None or mae <= tol.mae) and (mape_limit is None or mape <= mape_limit)
+    worst = np.argsort(-(err / np.abs(expected)))[:5]
+    limits = ", ".join(
+        f"{name} ≤ {v}" for name, v in (("mae", tol.mae), ("mape", mape_limit)) if v is not None
+    )
+    return Result(
+        "composite_effect",
+        "behavioural",
+        ce.table,
+        ce.metric,
+        verdict(ok),
+        f"lift per stratum of {', '.join(ce.influences)}: MAE {mae:.4f}, MAPE {mape:.4f} "
+        f"over {len(used)} strata ({int(n.sum()):,} rows; tolerance {limits})",
+        examples=[
+            {
+                "stratum": dict(zip(names, used[j][:k], strict=True)),
+                "rows": int(n[j]),
+                "lift": lift[j],
+                "expected": expected[j],
+            }
+            for j in worst
+        ]
+        if not ok
+        else [],
+        details={"mae": mae, "mape": mape, "strata": len(used), "base": base, "influences": ce.influences},
+        fix=None
+        if ok
+        else "the multipliers in the data differ from the declared ones: check the influences' "
+        "modifiers (seasonality weights, effect windows and fields, outlier rate), or widen the tolerance",
+    )

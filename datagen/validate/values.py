@@ -1,0 +1,298 @@
+"""Value checks: every declared constraint holds in every row — ranges, inequalities (within a row, or
+between a child and its parent joined through their foreign key), full-match patterns, enums (a list
+or the values of another column, `enum_ref`), unique columns, and the constraints declared on a column
+itself. All hard: a declared constraint is a promise, so one violating row fails the run.
+
+Nulls never violate a value constraint (whether a column may be null is the structural check's job)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from datagen.dsl.models import Column, Inequality, parse_instant
+from datagen.dsl.references import split_ref
+from datagen.validate.context import NUMERIC, TEMPORAL, Context, q, sql_text
+from datagen.validate.results import Result, verdict
+
+FIX = (
+    "regenerate the data from this schema (datagen generate); if it was, the engine broke a declared "
+    "constraint — report it with the schema"
+)
+
+
+def value_checks(ctx: Context) -> Iterator[Result]:
+    def run(check: str, table: str, column: str, fn, *args) -> Result:
+        return ctx.attempt(check, "value", table, column, fn, ctx, table, column, *args, hard=True)
+
+    c = ctx.schema.constraints
+    for r in c.ranges:
+        if (found := _present(ctx, r.attr)) is not None:
+            yield run("range", *found, range_check, r.min, r.max)
+    for ineq in c.inequalities:
+        left, right = _present(ctx, ineq.left), _present(ctx, ineq.right)
+        if left is not None and right is not None:
+            yield ctx.attempt("inequality", "value", *left, inequality, ctx, ineq, hard=True)
+    for p in c.pattern:
+        if (found := _present(ctx, p.attr)) is not None:
+            yield run("pattern", *found, pattern, p.regex, "constraints.pattern")
+    for e in c.enum:
+        if (found := _present(ctx, e.attr)) is not None:
+            if e.values is not None:
+                yield run("enum", *found, enum_values, e.values, "constraints.enum")
+            elif e.enum_ref and _present(ctx, e.enum_ref) is not None:
+                yield run("enum", *found, enum_ref, e.enum_ref, "constraints.enum")
+    pks = {f"{n.id}.{n.pk}" for n in ctx.schema.nodes if n.pk}
+    for ref in dict.fromkeys(c.unique):
+        if ref not in pks and (found := _present(ctx, ref)) is not None:
+            yield run("unique", *found, unique)
+    for node in ctx.schema.nodes:
+        for col in node.columns:
+            if col.constraints is None or not ctx.has(node.id, col.name):
+                continue
+            cc = col.constraints
+            if cc.pattern is not None:
+                yield run("pattern", node.id, col.name, pattern, cc.pattern, "column")
+            if cc.enum is not None:
+                yield run("enum", node.id, col.name, enum_values, cc.enum, "column")
+            if cc.enum_ref is not None and _present(ctx, cc.enum_ref) is not None:
+                yield run("enum", node.id, col.name, enum_ref, cc.enum_ref, "column")
+
+
+def _present(ctx: Context, ref: str) -> tuple[str, str] | None:
+    parts = split_ref(ref)
+    return parts if parts and parts[0] in ctx.nodes and ctx.has(*parts) else None
+
+
+def _declared(ctx: Context, table: str, column: str) -> Column:
+    return ctx.node(table).column(column)
+
+
+def _violations(
+    ctx: Context,
+    check: str,
+    table: str,
+    column: str,
+    where: str,
+    params: list[Any],
+    what: str,
+    details: dict[str, Any],
+) -> Result:
+    """Count the rows matching `where` (a violation); fetch five of them when there are any."""
+    (bad,) = ctx.one(f"SELECT count(*) FROM {q(table)} WHERE {where}", params)
+    examples = []
+    if bad:
+        key = ctx.key(table)
+        cols = f"{q(key)}, {q(column)}" if key and key != column else q(column)
+        examples = ctx.examples(f"SELECT {cols} FROM {q(table)} WHERE {where}", params)
+    n = ctx.rows[table]
+    msg = f"{bad:,} of {n:,} rows {what}" if bad else f"all {n:,} rows hold: {details['rule']}"
+    return Result(
+        check,
+        "value",
+        table,
+        column,
+        verdict(bad == 0),
+        msg,
+        hard=True,
+        examples=examples,
+        details={**details, "violations": int(bad), "rows": n},
+        fix=None if not bad else FIX,
+    )
+
+
+def _bound(col: Column, value: float | str) -> tuple[str, Any]:
+    """A range bound as a SQL placeholder and its parameter, typed like the column."""
+    if col.type in TEMPORAL:
+        return "CAST(? AS TIMESTAMPTZ)", parse_instant(str(value)) if isinstance(value, str) else value
+    return "?", float(value)
+
+
+def range_check(
+    ctx: Context, table: str, column: str, lo: float | str | None, hi: float | str | None
+) -> Result:
+    col = _declared(ctx, table, column)
+    x = q(column)
+    preds, params = [], []
+    for value, op in ((lo, "<"), (hi, ">")):
+        if value is not None:
+            placeholder, param = _bound(col, value)
+            preds.append(f"{x} {op} {placeholder}")
+            params.append(param)
+    if col.type == "float":
+        preds.append(f"isnan({x})")
+    rule = f"{'' if lo is None else f'{lo} <= '}{column}{'' if hi is None else f' <= {hi}'}"
+    if not preds:
+        return Result("range", "value", table, column, "skip", "no bound declared", hard=True)
+    return _violations(
+        ctx,
+        "range",
+        table,
+        column,
+        " OR ".join(f"({p})" for p in preds),
+        params,
+        f"outside the declared range ({rule})",
+        {"rule": rule, "min": lo, "max": hi},
+    )
+
+
+def inequality(ctx: Context, ineq: Inequality) -> Result:
+    (lt, lc), (rt, rc) = split_ref(ineq.left), split_ref(ineq.right)
+    rule = f"{ineq.left} {ineq.op} {ineq.right}"
+    if lt == rt:
+        where = f"{q(lc)} IS NOT NULL AND {q(rc)} IS NOT NULL AND NOT ({q(lc)} {ineq.op} {q(rc)})"
+        return _violations(ctx, "inequality", lt, lc, where, [], f"break {rule}", {"rule": rule})
+    child, parent = (lt, rt) if rt in (ctx.node(lt).parents or []) else (rt, lt)
+    link = ctx.link(child, parent)
+    column = lc if child == lt else rc
+    if link is None:
+        return Result(
+            "inequality",
+            "value",
+            child,
+            column,
+            "skip",
+            f"cannot check {rule}: no foreign key joins {child} to {parent} in the data",
+            hard=True,
+            fix=f"declare a foreign key from {child} to {parent}'s primary key",
+        )
+    # the left side is read from alias l, the right from r; child and parent are joined by their key
+    c, p = ("l", "r") if child == lt else ("r", "l")
+    joined = (
+        f"FROM {q(child)} {c} JOIN {q(parent)} {p} ON {c}.{q(link[0])} = {p}.{q(link[1])} "
+        f"WHERE l.{q(lc)} IS NOT NULL AND r.{q(rc)} IS NOT NULL AND NOT (l.{q(lc)} {ineq.op} r.{q(rc)})"
+    )
+    (bad,) = ctx.one(f"SELECT count(*) {joined}")
+    examples = []
+    if bad:
+        key = ctx.key(child)
+        cols = [f"{c}.{q(key)} AS {q(f'{child}.{key}')}"] if key else []
+        cols += [f"l.{q(lc)} AS {q(ineq.left)}", f"r.{q(rc)} AS {q(ineq.right)}"]
+        examples = ctx.examples(f"SELECT {', '.join(cols)} {joined}")
+    n = ctx.rows[child]
+    return Result(
+        "inequality",
+        "value",
+        child,
+        column,
+        verdict(bad == 0),
+        f"{bad:,} of {n:,} rows break {rule} (joined on {child}.{link[0]} = {parent}.{link[1]})"
+        if bad
+        else f"all {n:,} rows hold: {rule} (child and parent joined on {child}.{link[0]})",
+        hard=True,
+        examples=examples,
+        details={"rule": rule, "join": [f"{child}.{link[0]}", f"{parent}.{link[1]}"], "violations": int(bad)},
+        fix=None if not bad else FIX,
+    )
+
+
+def pattern(ctx: Context, table: str, column: str, regex: str, source: str) -> Result:
+    x = q(column)
+    where = f"{x} IS NOT NULL AND NOT regexp_full_match(CAST({x} AS VARCHAR), {sql_text(regex)})"
+    try:
+        re.compile(regex)
+    except re.error as exc:  # the schema checker rejects these; data from an old schema may still arrive
+        return Result("pattern", "value", table, column, "fail", f"regex does not compile: {exc}", hard=True)
+    return _violations(
+        ctx,
+        "pattern",
+        table,
+        column,
+        where,
+        [],
+        f"do not fully match /{regex}/",
+        {"rule": f"{column} matches /{regex}/ (full match)", "regex": regex, "source": source},
+    )
+
+
+def _typed(col: Column, values: list[Any]) -> list[Any]:
+    """Enum values as the column stores them, so the comparison is by value, not by spelling."""
+    out: list[Any] = []
+    for v in values:
+        if v is None:
+            continue
+        if col.type == "string":
+            out.append(v if isinstance(v, str) else str(v))
+        elif col.type in NUMERIC and isinstance(v, int | float) and not isinstance(v, bool):
+            if col.type == "int" and float(v).is_integer():
+                out.append(int(v))
+            elif col.type == "float":
+                out.append(float(v))
+        elif col.type == "bool" and isinstance(v, bool):
+            out.append(v)
+        elif col.type in TEMPORAL and isinstance(v, str):
+            out.append(_instant(v))
+    return [v for v in out if v is not None]
+
+
+def _instant(value: str) -> datetime | None:
+    try:
+        return parse_instant(value)
+    except ValueError:
+        return None
+
+
+def enum_values(ctx: Context, table: str, column: str, values: list[Any], source: str) -> Result:
+    col = _declared(ctx, table, column)
+    allowed = _typed(col, values)
+    x = q(column)
+    if allowed:
+        where, params = f"{x} IS NOT NULL AND NOT list_contains(?, {x})", [allowed]
+    else:
+        where, params = f"{x} IS NOT NULL", []
+    shown = ", ".join(repr(v) for v in values[:12]) + (", …" if len(values) > 12 else "")
+    return _violations(
+        ctx,
+        "enum",
+        table,
+        column,
+        where,
+        params,
+        f"hold a value outside the enum [{shown}]",
+        {"rule": f"{column} in [{shown}]", "values": values, "source": source},
+    )
+
+
+def enum_ref(ctx: Context, table: str, column: str, ref: str, source: str) -> Result:
+    rt, rc = split_ref(ref)
+    where = (
+        f"{q(column)} IS NOT NULL AND {q(column)} NOT IN "
+        f"(SELECT {q(rc)} FROM {q(rt)} WHERE {q(rc)} IS NOT NULL)"
+    )
+    return _violations(
+        ctx,
+        "enum",
+        table,
+        column,
+        where,
+        [],
+        f"hold a value that is not in {ref}",
+        {"rule": f"{column} in the values of {ref}", "enum_ref": ref, "source": source},
+    )
+
+
+def unique(ctx: Context, table: str, column: str) -> Result:
+    t, x = q(table), q(column)
+    groups = f"FROM {t} WHERE {x} IS NOT NULL GROUP BY {x} HAVING count(*) > 1"
+    dup_keys, dup_rows = ctx.one(f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n {groups})")
+    examples = ctx.examples(f"SELECT {x}, count(*) AS rows {groups} ORDER BY {x}") if dup_keys else []
+    return Result(
+        "unique",
+        "value",
+        table,
+        column,
+        verdict(dup_keys == 0),
+        f"{dup_keys:,} value(s) repeated ({int(dup_rows):,} rows share them)"
+        if dup_keys
+        else f"all non-null values of {column} are distinct",
+        hard=True,
+        examples=examples,
+        details={
+            "rule": f"{column} unique",
+            "duplicate_values": int(dup_keys),
+            "duplicate_rows": int(dup_rows),
+        },
+        fix=None if not dup_keys else FIX,
+    )

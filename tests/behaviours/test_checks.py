@@ -1,0 +1,169 @@
+"""The behaviour checks `datagen validate` runs (datagen/validate/recovery.py): on clean data every
+declared parameter is recovered within its tolerance; when the schema declares something the data does
+not show, the check for that parameter fails; a broken walk is a hard failure."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from datagen.dsl.models import Fanout
+from datagen.engine import behaviours as engine_behaviours
+from datagen.validate.recovery import UNIT_US, Recovered, Skipped, expected_count, recover_all
+from tests.behaviours.helpers import checked, connection, example
+from tests.validate.helpers import rewrite, validated, write
+
+FAMILIES = {"trend", "segment_fanout", "segment_value", "vintage_activity", "vintage_value", "stage", "state"}
+
+
+def _recovered(doc: dict, declared: dict | None = None) -> list[Recovered]:
+    """Generate from `doc`, then recover against `declared` (default: the same schema)."""
+    con, _ = connection(doc)
+    return [f for f in recover_all(con, checked(declared or doc)) if isinstance(f, Recovered)]
+
+
+@pytest.mark.parametrize(
+    "name", ["trend_growth", "segments", "cohort_retention", "funnel", "subscriptions", "combined_behaviours"]
+)
+def test_validate_passes_every_behaviour_of_a_clean_example(name: str, tmp_path: Path) -> None:
+    doc = example(name)
+    write(doc, tmp_path / "data")
+    report = validated(doc, tmp_path / "data")
+    ours = [r for r in report.results if r.check in FAMILIES]
+    assert ours, "no behaviour checks ran"
+    assert all(r.status == "pass" for r in ours), [r.message for r in ours if r.status != "pass"]
+    assert all(r.details["strata"] for r in ours)
+    assert report.exit_code == 0
+
+
+def test_every_family_is_checked_somewhere() -> None:
+    seen = set()
+    for name in ("trend_growth", "combined_behaviours"):
+        seen |= {f.behaviour for f in _recovered(example(name))}
+    assert seen == FAMILIES
+
+
+def _mutated(doc: dict, change) -> dict:
+    other = copy.deepcopy(doc)
+    change(other)
+    return other
+
+
+def _node(doc: dict, node_id: str) -> dict:
+    return next(n for n in doc["nodes"] if n["id"] == node_id)
+
+
+def _set_trend(d: dict) -> None:
+    _node(d, "orders")["columns"][3]["modifiers"][0]["args"]["growth_rate"] = 0.15
+
+
+def _set_fanout(d: dict) -> None:
+    _node(d, "customers")["segment_behavior"]["behaviors"]["vip"]["fanout_multiplier"] = 2.0
+
+
+def _set_value(d: dict) -> None:
+    _node(d, "stores")["segment_behavior"]["behaviors"]["outlet"]["value_multiplier"] = 0.9
+
+
+def _set_curve(d: dict) -> None:
+    _node(d, "users")["vintage_behavior"]["age_based_multipliers"]["activity_decay"]["curve"][1] = 0.75
+
+
+def _set_value_curve(d: dict) -> None:
+    curve = _node(d, "users")["vintage_behavior"]["age_based_multipliers"]["habit_depth"]["curve"]
+    curve["params"]["b"] = 0.5
+
+
+def _set_stage(d: dict) -> None:
+    _node(d, "funnel_steps")["stage_config"]["segment_variation"]["referral"]["transition_multiplier"] = 1.2
+
+
+def _set_hazard(d: dict) -> None:
+    _node(d, "subscription_events")["state_transition_model"]["states"]["active"][
+        "transition_prob_per_period"
+    ] = 0.11
+
+
+def _set_churn(d: dict) -> None:
+    _node(d, "subscription_events")["state_transition_model"]["segment_variation"]["annual"][
+        "churn_multiplier"
+    ] = 1.0
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "behaviour", "stratum"),
+    [
+        ("trend_growth", _set_trend, "trend", "fit"),
+        ("segments", _set_fanout, "segment_fanout", "vip / regular"),
+        ("segments", _set_value, "segment_value", "outlet / "),
+        ("cohort_retention", _set_curve, "vintage_activity", "age 1"),
+        ("cohort_retention", _set_value_curve, "vintage_value", "age 4"),
+        ("funnel", _set_stage, "stage", "visit -> signup (referral)"),
+        ("subscriptions", _set_hazard, "state", "active (monthly)"),
+        ("subscriptions", _set_churn, "state", "trial -> churned (annual)"),
+    ],
+)
+def test_a_parameter_the_data_does_not_show_fails_its_check(name, change, behaviour, stratum) -> None:
+    doc = example(name)
+    wrong = [f for f in _recovered(doc, _mutated(doc, change)) if not f.ok()]
+    assert any(f.behaviour == behaviour and f.stratum.startswith(stratum) for f in wrong), [
+        str(f) for f in wrong
+    ]
+
+
+def test_a_broken_state_walk_is_a_hard_failure(tmp_path: Path) -> None:
+    doc = example("subscriptions", subscribers=500)
+    data = tmp_path / "data"
+    write(doc, data)
+
+    def drop_second_rows(t: pa.Table) -> pa.Table:  # a state vanishes: the next row's previous is wrong
+        first = pc.equal(t.column("previous_status"), "trial")
+        return t.filter(pc.invert(pc.fill_null(first, False)))
+
+    rewrite(data, "subscription_events", drop_second_rows)
+    report = validated(doc, data)
+    broken = [r for r in report.failures if r.check == "state" and r.hard]
+    assert broken and "walk bookkeeping" in broken[0].message
+    assert report.exit_code == 1
+
+
+def test_a_behaviour_without_a_key_into_its_parent_is_skipped_with_the_reason() -> None:
+    doc = example("funnel", visitors=500)
+    steps = _node(doc, "funnel_steps")
+    steps["columns"][1] = {"name": "visitor_id", "type": "int", "generator": {"sequence": {"start": 1}}}
+    con, schema = connection(doc)
+    skipped = [f for f in recover_all(con, schema) if isinstance(f, Skipped)]
+    assert any(f.behaviour == "stage" and "no key" in f.reason for f in skipped)
+
+
+@pytest.mark.parametrize(
+    "fanout",
+    [
+        {"distribution": "poisson", "lambda": 1.5, "min": 1, "max": 6},
+        {"distribution": "negative_binomial", "lambda": 14, "dispersion": 2, "max": 20},
+        {"distribution": "uniform", "min": 2, "max": 5},
+    ],
+)
+@pytest.mark.parametrize("m", [0.5, 1.8])
+def test_the_expected_count_after_min_max_matches_the_engines_draws(fanout: dict, m: float) -> None:
+    """The draws of datagen/engine/fanout.py, simulated: the validator's exact sums agree."""
+    f = Fanout.model_validate(fanout)
+    rng = np.random.default_rng(5)
+    if f.distribution == "poisson":
+        draws = rng.poisson(f.lambda_ * m, 400_000)
+    elif f.distribution == "negative_binomial":
+        k = f.dispersion
+        draws = rng.negative_binomial(k, k / (k + f.lambda_ * m), 400_000)
+    else:
+        draws = np.floor(rng.integers(f.min, f.max + 1, 400_000) * m + rng.random(400_000))
+    simulated = np.clip(draws, f.min or 0, f.max if f.max is not None else None).mean()
+    assert expected_count(f, m) == pytest.approx(simulated, rel=0.01)
+
+
+def test_the_validator_measures_age_in_the_engines_units() -> None:
+    assert UNIT_US == engine_behaviours.UNIT_US

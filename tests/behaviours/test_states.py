@@ -1,0 +1,101 @@
+"""`state_transition_model` (DSL.md §8.4): per parent, a discrete-period Markov chain (semi-Markov for
+states with a duration) from its creation time; one row per entered state with the previous state and
+the time; terminal states end the walk; a segment's churn_multiplier multiplies the probability of
+moving to a terminal state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.behaviours.helpers import MONTH, example, frames, timeframe
+from tests.engine.conftest import col, entity, fact, schema, times
+
+DOC = example("subscriptions")
+START, END = timeframe(DOC)
+CHURN = {"annual": 0.4, "monthly": 1.0}
+
+
+@pytest.fixture(scope="module")
+def spells() -> pd.DataFrame:
+    """One row per state entered, with when it was left and for what (null: still in it at the end)."""
+    data = frames(DOC)
+    e = data["subscription_events"].merge(data["subscribers"], on="subscriber_id")
+    e = e.sort_values(["subscriber_id", "changed_at"])
+    nxt = e.groupby("subscriber_id")[["status", "changed_at"]].shift(-1)
+    return e.assign(next_status=nxt["status"], left_at=nxt["changed_at"])
+
+
+def test_monthly_hazard_of_leaving_active_per_segment(spells) -> None:
+    """Exits over months at risk; a spell still open at the end counts the whole months it was seen."""
+    active = spells[spells["status"] == "active"]
+    months = np.where(
+        active["left_at"].isna(),
+        np.floor((END - active["changed_at"]) / MONTH),
+        np.round((active["left_at"] - active["changed_at"]) / MONTH),
+    )
+    for billing, m in CHURN.items():
+        rows = (active["billing"] == billing).to_numpy()
+        exits = active["left_at"].notna().to_numpy()[rows]
+        hazard = exits.sum() / months[rows].sum()
+        assert hazard == pytest.approx(0.08 * (0.6 * m + 0.4), rel=0.20), billing
+        assert hazard == pytest.approx(0.08 * (0.6 * m + 0.4), rel=0.10), billing  # tighter holds too
+
+
+def test_next_state_split_and_churn_multiplier(spells) -> None:
+    left = spells[spells["next_status"].notna()]
+    share = left.groupby(["billing", "status"])["next_status"].value_counts(normalize=True)
+    # Markov state: per-period hazards 0.08·0.6·m to churned, 0.08·0.4 to paused
+    assert share["annual", "active", "churned"] == pytest.approx(0.24 / (0.24 + 0.4), abs=0.05)
+    assert share["monthly", "active", "churned"] == pytest.approx(0.6, abs=0.05)
+    # semi-Markov states leave for sure: churned takes share·m, the rest goes to the other targets
+    assert share["annual", "trial", "churned"] == pytest.approx(0.3 * 0.4, abs=0.05)
+    assert share["monthly", "trial", "churned"] == pytest.approx(0.3, abs=0.05)
+    assert share["annual", "paused", "churned"] == pytest.approx(0.5 * 0.4, abs=0.08)
+    assert share["monthly", "paused", "active"] == pytest.approx(0.5, abs=0.08)
+
+
+def test_semi_markov_states_last_their_declared_duration(spells) -> None:
+    trial = spells[(spells["status"] == "trial") & spells["left_at"].notna()]
+    assert np.allclose((trial["left_at"] - trial["changed_at"]) / MONTH, 0.5)  # constant: half a month
+    paused = spells[(spells["status"] == "paused") & (spells["changed_at"] <= END - 6 * MONTH)]
+    assert ((paused["left_at"] - paused["changed_at"]) / MONTH).mean() == pytest.approx(2.0, rel=0.08)
+
+
+def test_one_row_per_entered_state_with_its_previous_state(spells) -> None:
+    first = spells.groupby("subscriber_id").head(1)
+    assert (first["status"] == "trial").all() and first["previous_status"].isna().all()
+    assert (first["changed_at"] == first["signed_up_at"]).all()
+    prev = spells.groupby("subscriber_id")["status"].shift(1)
+    rest = prev.notna()
+    assert (spells.loc[rest, "previous_status"] == prev[rest]).all()
+    assert spells.loc[spells["status"] == "churned", "next_status"].isna().all()  # terminal: nothing after
+    assert spells["changed_at"].between(START, END).all()
+    assert (spells["status"] != spells["previous_status"]).all()
+
+
+def test_a_parent_without_a_time_starts_its_walk_at_the_timeframe_start() -> None:
+    doc = schema(
+        entity("p", [col("tier", "string", {"choice": {"choices": ["a"]}})], rows=300),
+        fact(
+            "s",
+            ["p"],
+            [col("state", "string", {"choice": {"choices": ["on"]}}), times("at")],
+            state_transition_model={
+                "initial_state": "on",
+                "period_unit": "week",
+                "states": {
+                    "on": {"transition_prob_per_period": 0.2, "next_states": {"off": 1.0}},
+                    "off": {"terminal": True},
+                },
+            },
+        ),
+    )
+    s = frames(doc)["s"]
+    first = s.groupby("p_id")["at"].min()
+    assert (first == pd.Timestamp(doc["timeframe"]["start"])).all() and len(first) == 300
+    weeks = (s.loc[s["state"] == "off", "at"] - pd.Timestamp(doc["timeframe"]["start"])) / pd.Timedelta(
+        days=7
+    )
+    assert np.allclose(weeks, np.round(weeks))  # discrete periods: changes on whole weeks

@@ -1,0 +1,111 @@
+"""Properties of every valid schema (drawn by `tests.strategies.valid_schemas`): what the schema declares
+holds in the data, the same seed gives the same data, and neither the chunk size nor the order blocks are
+grouped in changes a value. Block size 64 makes even small drawn tables span several blocks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from datagen.dsl import check
+from datagen.engine.generate import Options, generate_in_memory
+from datagen.io.dataset import write_dataset
+from datagen.io.output import table_files
+from datagen.resources import examples_dir
+from tests.engine.conftest import checked
+from tests.engine.invariants import problems
+from tests.strategies import valid_schemas
+
+BLOCK = 64
+
+
+def examples(n: int) -> settings:
+    """n drawn schemas; generating one takes tens of milliseconds, more than hypothesis expects."""
+    return settings(
+        max_examples=n,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+
+seeds = st.integers(0, 2**32 - 1)
+
+
+def run(doc: dict, seed: int, chunk_rows: int, block_rows: int = BLOCK) -> dict[str, pa.Table]:
+    return generate_in_memory(checked(doc), Options(seed=seed, chunk_rows=chunk_rows, block_rows=block_rows))
+
+
+def assert_same(a: dict[str, pa.Table], b: dict[str, pa.Table]) -> None:
+    assert a.keys() == b.keys()
+    for tid in a:
+        assert a[tid].equals(b[tid]), f"table {tid} differs"
+
+
+@examples(200)
+@given(doc=valid_schemas(max_rows=200), seed=seeds)
+def test_generated_data_holds_what_the_schema_declares(doc: dict, seed: int) -> None:
+    """PKs unique and non-null, FKs resolve, ranges / patterns / enums / inequalities hold, generated
+    times inside their window (tests/engine/invariants.py)."""
+    schema = checked(doc)
+    tables = generate_in_memory(schema, Options(seed=seed, block_rows=BLOCK, chunk_rows=BLOCK))
+    assert problems(schema, tables) == []
+
+
+@examples(80)
+@given(doc=valid_schemas(max_rows=200), seed=seeds)
+def test_chunk_size_and_reruns_never_change_a_value(doc: dict, seed: int) -> None:
+    first = run(doc, seed, chunk_rows=BLOCK)
+    assert_same(first, run(doc, seed, chunk_rows=200))
+    assert_same(first, run(doc, seed, chunk_rows=10_000))
+    assert_same(first, run(doc, seed, chunk_rows=BLOCK))
+
+
+def _example() -> dict:
+    return json.loads((examples_dir() / "ecommerce.json").read_text(encoding="utf-8"))
+
+
+def test_an_example_is_the_same_for_every_chunk_size_and_differs_for_another_seed() -> None:
+    doc = _example()
+    doc["nodes"][0]["rows"] = 300  # customers; everything else follows from them or is small
+    doc["nodes"][1]["rows"] = 200  # products
+    base = run(doc, 1, chunk_rows=BLOCK)
+    for chunk_rows in (200, 10_000):
+        assert_same(base, run(doc, 1, chunk_rows=chunk_rows))
+    other = run(doc, 2, chunk_rows=BLOCK)
+    for tid, table in base.items():
+        changed = [
+            c
+            for c in table.column_names
+            if table.num_rows != other[tid].num_rows or not table.column(c).equals(other[tid].column(c))
+        ]
+        sequences = {c.name for c in checked(doc).node(tid).columns if c.kind == "sequence"}
+        assert set(table.column_names) - sequences <= set(changed), f"{tid}: a random column ignored the seed"
+
+
+def test_block_size_is_part_of_the_datas_identity() -> None:
+    """Block size keys the random streams (like the seed), so it is recorded in the metadata."""
+    doc = _example()
+    doc["nodes"][0]["rows"] = 300
+    a = run(doc, 1, chunk_rows=10_000, block_rows=64)
+    b = run(doc, 1, chunk_rows=10_000, block_rows=128)
+    assert not a["customers"].column("segment").equals(b["customers"].column("segment"))
+
+
+def test_written_dataset_equals_the_in_memory_one_for_any_chunk_size(tmp_path: Path) -> None:
+    doc = _example()
+    doc["nodes"][0]["rows"] = 300
+    memory = run(doc, 3, chunk_rows=10_000)
+    for chunk_rows in (BLOCK, 10_000):
+        out = tmp_path / f"chunks-{chunk_rows}"
+        write_dataset(check(doc), out, Options(seed=3, chunk_rows=chunk_rows, block_rows=BLOCK))
+        meta = json.loads((out / ".metadata.json").read_text(encoding="utf-8"))
+        assert meta["seed"] == 3 and meta["block_rows"] == BLOCK
+        for tid, table in memory.items():
+            on_disk = pa.concat_tables(pq.read_table(f) for f in table_files(out, tid))
+            assert on_disk.equals(table), f"{tid} on disk differs (chunk_rows={chunk_rows})"
+            assert meta["tables"][tid]["rows"] == table.num_rows

@@ -1,0 +1,179 @@
+"""Values that come from other rows (DSL.md §4.1 `lookup`, `choices_ref`): the primary parent's row, a
+real join on `on`, one random row per extra parent shared by every column reading it, and
+self-references that form a tree of earlier rows."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from tests.engine.conftest import (
+    assert_near,
+    col,
+    dist,
+    entity,
+    fact,
+    generate,
+    key,
+    lookup,
+    one_table,
+    schema,
+    times,
+    values,
+)
+
+PRODUCTS = 200
+
+
+@pytest.fixture(scope="module")
+def shop() -> dict[str, pa.Table]:
+    customers = entity(
+        "customer",
+        [col("tier", "string", {"choice": {"choices": ["gold", "silver", "bronze"]}}), times("signup_at")],
+        rows=2000,
+    )
+    products = entity(
+        "product",
+        [
+            col(
+                "sku",
+                "string",
+                {"faker": {"method": "bothify", "args": {"text": "SKU-#####"}, "unique": True}},
+            ),
+            col("name", "string", {"faker": {"method": "word"}}),
+            dist("price", "lognormal", mean=3, sigma=0.8),
+        ],
+        rows=PRODUCTS,
+    )
+    items = fact(
+        "item",
+        ["customer", "product"],
+        [
+            lookup("customer_tier", "customer.tier", type_="string"),
+            lookup("customer_signup", "customer.signup_at", type_="datetime"),
+            lookup("sku", "product.sku", type_="string"),
+            lookup("product_name", "product.name", type_="string"),
+            lookup("unit_price", "product.price", type_="float", on={"product_id": "id"}),
+            lookup("price_by_sku", "product.price", type_="float", on={"sku": "sku"}),
+        ],
+        fanout={"distribution": "poisson", "lambda": 10},
+    )
+    return generate(schema(customers, products, items), block_rows=512)
+
+
+def test_lookup_on_is_a_real_join(shop: dict[str, pa.Table]) -> None:
+    item, product = shop["item"], shop["product"]
+    price = values(product, "price")[values(item, "product_id") - 1]
+    np.testing.assert_array_equal(values(item, "unit_price"), price)
+    np.testing.assert_array_equal(values(item, "price_by_sku"), price)  # joined on a text key
+    assert item.column("unit_price").null_count == 0
+
+
+def test_lookups_into_the_primary_parent_give_that_parents_values(shop: dict[str, pa.Table]) -> None:
+    item, customer = shop["item"], shop["customer"]
+    row = values(item, "customer_id") - 1
+    assert (values(item, "customer_tier") == values(customer, "tier")[row]).all()
+    assert (values(item, "customer_signup") == values(customer, "signup_at")[row]).all()
+    assert item.schema.field("customer_signup").type == customer.schema.field("signup_at").type
+
+
+def test_an_extra_parent_is_one_random_row_shared_by_every_column_reading_it(
+    shop: dict[str, pa.Table],
+) -> None:
+    item, product = shop["item"], shop["product"]
+    row = values(item, "product_id") - 1
+    assert (values(item, "sku") == values(product, "sku")[row]).all()
+    assert (values(item, "product_name") == values(product, "name")[row]).all()
+    per_product = np.bincount(row, minlength=PRODUCTS)  # uniform over existing rows
+    n, p = item.num_rows, 1 / PRODUCTS
+    assert per_product.min() > 0
+    assert_near(per_product.max() / n, p, math.sqrt(p * (1 - p) / n), k=6)  # the largest of 200 cells
+    assert_near(per_product.min() / n, p, math.sqrt(p * (1 - p) / n), k=6)
+
+
+def test_a_join_without_a_matching_row_gives_null() -> None:
+    codes = {
+        "id": "code",
+        "kind": "vocab",
+        "pk": "code",
+        "columns": [
+            col("code", "string", {"enum_list": {"values": ["a", "b"]}}),
+            col("label", "string", {"enum_list": {"values": ["Alpha", "Beta"]}}),
+            col("rank", "int", {"enum_list": {"values": [1, 2]}}),
+        ],
+    }
+    rows = entity(
+        "t",
+        [
+            col("code", "string", {"choice": {"choices": ["a", "b", "zzz"]}}),
+            lookup("label", "code.label", type_="string", on={"code": "code"}, nullable=True),
+            lookup("rank", "code.rank", on={"code": "code"}, nullable=True),
+        ],
+        rows=600,
+    )
+    t = generate(schema(codes, rows), block_rows=64)["t"]
+    code = values(t, "code")
+    assert t.column("label").to_pylist() == [{"a": "Alpha", "b": "Beta"}.get(c) for c in code]
+    assert t.column("rank").to_pylist() == [{"a": 1, "b": 2}.get(c) for c in code]
+    assert t.schema.field("rank").type == pa.int64()  # an int with nulls stays an int
+
+
+def test_choices_ref_draws_from_the_referenced_column() -> None:
+    vocab = {
+        "id": "colour",
+        "kind": "vocab",
+        "pk": "name",
+        "columns": [col("name", "string", {"enum_list": {"values": ["red", "green", "blue"]}})],
+    }
+    n = 20_000
+    rows = entity(
+        "t",
+        [
+            col("colour", "string", {"choice": {"choices_ref": "colour.name", "weights_kind": "zipf@1"}}),
+            col("weighted", "string", {"choice": {"choices_ref": "colour.name", "weights": [0, 1, 3]}}),
+        ],
+        rows=n,
+    )
+    t = generate(schema(vocab, rows))["t"]
+    p = np.array([1, 1 / 2, 1 / 3]) / (1 + 1 / 2 + 1 / 3)  # Zipf ranks follow the source's order
+    colour = values(t, "colour")
+    for name, share in zip(["red", "green", "blue"], p, strict=True):
+        assert_near((colour == name).mean(), share, math.sqrt(share * (1 - share) / n))
+    weighted = values(t, "weighted")
+    assert set(weighted) == {"green", "blue"}
+    assert_near((weighted == "blue").mean(), 0.75, math.sqrt(0.75 * 0.25 / n))
+
+
+def test_choices_ref_from_an_entity_column_uses_its_distinct_values() -> None:
+    people = entity("person", [col("city", "string", {"faker": {"method": "city"}})], rows=50)
+    visits = entity("visit", [col("city", "string", {"choice": {"choices_ref": "person.city"}})], rows=3000)
+    tables = generate(schema(people, visits))
+    cities = set(values(tables["person"], "city"))
+    assert set(values(tables["visit"], "city")) == cities  # every distinct city drawn, nothing else
+
+
+# --- self-reference ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key_type", ["int", "string"])
+def test_self_reference_is_a_tree_of_earlier_rows(key_type: str) -> None:
+    rows = 1000
+    doc = one_table([lookup("manager_id", "t.id", type_=key_type, nullable=True)], rows=rows)
+    doc["nodes"][0]["columns"][0] = key("id", start=10, step=3, type_=key_type)
+    t = generate(doc, block_rows=64)["t"]
+    ids = [int(v) for v in t.column("id").to_pylist()]
+    managers = t.column("manager_id").to_pylist()
+    assert ids == list(range(10, 10 + 3 * rows, 3))
+    assert managers[0] is None and None not in managers[1:]  # only the first row is a root
+    boss = np.array([-1] + [(int(m) - 10) // 3 for m in managers[1:]])  # the row each row points at
+    assert all(str(m) == str(10 + 3 * b) for m, b in zip(managers[1:], boss[1:], strict=True))
+    rows_idx = np.arange(rows)
+    assert (boss[1:] < rows_idx[1:]).all() and (boss[1:] >= 0).all()  # earlier rows: no loops, no cycles
+    # A uniformly drawn earlier row: boss / row averages about one half.
+    late = rows_idx >= 100
+    assert_near((boss[late] / rows_idx[late]).mean(), 0.5, math.sqrt(1 / 12 / late.sum()))
+    if key_type == "int":
+        assert t.schema.field("manager_id").type == pa.int64()

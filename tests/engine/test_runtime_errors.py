@@ -1,0 +1,179 @@
+"""Bad input at run time, through the CLI: an unwritable output folder, a full disk, a schema needing
+10^12 rows, a failure or Ctrl-C halfway. Each gives one readable message and a non-zero exit code, and
+never leaves a half-written dataset (nor a temporary folder) behind."""
+
+from __future__ import annotations
+
+import errno
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner, Result
+
+from datagen import cli
+from datagen.engine import generators
+from datagen.io import dataset
+from tests.engine.conftest import dist, entity, fact, schema
+
+runner = CliRunner()
+
+
+def small() -> dict:
+    people = entity("person", [dist("age", "normal", mean=40, std=10)], rows=300)
+    visits = fact("visit", ["person"], [dist("amount", "gamma", shape=2, scale=20)])
+    visits["fanout"] = {"distribution": "poisson", "lambda": 3}
+    return schema(people, visits)
+
+
+def write_schema(tmp_path: Path, doc: dict) -> Path:
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def generate(tmp_path: Path, doc: dict, out: Path, *extra: str) -> Result:
+    return runner.invoke(cli.app, ["generate", str(write_schema(tmp_path, doc)), "-o", str(out), *extra])
+
+
+def assert_clean_failure(result: Result, out: Path, *words: str, code: int | None = None) -> None:
+    """Non-zero exit, one message naming the problem, no traceback, and nothing left in the folder
+    the output would have gone to (neither the dataset nor a temporary folder)."""
+    assert result.exit_code != 0 and (code is None or result.exit_code == code), result.output
+    assert "Traceback" not in result.output
+    assert result.stderr.count("error:") + result.stderr.count("interrupted") == 1, result.stderr
+    for word in words:
+        assert word in result.stderr, result.stderr
+    assert not out.exists()
+    if out.parent.is_dir():
+        assert [p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}")] == []
+
+
+def test_an_output_folder_that_cannot_be_created_is_refused_before_work(tmp_path: Path) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    out = blocker / "data"
+    result = generate(tmp_path, small(), out)
+    assert_clean_failure(result, out, "cannot write the output folder", "fix:", code=2)
+    assert blocker.read_text() == "not a folder"
+
+
+def test_a_folder_that_is_not_a_previous_output_is_never_replaced(tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.txt").write_text("precious")
+    result = generate(tmp_path, small(), out)
+    assert result.exit_code == 2 and "refusing to replace it" in result.stderr
+    assert "Traceback" not in result.output
+    assert [p.name for p in out.iterdir()] == ["thesis.txt"]
+
+
+def test_a_full_disk_midway_stops_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = {"n": 0}
+    real = pq.ParquetWriter.write_table
+
+    def fill_up(self, table, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 1:  # the first chunk lands, the second finds the disk full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, table, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", fill_up)
+    out = tmp_path / "data"
+    result = generate(tmp_path, small(), out, "--chunk-rows", "1")
+    assert calls["n"] == 2
+    assert_clean_failure(result, out, "disk full", code=1)
+
+
+def test_not_enough_free_space_is_refused_before_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dataset.shutil, "disk_usage", lambda path: type("U", (), {"free": 1000})())
+    monkeypatch.setattr(dataset.Engine, "run", lambda *a, **k: pytest.fail("generation started"))
+    out = tmp_path / "data"
+    assert_clean_failure(generate(tmp_path, small(), out), out, "GB free", "fix:", code=1)
+
+
+@pytest.mark.parametrize("how", ["rows", "fanout"])
+def test_a_schema_needing_a_trillion_rows_is_refused_before_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    doc = small()
+    if how == "rows":
+        doc["nodes"][0]["rows"] = 10**12
+    else:
+        doc["nodes"][0]["rows"] = 10**6
+        doc["nodes"][1]["fanout"] = {"distribution": "poisson", "lambda": 10**6}
+    monkeypatch.setattr(dataset.Engine, "run", lambda *a, **k: pytest.fail("generation started"))
+    out = tmp_path / "data"
+    table = "person" if how == "rows" else "visit"
+    assert_clean_failure(generate(tmp_path, doc, out), out, f"'{table}' would have about 1e+12 rows", code=1)
+
+
+def test_the_installed_command_prints_the_size_error_without_a_traceback(tmp_path: Path) -> None:
+    doc = small()
+    doc["nodes"][0]["rows"] = 10**12
+    out = tmp_path / "data"
+    proc = subprocess.run(
+        [sys.executable, "-m", "datagen", "generate", str(write_schema(tmp_path, doc)), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "would have about 1e+12 rows" in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
+def test_a_failure_halfway_leaves_no_dataset_and_keeps_the_previous_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "data"
+    assert generate(tmp_path, small(), out).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def broken(block, col):  # the second table's distribution column hits a bug
+        if block.node_id == "visit":
+            raise ValueError("something unexpected")
+        return real(block, col)
+
+    real = generators.GENERATORS["distribution"]
+    monkeypatch.setitem(generators.GENERATORS, "distribution", broken)
+    result = generate(tmp_path, small(), out, "--seed", "9")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "visit.amount" in result.stderr and "something unexpected" in result.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the old output is intact
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".data")] == []
+
+
+def test_ctrl_c_midway_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(block, col):
+        if block.node_id == "visit":
+            raise KeyboardInterrupt
+        return real(block, col)
+
+    real = generators.GENERATORS["distribution"]
+    monkeypatch.setitem(generators.GENERATORS, "distribution", interrupted)
+    out = tmp_path / "data"
+    result = generate(tmp_path, small(), out)
+    assert_clean_failure(result, out, "nothing was left half-written", code=130)
+
+
+def test_a_vintage_value_curve_on_a_child_without_time_is_a_clear_error(tmp_path: Path) -> None:
+    """The child's age is measured at its own time; without a time column there is none."""
+    doc = small()
+    doc["nodes"][0]["columns"].append(
+        {"name": "joined_at", "type": "datetime", "generator": {"datetime_series": {}}}
+    )
+    doc["nodes"][0]["vintage_behavior"] = {
+        "created_at_column": "joined_at",
+        "age_based_multipliers": {"growth": {"curve": [1.0, 1.5], "applies_to": ["visit.amount"]}},
+    }
+    out = tmp_path / "data"
+    result = generate(tmp_path, doc, out)
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "visit" in result.stderr and "datetime column" in result.stderr
+    assert not out.exists()

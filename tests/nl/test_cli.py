@@ -1,0 +1,114 @@
+"""`datagen nl` and `datagen eval` end to end, replayed from cassettes with the network blocked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from datagen.cli import app
+from datagen.dsl import check
+from datagen.nl.transcript import read_records
+from tests.nl.conftest import TEST_KEY, cassette
+from tests.nl.scenarios import SCENARIOS
+
+pytestmark = pytest.mark.block_network
+runner = CliRunner()
+APP_PROMPT = SCENARIOS["ask_one_question"].prompt
+
+
+def nl(tmp_path: Path, *args: str, stdin: str = "", key: bool = True):
+    env = {"OPENAI_API_KEY": TEST_KEY} if key else {}
+    base = ["nl", *args, "-o", str(tmp_path / "schema.json"), "--data-dir", str(tmp_path / "data")]
+    return runner.invoke(app, base, input=stdin, env=env, terminal_width=200)
+
+
+@cassette("ask_one_question")
+def test_nl_asks_on_the_terminal_writes_generates_and_validates(tmp_path: Path) -> None:
+    result = nl(tmp_path, APP_PROMPT, "--scale", "0.05", stdin="2\n")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "? What period should the data cover?" in out
+    assert "2. the last 2 years  (default)" in out
+    schema = json.loads((tmp_path / "schema.json").read_text())
+    assert check(schema).ok
+    records = read_records(tmp_path / "schema.conversation.jsonl")
+    assert [r["kind"] for r in records if r["kind"] in ("user", "asked", "answers", "schema")] == [
+        "user",
+        "asked",
+        "answers",
+        "schema",
+    ]
+    assert next(r for r in records if r["kind"] == "answers")["answers"] == {"timeframe": "the last 2 years"}
+    assert (tmp_path / "data" / "sessions.parquet").exists() or (tmp_path / "data" / "sessions").exists()
+    assert "quality score 100.0 / 100, validation passed" in out
+    for table in ("users", "sessions"):
+        assert table in out
+    assert TEST_KEY not in (tmp_path / "schema.conversation.jsonl").read_text()
+
+
+@cassette("ask_one_question")
+def test_nl_yes_takes_defaults_and_prints_them_as_assumptions(tmp_path: Path) -> None:
+    result = nl(tmp_path, APP_PROMPT, "--yes", "--no-generate", "--verbose")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "assumed: What period should the data cover? → the last 2 years (default)" in out
+    assert "? What period" not in out  # nothing was asked
+    assert "LLM usage: 2 request(s)" in out and "turn 1: 1 request(s) (limit 8)" in out
+    assert (tmp_path / "schema.json").exists() and not (tmp_path / "data").exists()
+
+
+@cassette("refusal")
+def test_nl_failure_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    result = nl(tmp_path, SCENARIOS["refusal"].prompt, "--mode", "JSON_SCHEMA")
+    assert result.exit_code == 2
+    assert "no schema written: the model declined to answer" in result.stderr
+    assert "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_nl_without_key_or_base_url_says_what_to_set(tmp_path: Path) -> None:
+    result = nl(tmp_path, "anything", key=False)
+    assert result.exit_code == 2
+    message = " ".join(result.stderr.split())
+    assert "OPENAI_API_KEY" in message and "OPENAI_BASE_URL" in message
+    assert "Ollama" in message and "http://localhost:11434/v1" in message
+    assert "Traceback" not in result.output and list(tmp_path.iterdir()) == []
+
+
+@cassette("eval_small")
+def test_eval_reports_each_prompt_and_the_rates(tmp_path: Path) -> None:
+    prompts = Path(__file__).with_name("eval_small.yaml")
+    out = tmp_path / "eval.json"
+    result = runner.invoke(
+        app,
+        ["eval", str(prompts), "--json", str(out), "--data-dir", str(tmp_path / "data"), "--scale", "0.05"],
+        env={"OPENAI_API_KEY": TEST_KEY},
+        terminal_width=200,
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    by_id = {r["id"]: r for r in report["results"]}
+    assert by_id["coffee_chain"] | {"seconds": 0, "tokens": 0} == {
+        "id": "coffee_chain",
+        "domain": "retail",
+        "ready": True,
+        "first_try_valid": True,
+        "repairs": 0,
+        "questions": 0,
+        "simplified": False,
+        "requests": 1,
+        "tokens": 0,
+        "generated": True,
+        "quality": 100.0,
+        "failed_checks": 0,
+        "error": None,
+        "seconds": 0,
+    }
+    assert by_id["app_usage"]["questions"] == 1 and by_id["app_usage"]["requests"] == 2
+    assert by_id["app_usage"]["generated"] and by_id["coffee_chain"]["tokens"] > 0
+    summary = report["summary"]
+    assert summary["first_try_valid_rate"] == 1.0 and summary["mean_questions"] == 0.5
+    assert "first-try valid 100%" in result.stdout

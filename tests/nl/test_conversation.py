@@ -1,0 +1,232 @@
+"""The conversation's state machine with a scripted model: budgets, questions, answers, resume,
+loading a schema, and what the model is (and is not) sent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from datagen.errors import InputError
+from datagen.nl.client import Refusal, TransientError, UnreadableReply, Usage
+from datagen.nl.conversation import Conversation, normalise_answer
+from datagen.nl.events import Event, State
+from datagen.nl.turns import Question
+from datagen.resources import examples_dir
+from tests.nl.fakes import ScriptedLLM
+from tests.nl.scenarios import turn
+
+BOOKSHOP = turn("bookshop")
+
+
+def ask(*questions: dict) -> dict:
+    return {"type": "ask", "questions": list(questions)}
+
+
+def question(qid: str, kind: str = "yes_no", options: list[str] | None = None, default: str = "yes") -> dict:
+    return {"id": qid, "text": f"Which {qid}?", "kind": kind, "options": options or [], "default": default}
+
+
+def conversation(llm: ScriptedLLM, **kw) -> Conversation:
+    return Conversation(llm, sleep=lambda _: None, **kw)
+
+
+def test_a_valid_first_proposal_is_ready_in_one_request() -> None:
+    seen: list[Event] = []
+    llm = ScriptedLLM(BOOKSHOP)
+    conv = conversation(llm, on_event=seen.append)
+    events = conv.send("a bookshop")
+    assert conv.state == State.READY and conv.schema is not None
+    assert [e.kind for e in events if e.kind != "progress"] == ["proposed", "ready"]
+    assert seen == events  # on_event sees every event as it happens, in order
+    assert conv.usage == Usage(1, 1000, 200) and conv.last_turn.first_try_valid is True
+    assert conv.assumptions == BOOKSHOP["assumptions"]
+
+
+def test_transient_errors_never_exceed_eight_requests_per_turn() -> None:
+    llm = ScriptedLLM(*[TransientError("rate limited (429)", kind="rate_limit")] * 20)
+    conv = conversation(llm)
+    failed = [e for e in conv.send("a bookshop") if e.kind == "failed"]
+    assert len(llm.calls) == 8 and conv.last_turn.requests == 8
+    assert "gave up after 8 request(s)" in failed[0].text
+    assert conv.state == State.FAILED
+
+
+def test_repairs_and_retries_share_the_budget() -> None:
+    """Five 429s, then broken proposals: the budget (8) ends the turn before the third repair."""
+    broken = turn("bookshop", lambda s: s["nodes"][1].update(parents=["clients"]))
+    llm = ScriptedLLM(*[TransientError("429", kind="rate_limit")] * 5, *[broken] * 6)
+    conv = conversation(llm)
+    failed = [e for e in conv.send("a bookshop") if e.kind == "failed"]
+    assert len(llm.calls) == 8
+    assert failed[0].data["reason"] == "budget" and "used its 8 requests" in failed[0].text
+
+
+def test_token_budget_stops_the_turn() -> None:
+    broken = turn("bookshop", lambda s: s["nodes"][1].update(parents=["clients"]))
+    llm = ScriptedLLM(*[broken] * 4, usage=Usage(1, 90_000, 10_000))
+    conv = conversation(llm, max_turn_tokens=150_000)
+    failed = [e for e in conv.send("a bookshop") if e.kind == "failed"]
+    assert len(llm.calls) == 2 and "200,000 tokens (limit 150,000)" in failed[0].text
+
+
+def test_unreadable_replies_four_times_fail_without_a_schema() -> None:
+    bad = UnreadableReply("- (reply): Invalid JSON", raw='{"turn":', usage=Usage(1, 10, 2))
+    llm = ScriptedLLM(bad, bad, bad, bad)
+    conv = conversation(llm)
+    failed = [e for e in conv.send("a bookshop") if e.kind == "failed"]
+    assert len(llm.calls) == 4 and failed[0].data["reason"] == "unreadable"
+    assert llm.calls[1][0][-2] == {"role": "assistant", "content": '{"turn":'}
+    assert conv.usage.prompt_tokens == 40  # failed replies still cost tokens, and are counted
+
+
+def test_a_refusal_is_not_retried() -> None:
+    llm = ScriptedLLM(Refusal("no", usage=Usage(1, 5, 1)), BOOKSHOP)
+    conv = conversation(llm)
+    conv.send("a bookshop")
+    assert len(llm.calls) == 1 and conv.state == State.FAILED
+
+
+def test_after_two_questions_only_propose_is_offered() -> None:
+    llm = ScriptedLLM(ask(question("scale")), ask(question("period")), BOOKSHOP)
+    conv = conversation(llm)
+    conv.send("a shop")
+    assert conv.state == State.ASKING and [q.id for q in conv.pending_questions] == ["scale"]
+    conv.answer({"scale": "no"})
+    assert conv.state == State.ASKING and conv.questions_left == 0
+    conv.answer({})
+    assert conv.state == State.READY
+    assert llm.models == ["Turn", "Turn", "ProposalTurn"]
+    assert "You may ask up to 1 question(s)" in llm.last_user(1) and "You may ask" not in llm.last_user(2)
+
+
+def test_questions_beyond_the_limit_become_default_assumptions() -> None:
+    llm = ScriptedLLM(ask(question("a")), ask(question("b"), question("c", default="no")), BOOKSHOP)
+    conv = conversation(llm)
+    conv.send("a shop")
+    conv.answer({"a": "yes"})
+    assert [q.id for q in conv.pending_questions] == ["b"]  # only one question was left
+    events = conv.answer({})
+    assert "Which c? → no (default; no more questions allowed)" in conv.assumptions
+    assert "Which b? → yes (default)" in conv.assumptions
+    assert any(e.kind == "message" and "Which b? → yes" in e.text for e in events)
+
+
+def test_a_typed_reply_while_asking_answers_the_questions() -> None:
+    llm = ScriptedLLM(ask(question("period", "choice", ["2023", "2024"], "2024")), BOOKSHOP)
+    conv = conversation(llm)
+    conv.send("a shop")
+    conv.send("2023 please, only the first half")
+    assert "Which period? → 2023 please, only the first half" in llm.last_user()
+    assert conv.state == State.READY
+
+
+def test_answers_are_read_in_the_questions_terms() -> None:
+    yn = Question.model_validate(question("x"))
+    pick = Question.model_validate(question("y", "choice", ["small", "large"], "small"))
+    assert [normalise_answer(yn, a) for a in ("Y", "no", "2", "maybe")] == ["yes", "no", "no", "maybe"]
+    assert [normalise_answer(pick, a) for a in ("2", "LARGE", "huge")] == ["large", "large", "huge"]
+
+
+def test_answer_without_a_question_is_an_input_error() -> None:
+    with pytest.raises(InputError):
+        conversation(ScriptedLLM()).answer({})
+    with pytest.raises(InputError):
+        conversation(ScriptedLLM()).send("   ")
+
+
+def test_user_text_reaches_the_model_verbatim() -> None:
+    """No templating of user text: Jinja braces and our own slot markers pass through unchanged."""
+    text = "orders where {{ amount }} > 5 and <<PROBLEMS>> is a literal"
+    llm = ScriptedLLM(BOOKSHOP)
+    conversation(llm).send(text)
+    assert llm.calls[0][0][1]["content"].startswith(text)
+
+
+def test_a_refinement_sends_the_current_schema_not_the_history() -> None:
+    edited = turn("bookshop", lambda s: s["nodes"][0].update(rows=3000))
+    broken = turn("bookshop", lambda s: s["nodes"][1].update(parents=["clients"]))
+    llm = ScriptedLLM(broken, BOOKSHOP, edited)
+    conv = conversation(llm)
+    conv.send("a bookshop")
+    events = conv.send("twice as many customers")
+    messages = llm.calls[-1][0]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]  # no failed attempt
+    assert '"clients"' not in json.dumps(messages)
+    assert "twice as many customers" in messages[-1]["content"]
+    ready = next(e for e in events if e.kind == "ready")
+    assert ready.data["diff_lines"] == ["customers: rows 1500 → 3000"]
+
+
+def test_a_failed_refinement_keeps_the_previous_schema() -> None:
+    llm = ScriptedLLM(BOOKSHOP, Refusal("no", usage=Usage(1, 1, 1)))
+    conv = conversation(llm)
+    conv.send("a bookshop")
+    before = conv.document
+    failed = [e for e in conv.send("make it about real people") if e.kind == "failed"]
+    assert conv.state == State.READY and conv.document == before
+    assert failed[0].text.endswith("(the previous schema is unchanged)")
+
+
+def test_save_and_resume_while_asking(tmp_path: Path) -> None:
+    conv = conversation(ScriptedLLM(ask(question("period", "choice", ["2023", "2024"], "2024"))))
+    conv.send("a shop")
+    conv.save(tmp_path / "c.jsonl")
+    llm = ScriptedLLM(BOOKSHOP)
+    resumed = Conversation.resume(tmp_path / "c.jsonl", llm)
+    assert resumed.state == State.ASKING and [q.id for q in resumed.pending_questions] == ["period"]
+    resumed.answer({"period": "1"})
+    assert resumed.state == State.READY
+    assert [m["role"] for m in llm.calls[0][0]] == ["system", "user", "assistant", "user"]
+    assert llm.calls[0][0][1]["content"].startswith("a shop")
+    assert "Which period? → 2023" in llm.last_user()
+
+
+def test_save_and_resume_a_ready_schema_then_refine(tmp_path: Path) -> None:
+    conv = conversation(ScriptedLLM(BOOKSHOP))
+    conv.send("a bookshop")
+    conv.save(tmp_path / "c.jsonl")
+    llm = ScriptedLLM(turn("bookshop", lambda s: s["nodes"][0].update(rows=10)))
+    resumed = Conversation.resume(tmp_path / "c.jsonl", llm)
+    assert resumed.state == State.READY and resumed.document == conv.document
+    assert resumed.usage.requests == 1 and resumed.assumptions == conv.assumptions
+    resumed.send("only ten customers")
+    assert resumed.document["nodes"][0]["rows"] == 10
+    assert json.loads(llm.calls[0][0][2]["content"])["turn"]["schema"] == conv.document
+
+
+def test_transcript_holds_no_settings_or_keys(tmp_path: Path) -> None:
+    conv = conversation(ScriptedLLM(BOOKSHOP))
+    conv.send("a bookshop")
+    conv.save(tmp_path / "c.jsonl")
+    text = (tmp_path / "c.jsonl").read_text()
+    assert "sk-" not in text and "api_key" not in text and "base_url" not in text
+    assert json.loads(text.splitlines()[0]) == {
+        "kind": "format",
+        "format": "datagen-conversation",
+        "version": 1,
+    }
+
+
+def test_load_schema_needs_no_model_and_then_refines_it() -> None:
+    doc = json.loads((examples_dir() / "legacy_v1.json").read_text())
+    llm = ScriptedLLM()
+    conv = conversation(llm)
+    events = conv.load_schema(doc)
+    assert conv.state == State.READY and events[-1].kind == "ready" and llm.calls == []
+
+
+def test_load_schema_with_problems_asks_the_model_to_fix_them() -> None:
+    doc = turn("bookshop", lambda s: s["nodes"][1].update(parents=["clients"]))["schema"]
+    llm = ScriptedLLM(BOOKSHOP)
+    conv = conversation(llm)
+    failed = conv.load_schema(doc)[-1]
+    assert failed.kind == "failed" and any(
+        "unknown parent table 'clients'" in p for p in failed.data["problems"]
+    )
+    assert conv.state == State.FAILED and conv.document is None
+    conv.send("fix it")
+    sent = llm.calls[0][0]
+    assert '"clients"' in sent[-2]["content"] and "unknown parent table 'clients'" in sent[-1]["content"]
+    assert conv.state == State.READY

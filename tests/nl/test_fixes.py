@@ -1,0 +1,160 @@
+"""Deterministic fixes: each rewrites one common slip into what it unambiguously means, says so, and
+leaves valid schemas alone."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from datagen.dsl import check
+from datagen.nl.fixes import apply_fixes
+from datagen.resources import examples_dir, prompts_dir
+from tests.nl.scenarios import REPLIES, turn
+
+
+def bookshop() -> dict:
+    return turn("bookshop")["schema"]
+
+
+def column(doc: dict, table: str, name: str) -> dict:
+    node = next(n for n in doc["nodes"] if n["id"] == table)
+    return next(c for c in node["columns"] if c["name"] == name)
+
+
+@pytest.mark.parametrize(
+    "path", sorted(examples_dir().glob("*.json")) + sorted(REPLIES.glob("*.json")), ids=lambda p: p.stem
+)
+def test_valid_schemas_are_left_exactly_as_they_are(path) -> None:
+    doc = json.loads(path.read_text())
+    doc = doc.get("schema", doc)
+    fixed, notes = apply_fixes(doc)
+    assert notes == [] and fixed == doc
+
+
+def test_the_input_is_not_modified() -> None:
+    doc = bookshop()
+    doc["version"] = 1.0
+    before = copy.deepcopy(doc)
+    apply_fixes(doc)
+    assert doc == before
+
+
+def test_generator_written_with_a_type_key() -> None:
+    doc = bookshop()
+    column(doc, "orders", "order_id")["generator"] = {"type": "sequence", "start": 1}
+    column(doc, "customers", "segment")["generator"] = {
+        "type": "choice",
+        "args": {"choices": ["vip", "regular"], "weights": [0.1, 0.9]},
+    }
+    assert not check(doc).ok
+    fixed, notes = apply_fixes(doc)
+    assert column(fixed, "orders", "order_id")["generator"] == {"sequence": {"start": 1}}
+    assert column(fixed, "customers", "segment")["generator"] == {
+        "choice": {"choices": ["vip", "regular"], "weights": [0.1, 0.9]}
+    }
+    assert check(fixed).ok
+    assert any(n.startswith("nodes[1].columns[0].generator: generator written as") for n in notes)
+
+
+def test_distribution_parameters_outside_params_and_other_names() -> None:
+    doc = bookshop()
+    column(doc, "orders", "amount")["generator"] = {
+        "distribution": {"type": "normal", "mu": 40, "sd": 12, "clamp": [4, 400]}
+    }
+    fixed, notes = apply_fixes(doc)
+    assert column(fixed, "orders", "amount")["generator"]["distribution"] == {
+        "type": "normal",
+        "params": {"mean": 40, "std": 12},
+        "clamp": [4, 400],
+    }
+    assert check(fixed).ok
+    assert "'sd' read as 'std' (the normal parameter's name)" in " ".join(notes)
+
+
+def test_an_ambiguous_parameter_is_left_for_the_checker() -> None:
+    doc = bookshop()
+    params = {"mean": 3.3, "sigma": 0.5, "std": 0.5}  # lognormal: is 'std' the log-space sigma? unknown
+    column(doc, "orders", "amount")["generator"]["distribution"]["params"] = params
+    fixed, notes = apply_fixes(doc)
+    assert notes == [] and not check(fixed).ok
+
+
+def test_modifier_with_loose_arguments_and_type_for_transform() -> None:
+    doc = bookshop()
+    column(doc, "orders", "amount")["modifiers"] = [
+        {"type": "multiply", "factor": 1.1},
+        {"transform": "clamp", "min": 4, "max": 500},
+    ]
+    fixed, notes = apply_fixes(doc)
+    assert column(fixed, "orders", "amount")["modifiers"] == [
+        {"transform": "multiply", "args": {"factor": 1.1}},
+        {"transform": "clamp", "args": {"min": 4, "max": 500}},
+    ]
+    assert check(fixed).ok and len(notes) == 3
+
+
+def test_null_rate_implies_nullable() -> None:
+    doc = bookshop()
+    column(doc, "orders", "amount")["null_rate"] = 0.05
+    assert not check(doc).ok
+    fixed, notes = apply_fixes(doc)
+    assert column(fixed, "orders", "amount")["nullable"] is True and check(fixed).ok
+    assert notes == ['nodes[1].columns[3]: null_rate 0.05 implies nullable; set "nullable": true']
+
+
+def test_weights_as_a_mapping_and_as_percentages() -> None:
+    doc = bookshop()
+    column(doc, "customers", "segment")["generator"] = {"choice": {"weights": {"vip": 10, "regular": 90}}}
+    fixed, notes = apply_fixes(doc)
+    assert column(fixed, "customers", "segment")["generator"]["choice"] == {
+        "choices": ["vip", "regular"],
+        "weights": [0.1, 0.9],
+    }
+    assert check(fixed).ok
+    assert "weights summed to 100; scaled to sum to 1 (same proportions)" in notes[-1]
+
+
+def test_a_fact_names_its_parent_through_its_lookups() -> None:
+    doc = bookshop()
+    del doc["nodes"][1]["parents"]
+    fixed, notes = apply_fixes(doc)
+    assert fixed["nodes"][1]["parents"] == ["customers"] and check(fixed).ok
+    assert "parents set to ['customers']" in notes[0]
+
+
+def test_an_entity_with_parents_is_a_fact() -> None:
+    doc = bookshop()
+    doc["nodes"][1]["kind"] = "entity"
+    fixed, _ = apply_fixes(doc)
+    assert fixed["nodes"][1]["kind"] == "fact" and check(fixed).ok
+
+
+def test_version_as_a_number_and_missing_constraints() -> None:
+    doc = bookshop()
+    doc["version"] = 1.0
+    del doc["constraints"]
+    fixed, notes = apply_fixes(doc)
+    assert fixed["version"] == "1.0" and fixed["constraints"] == {} and check(fixed).ok
+    assert len(notes) == 2
+
+
+def test_fanout_mean_is_read_as_lambda() -> None:
+    doc = bookshop()
+    doc["nodes"][1]["fanout"] = {"distribution": "poisson", "mean": 4}
+    fixed, _ = apply_fixes(doc)
+    assert fixed["nodes"][1]["fanout"] == {"distribution": "poisson", "lambda": 4} and check(fixed).ok
+
+
+def test_state_probabilities_are_scaled_with_a_note() -> None:
+    doc = json.loads((prompts_dir() / "fewshot" / "subscriptions.json").read_text())
+    doc = doc["turn"]["schema"]
+    states = doc["nodes"][1]["state_transition_model"]["states"]
+    states["active"]["next_states"] = {"churned": 60, "upgraded": 40}
+    fixed, notes = apply_fixes(doc)
+    assert fixed["nodes"][1]["state_transition_model"]["states"]["active"]["next_states"] == {
+        "churned": 0.6,
+        "upgraded": 0.4,
+    }
+    assert "probabilities summed to 100" in notes[0]

@@ -1,0 +1,5 @@
+"""`python -m tui [SCHEMA]`."""
+
+from tui import main
+
+raise SystemExit(main())

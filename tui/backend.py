@@ -1,0 +1,43 @@
+"""What the app needs from the conversation core, and how it gets one (injection).
+
+The app never builds an LLM client itself: it receives a `Backend` that makes conversations (new or
+resumed). The CLI passes one over the real `datagen.nl.Conversation`; tests pass a scripted one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class EventLike(Protocol):
+    kind: str  # asked, proposed, repaired, simplified, ready, failed, message, progress
+    text: str
+    data: Any
+
+
+class ConversationLike(Protocol):
+    def send(self, text: str) -> Sequence[EventLike]: ...
+
+    def answer(self, answers: Mapping[str, str]) -> Sequence[EventLike]: ...
+
+    def load_schema(self, document: Any) -> Sequence[EventLike]: ...
+
+    def save(self, path: Path) -> None: ...
+
+    @property
+    def document(self) -> Any: ...
+
+    @property
+    def pending_questions(self) -> Sequence[Any]: ...
+
+
+OnEvent = Callable[[EventLike], None]
+
+
+class Backend(Protocol):
+    """Makes conversations. `new` may raise DatagenError (e.g. no credentials): the app shows it."""
+
+    def new(self, on_event: OnEvent) -> ConversationLike: ...
+
+    def resume(self, path: Path, on_event: OnEvent) -> ConversationLike: ...

@@ -1,0 +1,47 @@
+"""One factory builds the app for the command line and for the tests (so they run the same thing)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from tui.app import DatagenApp
+from tui.backend import Backend
+from tui.settings import Settings
+
+
+def create_app(
+    backend: Backend | None = None,
+    settings: Settings | None = None,
+    *,
+    schema_path: Path | None = None,
+    offer_resume: bool = True,
+) -> DatagenApp:
+    """`backend` defaults to the real conversation core with the LLM configured from the environment."""
+    if backend is None:
+        from tui.llm import LLMBackend
+
+        backend = LLMBackend()
+    return DatagenApp(backend, settings or Settings(), schema_path=schema_path, offer_resume=offer_resume)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="datagen tui",
+        description="Chat your way to a dataset: describe it, answer a question or two, preview, check.",
+    )
+    parser.add_argument(
+        "schema", nargs="?", type=Path, help="open this schema file (no language model needed)"
+    )
+    parser.add_argument(
+        "--new", action="store_true", help="start afresh instead of offering the last session"
+    )
+    args = parser.parse_args(argv)
+    return run(args.schema, new=args.new)
+
+
+def run(schema_path: Path | None = None, *, new: bool = False) -> int:
+    """Run the app in this terminal (what `datagen tui` and `python -m tui` do); returns the exit code."""
+    create_app(schema_path=schema_path, offer_resume=not new).run()
+    return 0

@@ -1,0 +1,63 @@
+"""The Preview tab: one DataTable per table with the sample rows of a preflight run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pyarrow as pa
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
+
+from datagen.engine.preflight import Preflight
+
+EMPTY = "No preview yet: it appears as soon as there is a schema."
+
+
+def cell(value: Any) -> str | Text:
+    """Short, readable cells: ∅ for null, 2 decimals, timestamps to the minute in UTC."""
+    if value is None:
+        return Text("∅", style="dim")
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+class PreviewView(Vertical):
+    def compose(self) -> ComposeResult:
+        yield Static(EMPTY, id="preview-summary", markup=False)
+        yield TabbedContent(id="preview-tables")
+
+    async def show(self, result: Preflight | None, *, rows: int, seed: int, limit: int) -> None:
+        tabs = self.query_one("#preview-tables", TabbedContent)
+        await tabs.clear_panes()
+        summary = self.query_one("#preview-summary", Static)
+        if result is None:
+            summary.update(EMPTY)
+            return
+        text = Text(f"Sample run: up to {rows} rows per starting table, seed {seed}. ", style="dim")
+        if result.problems:
+            text.append(f"\n{len(result.problems)} problem(s) at full size:\n", style="bold red")
+            for p in result.problems:
+                text.append(f"• {p}\n", style="red")
+        else:
+            text.append("Every column generated without problems.", style="green")
+        summary.update(text)
+        for tid, table in result.tables.items():
+            grid: DataTable[Any] = DataTable(zebra_stripes=True, id=f"preview-{tid}")
+            await tabs.add_pane(TabPane(f"{tid} ({table.num_rows:,})", grid, id=f"pane-{tid}"))
+            _fill(grid, table, limit)
+
+    def table_ids(self) -> list[str]:
+        return [str(t.id)[len("preview-") :] for t in self.query(DataTable)]
+
+
+def _fill(grid: DataTable[Any], table: pa.Table, limit: int) -> None:
+    """`limit` rows at most: the preview is a glance, and the loop is bounded by it, not the data."""
+    grid.add_columns(*table.column_names)
+    for row in table.slice(0, limit).to_pylist():
+        grid.add_row(*(cell(v) for v in row.values()))
