@@ -49,11 +49,13 @@ def jitter(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> np.nd
 def map_values(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> np.ndarray:
     """Categorical remap by the value's text form; unmapped values kept unless `default` is given.
     Object arrays throughout, so a longer label is never cut to the old one's width."""
+    fallback = v.astype(object) if args.default is None else np.full(block.n, args.default, dtype=object)
+    if not args.mapping or block.n == 0:
+        return fallback
     codes, distinct = pd.factorize(pd.Series(v, dtype=object))  # nulls get code -1
     found = pd.Index(list(args.mapping)).get_indexer([_key(x) for x in distinct])
     pos = np.where(codes >= 0, found[np.maximum(codes, 0)] if len(found) else -1, -1)
     targets = np.asarray(list(args.mapping.values()), dtype=object)
-    fallback = v.astype(object) if args.default is None else np.full(block.n, args.default, dtype=object)
     return np.where(pos >= 0, targets[np.maximum(pos, 0)], fallback)
 
 

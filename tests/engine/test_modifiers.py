@@ -89,6 +89,20 @@ def test_map_values_never_truncates_and_keeps_unmapped_values() -> None:
     assert values(t, "level_name").tolist() == [names[v] for v in values(t, "level")]
 
 
+def test_map_values_with_an_empty_mapping_keeps_values_or_takes_the_default() -> None:
+    doc = one_table(
+        [
+            dist("x", "uniform", low=0, high=1),
+            twin("same", "x", mod("map_values", mapping={})),
+            twin("fixed", "x", mod("map_values", mapping={}, default=5)),
+        ],
+        rows=50,
+    )
+    t = generate(doc)["t"]
+    assert (values(t, "same") == values(t, "x")).all()
+    assert (values(t, "fixed") == 5).all()
+
+
 # --- time-reading modifiers -------------------------------------------------------------------------
 
 
