@@ -645,8 +645,12 @@ class Checker:
                     f"{', '.join(child_ids) or 'none'})",
                     code="not_a_child",
                 )
-            elif found and found[1].name == found[0].pk:
-                self.issues.error(path, f"'{ref}' is a key; keys are never scaled", code="scaled_key")
+            elif found and (found[1].name == found[0].pk or found[1].kind == "lookup"):
+                self.issues.error(
+                    path,
+                    f"'{ref}' is a key (or copied from another table); keys are never scaled",
+                    code="scaled_key",
+                )
 
         if (sb := node.segment_behavior) is not None:
             path = [*base, "segment_behavior"]

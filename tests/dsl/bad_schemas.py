@@ -1125,6 +1125,13 @@ CASES: list[BadCase] = [
         "never scaled",
     ),
     case(
+        "segment_scales_a_foreign_key",
+        put(f"{CUSTOMERS}.segment_behavior.applies_to_columns", ["orders.customer_id"]),
+        f"{CUSTOMERS}.segment_behavior.applies_to_columns[0]",
+        "is a key",
+        "never scaled",
+    ),
+    case(
         "segment_scales_a_non_child",
         chain(with_promos, put(f"{CUSTOMERS}.segment_behavior.applies_to_columns", ["promos.lift"])),
         f"{CUSTOMERS}.segment_behavior.applies_to_columns[0]",
