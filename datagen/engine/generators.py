@@ -153,11 +153,12 @@ def _follow_activity(
 ) -> np.ndarray:
     """Thin the pattern-weighted draw by the activity curve at each child's age (rejection sampling:
     a bounded number of vectorised rounds over the rows still rejected)."""
+    start, end = block.timeframe_us
     created = block.related_value(parent.id, parent.vintage_behavior.created_at_column)
     created = created.astype("datetime64[us]")
-    start, end = block.timeframe_us
-    oldest = created[~np.isnat(created)].astype(np.int64).min(initial=start)
-    cap = activity_cap(parent, end - min(oldest, start))  # the oldest parent's age at the end
+    created[np.isnat(created)] = np.datetime64(start, "us")  # as the fanout share counts it
+    oldest = min(int(created.astype(np.int64).min(initial=start)), start)
+    cap = activity_cap(parent, end - oldest)  # bounds the curve up to the oldest parent's age at the end
     if cap <= 0:
         return out
     pending = rng.random(block.n) * cap > activity_at(parent, created, out)

@@ -54,11 +54,10 @@ UNIT_US = {
 
 @dataclass(frozen=True)
 class Recovered:
-    """One declared parameter in one stratum, next to what the data says about it."""
+    """One declared parameter in one stratum, next to what the data says about it. `behaviour` names the
+    check: trend, segment_fanout, segment_value, vintage_activity, vintage_value, stage or state."""
 
-    behaviour: (
-        str  # trend | segment_fanout | segment_value | vintage_activity | vintage_value | stage | state
-    )
+    behaviour: str
     table: str
     column: str | None
     subject: str  # what is measured, in words (one check per subject)
@@ -124,8 +123,10 @@ def _children(schema: Schema, parent: Node) -> Iterator[Node]:
 
 def _ratio_se(m1: float, se1: float, m0: float, se0: float) -> float:
     """Standard error of m1/m0 (delta method, the two means taken as independent)."""
-    if m0 <= 0 or m1 <= 0:
+    if m0 <= 0:
         return math.inf
+    if m1 <= 0:
+        return se1 / m0
     return (m1 / m0) * math.sqrt((se1 / m1) ** 2 + (se0 / m0) ** 2)
 
 
@@ -232,7 +233,7 @@ def _recover_trend(
         grad = np.array([-s / c**2, 1 / c])
         se_param = math.sqrt(float(grad @ cov @ grad))
     declared = args.params.a if args.type == "logarithmic" and args.params is not None else args.growth_rate
-    periods = "year" if len(rows) and width >= UNIT_US["year"] else "twelfth of the timeframe"
+    periods = "year" if width >= UNIT_US["year"] else "twelfth of the timeframe"
     return Recovered(
         "trend",
         node.id,
@@ -479,14 +480,14 @@ def _vintage_activity(
     unit = UNIT_US[curves[0].time_unit]
     ages = _age_units(curves, unit, start, end)
     rows = con.execute(
-        f"""WITH p AS (SELECT {q(parent.pk)} AS id, {_us(created)} AS c FROM {q(parent.id)}
+        f"""WITH p AS (SELECT {q(parent.pk)} AS id, {_us(created)} AS born FROM {q(parent.id)}
                        WHERE {q(created)} IS NOT NULL),
-                 k AS (SELECT c.{q(fk)} AS id, floor(({_us(tcol, "c")} - p.c) / {unit})::BIGINT AS age,
+                 k AS (SELECT c.{q(fk)} AS id, floor(({_us(tcol, "c")} - p.born) / {unit})::BIGINT AS age,
                               count(*) AS k
                        FROM {q(child.id)} c JOIN p ON c.{q(fk)} = p.id GROUP BY 1, 2)
             SELECT a.age, count(*), sum(coalesce(k.k, 0)), sum(coalesce(k.k, 0) ^ 2)
-            FROM range({ages}) a(age)
-            JOIN p ON p.c + a.age * {unit} >= {start} AND p.c + (a.age + 1) * {unit} <= {end}
+            FROM range({ages}) a(age)  -- a parent counts at age a when that whole unit is in the data
+            JOIN p ON p.born + a.age * {unit} >= {start} AND p.born + (a.age + 1) * {unit} <= {end}
             LEFT JOIN k ON k.id = p.id AND k.age = a.age GROUP BY a.age ORDER BY a.age"""
     ).fetchall()
     subject = f"children per {parent.id} row per {curves[0].time_unit} of age, over age 0"
@@ -522,7 +523,6 @@ def _age_ratios(rows: list, expected: np.ndarray, behaviour: str, table: str, co
     out: list[Finding] = []
     for age, (mean, se, n) in sorted(stats.items()):
         if 0 < age < len(expected):
-            se_ratio = _ratio_se(mean, se, m0, se0) if mean > 0 else se / m0
             out.append(
                 Recovered(
                     behaviour,
@@ -532,7 +532,7 @@ def _age_ratios(rows: list, expected: np.ndarray, behaviour: str, table: str, co
                     f"age {age}",
                     expected[age] / expected[0],
                     mean / m0,
-                    se_ratio,
+                    _ratio_se(mean, se, m0, se0),
                     n,
                     floor=0.01,
                 )
