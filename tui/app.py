@@ -45,10 +45,17 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "dataset"
 
 
+def _display_path(path: Path) -> Path:
+    """Relative to the working folder when it is inside it (shorter to read)."""
+    try:
+        return path.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
 class DatagenApp(App[None]):
     CSS_PATH = "datagen.tcss"
     TITLE = "Datagen"
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (32, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+g", "generate", "Generate", tooltip="Generate the full dataset"),
         Binding("ctrl+r", "validate", "Validate", tooltip="Run the quality checks again"),
@@ -121,8 +128,10 @@ class DatagenApp(App[None]):
         )
 
     def on_resize(self) -> None:
-        """Below 100 columns the footer needs every cell for the actions; ctrl+p still opens the palette."""
-        self.query_one(Footer).show_command_palette = self.size.width >= 100
+        """Small terminals give every cell to what matters: below 110 columns the footer keeps the actions
+        (ctrl+p still opens the palette); below 32 rows the schema's description yields to the tree."""
+        self.query_one(Footer).show_command_palette = self.size.width >= 110
+        self.query_one("#schema-description").display = self.size.height >= 32
 
     @property
     def chat(self) -> ChatLog:
@@ -179,7 +188,8 @@ class DatagenApp(App[None]):
 
     def converse(self, step: Callable[[ConversationLike], Sequence[EventLike]]) -> None:
         self.thinking = True
-        self.set_status("Thinking…")
+        self.refresh_bindings()
+        self.set_status("Thinking… (Esc stops)")
         self._turn(step)
 
     def _listener(self) -> OnEvent:
@@ -238,6 +248,7 @@ class DatagenApp(App[None]):
 
     def on_turn_finished(self, _: m.TurnFinished) -> None:
         self.thinking = False
+        self.refresh_bindings()
         if not self.generating:
             self.clear_status()
         self.autosave()
@@ -276,8 +287,7 @@ class DatagenApp(App[None]):
         self.show_checked(jobs.check_document(document), document)
 
     def on_problem(self, message: m.Problem) -> None:
-        text = message.message + (f"\nWhat to do: {message.hint}" if message.hint else "")
-        self.say("error", text)
+        self.say("error", failed_text(message.message, {"hint": message.hint}))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The safety net: an unexpected exception in a worker is a chat message, never a traceback."""
@@ -287,6 +297,7 @@ class DatagenApp(App[None]):
             self.thinking = False
             self.generating = False
             self.clear_status()
+            self.refresh_bindings()
 
     # ----- the schema, preview and checks --------------------------------------------------------
 
@@ -307,10 +318,9 @@ class DatagenApp(App[None]):
         checked = message.checked
         if message.source is not None:
             self.session.source = str(message.source)
-            self.say("assistant", OPENED.format(path=message.source))
+            self.say("assistant", OPENED.format(path=_display_path(message.source)))
+            self._let_go()  # the next message starts a conversation about this schema
         self.show_checked(checked, checked.document)
-        if self.conversation is not None and checked.ok:
-            self.converse(lambda c: c.load_schema(checked.document))
 
     def show_checked(self, checked: CheckResult, document: Any) -> None:
         self.checked = checked
@@ -359,7 +369,7 @@ class DatagenApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
-            return self.generating
+            return self.generating or self.thinking
         if action in ("generate", "validate", "save", "export"):
             return True if self.checked is not None and self.checked.ok else None
         return True
@@ -456,8 +466,27 @@ class DatagenApp(App[None]):
         self.say("note", message.text)
 
     def action_cancel(self) -> None:
+        """Esc stops the full generation, else stops waiting for the model. A model request cannot be
+        interrupted, so that conversation is let go (its late events are dropped); the next message
+        starts a new one from the schema on screen, so nothing shown is lost."""
         if self.generating:
             self.workers.cancel_group(self, "generate")
+        elif self.thinking:
+            self._let_go()
+            self.say(
+                "note", "Stopped waiting for the model. The schema so far is kept; say what you need next."
+            )
+
+    def _let_go(self) -> None:
+        """Drop the current conversation (a request in flight is abandoned and its events ignored); the
+        next message starts a new one from the schema on screen."""
+        self.workers.cancel_group(self, "llm")
+        self._generation += 1
+        self.conversation = None
+        if self.thinking:
+            self.thinking = False
+            self.clear_status()
+            self.refresh_bindings()
 
     def action_validate(self) -> None:
         checked = self._need_schema()
@@ -532,7 +561,7 @@ class DatagenApp(App[None]):
         self.clear_status()
         self.chat.clear()
         self.query_one(SchemaView).show(None)
-        self.run_worker(self.query_one(PreviewView).show(None, rows=0, seed=0, limit=0))
+        self.run_worker(self.query_one(PreviewView).clear())
         self.query_one(QualityView).show(None)
         self.title = "Datagen"
         self.refresh_bindings()
@@ -547,6 +576,8 @@ class DatagenApp(App[None]):
             self.chat.add("note" if entry.role == "answer" else entry.role, entry.text)
         if session.document is not None:
             self.show_checked(jobs.check_document(session.document), session.document)
+            if session.data_dir and Path(session.data_dir).is_dir():
+                self.dataset = Path(session.data_dir)  # validate and export work on it again
         conversation_file = self.store.conversation_path(session)
         if self.backend is not None and conversation_file.exists():
             self._resume(conversation_file)
@@ -560,6 +591,8 @@ class DatagenApp(App[None]):
             self.post_message(m.Problem(f"The conversation could not be resumed: {exc.message}", exc.hint))
 
     def on_conversation_ready(self, message: m.ConversationReady) -> None:
+        if self.conversation is not None:  # a message sent meanwhile already started a new one
+            return
         self.conversation = message.conversation
         self.ask(question_views(self.conversation.pending_questions))
 

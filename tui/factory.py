@@ -28,7 +28,7 @@ def create_app(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="datagen tui",
+        prog="python -m tui",
         description="Chat your way to a dataset: describe it, answer a question or two, preview, check.",
     )
     parser.add_argument(

@@ -63,6 +63,9 @@ def _with_modifiers(column: Column) -> str:
 
 
 def _size(node: Node) -> str:
+    if node.kind == "vocab":  # as many rows as its lists have values
+        rows = next((len(c.args.values) for c in node.columns if c.kind == "enum_list"), node.row_count)
+        return f"{rows:,} rows"
     if not node.parents:
         return f"{node.row_count:,} rows"
     parent = node.parents[0]

@@ -1,7 +1,7 @@
 """Where the TUI keeps things and how it behaves, from the environment (`DATAGEN_TUI_*`).
 
-Tests build a `Settings` pointing at a temporary folder with blinking and autosave timing fixed, so
-nothing depends on the developer's machine or the clock."""
+Tests build a `Settings` pointing at a temporary folder, with the cursor blink off, so nothing
+depends on the developer's machine or the clock."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,13 +32,21 @@ def question_views(questions: Iterable[Any]) -> list[QuestionView]:
 
 
 def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
+    """Sentence case for the core's lower-case messages, but never for a leading file name."""
+    first = re.split(r"[\s:]", text, maxsplit=1)[0]
+    return text[:1].upper() + text[1:] if first.isalpha() else text
+
+
+def _sentence(text: str) -> str:
+    text = _capital(text)
+    one_line = "\n" not in text
+    return text + "." if one_line and (text[-1:].isalnum() or text.endswith(")")) else text
 
 
 def ready_text(text: str, data: dict[str, Any]) -> str:
     """The summary first (what the person asked for), then what changed, what was assumed, warnings."""
     lines = [data["summary"]] if data.get("summary") else []
-    lines.append(_capital(text) + ".")
+    lines.append(_sentence(text))
     lines += [f"  {line}" for line in data.get("diff_lines") or []]
     lines += [f"• assumed: {a}" for a in data.get("assumptions") or []]
     lines += [f"⚠ {w}" for w in data.get("warnings") or []]
@@ -45,7 +54,7 @@ def ready_text(text: str, data: dict[str, Any]) -> str:
 
 
 def failed_text(text: str, data: dict[str, Any]) -> str:
-    lines = [_capital(text) + "."]
+    lines = [_sentence(text)]
     lines += [f"• {p}" for p in (data.get("problems") or [])[:8]]
     if data.get("hint"):
         lines.append(f"What to do: {data['hint']}")

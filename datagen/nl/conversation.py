@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_delay, stop_any
 
 from datagen.dsl import Schema
-from datagen.errors import DatagenError, InputError, LLMError
+from datagen.errors import InputError, LLMError
 from datagen.nl.client import LLM, Message, Refusal, TransientError, UnreadableReply, Usage
 from datagen.nl.diff import schema_diff
 from datagen.nl.evaluate import Evaluation, Problem, evaluate
@@ -553,4 +553,6 @@ class Conversation:
             self.turns.append(turn)
             self.usage.add(Usage(turn.requests, turn.prompt_tokens, turn.completion_tokens))
         elif kind not in ("start", "event", "user", "schema", "loaded"):
-            raise DatagenError(f"unknown conversation record '{kind}'")
+            raise InputError(
+                f"unknown conversation record '{kind}'", hint="was it written by a newer datagen?"
+            )

@@ -84,11 +84,12 @@ def _fix_distribution(dist: dict, path: list[PathPart], notes: Notes) -> dict:
 
 
 def _normalised(weights: list[float]) -> list[float] | None:
-    """Proportions when the weights are plain non-negative numbers not summing to 1; else None."""
+    """Fractions for weights written as percentages (non-negative numbers summing to about 100); else
+    None. Other sums are left alone: relative weights such as [3, 1] are valid as they are."""
     if not weights or not all(isinstance(w, int | float) and not isinstance(w, bool) for w in weights):
         return None
     total = float(sum(weights))
-    if any(w < 0 for w in weights) or total <= 0 or not math.isfinite(total) or abs(total - 1) < 1e-6:
+    if any(w < 0 for w in weights) or not math.isfinite(total) or not 99 <= total <= 101:
         return None
     return [round(w / total, 10) for w in weights]
 
@@ -103,7 +104,7 @@ def _fix_choice(choice: dict, path: list[PathPart], notes: Notes) -> dict:
         _note(
             notes,
             [*path, "weights"],
-            f"weights summed to {sum(choice['weights']):g}; scaled to sum to 1 (same proportions)",
+            f"weights summed to {sum(choice['weights']):g} (percentages); scaled to sum to 1",
         )
         choice["weights"] = scaled
     return choice
@@ -191,7 +192,7 @@ def _fix_node(node: dict, path: list[PathPart], notes: Notes) -> None:
             _note(
                 notes,
                 [*path, "state_transition_model", "states", name, "next_states"],
-                f"probabilities summed to {sum(nxt.values()):g}; scaled to sum to 1 (same proportions)",
+                f"probabilities summed to {sum(nxt.values()):g} (percentages); scaled to sum to 1",
             )
 
 

@@ -121,20 +121,11 @@ def run_eval_command(
         return OpenAIClient(settings)
 
     results = run_eval(prompts, client, data_root=data_root, seed=seed, scale=scale, on_result=progress)
-    view = Table(title="eval", title_justify="left")
-    columns = (
-        "prompt",
-        "domain",
-        "first try",
-        "repairs",
-        "questions",
-        "generated",
-        "quality",
-        "requests",
-        "tokens",
-    )
-    for name in columns:
-        view.add_column(name, justify="left" if name in ("prompt", "domain") else "right")
+    view = Table(title="eval (first: valid on the first proposal; asked: questions)", title_justify="left")
+    view.add_column("prompt", no_wrap=True)
+    view.add_column("domain", no_wrap=True)
+    for name in ("first", "repairs", "asked", "data", "quality", "requests", "tokens"):
+        view.add_column(name, justify="right")
     for r in results:
         view.add_row(
             r.id,
@@ -154,7 +145,8 @@ def run_eval_command(
         f"generated {summary['generation_success_rate']:.0%}, mean repairs {summary['mean_repairs']:.2f}, "
         f"mean questions {summary['mean_questions']:.2f}, "
         f"mean quality {'–' if summary['mean_quality'] is None else format(summary['mean_quality'], '.1f')}; "
-        f"{summary['requests']} requests, {summary['tokens']:,} tokens"
+        f"{summary['requests']} requests, {summary['tokens']:,} tokens",
+        soft_wrap=True,
     )
     if json_out is not None:
         json_out.write_text(

@@ -7,6 +7,7 @@ assertions that hold for any model (ready, within budget, valid)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from datagen.nl.settings import LLMSettings
 from tests.nl.conftest import cassette
 from tests.nl.recording import CASSETTES, is_authored
 from tests.nl.scenarios import SCENARIOS, drive, turn
-from tests.nl.wire import ScriptedEndpoint
+from tests.nl.wire import Reply, ScriptedEndpoint
 
 pytestmark = pytest.mark.block_network
 DOMAINS = [
@@ -282,3 +283,18 @@ def test_scenario_replies_are_what_the_cassettes_hold() -> None:
         if is_authored(CASSETTES / scenario.cassette):
             assert text.count("- request:") == len(scenario.steps), scenario.name
     assert turn("school")["schema"]["metadata"]["name"] == "course_platform"
+
+
+@pytest.mark.parametrize("mode", ["JSON", "MD_JSON"])
+def test_json_modes_for_servers_without_tools_or_schemas(mode: str) -> None:
+    """No cassette needed to show the request shape: the scripted endpoint answers in content."""
+    endpoint = ScriptedEndpoint([Reply(turn("bookshop"))])
+    settings = LLMSettings("sk-test-not-a-real-key", "http://localhost:8080/v1", "local", mode)
+    client = OpenAIClient(settings, http_client=httpx2.Client(transport=httpx2.MockTransport(endpoint)))
+    conv = Conversation(client, sleep=lambda _: None)
+    conv.send("Customers and orders of an online bookshop for 2024.")
+    assert conv.state == State.READY
+    body = endpoint.requests[0]
+    assert "tools" not in body and "json_schema" not in json.dumps(body.get("response_format", {}))
+    prompt = "\n".join(m["content"] for m in body["messages"])
+    assert "#/$defs/Propose" in prompt  # the turn's JSON Schema travels in the prompt

@@ -113,7 +113,10 @@ def test_weights_as_a_mapping_and_as_percentages() -> None:
         "weights": [0.1, 0.9],
     }
     assert check(fixed).ok
-    assert "weights summed to 100; scaled to sum to 1 (same proportions)" in notes[-1]
+    assert "weights summed to 100 (percentages); scaled to sum to 1" in notes[-1]
+    relative = bookshop()
+    column(relative, "customers", "segment")["generator"]["choice"]["weights"] = [1, 3]
+    assert apply_fixes(relative) == (relative, [])  # relative weights are valid as they are
 
 
 def test_a_fact_names_its_parent_through_its_lookups() -> None:

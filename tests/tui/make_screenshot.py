@@ -49,7 +49,7 @@ async def shoot(target: Path) -> None:
             await pilot.press(*"An online shop: customers, products and orders, with VIPs and busy weekends")
             await pilot.press("enter")
             await _settle(pilot)
-            await pilot.press("enter", "enter")  # the suggested answers
+            await pilot.press("enter", "enter")  # the suggested answers (each default is highlighted)
             await _settle(pilot)
             app.query_one("#side").active = "tab-quality"
             await _settle(pilot)

@@ -358,3 +358,66 @@ async def test_quitting_does_not_wait_for_a_slow_model(settings: Settings) -> No
             assert time.perf_counter() - started < 3
     finally:
         release.set()
+
+
+async def test_esc_stops_waiting_for_the_model_and_the_next_message_starts_afresh(
+    settings: Settings, shop_file: Path
+) -> None:
+    release = threading.Event()
+
+    def slow(conversation):
+        release.wait(30)
+        return list(propose(SHOP, "Too late.")(conversation))
+
+    backend = ScriptedBackend([slow, propose(SHOP, "Fresh start.")])
+    app = create_app(backend, settings, schema_path=shop_file)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            app.query_one("#chat-input").value = "add a discount"
+            await pilot.press("enter")
+            await pilot.pause(0.2)
+            assert app.check_action("cancel", ()) is True
+            await pilot.press("escape")
+            await settle(pilot)
+            assert not app.thinking and app.conversation is None
+            assert lines(app, "note")[-1].startswith("Stopped waiting for the model")
+            release.set()  # the abandoned request answers late: nothing of it reaches the screen
+            await send(pilot, "add a discount, please")
+            assert [kind for kind, _ in backend.made[1].calls] == ["load_schema", "send"]
+            assert lines(app, "assistant")[-1].startswith("Fresh start.")
+            assert not any("Too late." in line for line in lines(app))
+    finally:
+        release.set()
+
+
+async def test_a_resumed_session_keeps_its_generated_dataset(settings: Settings, shop_file: Path) -> None:
+    app = create_app(ScriptedBackend(), settings, schema_path=shop_file)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+    app = create_app(ScriptedBackend(), settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # resume
+        await settle(pilot)
+        assert app.dataset == settings.data_dir / "tiny_shop"
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        assert (settings.export_dir / "tiny_shop" / "customers.csv").exists()
+
+
+async def test_preview_problems_are_shown_and_the_checks_wait_for_a_clean_sample(
+    settings: Settings, tmp_path: Path
+) -> None:
+    broken = json.loads(json.dumps(SHOP))
+    ratio = {"expression": {"code": "amount / (customer_id - customer_id)"}}
+    broken["nodes"][1]["columns"].append({"name": "ratio", "type": "float", "generator": ratio})
+    (tmp_path / "ratio.json").write_text(json.dumps(broken), encoding="utf-8")
+    app = create_app(ScriptedBackend(), settings, schema_path=Path("ratio.json"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        summary = str(app.query_one("#preview-summary").render())
+        assert "1 problem(s) in the sample" in summary and "orders.ratio: has inf or NaN" in summary
+        assert str(app.query_one("#quality-score").value) == ""

@@ -63,6 +63,7 @@ def test_chat_texts_lead_with_what_matters() -> None:
         "the model fixed it in 1 repair round(s)", {"problems": [["nodes[0]: bad"], ["y"]]}
     )
     assert repaired == "The model fixed it in 1 repair round(s)\n  • found: nodes[0]: bad"
+    assert failed_text("shop.json:1:2: not valid JSON\n  {", {}) == "shop.json:1:2: not valid JSON\n  {"
 
 
 def test_sessions_round_trip_and_the_latest_non_empty_one_is_offered(tmp_path: Path) -> None:

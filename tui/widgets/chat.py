@@ -59,7 +59,7 @@ class QuestionCard(Vertical):
             yield Label(q.text, classes="question-text", markup=False)
             options = [Option(_option_label(o, o == q.default)) for o in q.options]
             yield OptionList(*options, id=f"q{i}", classes="question-options", markup=False)
-        yield Button("Use the suggested answers", id="use-defaults", compact=True)
+        yield Button("Use suggestions", id="use-defaults", compact=True)
 
     def on_mount(self) -> None:
         for i, q in enumerate(self.questions):

@@ -32,16 +32,17 @@ class PreviewView(Vertical):
         yield Static(EMPTY, id="preview-summary", markup=False)
         yield TabbedContent(id="preview-tables")
 
-    async def show(self, result: Preflight | None, *, rows: int, seed: int, limit: int) -> None:
+    async def clear(self) -> None:
+        await self.query_one("#preview-tables", TabbedContent).clear_panes()
+        self.query_one("#preview-summary", Static).update(EMPTY)
+
+    async def show(self, result: Preflight, *, rows: int, seed: int, limit: int) -> None:
         tabs = self.query_one("#preview-tables", TabbedContent)
         await tabs.clear_panes()
         summary = self.query_one("#preview-summary", Static)
-        if result is None:
-            summary.update(EMPTY)
-            return
         text = Text(f"Sample run: up to {rows} rows per starting table, seed {seed}. ", style="dim")
         if result.problems:
-            text.append(f"\n{len(result.problems)} problem(s) at full size:\n", style="bold red")
+            text.append(f"\n{len(result.problems)} problem(s) in the sample:\n", style="bold red")
             for p in result.problems:
                 text.append(f"• {p}\n", style="red")
         else:
@@ -51,9 +52,6 @@ class PreviewView(Vertical):
             grid: DataTable[Any] = DataTable(zebra_stripes=True, id=f"preview-{tid}")
             await tabs.add_pane(TabPane(f"{tid} ({table.num_rows:,})", grid, id=f"pane-{tid}"))
             _fill(grid, table, limit)
-
-    def table_ids(self) -> list[str]:
-        return [str(t.id)[len("preview-") :] for t in self.query(DataTable)]
 
 
 def _fill(grid: DataTable[Any], table: pa.Table, limit: int) -> None:

@@ -1,0 +1,1 @@
+"""The app's widgets: the chat column and the Schema, Preview and Quality tabs."""
