@@ -358,7 +358,9 @@ def _llm_settings(model: str | None, base_url: str | None, mode: str | None):
 @friendly_errors
 def nl(
     prompt: Annotated[str | None, typer.Argument(help="The data you need, in plain English.")] = None,
-    schema_out: Annotated[Path, typer.Option("-o", "--out", help="Schema file to write.")] = Path("schema.json"),
+    schema_out: Annotated[Path, typer.Option("-o", "--out", help="Schema file to write.")] = Path(
+        "schema.json"
+    ),
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Take every question's default; print them as assumptions.")
     ] = False,

@@ -43,15 +43,41 @@ REFERENCE_NOW = dt.datetime(2025, 6, 30, 12, 0, tzinfo=dt.UTC)
 _SCALAR_TYPES = (str, int, float, bool, Decimal, dt.date)  # dt.datetime is a dt.date
 
 # Callable without arguments and returning a scalar, yet not data: helpers, constants, file generators.
-_NOT_DATA = frozenset({
-    "format", "parse", "provider", "pystr_format", "binary", "enum", "locale", "language_code",
-    "null_boolean", "zip", "tar", "json", "json_bytes", "csv", "dsv", "tsv", "psv", "xml", "fixed_width",
-    "pyobject", "pystruct", "pydict", "pylist", "pyset", "pytuple", "pyiterable",
-})
+_NOT_DATA = frozenset(
+    {
+        "format",
+        "parse",
+        "provider",
+        "pystr_format",
+        "binary",
+        "enum",
+        "locale",
+        "language_code",
+        "null_boolean",
+        "zip",
+        "tar",
+        "json",
+        "json_bytes",
+        "csv",
+        "dsv",
+        "tsv",
+        "psv",
+        "xml",
+        "fixed_width",
+        "pyobject",
+        "pystruct",
+        "pydict",
+        "pylist",
+        "pyset",
+        "pytuple",
+        "pyiterable",
+    }
+)
 _NOT_DATA_PREFIXES = ("seed", "random", "get_", "image")
 
 
 # --- faker's clock ------------------------------------------------------------------------------------
+
 
 class _PlainTypeCheck(type):
     """Lets `isinstance(x, FrozenDatetime)` inside faker still accept ordinary datetimes and dates."""
@@ -117,6 +143,7 @@ def _frozen_clock() -> Iterator[None]:
 
 # --- the method catalogue -----------------------------------------------------------------------------
 
+
 def _is_scalar(value: object) -> bool:
     return isinstance(value, _SCALAR_TYPES)
 
@@ -137,8 +164,10 @@ def known_methods() -> frozenset[str]:
             fn = getattr(fake, name, None)
             if not (inspect.ismethod(fn) and isinstance(fn.__self__, BaseProvider)):
                 continue
-            if any(p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-                   for p in inspect.signature(fn).parameters.values()):
+            if any(
+                p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                for p in inspect.signature(fn).parameters.values()
+            ):
                 continue
             try:
                 value = fn()
@@ -151,9 +180,18 @@ def known_methods() -> frozenset[str]:
 
 # Words people (and models) use for faker's names that no spelling distance finds.
 _SYNONYMS = {
-    "surname": "last_name", "family_name": "last_name", "given_name": "first_name", "forename": "first_name",
-    "full_name": "name", "company_name": "company", "organisation": "company", "organization": "company",
-    "telephone": "phone_number", "mobile": "phone_number", "postal_code": "postcode", "zip": "zipcode",
+    "surname": "last_name",
+    "family_name": "last_name",
+    "given_name": "first_name",
+    "forename": "first_name",
+    "full_name": "name",
+    "company_name": "company",
+    "organisation": "company",
+    "organization": "company",
+    "telephone": "phone_number",
+    "mobile": "phone_number",
+    "postal_code": "postcode",
+    "zip": "zipcode",
 }
 
 
@@ -174,8 +212,9 @@ def _quoted(names: list[str]) -> str:
     return ", ".join(f"'{n}'" for n in names)
 
 
-def method_problem(method: str, args: Mapping[str, object] | None, *,
-                   locale: str | None = None) -> str | None:
+def method_problem(
+    method: str, args: Mapping[str, object] | None, *, locale: str | None = None
+) -> str | None:
     """Why `faker: {method, args, locale}` cannot work, in words the schema author can act on; else None.
 
     Beyond the name and the argument names, the method is tried once with the arguments, which catches
@@ -197,8 +236,10 @@ def method_problem(method: str, args: Mapping[str, object] | None, *,
                 return f"faker method '{method}' takes no arguments; remove 'args' ({_quoted(bad)})."
             near = [s for b in bad for s in difflib.get_close_matches(b, accepted, n=1, cutoff=0.5)]
             guess = f" (did you mean {_quoted(near)}?)" if near else ""
-            return (f"faker method '{method}' does not accept {_quoted(bad)}{guess}; "
-                    f"it accepts: {', '.join(accepted)}.")
+            return (
+                f"faker method '{method}' does not accept {_quoted(bad)}{guess}; "
+                f"it accepts: {', '.join(accepted)}."
+            )
     if locale is not None:
         resolved = normalise_locale(locale)
         if resolved is None:
@@ -211,8 +252,10 @@ def method_problem(method: str, args: Mapping[str, object] | None, *,
         except Exception as exc:
             return f"faker method '{method}' failed with args {json.dumps(args, default=str)}: {exc}"
     if not _is_scalar(value):
-        return (f"faker method '{method}' with these args returns {type(value).__name__}, "
-                f"not a single value a column can hold.")
+        return (
+            f"faker method '{method}' with these args returns {type(value).__name__}, "
+            f"not a single value a column can hold."
+        )
     return None
 
 
@@ -220,8 +263,20 @@ def method_problem(method: str, args: Mapping[str, object] | None, *,
 
 # Where a country has several faker locales, the one people there mostly expect.
 _COUNTRY_PREFERENCE = {
-    "BA": "bs_BA", "BD": "bn_BD", "BE": "nl_BE", "CA": "en_CA", "CH": "de_CH", "DK": "da_DK", "DZ": "ar_DZ",
-    "IE": "en_IE", "IN": "en_IN", "LU": "lb_LU", "NG": "en_NG", "PH": "en_PH", "TH": "th_TH", "US": "en_US",
+    "BA": "bs_BA",
+    "BD": "bn_BD",
+    "BE": "nl_BE",
+    "CA": "en_CA",
+    "CH": "de_CH",
+    "DK": "da_DK",
+    "DZ": "ar_DZ",
+    "IE": "en_IE",
+    "IN": "en_IN",
+    "LU": "lb_LU",
+    "NG": "en_NG",
+    "PH": "en_PH",
+    "TH": "th_TH",
+    "US": "en_US",
 }
 _COUNTRY_ALIASES = {"UK": "GB", "EL": "GR", "MY": "MS"}  # faker's en_MS is Malaysia
 _NOT_COUNTRIES = frozenset({"AA", "QC"})  # ar_AA is generic Arabic, fr_QC a province
@@ -255,8 +310,11 @@ def _locale_tables() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
             by_country.setdefault(country, []).append(loc)
     regional = {k: [v for v in vs if "_" in v] or vs for k, vs in by_language.items()}
     exact = {loc.lower(): loc for loc in AVAILABLE_LOCALES} | _DEPRECATED
-    return (exact, _prefer(by_country, _COUNTRY_PREFERENCE, same_code=False),
-            _prefer(regional, _LANGUAGE_PREFERENCE, same_code=True))
+    return (
+        exact,
+        _prefer(by_country, _COUNTRY_PREFERENCE, same_code=False),
+        _prefer(regional, _LANGUAGE_PREFERENCE, same_code=True),
+    )
 
 
 def normalise_locale(code: str) -> str | None:
@@ -280,6 +338,7 @@ def normalise_locale(code: str) -> str | None:
 
 
 # --- pools --------------------------------------------------------------------------------------------
+
 
 @lru_cache(maxsize=4096)
 def _locale_supports(locale: str, method: str) -> bool:
@@ -313,8 +372,10 @@ def _seeded(locale: str, seed: int) -> Faker:
 def _resolve_locale(locale: str) -> str:
     resolved = normalise_locale(locale)
     if resolved is None:
-        raise GenerationError(f"unknown faker locale '{locale}'",
-                              hint="use a faker locale such as 'de_DE' or a country code such as 'DE'")
+        raise GenerationError(
+            f"unknown faker locale '{locale}'",
+            hint="use a faker locale such as 'de_DE' or a country code such as 'DE'",
+        )
     return resolved
 
 
@@ -325,8 +386,9 @@ def _faker_call(method: str, args: Mapping[str, object], locale: str, seed: int)
     fake = _seeded(locale, _stable_seed(method, _args_key(args), locale, seed))
     fn = getattr(fake, method, None)
     if fn is None:
-        raise GenerationError(f"faker locale {locale} has no method '{method}'",
-                              hint="pick another locale or method")
+        raise GenerationError(
+            f"faker locale {locale} has no method '{method}'", hint="pick another locale or method"
+        )
     kwargs = dict(args)
     return lambda: fn(**kwargs)
 
@@ -335,12 +397,16 @@ def _draw(call: Callable[[], object], n: int, method: str, locale: str) -> list:
     try:
         values = [call() for _ in range(n)]
     except Exception as exc:
-        raise GenerationError(f"faker method '{method}' failed for locale {locale}: {exc}",
-                              hint="check the generator's args, or pick another locale") from exc
+        raise GenerationError(
+            f"faker method '{method}' failed for locale {locale}: {exc}",
+            hint="check the generator's args, or pick another locale",
+        ) from exc
     odd = next((v for v in values if not _is_scalar(v)), None)
     if odd is not None:
-        raise GenerationError(f"faker method '{method}' returned {type(odd).__name__}, not a single value",
-                              hint="pick a method or args that produce one value per row")
+        raise GenerationError(
+            f"faker method '{method}' returned {type(odd).__name__}, not a single value",
+            hint="pick a method or args that produce one value per row",
+        )
     return values
 
 
@@ -353,8 +419,10 @@ def _to_array(values: list, method: str) -> np.ndarray:
         try:
             return np.array(values, dtype=np.int64)
         except OverflowError as exc:
-            raise GenerationError(f"faker method '{method}' returned integers beyond 64 bits",
-                                  hint="narrow the range in its args") from exc
+            raise GenerationError(
+                f"faker method '{method}' returned integers beyond 64 bits",
+                hint="narrow the range in its args",
+            ) from exc
     if all(issubclass(k, int | float | Decimal) and k is not bool for k in kinds):
         return np.array([float(v) for v in values], dtype=np.float64)
     if all(issubclass(k, dt.datetime) for k in kinds):
@@ -365,8 +433,10 @@ def _to_array(values: list, method: str) -> np.ndarray:
     if all(issubclass(k, str) for k in kinds):
         return np.array(values, dtype=object)
     names = sorted(k.__name__ for k in kinds)
-    raise GenerationError(f"faker method '{method}' returned mixed types ({', '.join(names)})",
-                          hint="pick a method whose values share one type")
+    raise GenerationError(
+        f"faker method '{method}' returned mixed types ({', '.join(names)})",
+        hint="pick a method whose values share one type",
+    )
 
 
 def _frozen(values: np.ndarray) -> np.ndarray:
@@ -382,8 +452,14 @@ class FakerPool:
     read-only because pools are shared.
     """
 
-    def __init__(self, method: str, args: Mapping[str, object] | None, locale: str, seed: int,
-                 size: int = DEFAULT_POOL_SIZE) -> None:
+    def __init__(
+        self,
+        method: str,
+        args: Mapping[str, object] | None,
+        locale: str,
+        seed: int,
+        size: int = DEFAULT_POOL_SIZE,
+    ) -> None:
         self.method = method
         self.args = dict(args or {})
         self.locale = _resolve_locale(locale)
@@ -409,8 +485,9 @@ def _cached_pool(method: str, args_key: str, locale: str, seed: int, size: int) 
     return FakerPool(method, json.loads(args_key), locale, seed, size)
 
 
-def pool_for(method: str, args: Mapping[str, object] | None, locale: str, seed: int,
-             size: int = DEFAULT_POOL_SIZE) -> FakerPool:
+def pool_for(
+    method: str, args: Mapping[str, object] | None, locale: str, seed: int, size: int = DEFAULT_POOL_SIZE
+) -> FakerPool:
     """The pool for these inputs, built once per process."""
     return _cached_pool(method, _args_key(args), locale, seed, size)
 
@@ -480,8 +557,10 @@ def _free_separator(texts: np.ndarray, candidates: tuple[str, ...]) -> str:
     for sep in candidates:
         if not pc.any(pc.match_substring_regex(arr, re.escape(sep) + r"[0-9]+$")).as_py():
             return sep
-    raise GenerationError("cannot find a suffix that keeps these faker values unique",
-                          hint="use a method with more variety or drop 'unique'")
+    raise GenerationError(
+        "cannot find a suffix that keeps these faker values unique",
+        hint="use a method with more variety or drop 'unique'",
+    )
 
 
 def _with_suffix(values: np.ndarray, cycle: np.ndarray, pool: np.ndarray, method: str) -> np.ndarray:
@@ -496,8 +575,11 @@ def _with_suffix(values: np.ndarray, cycle: np.ndarray, pool: np.ndarray, method
     """
     repeat = cycle > 0
     if values.dtype == bool:
-        raise GenerationError(f"faker method '{method}' has only {pool.size} distinct values; "
-                              f"cannot fill a unique column with more rows", hint="drop 'unique'")
+        raise GenerationError(
+            f"faker method '{method}' has only {pool.size} distinct values; "
+            f"cannot fill a unique column with more rows",
+            hint="drop 'unique'",
+        )
     if values.dtype.kind in "iufmM":
         one = np.timedelta64(1, np.datetime_data(values.dtype)[0]) if values.dtype.kind == "M" else 1
         span = (pool.max() - pool.min()) + one
@@ -514,13 +596,24 @@ def _with_suffix(values: np.ndarray, cycle: np.ndarray, pool: np.ndarray, method
         sep = _free_separator(pool, (" ", "-", "_", " #", "~"))
     tag = np.strings.add(np.full(strings.size, sep, dtype=text), number)
     tag[~repeat] = ""
-    out = np.strings.add(np.strings.add(local, tag), np.strings.add(at, domain)) if is_email else \
-        np.strings.add(strings, tag)
+    out = (
+        np.strings.add(np.strings.add(local, tag), np.strings.add(at, domain))
+        if is_email
+        else np.strings.add(strings, tag)
+    )
     return out.astype(object)
 
 
-def unique_values(method: str, args: Mapping[str, object] | None, locale: str, seed: int,
-                  row_index: np.ndarray, total_rows: int, *, pool_cap: int = UNIQUE_POOL_CAP) -> np.ndarray:
+def unique_values(
+    method: str,
+    args: Mapping[str, object] | None,
+    locale: str,
+    seed: int,
+    row_index: np.ndarray,
+    total_rows: int,
+    *,
+    pool_cap: int = UNIQUE_POOL_CAP,
+) -> np.ndarray:
     """Values unique across the whole table, as a pure function of the global row index.
 
     A pool of up to min(total_rows, pool_cap) distinct values is drawn; a seeded bijection of the row
@@ -542,8 +635,15 @@ def unique_values(method: str, args: Mapping[str, object] | None, locale: str, s
 
 # --- per-row locales ----------------------------------------------------------------------------------
 
-def sample_by_locale(method: str, args: Mapping[str, object] | None, locale_codes: np.ndarray, seed: int,
-                     rng: np.random.Generator, default_locale: str = DEFAULT_LOCALE) -> np.ndarray:
+
+def sample_by_locale(
+    method: str,
+    args: Mapping[str, object] | None,
+    locale_codes: np.ndarray,
+    seed: int,
+    rng: np.random.Generator,
+    default_locale: str = DEFAULT_LOCALE,
+) -> np.ndarray:
     """`locale_from`: each row draws from the pool of its own locale.
 
     Codes are normalised once per distinct code; unknown codes, and locales that lack the method (e.g.
@@ -569,6 +669,6 @@ def sample_by_locale(method: str, args: Mapping[str, object] | None, locale_code
     counts = np.bincount(group, minlength=len(locales))
     ends = np.cumsum(counts)
     for g, pool in enumerate(pools):
-        rows = order[ends[g] - counts[g]:ends[g]]
+        rows = order[ends[g] - counts[g] : ends[g]]
         out[rows] = pool.take((u[rows] * pool.size).astype(np.int64))
     return out

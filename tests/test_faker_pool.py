@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 
+from datagen.errors import GenerationError
 from datagen.faker_pool import (
     REFERENCE_NOW,
     FakerPool,
@@ -21,33 +22,70 @@ from datagen.faker_pool import (
     sample_by_locale,
     unique_values,
 )
-from datagen.errors import GenerationError
 
 EMAIL = re.compile(r"[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
 
 # --- catalogue and checks -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("method", ["name", "email", "city", "company", "first_name", "date_of_birth",
-                                    "pyint", "pydecimal", "boolean", "date_time"])
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        "name",
+        "email",
+        "city",
+        "company",
+        "first_name",
+        "date_of_birth",
+        "pyint",
+        "pydecimal",
+        "boolean",
+        "date_time",
+    ],
+)
 def test_known_methods_include_value_methods(method):
     assert method in known_methods()
 
 
-@pytest.mark.parametrize("method", ["seed", "seed_instance", "zip", "tar", "csv", "json", "xml", "pydict",
-                                    "pylist", "pystr_format", "random_int", "random_element", "binary",
-                                    "image", "words", "profile", "latlng", "add_provider", "format"])
+@pytest.mark.parametrize(
+    "method",
+    [
+        "seed",
+        "seed_instance",
+        "zip",
+        "tar",
+        "csv",
+        "json",
+        "xml",
+        "pydict",
+        "pylist",
+        "pystr_format",
+        "random_int",
+        "random_element",
+        "binary",
+        "image",
+        "words",
+        "profile",
+        "latlng",
+        "add_provider",
+        "format",
+    ],
+)
 def test_known_methods_exclude_non_data(method):
     assert method not in known_methods()
 
 
-@pytest.mark.parametrize(("typo", "expected"), [
-    ("fist_name", "first_name"),
-    ("email_address", "email"),
-    ("phone", "phone_number"),
-    ("surname", "last_name"),
-    ("zip_code", "zipcode"),
-])
+@pytest.mark.parametrize(
+    ("typo", "expected"),
+    [
+        ("fist_name", "first_name"),
+        ("email_address", "email"),
+        ("phone", "phone_number"),
+        ("surname", "last_name"),
+        ("zip_code", "zipcode"),
+    ],
+)
 def test_unknown_method_suggests(typo, expected):
     problem = method_problem(typo, None)
     assert problem is not None and f"'{typo}'" in problem
@@ -94,13 +132,37 @@ def test_fixed_locale_is_checked():
 
 # --- locales ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("code", "expected"), [
-    ("US", "en_US"), ("us", "en_US"), ("en_US", "en_US"), ("en-US", "en_US"), ("en-us", "en_US"),
-    ("DE", "de_DE"), ("de", "de_DE"), ("CZ", "cs_CZ"), ("GB", "en_GB"), ("UK", "en_GB"), ("JP", "ja_JP"),
-    ("BR", "pt_BR"), ("CN", "zh_CN"), ("CH", "de_CH"), ("CA", "en_CA"), ("BE", "nl_BE"), ("IN", "en_IN"),
-    ("fr-CA", "fr_CA"), ("de_AT", "de_AT"), (" fr ", "fr_FR"), ("en", "en_US"), ("ja", "ja_JP"),
-    ("en_US.UTF-8", "en_US"), ("en_ZA", "en_US"), ("fr_QC", "fr_CA"),
-])
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("US", "en_US"),
+        ("us", "en_US"),
+        ("en_US", "en_US"),
+        ("en-US", "en_US"),
+        ("en-us", "en_US"),
+        ("DE", "de_DE"),
+        ("de", "de_DE"),
+        ("CZ", "cs_CZ"),
+        ("GB", "en_GB"),
+        ("UK", "en_GB"),
+        ("JP", "ja_JP"),
+        ("BR", "pt_BR"),
+        ("CN", "zh_CN"),
+        ("CH", "de_CH"),
+        ("CA", "en_CA"),
+        ("BE", "nl_BE"),
+        ("IN", "en_IN"),
+        ("fr-CA", "fr_CA"),
+        ("de_AT", "de_AT"),
+        (" fr ", "fr_FR"),
+        ("en", "en_US"),
+        ("ja", "ja_JP"),
+        ("en_US.UTF-8", "en_US"),
+        ("en_ZA", "en_US"),
+        ("fr_QC", "fr_CA"),
+    ],
+)
 def test_normalise_locale(code, expected):
     assert normalise_locale(code) == expected
 
@@ -111,6 +173,7 @@ def test_normalise_locale_unknown(code):
 
 
 # --- pools --------------------------------------------------------------------------------------------
+
 
 def test_same_inputs_same_pool_and_different_seed_different_pool():
     a = FakerPool("name", None, "en_US", seed=1, size=256).values
@@ -124,15 +187,24 @@ def test_pools_differ_by_method_args_and_locale():
     base = FakerPool("pyint", None, "en_US", seed=1, size=64).values
     assert not np.array_equal(base, FakerPool("port_number", None, "en_US", seed=1, size=64).values)
     assert not np.array_equal(base, FakerPool("pyint", {"max_value": 50}, "en_US", seed=1, size=64).values)
-    assert not np.array_equal(FakerPool("name", None, "en_US", seed=1, size=64).values,
-                              FakerPool("name", None, "en_GB", seed=1, size=64).values)
+    assert not np.array_equal(
+        FakerPool("name", None, "en_US", seed=1, size=64).values,
+        FakerPool("name", None, "en_GB", seed=1, size=64).values,
+    )
 
 
-@pytest.mark.parametrize(("method", "dtype"), [
-    ("name", object), ("pyint", np.int64), ("pydecimal", np.float64), ("latitude", np.float64),
-    ("boolean", np.bool_), ("date_of_birth", np.dtype("datetime64[D]")),
-    ("date_time", np.dtype("datetime64[us]")),
-])
+@pytest.mark.parametrize(
+    ("method", "dtype"),
+    [
+        ("name", object),
+        ("pyint", np.int64),
+        ("pydecimal", np.float64),
+        ("latitude", np.float64),
+        ("boolean", np.bool_),
+        ("date_of_birth", np.dtype("datetime64[D]")),
+        ("date_time", np.dtype("datetime64[us]")),
+    ],
+)
 def test_pool_dtypes(method, dtype):
     values = FakerPool(method, None, "en_US", seed=3, size=32).values
     assert values.dtype == dtype
@@ -155,8 +227,14 @@ def test_relative_dates_are_measured_from_the_reference_not_the_wall_clock():
 
 def test_pools_do_not_depend_on_timezone_or_hash_seed():
     """Another process with a far-off TZ and another PYTHONHASHSEED builds the same pools."""
-    cases = [("name", "en_US"), ("email", "de_DE"), ("date_of_birth", "en_US"), ("date_time", "en_US"),
-             ("ssn", "sv_SE"), ("iso8601", "en_US")]
+    cases = [
+        ("name", "en_US"),
+        ("email", "de_DE"),
+        ("date_of_birth", "en_US"),
+        ("date_time", "en_US"),
+        ("ssn", "sv_SE"),
+        ("iso8601", "en_US"),
+    ]
     script = (
         "import json, sys\n"
         "from datagen.faker_pool import FakerPool\n"
@@ -165,8 +243,14 @@ def test_pools_do_not_depend_on_timezone_or_hash_seed():
         " for m, loc in cases]))\n"
     )
     env = {**os.environ, "TZ": "Pacific/Kiritimati", "PYTHONHASHSEED": "12345"}
-    done = subprocess.run([sys.executable, "-c", script, json.dumps(cases)], env=env,
-                          capture_output=True, text=True, check=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(cases)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     here = [FakerPool(m, None, loc, 11, size=50).values.astype(str).tolist() for m, loc in cases]
     assert json.loads(done.stdout) == here
 
@@ -195,6 +279,7 @@ def test_unknown_method_or_locale_is_a_generation_error():
 
 
 # --- unique -------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("method", ["email", "name", "pyint", "date_of_birth", "day_of_week", "latitude"])
 def test_unique_values_have_no_duplicates_beyond_the_pool(method):
@@ -242,8 +327,9 @@ def test_suffixed_emails_stay_valid_looking():
 
 def test_unique_numbers_shift_into_disjoint_ranges():
     total = 1500
-    values = unique_values("pyint", {"min_value": 0, "max_value": 9999}, "en_US", 26, np.arange(total),
-                           total, pool_cap=500)
+    values = unique_values(
+        "pyint", {"min_value": 0, "max_value": 9999}, "en_US", 26, np.arange(total), total, pool_cap=500
+    )
     assert values.dtype == np.int64 and np.unique(values).size == total
     assert values.min() >= 0
 
@@ -259,6 +345,7 @@ def test_unique_row_index_out_of_range_fails():
 
 
 # --- per-row locales ----------------------------------------------------------------------------------
+
 
 def test_sample_by_locale_draws_each_row_from_its_locale():
     codes = np.array(["DE", "US", "de_DE", "XX", None, "DE", "us"] * 50, dtype=object)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from datagen.dsl.models import Column, Node, Schema
+from datagen.dsl.references import walk_columns
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,10 @@ def _size(node: Node) -> str:
     if not node.parents:
         return f"{node.row_count:,} rows"
     parent = node.parents[0]
+    if node.stage_config is not None:
+        return f"one per stage reached, per row of {parent}"
+    if node.state_transition_model is not None:
+        return f"one per state entered, per row of {parent}"
     fanout = node.fanout
     if fanout is None:
         return f"1 per row of {parent}"
@@ -93,17 +98,24 @@ def _behaviours(node: Node) -> list[str]:
 
 
 def outline(schema: Schema) -> list[TableOutline]:
-    return [
-        TableOutline(
-            id=n.id,
-            kind=n.kind,
-            size=_size(n),
-            description=n.description,
-            columns=[ColumnLine(c.name, c.type, _with_modifiers(c), c.nullable) for c in n.columns],
-            behaviours=_behaviours(n),
-        )
-        for n in schema.nodes
-    ]
+    return [_table(n) for n in schema.nodes]
+
+
+def _table(n: Node) -> TableOutline:
+    walked = walk_columns(n)  # a funnel's or state model's columns: their generators are placeholders
+    return TableOutline(
+        id=n.id,
+        kind=n.kind,
+        size=_size(n),
+        description=n.description,
+        columns=[
+            ColumnLine(
+                c.name, c.type, "filled by the walk" if c.name in walked else _with_modifiers(c), c.nullable
+            )
+            for c in n.columns
+        ],
+        behaviours=_behaviours(n),
+    )
 
 
 def relations(schema: Schema) -> list[str]:

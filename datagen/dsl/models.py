@@ -320,7 +320,7 @@ class Schema(Strict):
         if v not in SUPPORTED_VERSIONS:
             raise ValueError(
                 f"version '{v}' is not supported by this engine "
-                f"(supported: {', '.join(SUPPORTED_VERSIONS)}); use \"1.0\""
+                f'(supported: {", ".join(SUPPORTED_VERSIONS)}); use "1.0"'
             )
         return v
 

@@ -24,7 +24,7 @@ from datagen.engine.modifiers import MODIFIERS
 from datagen.engine.plan import Plan, TablePlan, make_plan
 from datagen.engine.rng import BLOCK_ROWS
 from datagen.engine.timegrid import to_us
-from datagen.engine.walks import WALKS, walk_columns
+from datagen.engine.walks import WALKS
 from datagen.errors import DatagenError, GenerationError
 
 MAX_ROWS_PER_TABLE = 10_000_000_000
@@ -283,4 +283,4 @@ def generate_in_memory(schema: Schema, options: Options | None = None) -> dict[s
     return {n.id: pa.concat_tables(chunks[n.id]) for n in schema.nodes}
 
 
-__all__ = ["Engine", "Options", "TableStats", "generate_in_memory", "walk_columns"]
+__all__ = ["Engine", "Options", "TableStats", "generate_in_memory"]

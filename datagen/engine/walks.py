@@ -258,18 +258,3 @@ class _Adapter:
 
 
 WALKS = {"stage": _Adapter(StageWalk()), "state": _Adapter(StateWalk())}
-
-
-def walk_columns(node: Node) -> set[str]:
-    """Columns a behaviour block fills on this node (their generators are placeholders)."""
-    if node.stage_config is not None:
-        c = node.stage_config.columns
-        names = {c.stage_name if c else "stage_name", (c.stage_index if c else "stage_index") or ""}
-        names.add((c.time if c and c.time else None) or first_datetime_column(node) or "")
-    elif node.state_transition_model is not None:
-        c = node.state_transition_model.columns
-        names = {c.state if c else "state", (c.previous_state if c else "previous_state") or ""}
-        names.add((c.time if c and c.time else None) or first_datetime_column(node) or "")
-    else:
-        return set()
-    return {n for n in names if n and node.column(n) is not None}

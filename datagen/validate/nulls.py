@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from datagen.dsl.models import Column
-from datagen.engine.walks import walk_columns
+from datagen.dsl.references import walk_columns
 from datagen.validate.behaviour import register
 from datagen.validate.context import Context
 from datagen.validate.results import Result, verdict

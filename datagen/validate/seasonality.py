@@ -18,8 +18,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from datagen.dsl.models import Column, Node
+from datagen.dsl.references import walk_columns
 from datagen.engine.plan import make_plan
-from datagen.engine.walks import walk_columns
 from datagen.validate.behaviour import register
 from datagen.validate.calendar import (
     HOUR_US,

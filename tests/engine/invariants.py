@@ -14,8 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datagen.dsl.models import Schema, parse_instant
-from datagen.dsl.references import first_datetime_column, split_ref
-from datagen.engine.walks import walk_columns
+from datagen.dsl.references import first_datetime_column, split_ref, walk_columns
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
 
