@@ -31,6 +31,13 @@ def normalise_freq(freq: str) -> tuple[str, str | None]:
     return f"{count}{new}", f"legacy frequency alias '{freq}' normalised to '{count}{new}'"
 
 
+def checked_freq(freq: str | None) -> str | None:
+    """For validators: the alias unchanged, or ValueError with `freq_problem`'s message."""
+    if freq is not None and (problem := freq_problem(freq)):
+        raise ValueError(problem)
+    return freq
+
+
 def freq_problem(freq: str) -> str | None:
     """None when pandas can parse the alias; otherwise a message listing common valid ones."""
     from pandas.tseries.frequencies import to_offset  # pandas is slow to import; models need it rarely

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from datagen.dsl.base import ONE_OR_MANY, Strict, one_or_many
-from datagen.dsl.freq import freq_problem
+from datagen.dsl.freq import checked_freq
 from datagen.dsl.issues import allowed_list, did_you_mean
 
 Scalar = str | int | float | bool | None
@@ -176,9 +176,7 @@ class DatetimeSeriesArgs(Strict):
     @field_validator("freq")
     @classmethod
     def _freq(cls, v: str | None) -> str | None:
-        if v is not None and (problem := freq_problem(v)):
-            raise ValueError(problem)
-        return v
+        return checked_freq(v)
 
     @field_validator("pattern", mode="before")
     @classmethod

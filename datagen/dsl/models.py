@@ -10,7 +10,7 @@ from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_v
 
 from datagen.dsl.base import ONE_OR_MANY, Strict, one_or_many
 from datagen.dsl.behaviours import SegmentBehavior, StageConfig, StateTransitionModel, VintageBehavior
-from datagen.dsl.freq import freq_problem
+from datagen.dsl.freq import checked_freq
 from datagen.dsl.generators import Generator, Scalar, generator_name, generator_shape_problem
 from datagen.dsl.modifiers import Effect, Modifier
 
@@ -52,9 +52,7 @@ class Timeframe(Strict):
     @field_validator("freq")
     @classmethod
     def _freq(cls, v: str | None) -> str | None:
-        if v is not None and (problem := freq_problem(v)):
-            raise ValueError(problem)
-        return v
+        return checked_freq(v)
 
     @model_validator(mode="after")
     def _ordered(self) -> Timeframe:

@@ -24,6 +24,23 @@ ARROW_TYPES = {
 }
 
 
+def declared_type_of(t: pa.DataType) -> str | None:
+    """The DSL type an Arrow type stores naturally (None when none does): the inverse of ARROW_TYPES,
+    lenient about widths and units, for reading files others may have written."""
+    checks = (
+        ("int", pa.types.is_integer),
+        ("float", pa.types.is_floating),
+        (
+            "string",
+            lambda x: pa.types.is_string(x) or pa.types.is_large_string(x) or pa.types.is_string_view(x),
+        ),
+        ("bool", pa.types.is_boolean),
+        ("datetime", pa.types.is_timestamp),
+        ("date", pa.types.is_date),
+    )
+    return next((name for name, matches in checks if matches(t)), None)
+
+
 def arrow_schema(node: Node) -> pa.Schema:
     return pa.schema([pa.field(c.name, ARROW_TYPES[c.type], nullable=c.nullable) for c in node.columns])
 

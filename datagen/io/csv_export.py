@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from datagen.engine.cast import declared_type_of
 from datagen.errors import InputError
 from datagen.io.output import AtomicOutputDir, table_files, write_json_atomic
 
@@ -179,16 +180,6 @@ def _type_name(t: pa.DataType) -> str:
     """The DSL column type an Arrow type stands for (falls back to Arrow's own name)."""
     if pa.types.is_dictionary(t):
         t = t.value_type
-    if pa.types.is_integer(t):
-        return "int"
-    if pa.types.is_floating(t) or pa.types.is_decimal(t):
+    if pa.types.is_decimal(t):
         return "float"
-    if pa.types.is_boolean(t):
-        return "bool"
-    if pa.types.is_timestamp(t):
-        return "datetime"
-    if pa.types.is_date(t):
-        return "date"
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return "string"
-    return str(t)
+    return declared_type_of(t) or str(t)

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from datagen.dsl.models import Column, Node, Schema
 from datagen.dsl.references import split_ref
+from datagen.engine.cast import declared_type_of
 from datagen.errors import DatagenError, ValidationError
 from datagen.io.output import METADATA_FILE, table_files
 from datagen.validate.results import MAX_EXAMPLES, Bucket, Result, jsonable
@@ -40,19 +41,7 @@ class Settings:
 
 def stored_kind(t: pa.DataType) -> str:
     """The declared type an Arrow type stores naturally (`other` when none does)."""
-    if pa.types.is_integer(t):
-        return "int"
-    if pa.types.is_floating(t):
-        return "float"
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return "string"
-    if pa.types.is_boolean(t):
-        return "bool"
-    if pa.types.is_timestamp(t):
-        return "datetime"
-    if pa.types.is_date(t):
-        return "date"
-    return "other"
+    return declared_type_of(t) or "other"
 
 
 def q(name: str) -> str:
