@@ -132,21 +132,17 @@ def _inequality_bounds(
             notes.append(f"{q.left} {q.op} {q.right}: not enforced by construction; the validator checks it")
             continue
         big, small = (left, right) if q.op in (">", ">=") else (right, left)
-        strict = q.op in (">", "<")
-        if series(big) and related(big[0], small[0]) and can_bound(big, small):
-            add(big[0], big[1], Bound("lo", small[0], small[1], strict))
-            if big[0] == small[0]:
-                extra.setdefault(big[0], {}).setdefault(big[1], set()).add(small[1])
-            notes.append(
-                f"{q.left} {q.op} {q.right}: enforced ({big[0]}.{big[1]} drawn after {small[0]}.{small[1]})"
-            )
-        elif series(small) and related(small[0], big[0]) and can_bound(small, big):
-            add(small[0], small[1], Bound("hi", big[0], big[1], strict))
-            if big[0] == small[0]:
-                extra.setdefault(small[0], {}).setdefault(small[1], set()).add(big[1])
-            notes.append(
-                f"{q.left} {q.op} {q.right}: enforced ({small[0]}.{small[1]} drawn before {big[0]}.{big[1]})"
-            )
+        # Draw the larger side above the smaller one, or else the smaller below the larger.
+        for target, source, side, word in ((big, small, "lo", "after"), (small, big, "hi", "before")):
+            if series(target) and related(target[0], source[0]) and can_bound(target, source):
+                add(target[0], target[1], Bound(side, source[0], source[1], q.op in (">", "<")))
+                if target[0] == source[0]:
+                    extra.setdefault(target[0], {}).setdefault(target[1], set()).add(source[1])
+                notes.append(
+                    f"{q.left} {q.op} {q.right}: enforced ({'.'.join(target)} drawn {word} "
+                    f"{'.'.join(source)})"
+                )
+                break
         else:
             notes.append(f"{q.left} {q.op} {q.right}: not enforced by construction; the validator checks it")
     # Children never happen before their parent's creation (vintage, DSL.md §8.2).
