@@ -7,19 +7,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# In a checkout these are links to the top-level folders; a wheel build copies what they point to.
+PACKAGED = Path(__file__).resolve().parent / "resources"
+
+
+def _bundled(name: str, probe: str) -> Path:
+    """The checkout's top-level folder, or in an installed wheel the copy shipped inside the package."""
+    source = ROOT / name
+    return source if any(source.glob(probe)) else PACKAGED / name
 
 
 def examples_dir() -> Path:
-    return ROOT / "examples"
+    return _bundled("examples", "*.json")
 
 
 def prompts_dir() -> Path:
-    """The checkout's top-level prompts/; in an installed wheel, the copy shipped inside the package
-    (datagen/resources/prompts is a symlink to ../../prompts, which the wheel build dereferences)."""
-    source = ROOT / "prompts"
-    if (source / "system.md").is_file():
-        return source
-    return Path(__file__).resolve().parent / "resources" / "prompts"
+    return _bundled("prompts", "system.md")
 
 
 @dataclass(frozen=True)
