@@ -3,10 +3,12 @@
 Vectorised: the effect windows become start/end events sorted by (key, time); a running product (mul)
 or sum (add) over those events gives the combined factor of every elementary interval, so overlapping
 windows combine (multiply, or add) instead of hiding each other. Each data row then finds its interval
-with one `searchsorted` — no loop over rows or over effect rows."""
+with one `searchsorted` — no loop over rows or over effect rows. The validator reads the same events
+(window_events, open_product) to build the intervals it joins rows to."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -49,31 +51,8 @@ def effect_multiplier(store: Store, args: Any, keys: dict[str, np.ndarray], t: n
     code, start, end, value = eff_code[ok], start[ok], end[ok], value[ok]
     if len(code) == 0:
         return np.full(n, default)
-    # Events: +value at start, -value at end (logs for mul; zeros counted apart so log(0) never appears).
-    ev_code = np.concatenate([code, code])
-    ev_time = np.concatenate([start, end])
-    if mul:
-        zero = value == 0
-        logs = np.log(np.where(zero, 1.0, np.abs(value)))
-        neg = (value < 0).astype(np.int64)
-        ev_log = np.concatenate([logs, -logs])
-        ev_zero = np.concatenate([zero, zero]).astype(np.int64) * np.repeat([1, -1], len(code))
-        ev_neg = np.concatenate([neg, -neg])
-    else:
-        ev_sum = np.concatenate([value, -value])
-    ev_active = np.repeat([1, -1], len(code))
-    order = np.lexsort((ev_time, ev_code))
-    ev_code, ev_time = ev_code[order], ev_time[order]
-    # Running totals restart at each key: subtract the total reached before the key's first event.
-    first = np.r_[True, ev_code[1:] != ev_code[:-1]]
-    group = np.cumsum(first) - 1
-
-    def running(x: np.ndarray) -> np.ndarray:
-        c = np.cumsum(x[order])
-        before = np.r_[0, c][:-1][first]
-        return c - before[group]
-
-    active = running(ev_active)
+    ev_code, ev_time, running = window_events(code, start, end)
+    active = running(np.ones(len(code), dtype=np.int64))
     # A data row takes the state after the last event at or before its time within its key.
     tt = t.astype("datetime64[us]").astype(np.int64)
     valid = (row_code >= 0) & ~np.isnat(t)
@@ -84,13 +63,40 @@ def effect_multiplier(store: Store, args: Any, keys: dict[str, np.ndarray], t: n
     has = pos >= 0
     has[has] = active[pos[has]] > 0
     out = np.full(n, default)
-    if mul:
-        log_total, zeros, negs = running(ev_log), running(ev_zero), running(ev_neg)
-        p = pos[has]
-        out[has] = np.where(zeros[p] > 0, 0.0, np.exp(log_total[p]) * np.where(negs[p] % 2 == 1, -1.0, 1.0))
-    else:
-        out[has] = running(ev_sum)[pos[has]]
+    out[has] = (open_product(running, value) if mul else running(value))[pos[has]]
     return out
+
+
+def window_events(
+    code: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """Windows [start, end) of each key code as events sorted by (code, time): the events' codes and
+    times, and `running(v)`, the sum of a per-window value v over the windows open just after each event
+    (each window adds v at its start and takes it away at its end; the sum restarts at each code)."""
+    ev_code = np.concatenate([code, code])
+    ev_time = np.concatenate([start, end])
+    order = np.lexsort((ev_time, ev_code))
+    ev_code, ev_time = ev_code[order], ev_time[order]
+    # Running totals restart at each key: subtract the total reached before the key's first event.
+    first = np.r_[True, ev_code[1:] != ev_code[:-1]][: len(ev_code)]
+    group = np.cumsum(first) - 1
+
+    def running(value: np.ndarray) -> np.ndarray:
+        c = np.cumsum(np.concatenate([value, -value])[order])
+        before = np.r_[0, c][:-1][first]
+        return c - before[group]
+
+    return ev_code, ev_time, running
+
+
+def open_product(running: Callable[[np.ndarray], np.ndarray], value: np.ndarray) -> np.ndarray:
+    """The product of a per-window value over the windows open after each event (`running` from
+    window_events): a running sum of logs, with zeros and negative signs counted apart so log(0) never
+    appears."""
+    zero = value == 0
+    log_total = running(np.log(np.where(zero, 1.0, np.abs(value))))
+    zeros, negs = running(zero.astype(np.int64)), running((value < 0).astype(np.int64))
+    return np.where(zeros > 0, 0.0, np.exp(log_total) * np.where(negs % 2 == 1, -1.0, 1.0))
 
 
 def _search_within(sorted_times: np.ndarray, lo: np.ndarray, hi: np.ndarray, t: np.ndarray) -> np.ndarray:

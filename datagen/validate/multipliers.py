@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from datagen.dsl.models import Column, Node
 from datagen.dsl.references import modifier_time_column
+from datagen.engine.effects import open_product, window_events
 from datagen.engine.generators import draw_distribution
 from datagen.validate.calendar import HOUR_US
 from datagen.validate.context import Context, q
@@ -202,30 +203,12 @@ def effect_intervals(ctx: Context, a: Any) -> pa.Table:
     code = rows.column("code").to_numpy().astype(np.int64)
     s, e, v = (rows.column(c).to_numpy() for c in ("s", "e", "v"))
     m = len(code)
-    ev_code = np.concatenate([code, code])
-    ev_t = np.concatenate([s, e]).astype(np.int64)
-    sign = np.repeat([1, -1], m)
-    zero = (v == 0).astype(np.int64)
-    logs = np.log(np.where(v == 0, 1.0, np.abs(v)))
-    neg = (v < 0).astype(np.int64)
-    order = np.lexsort((ev_t, ev_code))
-    ev_code, ev_t = ev_code[order], ev_t[order]
-    first = np.r_[True, ev_code[1:] != ev_code[:-1]] if len(ev_code) else np.zeros(0, dtype=bool)
-    group = np.cumsum(first) - 1
-
-    def running(x: np.ndarray) -> np.ndarray:
-        c = np.cumsum(x[order])
-        before = np.r_[0, c][:-1][first]
-        return c - before[group]
-
-    active = running(sign)
-    zeros = running(np.concatenate([zero, zero]) * sign)
-    negs = running(np.concatenate([neg, neg]) * sign)
-    log_total = running(np.concatenate([logs, logs]) * sign)
+    ev_code, ev_t, running = window_events(code, s.astype(np.int64), e.astype(np.int64))
+    active = running(np.ones(m, dtype=np.int64))
     nxt = np.r_[ev_t[1:], ev_t[-1:]] if len(ev_t) else ev_t
-    same = np.r_[ev_code[1:] == ev_code[:-1], False] if len(ev_code) else first
+    same = np.r_[ev_code[1:] == ev_code[:-1], False][: len(ev_code)]
     keep = same & (nxt > ev_t) & (active > 0)
-    factor = np.where(zeros > 0, 0.0, np.exp(log_total) * np.where(negs % 2 == 1, -1.0, 1.0))
+    factor = open_product(running, v)
     by_code = np.zeros(int(code.max()) + 1 if m else 0, dtype=np.int64)
     by_code[code] = np.arange(m)  # a row of each key (any: they share the key values)
     cols = {k: rows.column(k).take(pa.array(by_code[ev_code[keep]])) for k in keys}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -66,6 +67,46 @@ def _each(ctx: Context, node: Node, col: Column, dims: list[str], fn) -> Iterato
         result = ctx.attempt("seasonality", "behavioural", node.id, col.name, fn, ctx, node, col, dim)
         result.details.setdefault("dimension", dim)
         yield result
+
+
+def _skip(node: Node, col: Column, why: str) -> Result:
+    return Result("seasonality", "behavioural", node.id, col.name, "skip", why)
+
+
+def _verdict(
+    node: Node, col: Column, ok: bool, message: str, examples: list[dict[str, Any]], details: dict[str, Any]
+) -> Result:
+    return Result(
+        "seasonality",
+        "behavioural",
+        node.id,
+        col.name,
+        verdict(ok),
+        message,
+        examples=examples,
+        details=details,
+        fix=None if ok else FIX,
+    )
+
+
+def _compare(
+    dim: str,
+    labels: list[str],
+    name: str,
+    observed: np.ndarray,
+    expected: np.ndarray,
+    tol: np.ndarray,
+    excess: np.ndarray,
+) -> tuple[bool, int, list[dict[str, Any]]]:
+    """Strata against their declared values (`excess`: distance over tolerance): whether every one is
+    within tolerance, the worst one, and the strata off, worst first (at most five), as examples."""
+    worst = np.argsort(-excess)[:5]
+    examples = [
+        {dim: labels[j], name: observed[j], "expected": expected[j], "tolerance": tol[j]}
+        for j in worst
+        if excess[j] > 1
+    ]
+    return bool((excess <= 1).all()), int(worst[0]), examples
 
 
 def _time_dimensions(ctx: Context, node: Node, col: Column) -> list[str]:
@@ -134,19 +175,17 @@ def _observed(ctx: Context, table: str, column: str, dim: str) -> np.ndarray:
 def time_pattern(ctx: Context, node: Node, col: Column, dim: str) -> Result:
     bounds = _bounds(ctx, node, col)
     if isinstance(bounds, str):
-        return Result("seasonality", "behavioural", node.id, col.name, "skip", bounds)
+        return _skip(node, col, bounds)
     jitter = math.sqrt(sum(m.args.std_minutes**2 for m in col.modifiers if m.transform == "time_jitter"))
     expected = expected_shares(series_of(ctx.schema, col), bounds, [dim], jitter)[dim]
     counts = _observed(ctx, node.id, col.name, dim)
     n = int(counts.sum())
     if n == 0:
-        return Result("seasonality", "behavioural", node.id, col.name, "skip", "no values to check")
+        return _skip(node, col, "no values to check")
     observed = counts / n
     tol = np.array([share_tolerance(p, n, ctx.settings.z, FLOOR) for p in expected])
     excess = np.abs(observed - expected) / tol
-    worst = np.argsort(-excess)[:5]
-    ok = bool((excess <= 1).all())
-    k = int(worst[0])
+    ok, k, examples = _compare(dim, LABELS[dim], "observed", observed, expected, tol, excess)
     label = LABELS[dim][k]
     msg = (
         f"{dim} shares follow the declared weights over {n:,} rows (largest gap {label}: "
@@ -155,27 +194,14 @@ def time_pattern(ctx: Context, node: Node, col: Column, dim: str) -> Result:
         else f"{dim} shares do not follow the declared weights: {label} holds {observed[k]:.4f} of rows, "
         f"expected {expected[k]:.4f} ± {tol[k]:.4f} ({int((excess > 1).sum())} of {len(expected)} strata off)"
     )
-    return Result(
-        "seasonality",
-        "behavioural",
-        node.id,
-        col.name,
-        verdict(ok),
-        msg,
-        examples=[
-            {dim: LABELS[dim][i], "observed": observed[i], "expected": expected[i], "tolerance": tol[i]}
-            for i in worst
-            if not ok and excess[i] > 1
-        ],
-        details={
-            "dimension": dim,
-            "rows": n,
-            "observed": observed.round(6).tolist(),
-            "expected": expected.round(6).tolist(),
-            "jitter_minutes": jitter,
-        },
-        fix=None if ok else FIX,
-    )
+    details = {
+        "dimension": dim,
+        "rows": n,
+        "observed": observed.round(6).tolist(),
+        "expected": expected.round(6).tolist(),
+        "jitter_minutes": jitter,
+    }
+    return _verdict(node, col, ok, msg, examples, details)
 
 
 def _burst_allowance(col: Column, dim: str) -> float:
@@ -193,9 +219,7 @@ def _burst_allowance(col: Column, dim: str) -> float:
 def value_pattern(ctx: Context, node: Node, col: Column, dim: str) -> Result:
     model = row_model(ctx, node, col)
     if model.problem:
-        return Result(
-            "seasonality", "behavioural", node.id, col.name, "skip", f"not checked: {model.problem}"
-        )
+        return _skip(node, col, f"not checked: {model.problem}")
     factor = next(f for f in model.factors if f.kind == "seasonality" and f.dimension == dim)
     v = f"CAST(d.{q(col.name)} AS DOUBLE)"
     rows = ctx.fetch(
@@ -204,11 +228,11 @@ def value_pattern(ctx: Context, node: Node, col: Column, dim: str) -> Result:
         "GROUP BY k ORDER BY k"
     )
     if not rows:
-        return Result("seasonality", "behavioural", node.id, col.name, "skip", "no values to check")
+        return _skip(node, col, "no values to check")
     k, n, sv, svv, sm = (np.array(c, dtype=float) for c in zip(*rows, strict=True))
     base = sv.sum() / sm.sum() if sm.sum() else 0.0
     if base == 0:
-        return Result("seasonality", "behavioural", node.id, col.name, "skip", "values are all zero")
+        return _skip(node, col, "values are all zero")
     lift, expected = sv / n / base, sm / n
     var = np.maximum(svv - sv**2 / n, 0) / np.maximum(n - 1, 1)
     se = np.sqrt(var / n) / abs(base)
@@ -218,10 +242,9 @@ def value_pattern(ctx: Context, node: Node, col: Column, dim: str) -> Result:
     )
     used = n >= MIN_STRATUM_ROWS
     excess = np.where(used, np.abs(lift - expected) / tol, 0.0)
-    ok = bool((excess <= 1).all())
-    worst = np.argsort(-excess)[:5]
-    i = int(worst[0])
-    label = LABELS[dim][int(k[i])]
+    strata = [LABELS[dim][int(s)] for s in k]
+    ok, i, examples = _compare(dim, strata, "lift", lift, expected, tol, excess)
+    label = strata[i]
     msg = (
         f"mean by {dim} follows the declared weights (largest gap {label}: "
         f"lift {lift[i]:.3f} vs {expected[i]:.3f})"
@@ -230,26 +253,13 @@ def value_pattern(ctx: Context, node: Node, col: Column, dim: str) -> Result:
         f"expected {expected[i]:.3f} ± {tol[i]:.3f} "
         f"({int((excess > 1).sum())} of {int(used.sum())} strata off)"
     )
-    return Result(
-        "seasonality",
-        "behavioural",
-        node.id,
-        col.name,
-        verdict(ok),
-        msg,
-        examples=[
-            {dim: LABELS[dim][int(k[j])], "lift": lift[j], "expected": expected[j], "tolerance": tol[j]}
-            for j in worst
-            if not ok and excess[j] > 1
-        ],
-        details={
-            "dimension": dim,
-            "rows": int(n.sum()),
-            "base": base,
-            "strata_checked": int(used.sum()),
-            "strata": [LABELS[dim][int(s)] for s in k],
-            "observed_lift": lift.round(6).tolist(),
-            "expected_lift": expected.round(6).tolist(),
-        },
-        fix=None if ok else FIX,
-    )
+    details = {
+        "dimension": dim,
+        "rows": int(n.sum()),
+        "base": base,
+        "strata_checked": int(used.sum()),
+        "strata": strata,
+        "observed_lift": lift.round(6).tolist(),
+        "expected_lift": expected.round(6).tolist(),
+    }
+    return _verdict(node, col, ok, msg, examples, details)

@@ -54,17 +54,15 @@ def weekend_share(ctx: Context, ws: WeekendShareTarget) -> Result:
     if n == 0:
         return Result("weekend_share", "behavioural", ws.table, ws.timestamp, "skip", "no values to check")
     share = weekend / n
-    ok = ws.min <= share <= ws.max
-    return Result(
+    return _in_range(
         "weekend_share",
-        "behavioural",
         ws.table,
         ws.timestamp,
-        verdict(ok),
-        f"weekend share {share:.4f} over {n:,} rows ({'inside' if ok else 'outside'} the target "
-        f"[{ws.min}, {ws.max}])",
-        details={"observed": share, "min": ws.min, "max": ws.max, "rows": n},
-        fix=None if ok else "change the dow weights of the timestamp, or the target range",
+        f"weekend share {share:.4f}",
+        share,
+        n,
+        (ws.min, ws.max),
+        "change the dow weights of the timestamp, or the target range",
     )
 
 
@@ -73,16 +71,40 @@ def mean_in_range(ctx: Context, m: MeanInRangeTarget) -> Result:
     mean, n = ctx.one(f"SELECT avg({x}), count({x}) FROM {q(m.table)} WHERE NOT isnan({x})")
     if not n:
         return Result("mean_in_range", "behavioural", m.table, m.column, "skip", "no values to check")
-    ok = m.min <= mean <= m.max
-    return Result(
+    return _in_range(
         "mean_in_range",
-        "behavioural",
         m.table,
         m.column,
+        f"mean {mean:.4g}",
+        mean,
+        n,
+        (m.min, m.max),
+        "change the column's distribution or modifiers, or the target range",
+    )
+
+
+def _in_range(
+    check: str,
+    table: str,
+    column: str,
+    shown: str,
+    observed: float,
+    n: int,
+    target: tuple[float, float],
+    fix: str,
+) -> Result:
+    """A statistic of n rows against its target range; `shown` is the statistic as the message says it."""
+    lo, hi = target
+    ok = lo <= observed <= hi
+    return Result(
+        check,
+        "behavioural",
+        table,
+        column,
         verdict(ok),
-        f"mean {mean:.4g} over {n:,} rows ({'inside' if ok else 'outside'} the target [{m.min}, {m.max}])",
-        details={"observed": mean, "min": m.min, "max": m.max, "rows": n},
-        fix=None if ok else "change the column's distribution or modifiers, or the target range",
+        f"{shown} over {n:,} rows ({'inside' if ok else 'outside'} the target [{lo}, {hi}])",
+        details={"observed": observed, "min": lo, "max": hi, "rows": n},
+        fix=None if ok else fix,
     )
 
 

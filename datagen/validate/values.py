@@ -89,16 +89,23 @@ def _violations(
         examples = ctx.examples(f"SELECT {cols} FROM {q(table)} WHERE {where}", params)
     n = ctx.rows[table]
     msg = f"{bad:,} of {n:,} rows {what}" if bad else f"all {n:,} rows hold: {details['rule']}"
+    return _result(check, table, column, bad, msg, examples, {**details, "violations": int(bad), "rows": n})
+
+
+def _result(
+    check: str, table: str, column: str, bad: int, message: str, examples: list, details: dict[str, Any]
+) -> Result:
+    """A declared constraint is a promise: hard, and broken by a single one of the `bad` rows."""
     return Result(
         check,
         "value",
         table,
         column,
         verdict(bad == 0),
-        msg,
+        message,
         hard=True,
         examples=examples,
-        details={**details, "violations": int(bad), "rows": n},
+        details=details,
         fix=None if not bad else FIX,
     )
 
@@ -172,19 +179,16 @@ def inequality(ctx: Context, ineq: Inequality) -> Result:
         cols += [f"l.{q(lc)} AS {q(ineq.left)}", f"r.{q(rc)} AS {q(ineq.right)}"]
         examples = ctx.examples(f"SELECT {', '.join(cols)} {joined}")
     n = ctx.rows[child]
-    return Result(
+    return _result(
         "inequality",
-        "value",
         child,
         column,
-        verdict(bad == 0),
+        bad,
         f"{bad:,} of {n:,} rows break {rule} (joined on {child}.{link[0]} = {parent}.{link[1]})"
         if bad
         else f"all {n:,} rows hold: {rule} (child and parent joined on {child}.{link[0]})",
-        hard=True,
-        examples=examples,
-        details={"rule": rule, "join": [f"{child}.{link[0]}", f"{parent}.{link[1]}"], "violations": int(bad)},
-        fix=None if not bad else FIX,
+        examples,
+        {"rule": rule, "join": [f"{child}.{link[0]}", f"{parent}.{link[1]}"], "violations": int(bad)},
     )
 
 
@@ -278,21 +282,14 @@ def unique(ctx: Context, table: str, column: str) -> Result:
     groups = f"FROM {t} WHERE {x} IS NOT NULL GROUP BY {x} HAVING count(*) > 1"
     dup_keys, dup_rows = ctx.one(f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n {groups})")
     examples = ctx.examples(f"SELECT {x}, count(*) AS rows {groups} ORDER BY {x}") if dup_keys else []
-    return Result(
+    return _result(
         "unique",
-        "value",
         table,
         column,
-        verdict(dup_keys == 0),
+        dup_keys,
         f"{dup_keys:,} value(s) repeated ({int(dup_rows):,} rows share them)"
         if dup_keys
         else f"all non-null values of {column} are distinct",
-        hard=True,
-        examples=examples,
-        details={
-            "rule": f"{column} unique",
-            "duplicate_values": int(dup_keys),
-            "duplicate_rows": int(dup_rows),
-        },
-        fix=None if not dup_keys else FIX,
+        examples,
+        {"rule": f"{column} unique", "duplicate_values": int(dup_keys), "duplicate_rows": int(dup_rows)},
     )

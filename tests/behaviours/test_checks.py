@@ -1,4 +1,4 @@
-"""The behaviour checks `datagen validate` runs (datagen/validate/recovery.py): on clean data every
+"""The behaviour checks `datagen validate` runs (datagen/validate/recovery/): on clean data every
 declared parameter is recovered within its tolerance; when the schema declares something the data does
 not show, the check for that parameter fails; a broken walk is a hard failure."""
 
@@ -14,7 +14,9 @@ import pytest
 
 from datagen.dsl.models import Fanout
 from datagen.engine import behaviours as engine_behaviours
-from datagen.validate.recovery import UNIT_US, Recovered, Skipped, expected_count, recover_all
+from datagen.validate.recovery import recover_all
+from datagen.validate.recovery.common import UNIT_US, Recovered, Skipped
+from datagen.validate.recovery.segments import expected_count
 from tests.behaviours.helpers import checked, connection, example
 from tests.validate.helpers import rewrite, validated, write
 

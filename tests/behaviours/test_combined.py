@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from datagen.validate.recovery import Recovered, recover_all
+from datagen.validate.recovery import recover_all
+from datagen.validate.recovery.common import Recovered
 from tests.behaviours.helpers import MONTH, checked, connection, example, frames, retention, timeframe
 from tests.engine.conftest import generate
 

@@ -1,0 +1,166 @@
+"""What every behaviour's recovery shares: the finding types, the tolerances' constants, the DSL's time
+units, and the SQL and standard-error helpers the behaviours read their parameters with."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from datagen.dsl.behaviours import StageColumns, StateColumns
+from datagen.dsl.models import Node, Schema
+from datagen.dsl.references import first_datetime_column, split_ref
+from datagen.validate.context import q
+
+Z = 4.0  # standard errors a recovered value may be from the declared one
+MIN_GROUP = 30  # fewer observations than this in a stratum: not reported
+BOOKKEEPING = "walk bookkeeping"  # declared structure of a walk: checked exactly, a failure is hard
+MIN_PARENTS = 10  # parents per segment for a fanout ratio (each one is a whole count of children)
+HOUR_US = 3_600_000_000
+DAY_US = 24 * HOUR_US
+# The DSL's time units (DSL.md §8.2): the average Gregorian month and year, as the engine uses them.
+UNIT_US = {
+    "day": DAY_US,
+    "week": 7 * DAY_US,
+    "month": int(30.436875 * DAY_US),
+    "year": int(365.2425 * DAY_US),
+}
+UNKEYED_WALKS = "no key into the parent: walks not separable"
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """One declared parameter in one stratum, next to what the data says about it. `behaviour` names the
+    check: trend, segment_fanout, segment_value, vintage_activity, vintage_value, stage or state."""
+
+    behaviour: str
+    table: str
+    column: str | None
+    subject: str  # what is measured, in words (one check per subject)
+    stratum: str  # which part of the data ("age 3", "vip / regular", "signup -> trial (organic)")
+    declared: float
+    observed: float
+    se: float  # standard error of `observed` under the declared value
+    n: int  # observations behind the estimate
+    floor: float = 0.0  # the least tolerance, whatever the sample size
+
+    def tolerance(self, z: float = Z) -> float:
+        return max(self.floor, z * self.se) if math.isfinite(self.se) else math.inf
+
+    def ok(self, z: float = Z) -> bool:
+        return bool(abs(self.observed - self.declared) <= self.tolerance(z))
+
+    def __str__(self) -> str:
+        return (
+            f"{'ok' if self.ok() else 'FAIL'} {self.table}: {self.subject}: {self.stratum}: observed "
+            f"{self.observed:.4g}, declared {self.declared:.4g} ± {self.tolerance():.2g} (n={self.n})"
+        )
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A declared behaviour the data cannot speak to (no link to the parent, too few rows)."""
+
+    behaviour: str
+    table: str
+    column: str | None
+    subject: str
+    reason: str
+
+
+Finding = Recovered | Skipped
+
+
+def us(column: str, alias: str = "") -> str:
+    return f"epoch_us({alias + '.' if alias else ''}{q(column)})"
+
+
+def timeframe(schema: Schema) -> tuple[int, int]:
+    tf = schema.timeframe
+    return round(tf.start_dt.timestamp() * 1e6), round(tf.end_dt.timestamp() * 1e6)
+
+
+def key_into(schema: Schema, child: Node, parent: Node) -> str | None:
+    """The child's column holding the parent's key: a declared (or implied) foreign key into the
+    parent's PK, else a plain lookup into it."""
+    for fk in schema.constraints.foreign_keys:
+        a, b = split_ref(fk.from_), split_ref(fk.to)
+        if a and b and a[0] == child.id and b == (parent.id, parent.pk):
+            return a[1]
+    for col in child.columns:
+        if col.kind == "lookup" and not col.args.on and col.args.from_ == f"{parent.id}.{parent.pk}":
+            return col.name
+    return None
+
+
+def children(schema: Schema, parent: Node) -> Iterator[Node]:
+    return (n for n in schema.nodes if parent.id in (n.parents or []))
+
+
+def ratio_se(m1: float, se1: float, m0: float, se0: float) -> float:
+    """Standard error of m1/m0 (delta method, the two means taken as independent)."""
+    if m0 <= 0:
+        return math.inf
+    if m1 <= 0:
+        return se1 / m0
+    return (m1 / m0) * math.sqrt((se1 / m1) ** 2 + (se0 / m0) ** 2)
+
+
+def binomial_se(p: float, n: int) -> float:
+    """Under the declared p, floored so that p = 0 or 1 still allows a little noise."""
+    return math.sqrt(max(p * (1 - p), 0.25 / n) / n)
+
+
+def _segment_sql(parent: Node) -> str:
+    sb = parent.segment_behavior
+    return f"CAST(p.{q(sb.segment_column)} AS VARCHAR)" if sb else "'all'"
+
+
+def walk_rows(
+    schema: Schema, node: Node, cols: StageColumns | StateColumns | None, *columns: str
+) -> str | None:
+    """SQL: the rows of a funnel or state-model table (alias s) joined to the parent whose walk each one
+    belongs to (alias p), as `id` (the parent's key), `seg` (its segment), `columns`, `t` (when the stage
+    or state was entered) and `pk` (breaks ties in time). None when the table holds no key into its
+    parent: its walks cannot be told apart."""
+    parent = schema.node(node.primary_parent or "")
+    fk = key_into(schema, node, parent) if parent is not None else None
+    if fk is None:
+        return None
+    tcol = cols.time if cols and cols.time else first_datetime_column(node)
+    pk = f"s.{q(node.pk)}" if node.pk else "0"
+    return (
+        f"SELECT s.{q(fk)} AS id, {_segment_sql(parent)} AS seg, {', '.join(columns)}, {us(tcol, 's')} AS t, "
+        f"{pk} AS pk FROM {q(node.id)} s JOIN {q(parent.id)} p ON s.{q(fk)} = p.{q(parent.pk)}"
+    )
+
+
+def bookkeeping(behaviour: str, table: str, broken: str, bad: int, n: int) -> Recovered:
+    """A walk's declared structure, checked exactly: `bad` of `n` rows are `broken`, and none may be."""
+    return Recovered(behaviour, table, None, BOOKKEEPING, broken, 0, bad, 0.0, int(n))
+
+
+def sample_mean(
+    behaviour: str,
+    table: str,
+    subject: str,
+    stratum: str,
+    declared: float,
+    n: int,
+    mean: float,
+    sd: float | None,
+) -> Recovered:
+    """A mean of n observations against the declared mean: its standard error from the sample's spread,
+    its tolerance never under 1 % of the declared value."""
+    return Recovered(
+        behaviour,
+        table,
+        None,
+        subject,
+        stratum,
+        declared,
+        mean,
+        (sd or 0.0) / math.sqrt(n),
+        int(n),
+        floor=0.01 * declared,
+    )

@@ -1,0 +1,180 @@
+"""Segments (DSL.md §8.1): children per parent and mean value per segment, as ratios to the largest
+segment."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import duckdb
+import numpy as np
+
+from datagen.dsl.models import Fanout, Node, Schema
+from datagen.dsl.references import split_ref
+from datagen.validate.context import q
+from datagen.validate.recovery.common import (
+    MIN_GROUP,
+    MIN_PARENTS,
+    Finding,
+    Recovered,
+    Skipped,
+    children,
+    key_into,
+    ratio_se,
+)
+
+
+def recover_segments(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Finding]:
+    out: list[Finding] = []
+    for parent in schema.nodes:
+        sb = parent.segment_behavior
+        if sb is None or parent.pk is None:
+            continue
+        fanout = {s: b.fanout_multiplier for s, b in sb.behaviors.items()}
+        value = {s: b.value_multiplier for s, b in sb.behaviors.items()}
+        for child in children(schema, parent):
+            fk = key_into(schema, child, parent)
+            subject = f"children per {parent.id} row by {sb.segment_column}"
+            walks = child.stage_config is not None or child.state_transition_model is not None
+            born_here = child.primary_parent == parent.id
+            counted = not walks and (child.fanout is not None or not born_here)
+            if counted and any(f != 1.0 for f in fanout.values()):
+                expect, why = _fanout_expectation(parent, child, fanout, born_here)
+                if fk is None or expect is None:
+                    why = why or f"no key into {parent.id}"
+                    out.append(Skipped("segment_fanout", child.id, None, subject, why))
+                else:
+                    out += _segment_fanout(con, parent, child, fk, sb.segment_column, expect, subject)
+            for ref in sb.applies_to_columns:
+                table, column = split_ref(ref) or ("", "")
+                if table != child.id:
+                    continue
+                subject = f"mean {column} by {parent.id}.{sb.segment_column}"
+                if fk is None:
+                    out.append(
+                        Skipped("segment_value", child.id, column, subject, f"no key into {parent.id}")
+                    )
+                else:
+                    expect = _factor(value)
+                    out += _segment_value(con, parent, child, fk, sb.segment_column, column, expect, subject)
+    return out
+
+
+def _factor(factors: dict[str, float]) -> Callable[[str], float]:
+    return lambda seg: factors.get(seg, 1.0)
+
+
+def _fanout_expectation(
+    parent: Node, child: Node, fanout: dict[str, float], born_here: bool
+) -> tuple[Callable[[str], float] | None, str | None]:
+    """Expected children per parent row in a segment, up to a common factor. Born from the parent: the
+    fanout distribution at lambda x multiplier, after min/max (DSL.md §5); referenced from a further
+    position: proportional to the multiplier (a weighted draw). Bounds that bite on a parent whose
+    activity also follows a vintage curve leave the ratio undetermined by the multipliers alone."""
+    f = child.fanout
+    if not born_here or f is None:
+        return _factor(fanout), None
+    clipped = {seg: expected_count(f, m) for seg, m in {**fanout, "": 1.0}.items()}
+    base = {seg: _unbounded_mean(f) * m for seg, m in {**fanout, "": 1.0}.items()}
+    bites = any(abs(clipped[k] - base[k]) > 0.005 * max(base[k], 1e-9) for k in clipped)
+    if (
+        bites
+        and parent.vintage_behavior is not None
+        and any(m.applies_to == "fanout" for m in parent.vintage_behavior.age_based_multipliers.values())
+    ):
+        return None, "fanout min/max bite and activity follows a vintage curve: ratio not determined"
+    return (lambda seg: clipped.get(seg, clipped[""])), None
+
+
+def _unbounded_mean(f: Fanout) -> float:
+    return f.lambda_ if f.lambda_ is not None else (f.min + f.max) / 2
+
+
+def expected_count(f: Fanout, m: float) -> float:
+    """E[children] of a parent whose fanout is multiplied by m, after the declared min/max (exact sums over
+    the distribution the engine draws from: poisson, negative binomial or stochastically rounded
+    uniform)."""
+    lo, hi = f.min or 0, f.max if f.max is not None else math.inf
+    if f.distribution == "uniform":
+        base = np.arange(f.min, f.max + 1) * m
+        whole, frac = np.floor(base), base - np.floor(base)
+        return float(np.mean((1 - frac) * np.clip(whole, lo, hi) + frac * np.clip(whole + 1, lo, hi)))
+    mean = f.lambda_ * m
+    if mean <= 0:
+        return float(lo)
+    k = f.dispersion or 1.0
+    sd = math.sqrt(mean if f.distribution == "poisson" else mean * (1 + mean / k))
+    first, last = max(0, math.floor(mean - 12 * sd)), math.ceil(mean + 12 * sd) + 20
+    if lo <= first and hi >= last:
+        return mean
+    x = np.arange(first, last + 1, dtype=float)
+    lg = np.vectorize(math.lgamma)
+    if f.distribution == "poisson":
+        logp = x * math.log(mean) - mean - lg(x + 1)
+    else:
+        p = k / (k + mean)
+        logp = lg(x + k) - math.lgamma(k) - lg(x + 1) + k * math.log(p) + x * math.log1p(-p)
+    pmf = np.exp(logp - logp.max())
+    return float(np.sum(np.clip(x, lo, hi) * pmf) / pmf.sum())
+
+
+def _segment_fanout(
+    con, parent: Node, child: Node, fk: str, seg: str, expect: Callable[[str], float], subject: str
+) -> list:
+    rows = con.execute(
+        f"""SELECT p.seg, count(*), avg(coalesce(c.k, 0)), stddev_samp(coalesce(c.k, 0))
+            FROM (SELECT {q(parent.pk)} AS id, CAST({q(seg)} AS VARCHAR) AS seg FROM {q(parent.id)}) p
+            LEFT JOIN (SELECT {q(fk)} AS id, count(*) AS k FROM {q(child.id)} GROUP BY 1) c ON c.id = p.id
+            WHERE p.seg IS NOT NULL GROUP BY p.seg HAVING count(*) >= {MIN_PARENTS}"""
+    ).fetchall()
+    return _segment_ratios(rows, expect, "segment_fanout", child.id, None, subject)
+
+
+def _segment_value(
+    con,
+    parent: Node,
+    child: Node,
+    fk: str,
+    seg: str,
+    column: str,
+    expect: Callable[[str], float],
+    subject: str,
+) -> list:
+    v = f"c.{q(column)}"
+    rows = con.execute(
+        f"""SELECT CAST(p.{q(seg)} AS VARCHAR), count({v}), avg({v}), stddev_samp({v})
+            FROM {q(child.id)} c JOIN {q(parent.id)} p ON c.{q(fk)} = p.{q(parent.pk)}
+            WHERE p.{q(seg)} IS NOT NULL GROUP BY 1 HAVING count({v}) >= {MIN_GROUP}"""
+    ).fetchall()
+    return _segment_ratios(rows, expect, "segment_value", child.id, column, subject)
+
+
+def _segment_ratios(
+    rows: list, expect: Callable[[str], float], behaviour: str, table: str, column: str | None, subject: str
+) -> list[Finding]:
+    """Each segment against the largest one: observed ratio of means vs the declared ratio."""
+    if len(rows) < 2:
+        return [Skipped(behaviour, table, column, subject, "fewer than two segments with enough rows")]
+    ref = max(rows, key=lambda r: r[1])
+    ref_factor = expect(ref[0])
+    out = []
+    for seg, n, mean, sd in rows:
+        if seg == ref[0] or ref_factor == 0 or not ref[2]:
+            continue
+        declared = expect(seg) / ref_factor
+        se = ratio_se(mean, (sd or 0.0) / math.sqrt(n), ref[2], (ref[3] or 0.0) / math.sqrt(ref[1]))
+        out.append(
+            Recovered(
+                behaviour,
+                table,
+                column,
+                subject,
+                f"{seg} / {ref[0]}",
+                declared,
+                mean / ref[2],
+                se,
+                int(n),
+                floor=0.01 * declared,
+            )
+        )
+    return out
