@@ -1,5 +1,5 @@
 """CLI commands that are not about checking a schema: version, examples, the bundled JSON Schema file,
-preflight and export end to end."""
+preflight, generate's --scale and summary, --debug, and export end to end."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from datagen import __version__
 from datagen.cli import app
 from datagen.dsl.jsonschema import dsl_json_schema
+from datagen.errors import InputError
 from datagen.resources import examples_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +49,35 @@ def test_sample_preflight_previews_every_table_and_writes_nothing(tmp_path: Path
         assert table in result.stdout
     assert "preflight ok" in result.stdout
     assert not (tmp_path / "data").exists()
+
+
+def test_scale_multiplies_parentless_rows_and_the_summary_reports_each_table(tmp_path: Path) -> None:
+    """--scale 0.5 halves each parent-less table's rows, children follow; the summary shows rows, rows/s."""
+    schema = examples_dir() / "legacy_v1.json"
+    doc = json.loads(schema.read_text(encoding="utf-8"))
+    full, half = tmp_path / "full", tmp_path / "half"
+    assert runner.invoke(app, ["generate", str(schema), "-o", str(full)]).exit_code == 0
+    result = runner.invoke(
+        app, ["generate", str(schema), "-o", str(half), "--scale", "0.5"], terminal_width=200
+    )
+    assert result.exit_code == 0, result.output
+    rows = {p: json.loads((p / ".metadata.json").read_text())["tables"] for p in (full, half)}
+    for node in doc["nodes"]:
+        n_full, n_half = rows[full][node["id"]]["rows"], rows[half][node["id"]]["rows"]
+        if "rows" in node and not node.get("parents"):
+            assert n_half == round(node["rows"] * 0.5) and n_full == node["rows"], node["id"]
+        else:
+            assert n_half < n_full, node["id"]  # children follow their scaled parents
+        assert f"{n_half:,}" in result.stdout
+    assert "rows/s" in result.stdout and "total" in result.stdout
+
+
+def test_debug_lets_the_error_through_with_its_traceback(tmp_path: Path) -> None:
+    missing = str(tmp_path / "nope.json")
+    quiet = runner.invoke(app, ["check", missing])
+    assert quiet.exit_code == 2 and isinstance(quiet.exception, SystemExit)
+    loud = runner.invoke(app, ["--debug", "check", missing])
+    assert isinstance(loud.exception, InputError)
 
 
 def test_generate_then_export_writes_csv_manifests_and_dataset(tmp_path: Path) -> None:

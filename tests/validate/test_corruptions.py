@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 import pytest
 
 from tests.validate.helpers import (
+    col,
     copy_data,
     failure,
     read,
@@ -72,6 +73,19 @@ def test_orphan_foreign_key(data: Path) -> None:
     rewrite(data, "orders", orphan)
     f = assert_fails(data, "foreign_key", "orders", "customer_id")
     assert "4 of" in f["message"] and all(e["customer_id"] == 999_999 for e in f["examples"])
+
+
+def test_orphan_in_a_lookup_under_another_name(tmp_path: Path) -> None:
+    """A lookup into customers' key is a foreign key whatever the column is called."""
+    doc = shop()
+    doc["nodes"][2]["columns"].append(col("referrer", "int", {"lookup": {"from": "customers.customer_id"}}))
+    data = tmp_path / "data"
+    write(doc, data)
+    assert validated(doc, data).exit_code == 0
+    rewrite(data, "orders", lambda t: set_column(t, "referrer", [0, *t.column("referrer").to_pylist()[1:]]))
+    f = assert_fails(data, "foreign_key", "orders", "referrer", doc)
+    assert "point at no customers.customer_id" in f["message"]
+    assert f["examples"] == [{"order_id": 1, "referrer": 0}]
 
 
 def test_enum_ref_violation(data: Path) -> None:
@@ -163,12 +177,18 @@ def test_inequality_within_a_row(data: Path) -> None:
     assert [e["order_id"] for e in f["examples"]] == [8]
 
 
-def test_stored_type_mismatch(data: Path) -> None:
-    rewrite(
-        data, "orders", lambda t: set_column(t, "amount", t.column("amount").cast(pa.string()), pa.string())
-    )
-    f = assert_fails(data, "type", "orders", "amount")
-    assert "stored as string, declared float" in f["message"]
+@pytest.mark.parametrize(
+    ("table", "column", "stored", "words"),
+    [
+        ("orders", "amount", pa.string(), "stored as string, declared float"),
+        ("orders", "order_id", pa.float64(), "stored as double, declared int"),  # ints are ints
+        ("customers", "signup_at", pa.timestamp("us"), "a datetime is a UTC timestamp"),
+    ],
+)
+def test_stored_type_mismatch(data: Path, table: str, column: str, stored: pa.DataType, words: str) -> None:
+    rewrite(data, table, lambda t: set_column(t, column, t.column(column).cast(stored), stored))
+    f = assert_fails(data, "type", table, column)
+    assert words in f["message"]
 
 
 def test_missing_column(data: Path) -> None:
