@@ -107,3 +107,41 @@ def test_export_rejects_an_unknown_format(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "unknown export format 'xlsx'" in result.output
+
+
+def test_sample_preflight_reports_a_problem_and_exits_1(tmp_path: Path) -> None:
+    schema = {
+        "version": "1.0",
+        "metadata": {"name": "broken_ratio"},
+        "timeframe": {"start": "2024-01-01T00:00:00Z", "end": "2024-12-31T00:00:00Z"},
+        "nodes": [
+            {
+                "id": "t",
+                "kind": "entity",
+                "pk": "id",
+                "rows": 100,
+                "columns": [
+                    {"name": "id", "type": "int", "generator": {"sequence": {}}},
+                    {
+                        "name": "zero",
+                        "type": "float",
+                        "generator": {
+                            "distribution": {
+                                "type": "uniform",
+                                "params": {"low": 0, "high": 1},
+                                "clamp": [0, 0],
+                            }
+                        },
+                    },
+                    {"name": "ratio", "type": "float", "generator": {"expression": {"code": "1 / zero"}}},
+                ],
+            },
+        ],
+        "constraints": {},
+    }
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(schema))
+    result = runner.invoke(app, ["generate", str(path), "--sample", "10"], terminal_width=200)
+    assert result.exit_code == 1
+    assert "t.ratio: has inf or NaN values" in result.output
+    assert "preflight ok" not in result.output
