@@ -99,3 +99,14 @@ def test_a_parent_without_a_time_starts_its_walk_at_the_timeframe_start() -> Non
         days=7
     )
     assert np.allclose(weeks, np.round(weeks))  # discrete periods: changes on whole weeks
+
+
+def test_without_a_column_mapping_the_walk_fills_state_previous_state_and_the_first_datetime() -> None:
+    data = frames(example("combined_behaviours", players=1500))
+    life = data["lifecycle"].merge(data["players"], on="player_id", sort=False)
+    prev = life.groupby("player_id")["state"].shift(1)  # a parent's rows come together, in step order
+    assert (life["previous_state"].isna() == prev.isna()).all()
+    assert (life.loc[prev.notna(), "previous_state"] == prev[prev.notna()]).all()
+    assert (life.groupby("player_id")["entered_at"].diff().dropna() > pd.Timedelta(0)).all()
+    first = life[prev.isna()]
+    assert len(first) == len(data["players"]) and (first["entered_at"] >= first["installed_at"]).all()

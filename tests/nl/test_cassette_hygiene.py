@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
+import httpx2
 import pytest
+import vcr
 import yaml
 from openai.types.chat import ChatCompletion
 
-from tests.nl.recording import CASSETTES, is_authored
-from tests.nl.scenarios import SCENARIOS
+from datagen.nl.client import OpenAIClient
+from datagen.nl.conversation import Conversation
+from datagen.nl.settings import LLMSettings
+from tests.nl.recording import CASSETTES, VCR_CONFIG, chat_endpoint, is_authored
+from tests.nl.scenarios import SCENARIOS, turn
+from tests.nl.wire import Reply, ScriptedEndpoint
 
 FILES = sorted(CASSETTES.glob("*.yaml"))
 SECRET = re.compile(r"authorization|bearer |\bsk-[a-z0-9]|openai-organization|set-cookie|api-key", re.I)
@@ -48,3 +55,31 @@ def test_responses_are_in_the_openai_wire_format(path) -> None:
         else:
             assert set(body["error"]) == {"message", "type", "param", "code"}
             assert response["status"]["code"] in (429, 500, 502, 503)
+
+
+def test_recording_drops_the_key_the_organisation_and_cookies(tmp_path: Path, monkeypatch) -> None:
+    """The filters themselves, not just today's files: a recording through the real client, whose
+    requests carry the key (and an organisation) and whose responses set cookies, keeps none of them."""
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-secretorganisation")
+    key = "sk-live-looking-key-0123456789"
+    endpoint = ScriptedEndpoint([Reply(turn("bookshop"))])
+    sent: list[dict[str, str]] = []
+
+    def respond(request: httpx2.Request) -> httpx2.Response:
+        sent.append(dict(request.headers))
+        response = endpoint(request)
+        response.headers["set-cookie"] = "__cf_bm=secretcookie; path=/"
+        response.headers["openai-organization"] = "org-secretorganisation"
+        return response
+
+    http = httpx2.Client(transport=httpx2.MockTransport(respond))
+    client = OpenAIClient(LLMSettings(key, None, "gpt-4o-mini", "TOOLS"), http_client=http)
+    recorder = vcr.VCR(record_mode="all", **VCR_CONFIG)
+    recorder.register_matcher("chat_endpoint", chat_endpoint)
+    with recorder.use_cassette(str(tmp_path / "c.yaml")):
+        Conversation(client, sleep=lambda _: None).send("Customers and orders of an online bookshop.")
+    assert sent[0]["authorization"] == f"Bearer {key}"  # there was something to filter
+    assert sent[0]["openai-organization"] == "org-secretorganisation"
+    text = (tmp_path / "c.yaml").read_text(encoding="utf-8")
+    assert len(interactions(tmp_path / "c.yaml")) == 1
+    assert key not in text and "secret" not in text and not SECRET.search(text)

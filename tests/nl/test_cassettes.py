@@ -23,7 +23,7 @@ from datagen.nl.settings import LLMSettings
 from tests.nl.conftest import cassette
 from tests.nl.recording import CASSETTES, is_authored
 from tests.nl.scenarios import SCENARIOS, drive, turn
-from tests.nl.wire import Reply, ScriptedEndpoint
+from tests.nl.wire import Error, Reply, ScriptedEndpoint
 
 pytestmark = pytest.mark.block_network
 DOMAINS = [
@@ -274,6 +274,24 @@ def test_timeouts_are_retried_then_fail_clearly() -> None:
     assert len(endpoint.requests) == 8
     assert failed[0].data["reason"] == "timeout"
     assert failed[0].text.startswith("the endpoint did not answer within 30 s; gave up after 8 request(s)")
+
+
+def test_rejected_credentials_fail_at_once_and_never_repeat_the_key() -> None:
+    """A 401 is not retried; the message says what to check, and the key never reaches an event even
+    when the endpoint quotes it back (OpenAI's own 401 text does)."""
+    key = "sk-test-not-a-real-key"
+    quoted = f"Incorrect API key provided: {key}. You can find your API key at https://platform.openai.com."
+    endpoint = ScriptedEndpoint([Error(401, quoted, "invalid_request_error", "invalid_api_key")])
+    settings = LLMSettings(key, None, "gpt-4o-mini", "TOOLS")
+    client = OpenAIClient(settings, http_client=httpx2.Client(transport=httpx2.MockTransport(endpoint)))
+    sleeps: list[float] = []
+    conv = Conversation(client, sleep=sleeps.append)
+    events = conv.send("Customers and orders of a bookshop.")
+    failed = next(e for e in events if e.kind == "failed")
+    assert len(endpoint.requests) == 1 and sleeps == []
+    assert "refused the credentials (401)" in failed.text and "OPENAI_API_KEY" in failed.data["hint"]
+    assert conv.state == State.FAILED
+    assert key not in json.dumps([(e.text, e.data) for e in events], default=str)
 
 
 def test_scenario_replies_are_what_the_cassettes_hold() -> None:

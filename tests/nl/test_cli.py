@@ -112,3 +112,20 @@ def test_eval_reports_each_prompt_and_the_rates(tmp_path: Path) -> None:
     summary = report["summary"]
     assert summary["first_try_valid_rate"] == 1.0 and summary["mean_questions"] == 0.5
     assert "first-try valid 100%" in result.stdout
+
+
+@cassette("refinement")
+def test_nl_resume_refines_the_saved_conversation(tmp_path: Path) -> None:
+    first = nl(tmp_path, SCENARIOS["refinement"].prompt, "--no-generate")
+    assert first.exit_code == 0, first.output
+    transcript = tmp_path / "schema.conversation.jsonl"
+    [edit] = SCENARIOS["refinement"].refinements
+    result = nl(tmp_path, edit, "--resume", str(transcript), "--no-generate")
+    assert result.exit_code == 0, result.output
+    assert f"resumed{transcript}(ready)" in "".join(result.stdout.split())  # rich wraps long paths
+    assert "+ table refunds" in result.stdout
+    schema = json.loads((tmp_path / "schema.json").read_text())
+    assert check(schema).ok and [n["id"] for n in schema["nodes"]][-1] == "refunds"
+    assert schema["timeframe"]["start"].startswith("2023-01-01")
+    users = [r["text"] for r in read_records(transcript) if r["kind"] == "user"]
+    assert users == [SCENARIOS["refinement"].prompt, edit]

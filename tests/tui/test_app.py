@@ -114,6 +114,10 @@ async def test_ask_answer_by_click_then_propose_shows_schema_and_preview(setting
         assert any(label.startswith("orders") for label in tree_labels(app))
         assert app.query_one("#preview-orders", DataTable).row_count == 100
         assert app.session.answers == {"weekends": "no", "span": "5 years"}
+        app.query_one("#side").active = "tab-quality"
+        await settle(pilot)
+        assert str(app.query_one("#quality-score").value) == "100"  # the sample's checks all pass
+        assert "every check passed" in str(app.query_one("#quality-verdict").render())
 
 
 async def test_use_the_suggested_answers_button_sends_the_defaults(settings: Settings) -> None:
