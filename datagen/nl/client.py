@@ -199,7 +199,7 @@ class OpenAIClient:
             if isinstance(cause, AssertionError):
                 return Refusal(str(cause).split("due to", 1)[-1].strip(), usage=usage)
             return UnreadableReply(describe_validation(cause), raw=_raw_text(response), usage=usage)
-        where = self.settings.base_url or "api.openai.com"
+        where = self.settings.endpoint
         if isinstance(cause, openai.APITimeoutError):
             return TransientError(
                 f"the endpoint did not answer within {self.settings.timeout:g} s", kind="timeout"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from datagen.errors import LLMError
 
@@ -32,9 +33,19 @@ class LLMSettings:
     mode: str = "TOOLS"
     timeout: float = DEFAULT_TIMEOUT
 
+    @property
+    def endpoint(self) -> str:
+        """The endpoint for messages: credentials written into the URL (`https://user:key@host`) and its
+        query string are left out."""
+        if not self.base_url:
+            return "https://api.openai.com/v1"
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
     def describe(self) -> str:
-        where = self.base_url or "https://api.openai.com/v1"
-        return f"{self.model} at {where} ({self.mode} mode)"
+        return f"{self.model} at {self.endpoint} ({self.mode} mode)"
 
     @classmethod
     def from_env(

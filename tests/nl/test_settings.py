@@ -44,3 +44,32 @@ def test_an_unknown_mode_lists_the_modes() -> None:
     with pytest.raises(LLMError, match="unknown DATAGEN_LLM_MODE 'FUNCTIONS'") as info:
         LLMSettings.from_env({"OPENAI_API_KEY": "k", "DATAGEN_LLM_MODE": "functions"})
     assert "TOOLS, JSON_SCHEMA, JSON, MD_JSON" in info.value.hint
+
+
+def test_credentials_in_the_base_url_never_reach_a_message() -> None:
+    settings = LLMSettings.from_env(
+        {
+            "OPENAI_BASE_URL": "https://alice:s3cret-key@llm.example.com:8443/v1?token=abc",
+            "DATAGEN_MODEL": "m",
+        }
+    )
+    assert settings.endpoint == "https://llm.example.com:8443/v1"
+    text = settings.describe()
+    assert "s3cret-key" not in text and "alice" not in text and "token" not in text
+    assert "llm.example.com:8443/v1" in text
+
+
+def test_connection_errors_name_the_endpoint_without_its_credentials() -> None:
+    import httpx2
+    import openai
+
+    from datagen.nl.client import OpenAIClient
+
+    settings = LLMSettings.from_env(
+        {"OPENAI_BASE_URL": "http://bob:hunter2@127.0.0.1:9/v1", "DATAGEN_MODEL": "m"}
+    )
+    client = OpenAIClient(settings)
+    request = httpx2.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
+    error = client._translate(openai.APIConnectionError(request=request), None)
+    assert "hunter2" not in str(error) and "bob" not in str(error)
+    assert "127.0.0.1:9" in str(error)
