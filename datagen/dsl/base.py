@@ -25,10 +25,3 @@ class Strict(BaseModel):
     )
 
     comment: str | None = None
-
-    @classmethod
-    def allowed_keys(cls) -> list[str]:
-        keys = []
-        for name, f in cls.model_fields.items():
-            keys.append(f.alias or name)
-        return keys

@@ -320,7 +320,3 @@ def generator_name(gen: Strict) -> str:
     tag = _generator_tag(gen)
     assert tag is not None
     return tag
-
-
-def generator_args(gen: Strict) -> Any:
-    return getattr(gen, generator_name(gen))
