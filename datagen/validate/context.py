@@ -198,6 +198,16 @@ class Context:
         assert row is not None
         return row
 
+    def duplicates(self, table: str, column: str) -> tuple[int, int, list[dict[str, Any]]]:
+        """Repeated non-null values of a column: (how many values, how many rows share them, examples)."""
+        t, x = q(table), q(column)
+        groups = f"FROM {t} WHERE {x} IS NOT NULL GROUP BY {x} HAVING count(*) > 1"
+        values, rows = self.one(f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n {groups})")
+        examples = (
+            self.examples(f"SELECT {x} AS {x}, count(*) AS rows {groups} ORDER BY {x}") if values else []
+        )
+        return int(values), int(rows), examples
+
     def examples(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         """Up to five rows of a query as JSON-ready dicts."""
         cur = self.con.execute(f"SELECT * FROM ({sql}) LIMIT {MAX_EXAMPLES}", params or [])

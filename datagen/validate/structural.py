@@ -97,21 +97,12 @@ def stored_type(ctx: Context, table: str, column: str) -> Result:
 
 
 def primary_key(ctx: Context, table: str, pk: str) -> Result:
-    t, k = q(table), q(pk)
-    dup_keys, dup_rows = ctx.one(
-        f"SELECT count(*), coalesce(sum(n), 0) FROM "
-        f"(SELECT count(*) AS n FROM {t} WHERE {k} IS NOT NULL GROUP BY {k} HAVING count(*) > 1)"
-    )
+    dup_keys, dup_rows, examples = ctx.duplicates(table, pk)
     nulls = ctx.profile(table)[pk]["nulls"]
     ok = dup_keys == 0 and nulls == 0
     problems = []
-    examples = []
     if dup_keys:
-        problems.append(f"{dup_keys:,} key value(s) repeated ({int(dup_rows):,} rows share them)")
-        examples = ctx.examples(
-            f"SELECT {k} AS {k}, count(*) AS rows FROM {t} WHERE {k} IS NOT NULL "
-            f"GROUP BY {k} HAVING count(*) > 1 ORDER BY {k}"
-        )
+        problems.append(f"{dup_keys:,} key value(s) repeated ({dup_rows:,} rows share them)")
     if nulls:
         problems.append(f"{nulls:,} row(s) without a key")
     msg = "; ".join(problems) if problems else f"{ctx.rows[table]:,} keys, unique and non-null"
@@ -122,7 +113,7 @@ def primary_key(ctx: Context, table: str, pk: str) -> Result:
         ok,
         msg,
         examples=examples,
-        details={"duplicate_keys": int(dup_keys), "duplicate_rows": int(dup_rows), "null_keys": nulls},
+        details={"duplicate_keys": dup_keys, "duplicate_rows": dup_rows, "null_keys": nulls},
         fix=None if ok else f"keys must be unique and present: {REGENERATE}, or remove the duplicated rows",
     )
 

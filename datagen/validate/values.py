@@ -278,18 +278,15 @@ def enum_ref(ctx: Context, table: str, column: str, ref: str, source: str) -> Re
 
 
 def unique(ctx: Context, table: str, column: str) -> Result:
-    t, x = q(table), q(column)
-    groups = f"FROM {t} WHERE {x} IS NOT NULL GROUP BY {x} HAVING count(*) > 1"
-    dup_keys, dup_rows = ctx.one(f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n {groups})")
-    examples = ctx.examples(f"SELECT {x}, count(*) AS rows {groups} ORDER BY {x}") if dup_keys else []
+    dup_keys, dup_rows, examples = ctx.duplicates(table, column)
     return _result(
         "unique",
         table,
         column,
         dup_keys,
-        f"{dup_keys:,} value(s) repeated ({int(dup_rows):,} rows share them)"
+        f"{dup_keys:,} value(s) repeated ({dup_rows:,} rows share them)"
         if dup_keys
         else f"all non-null values of {column} are distinct",
         examples,
-        {"rule": f"{column} unique", "duplicate_values": int(dup_keys), "duplicate_rows": int(dup_rows)},
+        {"rule": f"{column} unique", "duplicate_values": dup_keys, "duplicate_rows": dup_rows},
     )
