@@ -33,5 +33,8 @@ def dsl_json_schema() -> dict[str, Any]:
     body = Schema.model_json_schema(by_alias=True, mode="validation")
     _widen_one_or_many(body)
     body["title"] = "Datagen schema (DSL v1)"
-    body["description"] = "A dataset: tables, columns and how each value is generated. See DSL.md."
+    body["description"] = (
+        "A dataset: tables, columns and how each value is generated. "
+        "Reference: docs/schema-language.md in the Datagen repository."
+    )
     return {"$schema": DIALECT, "$id": SCHEMA_ID, **body}
