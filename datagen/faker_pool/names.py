@@ -17,6 +17,7 @@ then every name starts with one of the locale's courtesy titles for that gender 
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,8 +47,15 @@ class Layout:
     sep: str = " "
 
 
-def _person_provider(locale: str) -> object:
-    return next(p for p in Faker(locale).get_providers() if p.__provider__ == "faker.providers.person")
+def _person_provider(locale: str) -> type:
+    """The locale's person provider class, found as faker finds it (locale, then language, then en_US)
+    without building a whole Faker (a tenth of a second each)."""
+    for name in (locale, locale.partition("_")[0], "en_US"):
+        try:
+            return importlib.import_module(f"faker.providers.person.{name}").Provider
+        except ModuleNotFoundError:
+            continue
+    raise LookupError(locale)  # en_US is always there
 
 
 @lru_cache(maxsize=256)
