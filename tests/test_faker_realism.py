@@ -322,6 +322,7 @@ NAME = col("full_name", "string", {"faker": {"method": "name"}})
         ({"method": "city", "from": "full_name"}, "not built from other columns"),
         ({"method": "name", "from": "full_name"}, "a first-name and a last-name column"),
         ({"method": "email", "from": ["full_name", "full_name"]}, "a full-name column"),
+        ({"method": "name", "from": ["full_name", "age"], "unique": True}, "drop 'unique'"),
     ],
 )
 def test_the_checker_explains_a_bad_from(generator: dict, expected: str) -> None:

@@ -29,6 +29,8 @@ def faker_from_problems(node: Node, col: Column) -> list[Problem]:
         return [([], f"faker method '{method}' is not built from other columns; 'from' works with {usable}")]
     if len(sources) not in counts or len(set(sources)) != len(sources):
         return [([], f"'from' of '{method}' names {what}, e.g. {_example(counts)}")]
+    if method in NAME_METHODS and args.unique:
+        return [([], "a name joined from other columns repeats when they do; drop 'unique' (or 'from')")]
     problems: list[Problem] = []
     for i, name in enumerate(sources):
         where: list[str | int] = [] if isinstance(args.from_, str) else [i]

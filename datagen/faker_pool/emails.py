@@ -22,6 +22,7 @@ tells rows apart, so addresses are unique across blocks without seeing the other
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -118,6 +119,7 @@ _NOT_LETTER = re.compile(r"[^a-z]+")
 FALLBACK_TOKEN = "user"
 
 
+@lru_cache(maxsize=1 << 16)
 def ascii_token(token: str, language: str) -> str:
     """A name token as the letters a user name would use: lower case ASCII a-z only."""
     text = token.lower()

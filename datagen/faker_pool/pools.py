@@ -4,7 +4,8 @@ Faker costs tens of microseconds per value, so the engine never calls it per row
 drawn once per (method, args, locale, seed) and rows sample indices from it with numpy. A pool is a pure
 function of those inputs: faker's instance is seeded from a stable hash, and faker's clock is pinned at
 `REFERENCE_NOW` while it draws, so relative ranges ("-30y", `date_of_birth`, `date_this_year`) do not
-move with the wall clock or the machine's timezone.
+move with the wall clock or the machine's timezone. Being pure, pools are also kept on disk between
+runs (cache.py).
 """
 
 from __future__ import annotations
