@@ -406,7 +406,7 @@ def _args_key(args: Mapping[str, object] | None) -> str:
     return json.dumps(dict(args or {}), sort_keys=True, default=repr)
 
 
-def _stable_seed(*parts: object) -> int:
+def stable_seed(*parts: object) -> int:
     digest = hashlib.blake2b(json.dumps(parts, default=repr).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little")
 
@@ -437,7 +437,7 @@ def _faker_call(method: str, args: Mapping[str, object], locale: str, seed: int)
     """The bound faker method for one pool, its instance seeded from everything that defines the pool."""
     if method not in known_methods():
         raise GenerationError(f"unknown faker method '{method}'", hint=method_problem(method, args))
-    fake = _seeded(locale, _stable_seed(method, _args_key(args), locale, seed))
+    fake = _seeded(locale, stable_seed(method, _args_key(args), locale, seed))
     from datagen.faker_pool import names  # names builds on this module's pools
 
     if method in names.NAME_METHODS:  # faker's own would add titles ("Dr.", "MD")
@@ -608,7 +608,7 @@ def row_permutation(rows: np.ndarray, total: int, seed: int) -> np.ndarray:
     """
     half = max(1, ((total - 1).bit_length() + 1) // 2)
     mask = np.uint64((1 << half) - 1)
-    keys = [np.uint64(_stable_seed("unique-rows", seed, total, r)) for r in range(4)]
+    keys = [np.uint64(stable_seed("unique-rows", seed, total, r)) for r in range(4)]
 
     def feistel(x: np.ndarray) -> np.ndarray:
         left, right = x >> np.uint64(half), x & mask
