@@ -113,7 +113,7 @@ def test_unaccepted_arg_lists_the_accepted_ones():
 
 
 def test_args_on_a_method_without_parameters():
-    assert "takes no arguments" in method_problem("name", {"style": "x"})
+    assert "takes no arguments" in method_problem("city", {"style": "x"})
 
 
 def test_bad_arg_values_are_caught_by_a_trial_call():

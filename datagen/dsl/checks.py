@@ -19,6 +19,7 @@ from datagen.dsl.references import (
     table_refs,
 )
 from datagen.faker_pool import method_problem
+from datagen.faker_pool.checks import faker_from_problems
 
 Path = list[PathPart]
 NUMERIC = ("int", "float")
@@ -239,6 +240,8 @@ class Checker:
                 self.issues.error([*gpath, "locale" if about_locale else "method"], p, code="faker_method")
             if args.locale_from:
                 self.column(node, args.locale_from, [*gpath, "locale_from"])
+            for where, problem in faker_from_problems(node, col):
+                self.issues.error([*gpath, "from", *where], problem, code="faker_from")
         elif kind == "distribution" and args.clamp:
             self.check_whole_number_inside(col, *args.clamp, [*gpath, "clamp"], "clamp")
         elif kind == "expression":

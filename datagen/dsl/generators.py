@@ -195,12 +195,22 @@ class FakerArgs(Strict):
     locale: str | None = None
     locale_from: str | None = None
     unique: bool = False
+    # Columns of the same row the value is built from: a full name (or first and last name) for the
+    # email methods, first and last name for `name`.
+    from_: str | list[str] | None = Field(None, alias="from")
 
     @model_validator(mode="after")
     def _one_locale(self) -> FakerArgs:
         if self.locale and self.locale_from:
             raise ValueError("give 'locale' (fixed) or 'locale_from' (a column), not both")
         return self
+
+    @property
+    def sources(self) -> list[str]:
+        """The `from` columns as a list (empty without `from`)."""
+        if self.from_ is None:
+            return []
+        return [self.from_] if isinstance(self.from_, str) else list(self.from_)
 
 
 class LookupArgs(Strict):

@@ -41,8 +41,8 @@ def column_local_refs(node: Node, column: Column) -> set[str]:
     if kind == "expression":
         with contextlib.suppress(DatagenError):  # syntax errors are reported by the checker
             refs |= referenced_columns(args.code)
-    elif kind == "faker" and args.locale_from:
-        refs.add(args.locale_from)
+    elif kind == "faker":
+        refs.update(c for c in (args.locale_from, *args.sources) if c)
     elif kind == "lookup" and args.on:
         refs |= set(args.on)
     for mod in column.modifiers:

@@ -181,26 +181,25 @@ def _has_pattern(block: Block, col: Column) -> bool:
 
 def faker(block: Block, col: Column) -> np.ndarray:
     args = col.args
-    seed = stable_hash(block.seed, block.node_id, col.name, "faker")
     locale = faker_pool.normalise_locale(args.locale) if args.locale else None
-    locale = locale or faker_pool.DEFAULT_LOCALE
-    if args.unique:
-        # Past the pool, unique values get a suffix; a declared pattern forbids that, so draw them all.
-        cap = max(faker_pool.UNIQUE_POOL_CAP, block.total_rows) if _has_pattern(block, col) else None
-        return faker_pool.unique_values(
-            args.method,
-            args.args,
-            locale,
-            seed,
-            block.row_numbers,
-            block.total_rows,
-            pool_cap=cap or faker_pool.UNIQUE_POOL_CAP,
-        )
-    if args.locale_from:
-        return faker_pool.sample_by_locale(
-            args.method, args.args, block.values[args.locale_from], seed, block.rng(col.name), locale
-        )
-    values = faker_pool.pool_for(args.method, args.args, locale, seed).sample(block.rng(col.name), block.n)
+    # Past the pool, unique values get a suffix; a declared pattern forbids that, so draw them all.
+    cap = max(faker_pool.UNIQUE_POOL_CAP, block.total_rows) if _has_pattern(block, col) else None
+    spec = faker_pool.FakerColumn(
+        method=args.method,
+        args=args.args,
+        locale=locale or faker_pool.DEFAULT_LOCALE,
+        seed=stable_hash(block.seed, block.node_id, col.name, "faker"),
+        unique=args.unique,
+        pool_cap=cap or faker_pool.UNIQUE_POOL_CAP,
+    )
+    values = faker_pool.faker_values(
+        spec,
+        block.rng(col.name),
+        block.row_numbers,
+        block.total_rows,
+        locale_codes=block.values[args.locale_from] if args.locale_from else None,
+        sources=[block.values[c] for c in args.sources],
+    )
     if values.dtype.kind == "M" and col.type in ("datetime", "date"):
         return values.astype("datetime64[us]")
     return values

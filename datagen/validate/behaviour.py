@@ -33,7 +33,7 @@ from datagen.validate.results import Result
 
 BehaviourCheck = Callable[[Context], Iterable[Result]]
 REGISTRY: dict[str, BehaviourCheck] = {}
-_BUILTIN = ("nulls", "seasonality", "outliers", "targets", "recovery")
+_BUILTIN = ("nulls", "seasonality", "outliers", "targets", "recovery", "email_names")
 
 
 def register(name: str) -> Callable[[BehaviourCheck], BehaviourCheck]:

@@ -547,7 +547,7 @@ CASES: list[BadCase] = [
         "faker_arguments_it_does_not_take",
         put(f"{CUSTOMERS}.columns[2].generator.faker.args", {"foo": 1}),
         f"{CUSTOMERS}.columns[2].generator.faker.method",
-        "takes no arguments",
+        "does not accept",
         "'foo'",
     ),
     case(

@@ -4,7 +4,8 @@ Faker costs tens of microseconds per value, so the engine never calls it per row
 drawn once per (method, args, locale, seed) and rows sample indices from it with numpy. A pool is a pure
 function of those inputs: faker's instance is seeded from a stable hash, and faker's clock is pinned at
 `REFERENCE_NOW` while it draws, so relative ranges ("-30y", `date_of_birth`, `date_this_year`) do not
-move with the wall clock or the machine's timezone.
+move with the wall clock or the machine's timezone. Being pure, pools are also kept on disk between
+runs (cache.py).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from faker.config import AVAILABLE_LOCALES
 from faker.providers import BaseProvider
 
 from datagen.errors import GenerationError
+from datagen.faker_pool.cache import cached
 
 DEFAULT_POOL_SIZE = 4096
 # Upper bound on the distinct values drawn for a `unique` column (about 2 s for `name`); rows beyond it
@@ -154,7 +156,13 @@ def known_methods() -> frozenset[str]:
 
     A method qualifies when it belongs to a provider, needs no arguments, is not in the not-data list,
     and a trial call returns a scalar a column can hold (str, int, float, bool, Decimal, date, datetime).
+    Optional packages can change the answer, so the cached list is keyed by the Python version too.
     """
+    key = {"kind": "catalogue", "python": sys.version, "seed": 0}
+    return frozenset(cached(key, lambda: np.array(sorted(_catalogue()), dtype=object)).tolist())
+
+
+def _catalogue() -> set[str]:
     fake = _seeded(DEFAULT_LOCALE, 0)
     found = set()
     with _frozen_clock():
@@ -175,7 +183,7 @@ def known_methods() -> frozenset[str]:
                 continue
             if _is_scalar(value):
                 found.add(name)
-    return frozenset(found)
+    return found
 
 
 # Words people (and models) use for faker's names that no spelling distance finds.
@@ -212,6 +220,29 @@ def _quoted(names: list[str]) -> str:
     return ", ".join(f"'{n}'" for n in names)
 
 
+def _own_args(method: str) -> frozenset[str]:
+    """Arguments of the methods this package composes itself instead of calling faker per value."""
+    from datagen.faker_pool import emails, names  # both build on this module
+
+    if method in names.NAME_METHODS:
+        return names.OWN_ARGS
+    if method in emails.EMAIL_METHODS:
+        return emails.OWN_ARGS
+    return frozenset()
+
+
+def _own_args_problem(method: str, args: Mapping[str, object]) -> str | None:
+    for flag in ("titles", "safe"):
+        if flag in args and not isinstance(args[flag], bool):
+            return f"'{flag}' of faker method '{method}' is true or false, not {args[flag]!r}."
+    domain = args.get("domain")
+    if "domain" in args and not (
+        isinstance(domain, str) and re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", domain)
+    ):
+        return f"'domain' of faker method '{method}' must be a domain such as 'example.com', not {domain!r}."
+    return None
+
+
 def method_problem(
     method: str, args: Mapping[str, object] | None, *, locale: str | None = None
 ) -> str | None:
@@ -225,9 +256,21 @@ def method_problem(
         hint = _suggest(method, known)
         tail = f"did you mean {_quoted(hint)}?" if hint else "e.g. 'name', 'email', 'city', 'company'."
         return f"unknown faker method '{method}'; {tail}"
-    fake = _seeded(DEFAULT_LOCALE, 0)
+    fake = _reference_faker()
+    fake.seed_instance(0)
     params = inspect.signature(getattr(fake, method)).parameters
     args = dict(args or {})
+    own = _own_args(method)
+    if problem := _own_args_problem(method, {k: v for k, v in args.items() if k in own}):
+        return problem
+    if own:  # composed here, not by faker: only our own arguments apply
+        bad = [a for a in args if a not in own]
+        if bad:
+            return (
+                f"faker method '{method}' does not accept {_quoted(bad)}; "
+                f"it accepts: {', '.join(sorted(own))}."
+            )
+        args = {}
     if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
         accepted = [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
         bad = [a for a in args if a not in accepted]
@@ -344,6 +387,11 @@ def normalise_locale(code: str) -> str | None:
 def _locale_supports(locale: str, method: str) -> bool:
     """Whether the locale really implements the method: some locales inherit a generic provider that
     refuses to work (fi_FI `bank`), others lack it altogether (de_DE `state_abbr`)."""
+    key = {"kind": "supports", "method": method, "locale": locale, "seed": 0}
+    return bool(cached(key, lambda: np.array([_try_method(locale, method)]))[0])
+
+
+def _try_method(locale: str, method: str) -> bool:
     fn = getattr(_seeded(locale, 0), method, None)
     if fn is None:
         return False
@@ -358,9 +406,15 @@ def _args_key(args: Mapping[str, object] | None) -> str:
     return json.dumps(dict(args or {}), sort_keys=True, default=repr)
 
 
-def _stable_seed(*parts: object) -> int:
+def stable_seed(*parts: object) -> int:
     digest = hashlib.blake2b(json.dumps(parts, default=repr).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little")
+
+
+@lru_cache(maxsize=1)
+def _reference_faker() -> Faker:
+    """One en_US Faker for trial calls (building one takes a tenth of a second)."""
+    return Faker(DEFAULT_LOCALE)
 
 
 def _seeded(locale: str, seed: int) -> Faker:
@@ -383,7 +437,11 @@ def _faker_call(method: str, args: Mapping[str, object], locale: str, seed: int)
     """The bound faker method for one pool, its instance seeded from everything that defines the pool."""
     if method not in known_methods():
         raise GenerationError(f"unknown faker method '{method}'", hint=method_problem(method, args))
-    fake = _seeded(locale, _stable_seed(method, _args_key(args), locale, seed))
+    fake = _seeded(locale, stable_seed(method, _args_key(args), locale, seed))
+    from datagen.faker_pool import names  # names builds on this module's pools
+
+    if method in names.NAME_METHODS:  # faker's own would add titles ("Dr.", "MD")
+        return names.one_name_call(fake, method, locale, bool(args.get("titles")))
     fn = getattr(fake, method, None)
     if fn is None:
         raise GenerationError(
@@ -464,10 +522,16 @@ class FakerPool:
         self.args = dict(args or {})
         self.locale = _resolve_locale(locale)
         self.seed = seed
-        call = _faker_call(method, self.args, self.locale, seed)
+        key = {"kind": "pool", "method": method, "args": _args_key(args), "locale": self.locale}
+        self.values: np.ndarray = _frozen(
+            cached({**key, "seed": seed, "size": size}, lambda: self._build(size))
+        )
+
+    def _build(self, size: int) -> np.ndarray:
+        call = _faker_call(self.method, self.args, self.locale, self.seed)
         with _frozen_clock():
-            raw = _draw(call, size, method, self.locale)
-        self.values: np.ndarray = _frozen(_to_array(raw, method))
+            raw = _draw(call, size, self.method, self.locale)
+        return _to_array(raw, self.method)
 
     @property
     def size(self) -> int:
@@ -501,6 +565,16 @@ _UNIQUE_ROUNDS = 6
 def _distinct_pool(method: str, args_key: str, locale: str, seed: int, target: int) -> np.ndarray:
     """Up to `target` distinct values in draw order; fewer when the method runs out of variety."""
     locale = _resolve_locale(locale)
+    key = {"kind": "distinct", "method": method, "args": args_key, "locale": locale}
+    return _frozen(
+        cached(
+            {**key, "seed": seed, "size": target},
+            lambda: _draw_distinct(method, args_key, locale, seed, target),
+        )
+    )
+
+
+def _draw_distinct(method: str, args_key: str, locale: str, seed: int, target: int) -> np.ndarray:
     call = _faker_call(method, json.loads(args_key), locale, seed)
     seen: dict[object, None] = {}
     with _frozen_clock():
@@ -514,7 +588,7 @@ def _distinct_pool(method: str, args_key: str, locale: str, seed: int, target: i
                 break
     values = _to_array(list(seen)[:target], method)
     _, first = np.unique(values, return_index=True)  # conversion can merge (Decimal -> float)
-    return _frozen(values[np.sort(first)])
+    return values[np.sort(first)]
 
 
 def _mix(x: np.ndarray, key: np.uint64) -> np.ndarray:
@@ -525,7 +599,7 @@ def _mix(x: np.ndarray, key: np.uint64) -> np.ndarray:
     return x ^ (x >> np.uint64(29))
 
 
-def _row_permutation(rows: np.ndarray, total: int, seed: int) -> np.ndarray:
+def row_permutation(rows: np.ndarray, total: int, seed: int) -> np.ndarray:
     """A seeded bijection of [0, total), evaluated pointwise so any block of rows is mapped alone.
 
     A 4-round Feistel network permutes [0, 4^h) with 4^h >= total; values that land outside [0, total)
@@ -534,7 +608,7 @@ def _row_permutation(rows: np.ndarray, total: int, seed: int) -> np.ndarray:
     """
     half = max(1, ((total - 1).bit_length() + 1) // 2)
     mask = np.uint64((1 << half) - 1)
-    keys = [np.uint64(_stable_seed("unique-rows", seed, total, r)) for r in range(4)]
+    keys = [np.uint64(stable_seed("unique-rows", seed, total, r)) for r in range(4)]
 
     def feistel(x: np.ndarray) -> np.ndarray:
         left, right = x >> np.uint64(half), x & mask
@@ -625,7 +699,7 @@ def unique_values(
     if rows.size and (rows.min() < 0 or rows.max() >= total_rows):
         raise GenerationError(f"row index outside [0, {total_rows}) for a unique faker column")
     pool = _distinct_pool(method, _args_key(args), locale, seed, max(1, min(total_rows, pool_cap)))
-    position = _row_permutation(rows, total_rows, seed)
+    position = row_permutation(rows, total_rows, seed)
     cycle = position // pool.size
     values = pool[position % pool.size]
     if total_rows <= pool.size:
@@ -636,6 +710,30 @@ def unique_values(
 # --- per-row locales ----------------------------------------------------------------------------------
 
 
+def locale_groups(
+    locale_codes: np.ndarray | None, n: int, default_locale: str, method: str | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """Each row's faker locale, as (group per row, the groups' locales).
+
+    Codes are normalised once per distinct code. A code faker cannot map (unknown, empty, null), and a
+    locale that lacks `method` (e.g. `state_abbr` in de_DE), uses `default_locale` (en_US unless the
+    column says otherwise). Without codes every row is in the default locale."""
+    default = _resolve_locale(default_locale)
+    if locale_codes is None:
+        return np.zeros(n, dtype=np.int64), [default]
+    codes = np.asarray(locale_codes, dtype=object).astype(str)
+    distinct, inverse = np.unique(codes, return_inverse=True)
+
+    def usable(code: str) -> str:
+        loc = normalise_locale(code)
+        ok = loc is not None and (method is None or _locale_supports(loc, method))
+        return loc if ok else default
+
+    resolved = np.array([usable(c) for c in distinct], dtype=object)
+    locales, group_of_distinct = np.unique(resolved, return_inverse=True)
+    return group_of_distinct[inverse].astype(np.int64), [str(loc) for loc in locales]
+
+
 def sample_by_locale(
     method: str,
     args: Mapping[str, object] | None,
@@ -644,31 +742,71 @@ def sample_by_locale(
     rng: np.random.Generator,
     default_locale: str = DEFAULT_LOCALE,
 ) -> np.ndarray:
-    """`locale_from`: each row draws from the pool of its own locale.
+    """`locale_from`: each row draws from the pool of its own locale (see `locale_groups`).
 
-    Codes are normalised once per distinct code; unknown codes, and locales that lack the method (e.g.
-    `state_abbr` in de_DE), use `default_locale`. The rng is consumed the same way whatever the mix of
-    locales (one uniform per row), so changing one row's country changes only that row.
+    The rng is consumed the same way whatever the mix of locales (one uniform per row), so changing one
+    row's country changes only that row.
     """
-    codes = np.asarray(locale_codes, dtype=object).astype(str)
-    distinct, inverse = np.unique(codes, return_inverse=True)
-    default = _resolve_locale(default_locale)
-
-    def usable(code: str) -> str:
-        loc = normalise_locale(code)
-        return loc if loc is not None and _locale_supports(loc, method) else default
-
-    resolved = np.array([usable(c) for c in distinct], dtype=object)
-    locales, group_of_distinct = np.unique(resolved, return_inverse=True)
-    group = group_of_distinct[inverse]
-    u = rng.random(codes.size)
+    group, locales = locale_groups(locale_codes, len(locale_codes), default_locale, method)
+    u = rng.random(group.size)
     pools = [pool_for(method, args, loc, seed) for loc in locales]
     dtypes = {p.values.dtype for p in pools}
-    out = np.empty(codes.size, dtype=dtypes.pop() if len(dtypes) == 1 else object)
-    order = np.argsort(group, kind="stable")
-    counts = np.bincount(group, minlength=len(locales))
-    ends = np.cumsum(counts)
+    out = np.empty(group.size, dtype=dtypes.pop() if len(dtypes) == 1 else object)
     for g, pool in enumerate(pools):
-        rows = order[ends[g] - counts[g] : ends[g]]
+        rows = np.flatnonzero(group == g)
         out[rows] = pool.take((u[rows] * pool.size).astype(np.int64))
     return out
+
+
+def unique_by_locale(
+    method: str,
+    args: Mapping[str, object] | None,
+    locale_codes: np.ndarray,
+    seed: int,
+    row_index: np.ndarray,
+    total_rows: int,
+    default_locale: str = DEFAULT_LOCALE,
+    *,
+    pool_cap: int = UNIQUE_POOL_CAP,
+) -> np.ndarray:
+    """`unique` with `locale_from`: each row takes a value of its own locale, unique over the table.
+
+    As `unique_values`, with one distinct pool per locale. A value two locales share belongs to the
+    first (in locale order) only, so the pools are disjoint; a locale left with no values of its own
+    (it shares faker's data with another, like en_CA with en_US) uses the owner's pool. Rows sharing a
+    pool differ in (slot, cycle) because their positions differ, and the suffix is chosen over the
+    union of the pools, so no two rows of the table can meet."""
+    rows = np.asarray(row_index, dtype=np.int64)
+    if rows.size and (rows.min() < 0 or rows.max() >= total_rows):
+        raise GenerationError(f"row index outside [0, {total_rows}) for a unique faker column")
+    group, locales = locale_groups(locale_codes, rows.size, default_locale, method)
+    owned, union = _disjoint_pools(
+        method, _args_key(args), tuple(locales), seed, max(1, min(total_rows, pool_cap))
+    )
+    position = row_permutation(rows, total_rows, seed)
+    values = np.empty(rows.size, dtype=union.dtype)
+    cycle = np.zeros(rows.size, dtype=np.int64)
+    for g, pool in enumerate(owned):
+        picked = np.flatnonzero(group == g)
+        values[picked] = pool[position[picked] % pool.size]
+        cycle[picked] = position[picked] // pool.size
+    if not cycle.any():
+        return values
+    return _with_suffix(values, cycle, union, method)
+
+
+@lru_cache(maxsize=64)
+def _disjoint_pools(
+    method: str, args_key: str, locales: tuple[str, ...], seed: int, target: int
+) -> tuple[list[np.ndarray], np.ndarray]:
+    pools = [_distinct_pool(method, args_key, loc, seed, target) for loc in locales]
+    owned: list[np.ndarray] = []
+    own: list[np.ndarray] = []  # each value once
+    for i, pool in enumerate(pools):
+        mine = pool[~np.isin(pool, np.concatenate(pools[:i]))] if i else pool
+        if mine.size:
+            own.append(mine)
+        else:
+            mine = owned[next(j for j in range(i) if np.isin(pool[:1], pools[j]).any())]
+        owned.append(_frozen(mine))
+    return owned, _frozen(np.concatenate(own))
