@@ -294,12 +294,13 @@ def _run_validation(
     as_json: bool = False,
 ) -> int:
     """Validate, write the JSON report, print it (summary or JSON); return the exit code."""
-    from datagen.io.dataset import save_report, validate_dataset
+    from datagen.io.dataset import report_path, save_report, validate_dataset
     from datagen.validate.console import render
 
+    path = report_path(data_dir, report)
     result = validate_dataset(checked, data_dir, threshold=threshold)
     document = result.to_dict()
-    path = save_report(document, data_dir, report)
+    save_report(document, path)
     if as_json:
         print(json.dumps(document, indent=2))
     else:

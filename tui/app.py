@@ -18,7 +18,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from datagen.dsl import CheckResult
 from datagen.errors import DatagenError
 from datagen.io.manifest import CSV_EXPORT, DATASET
-from datagen.io.names import default_output_dir, output_slug
+from datagen.io.names import default_file, default_output_dir
 from tui import jobs
 from tui import messages as m
 from tui.backend import Backend, ConversationLike, EventLike, OnEvent
@@ -509,7 +509,7 @@ class DatagenApp(App[None]):
         default = (
             Path(self.session.source)
             if self.session.source
-            else Path(f"{output_slug(checked.schema.metadata.name)}.json")
+            else default_file(Path(), checked.schema.metadata.name, ".json")
         )
         self.push_screen(SaveScreen(default), self._save_to)
 

@@ -11,7 +11,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datagen import __version__
 from datagen.dsl import CheckResult, Schema, schema_hash
@@ -25,12 +25,14 @@ from datagen.io.jsonfile import write_json_atomic
 from datagen.io.manifest import DATASET, Manifest, ownership, require_complete, write_manifest
 from datagen.io.names import check_distinct_on_disk, table_file_stem
 from datagen.io.output import METADATA_FILE, AtomicOutputDir, TableWriter, WrittenTable
-from datagen.validate import DEFAULT_THRESHOLD, Report, validate
+
+if TYPE_CHECKING:
+    from datagen.validate import Report
 
 REPORT_FILE = "validation_report.json"
 EXPORT_FORMATS = ("csv",)
 BYTES_PER_VALUE = 4  # rough compressed Parquet size, for the free-space check
-# Fixed row groups make the files byte-identical whatever --chunk-rows is (DSL.md §1).
+# Fixed row groups make the files byte-identical whatever --chunk-rows is (the block model).
 ROW_GROUP_ROWS = 4 * BLOCK_ROWS
 
 
@@ -169,19 +171,34 @@ def open_dataset(data_dir: Path) -> dict[str, Any]:
 def validate_dataset(checked: CheckResult, data_dir: Path, *, threshold: float | None = None) -> Report:
     """Validate a finished dataset folder against its schema, with the validator's threshold unless
     another is given (the report is not written; see `save_report`)."""
+    from datagen.validate import DEFAULT_THRESHOLD, validate  # DuckDB and the checks: only when asked
+
     open_dataset(data_dir)
     return validate(checked, data_dir, threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
 
 
-def save_report(document: dict[str, Any], data_dir: Path, path: Path | None = None) -> Path:
-    """Write a validation report; by default `DATA_DIR/validation_report.json`, which is then listed in
-    the folder's manifest (the next generate replaces it with the data). A file of that name that
-    datagen did not write is never overwritten."""
+def report_path(data_dir: Path, path: Path | None = None) -> Path:
+    """Where the validation report goes, settled before validating: `path`, or by default
+    `DATA_DIR/validation_report.json`, which is then listed in the folder's manifest (the next generate
+    replaces it with the data). A file of that name that datagen did not write is never overwritten."""
     data_dir = Path(data_dir)
     default = data_dir / REPORT_FILE
-    if path is None or Path(path).absolute() == default.absolute():
-        path = default
-        _claim_report(data_dir)
+    if path is not None and Path(path).absolute() != default.absolute():
+        return Path(path)
+    manifest = require_complete(data_dir, DATASET)
+    if REPORT_FILE in ownership(data_dir, manifest).files:
+        return default
+    if os.path.lexists(default):
+        raise InputError(
+            f"{default} was not written by datagen; refusing to overwrite it",
+            hint="write the report elsewhere with -o PATH",
+        )
+    write_manifest(data_dir, Manifest(DATASET, True, (*manifest.files, REPORT_FILE), manifest.folders))
+    return default
+
+
+def save_report(document: dict[str, Any], path: Path) -> Path:
+    """Write a validation report where `report_path` said."""
     try:
         write_json_atomic(path, document)
     except OSError as exc:
@@ -189,19 +206,6 @@ def save_report(document: dict[str, Any], data_dir: Path, path: Path | None = No
             f"cannot write the report to {path}: {exc.strerror or exc}", hint="choose another -o"
         ) from exc
     return path
-
-
-def _claim_report(data_dir: Path) -> None:
-    manifest = require_complete(data_dir, DATASET)
-    owned = ownership(data_dir, manifest)
-    if REPORT_FILE in owned.files:
-        return
-    if os.path.lexists(data_dir / REPORT_FILE):
-        raise InputError(
-            f"{data_dir / REPORT_FILE} was not written by datagen; refusing to overwrite it",
-            hint="write the report elsewhere with -o PATH",
-        )
-    write_manifest(data_dir, Manifest(DATASET, True, (*manifest.files, REPORT_FILE), manifest.folders))
 
 
 def export_dataset(

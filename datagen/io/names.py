@@ -9,6 +9,7 @@ names (a slug could make two tables share a file, so an unsafe id is refused ins
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from pathlib import Path
@@ -46,6 +47,19 @@ def default_output_dir(root: Path, name: str, kind: str) -> Path:
     raise InputError(
         f"no free folder for {slug!r} under {root} ({slug}-2 … {slug}-999 are all taken)",
         hint="choose the output folder yourself",
+    )
+
+
+def default_file(root: Path, name: str, suffix: str) -> Path:
+    """`root/<slug><suffix>`, or `<slug>-2<suffix>`, … when that name is taken: a file name offered by
+    the tool itself never points at an existing file."""
+    slug = output_slug(name)
+    for n in range(1, 1000):
+        candidate = Path(root) / f"{slug if n == 1 else f'{slug}-{n}'}{suffix}"
+        if not os.path.lexists(candidate):
+            return candidate
+    raise InputError(
+        f"no free file name for {slug!r}{suffix} in {root}", hint="choose the file name yourself"
     )
 
 
