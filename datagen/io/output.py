@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -200,6 +200,11 @@ class AtomicOutputDir:
         return files, folders
 
     def _commit(self, tmp: Path) -> None:
+        """Held against Ctrl-C and SIGTERM: they are delivered once the folder is consistent."""
+        with deferred_signals():
+            self._commit_now(tmp)
+
+    def _commit_now(self, tmp: Path) -> None:
         files, folders = self._contents(tmp)
         done = Manifest(self.kind, True, tuple(sorted(files)), tuple(sorted(folders)))
         if tmp.parent != self.target:  # a new folder: complete it in staging, then rename it whole
@@ -216,10 +221,12 @@ class AtomicOutputDir:
                     hint="run again, or choose another -o",
                 ) from exc
             return
-        with deferred_signals():
-            self._swap_in(tmp, files, folders, done)
+        self._swap_in(tmp, files, folders, done)
 
     def _swap_in(self, tmp: Path, files: set[str], folders: set[str], done: Manifest) -> None:
+        """Every step inside the target goes through directory descriptors opened without following
+        symlinks, so a folder swapped for a link mid-commit can never steer a deletion or a write
+        outside the target."""
         target = self.target
         owned = self._owned()  # the folder may have changed during the run
         self._refuse_foreign({f.split("/")[0] for f in files} | self.claims, owned)
@@ -227,20 +234,54 @@ class AtomicOutputDir:
             self.kind, False, tuple(sorted(owned.files | files)), tuple(sorted(owned.folders | folders))
         )
         write_manifest(target, claim_all)
-        for rel in owned.files:
-            (target / rel).unlink(missing_ok=True)
-        for name in owned.folders:
-            with contextlib.suppress(OSError):  # kept when something not ours is inside
-                (target / name).rmdir()
-        for name in folders:
-            (target / name).mkdir(mode=0o777, exist_ok=True)
-        for rel in sorted(files):
-            os.replace(tmp / rel, target / rel)
+        root = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for rel in sorted(owned.files):
+                with _parent_fd(root, rel) as (fd, name):
+                    if fd is not None:
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(name, dir_fd=fd)
+            for name in owned.folders:
+                with contextlib.suppress(OSError):  # kept when something not ours is inside
+                    os.rmdir(name, dir_fd=root)
+            for name in folders:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(name, 0o777, dir_fd=root)
+            for rel in sorted(files):
+                with _parent_fd(root, rel) as (fd, name):
+                    if fd is None:
+                        raise InputError(
+                            f"{target / rel.split('/')[0]} changed into something not ours during the run",
+                            hint="run again",
+                        )
+                    os.replace(tmp / rel, name, dst_dir_fd=fd)
+        finally:
+            os.close(root)
         write_manifest(target, done)
 
     def _disk_full(self, exc: OSError) -> GenerationError:
         where = exc.filename or self.target
         return GenerationError(f"disk full while writing {where}; free space or choose another -o")
+
+
+@contextlib.contextmanager
+def _parent_fd(root: int, rel: str) -> Iterator[tuple[int | None, str]]:
+    """(descriptor of the folder holding `rel`, its last name): `root` itself for a top-level name;
+    for `folder/name`, that folder opened without following a symlink (None when it is not a plain
+    folder any more)."""
+    if "/" not in rel:
+        yield root, rel
+        return
+    folder, name = rel.split("/", 1)
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=root)
+    except OSError:
+        yield None, name
+        return
+    try:
+        yield fd, name
+    finally:
+        os.close(fd)
 
 
 @dataclass

@@ -70,8 +70,19 @@ def release(path: Path) -> None:
 
 
 def remove(path: Path) -> None:
-    """Delete a staging folder of this run (symlinks inside are removed, never followed)."""
+    """Delete a staging folder of this run (symlinks inside are removed, never followed). The marker
+    goes last, so a second interruption halfway leaves a folder the next run can still prove ours."""
     release(path)
+    try:
+        entries = [p for p in path.iterdir() if p.name != IN_PROGRESS_FILE]
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+    (path / IN_PROGRESS_FILE).unlink(missing_ok=True)
     shutil.rmtree(path, ignore_errors=True)
 
 

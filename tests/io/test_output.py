@@ -219,11 +219,12 @@ def test_a_run_stopped_while_swapping_files_in_leaves_an_incomplete_folder_the_n
     (target / "notes.md").write_text("mine")
     real, calls = os.replace, {"n": 0}
 
-    def fail_second(src, dst):
-        calls["n"] += 1
-        if calls["n"] == 2 and Path(dst).parent == target:
-            raise OSError(errno.EIO, "I/O error")
-        return real(src, dst)
+    def fail_second(src, dst, **kwargs):
+        if kwargs.get("dst_dir_fd") is not None:  # a file moving into the target
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise OSError(errno.EIO, "I/O error")
+        return real(src, dst, **kwargs)
 
     monkeypatch.setattr(os, "replace", fail_second)
     with pytest.raises(OSError):
@@ -342,6 +343,34 @@ def test_symlinks_in_the_folder_are_never_followed_or_treated_as_ours(tmp_path: 
     with pytest.raises(InputError, match=r"x\.parquet"):
         run(target, {"x.parquet": "3"})
     assert (outside / "x.parquet").read_text() == "outside file"
+
+
+def test_a_folder_swapped_for_a_symlink_during_the_commit_steers_nothing_outside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "part-00000.parquet").write_text("outside")
+    target = tmp_path / "out"
+    run(target, {"t/part-00000.parquet": "1"})
+    real_owned = AtomicOutputDir._owned
+    checked = {"n": 0}
+
+    def owned_then_swapped(self: AtomicOutputDir):
+        owned = real_owned(self)
+        checked["n"] += 1
+        if checked["n"] == 2:  # the commit's own check has passed; now someone swaps the folder
+            shutil.rmtree(target / "t")
+            (target / "t").symlink_to(outside, target_is_directory=True)
+        return owned
+
+    monkeypatch.setattr(AtomicOutputDir, "_owned", owned_then_swapped)
+    with pytest.raises(InputError, match="changed into something not ours"):
+        run(target, {"t/part-00000.parquet": "2"})
+    assert checked["n"] == 2
+    assert entries(outside) == ["part-00000.parquet"]
+    assert (outside / "part-00000.parquet").read_text() == "outside"
+    assert manifest_of(target)["complete"] is False  # readers will not take the folder as finished
 
 
 def test_a_foreign_file_inside_a_parts_folder_of_ours_is_kept_and_named(tmp_path: Path) -> None:
