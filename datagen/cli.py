@@ -337,7 +337,12 @@ def tui_command(
 ) -> None:
     """Chat your way to a dataset: describe it, answer up to two questions, preview and check it."""
     import importlib
+    import signal
 
+    # The app runs its own event loop, which an exception raised by a signal handler would break:
+    # SIGTERM ends it outright, as by default; a generation cut short that way leaves only a marked
+    # staging folder, which the next run removes.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     # `tui` depends on datagen, never the reverse: it is reached by name, so no datagen module imports
     # it (tests/test_architecture.py allows exactly this call).
     raise typer.Exit(importlib.import_module("tui").run(schema, new=new))

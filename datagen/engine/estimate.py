@@ -4,8 +4,8 @@ seconds = Σ over tables of rows × (per-row cost + Σ per-value cost of each co
           × a behaviour factor
 
 The costs are measured by `benchmarks/bench_costs.py` (generation plus writing Parquet, one process,
-on the 2-core development machine) and rounded up, so the estimate errs long. It exists to warn
-before a run that would take hours, not to predict the second.
+on the 2-core development machine) and set to about twice what it measured there when idle, so the
+estimate errs long. It exists to warn before a run that would take hours, not to predict the second.
 """
 
 from __future__ import annotations
