@@ -70,9 +70,14 @@ def release(path: Path) -> None:
 
 
 def remove(path: Path) -> None:
-    """Delete a staging folder of this run (symlinks inside are removed, never followed). The marker
-    goes last, so a second interruption halfway leaves a folder the next run can still prove ours."""
+    """Delete a staging folder of this run."""
     release(path)
+    _delete(path)
+
+
+def _delete(path: Path) -> None:
+    """Delete a staging folder, its marker last: a second interruption halfway leaves a folder the
+    next run can still prove ours. Symlinks inside are removed, never followed."""
     try:
         entries = [p for p in path.iterdir() if p.name != IN_PROGRESS_FILE]
     except OSError:
@@ -133,6 +138,6 @@ def clean_leftovers(where: Path, prefix: str) -> list[Path]:
     for path in candidates:
         marker = _marker(path)
         if marker is not None and not _alive(marker):
-            shutil.rmtree(path, ignore_errors=True)
+            _delete(path)
             removed.append(path)
     return removed
