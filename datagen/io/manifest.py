@@ -200,27 +200,35 @@ def require_complete(folder: Path, kind: str) -> Manifest:
     """The manifest of a finished `kind` output in `folder`, or InputError saying what is wrong and
     what to do: readers never work on a folder that is half-swapped, foreign or another kind."""
     folder = Path(folder)
-    what = kind_name(kind)
-    again = "generate it again: datagen generate SCHEMA -o " + str(folder)
+    generate = f"datagen generate SCHEMA -o {folder}"
     if not folder.is_dir():
-        raise InputError(f"data folder {folder} does not exist", hint=again)
+        raise InputError(f"data folder {folder} does not exist", hint=f"generate it first: {generate}")
     try:
         manifest = read_manifest(folder)
     except UntrustedManifest as exc:
         raise InputError(
             f"{folder / MANIFEST_FILE} was not written by this datagen: {exc.reason}",
-            hint=again + " (into a new folder)",
+            hint="generate the data into a new folder: datagen generate SCHEMA -o NEW_FOLDER",
         ) from None
     if manifest is None:
-        older = ""
         if looks_like_kind(kind, [p.name for p in folder.iterdir()]):
-            older = " (an output of an older datagen has none)"
+            raise InputError(
+                f"{folder} is not a finished datagen output: it has no {MANIFEST_FILE} (an output of an "
+                "older datagen has none)",
+                hint=f"delete its old files and generate it again ({generate}), or use a new folder",
+            )
         raise InputError(
-            f"{folder} is not a finished datagen output: it has no {MANIFEST_FILE}{older}",
-            hint=again,
+            f"{folder} is not a datagen output: it has no {MANIFEST_FILE}",
+            hint=f"point at a folder `datagen generate` wrote, or generate one: {generate}",
         )
     if manifest.kind != kind:
-        raise InputError(f"{folder} holds a {kind_name(manifest.kind)}, not a {what}", hint=again)
+        raise InputError(
+            f"{folder} holds a {kind_name(manifest.kind)}, not a {kind_name(kind)}",
+            hint=f"point at the folder `datagen generate` wrote, or generate one: {generate}",
+        )
     if not manifest.complete:
-        raise InputError(f"{folder} is incomplete: the run writing it stopped before it finished", hint=again)
+        raise InputError(
+            f"{folder} is incomplete: the run writing it stopped before it finished",
+            hint=f"generate it again: {generate}",
+        )
     return manifest

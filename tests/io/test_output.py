@@ -400,6 +400,16 @@ def test_readers_say_why_a_folder_is_not_a_finished_output(tmp_path: Path) -> No
     (tmp_path / "old" / ".metadata.json").write_text("{}")
     with pytest.raises(InputError, match=r"no \.datagen-manifest\.json \(an output of an older datagen"):
         require_complete(tmp_path / "old", DATASET)
+    with pytest.raises(InputError) as info:
+        require_complete(tmp_path / "old", DATASET)
+    assert "delete its old files" in (info.value.hint or "")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("x")
+    with pytest.raises(InputError, match="is not a datagen output"):
+        require_complete(tmp_path / "other", DATASET)
+    (tmp_path / "other" / MANIFEST_FILE).write_text('{"format": "datagen-output/1", "kind": "dataset"}')
+    with pytest.raises(InputError, match="was not written by this datagen"):
+        require_complete(tmp_path / "other", DATASET)
     run(tmp_path / "csv", {"t.csv": "x"}, kind=CSV_EXPORT)
     with pytest.raises(InputError, match="holds a CSV export, not a generated dataset"):
         require_complete(tmp_path / "csv", DATASET)
