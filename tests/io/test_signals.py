@@ -33,11 +33,27 @@ def write_schema(folder: Path, rows: int) -> Path:
     return path
 
 
+_started: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_run_outlives_its_test():
+    """A run the test failed to stop (the behaviour under test broken) is killed, not left writing."""
+    yield
+    while _started:
+        proc = _started.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def start(schema_file: Path, out: Path, umask: int = 0o022) -> subprocess.Popen:
     command = f"umask {umask:03o}; exec {sys.executable} -m datagen generate {schema_file} -o {out}"
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         ["sh", "-c", command], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    _started.append(proc)
+    return proc
 
 
 def wait_for_staging(where: Path, prefix: str, proc: subprocess.Popen, timeout: float = 60) -> Path:
