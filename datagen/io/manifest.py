@@ -29,6 +29,7 @@ from pathlib import Path
 
 from datagen.errors import InputError
 from datagen.io.jsonfile import write_json_atomic
+from datagen.io.staging import INSIDE_PREFIX
 
 MANIFEST_FILE = ".datagen-manifest.json"
 FORMAT = "datagen-output/1"
@@ -176,8 +177,8 @@ def write_manifest(folder: Path, manifest: Manifest) -> None:
 
 
 def reusable_folder(path: Path, kind: str) -> bool:
-    """True when writing a `kind` output to `path` cannot touch anything but our own files: it does not
-    exist, or is an empty folder, or a folder whose trusted manifest is of this kind."""
+    """True when a `kind` output belongs at `path`: it does not exist, or is an empty folder (but for
+    staging folders left by a run into it), or a folder whose trusted manifest is of this kind."""
     try:
         info = path.lstat()
     except FileNotFoundError:
@@ -192,8 +193,8 @@ def reusable_folder(path: Path, kind: str) -> bool:
         return False
     if manifest is not None:
         return manifest.kind == kind
-    with os.scandir(path) as entries:
-        return next(entries, None) is None
+    with os.scandir(path) as entries:  # staging folders of a run into it do not make it someone's
+        return all(e.name.startswith(INSIDE_PREFIX) for e in entries)
 
 
 def require_complete(folder: Path, kind: str) -> Manifest:

@@ -46,6 +46,8 @@ def test_default_output_dir_reuses_only_absent_empty_or_own_folders(tmp_path: Pa
     assert default_output_dir(tmp_path, "shop", DATASET) == tmp_path / "shop"
     (tmp_path / "shop").mkdir()
     assert default_output_dir(tmp_path, "shop", DATASET) == tmp_path / "shop"  # empty
+    (tmp_path / "shop" / ".datagen.tmp-1-abc").mkdir()  # a killed run's staging folder
+    assert default_output_dir(tmp_path, "shop", DATASET) == tmp_path / "shop"
     (tmp_path / "shop" / "mine.txt").write_text("x")
     assert default_output_dir(tmp_path, "shop", DATASET) == tmp_path / "shop-2"
     (tmp_path / "shop-2").write_text("a file, not a folder")
