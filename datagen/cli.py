@@ -15,6 +15,7 @@ from rich.console import Console
 
 from datagen import __version__
 from datagen.errors import DatagenError
+from datagen.io.signals import EXIT_SIGINT, EXIT_SIGTERM, Terminated, raise_on_sigterm
 
 app = typer.Typer(
     name="datagen",
@@ -30,7 +31,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def friendly_errors(func: F) -> F:
-    """Turn DatagenError and Ctrl-C into one message and an exit code; --debug re-raises."""
+    """Turn DatagenError, Ctrl-C and SIGTERM into one message and an exit code; --debug re-raises."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -43,11 +44,12 @@ def friendly_errors(func: F) -> F:
             if exc.hint:
                 err.print(f"[bold]fix:[/] {exc.hint}", soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             if _state["debug"]:
                 raise
-            err.print("interrupted: nothing was left half-written")
-            raise typer.Exit(130) from None
+            how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+            err.print(f"{how}: nothing was left half-written")
+            raise typer.Exit(EXIT_SIGTERM if isinstance(exc, Terminated) else EXIT_SIGINT) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -171,16 +173,24 @@ def generate(
             "--validate", help="Validate the data right after writing it (exit 1 when validation fails)."
         ),
     ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Run even when the estimate is over an hour, without asking.")
+    ] = False,
 ) -> None:
-    """Generate the dataset: one Parquet file per table plus .metadata.json, written atomically."""
+    """Generate the dataset: one Parquet file per table plus .metadata.json, written atomically.
+    An existing folder keeps every file datagen did not write (see README, "generate")."""
     from datagen.engine.generate import Options
+    from datagen.io.confirm import long_run_confirmation
+    from datagen.io.manifest import DATASET
+    from datagen.io.names import default_output_dir
 
     checked = _load_checked(schema)
     if sample is not None:
         _preflight(checked.schema, sample, seed)
         return
-    target = out_dir or Path("data") / schema.stem
-    result = _generate_with_progress(checked, target, Options(seed=seed, scale=scale, chunk_rows=chunk_rows))
+    target = out_dir or default_output_dir(Path("data"), schema.stem, DATASET)
+    options = Options(seed=seed, scale=scale, chunk_rows=chunk_rows)
+    result = _generate_with_progress(checked, target, options, confirm=long_run_confirmation(yes, err))
     _print_summary(result)
     if validate_after:
         raise typer.Exit(_run_validation(checked, target))
@@ -206,7 +216,7 @@ def _preflight(schema, rows: int, seed: int) -> None:
     out.print(f"[green]preflight ok[/]: every column generated ({rows} rows per parent-less table)")
 
 
-def _generate_with_progress(checked, target: Path, options):
+def _generate_with_progress(checked, target: Path, options, *, confirm=None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from datagen.io.dataset import write_dataset
@@ -228,6 +238,7 @@ def _generate_with_progress(checked, target: Path, options):
             options,
             on_table_start=lambda tid, total: tasks.__setitem__(tid, progress.add_task(tid, total=total)),
             on_progress=lambda tid, n: progress.advance(tasks[tid], n),
+            confirm=confirm,
         )
 
 
@@ -255,8 +266,14 @@ def validate(
         typer.Option("-o", "--out", help="JSON report path (default: DATA_DIR/validation_report.json)."),
     ] = None,
     threshold: Annotated[
-        float, typer.Option(min=0.0, max=100.0, help="Lowest quality score (0-100) that passes.")
-    ] = 80.0,
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=100.0,
+            show_default=False,
+            help="Lowest quality score (0-100) that passes (default: the validator's, see README).",
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the report as JSON, not the summary.")
     ] = False,
@@ -269,23 +286,21 @@ def validate(
 
 
 def _run_validation(
-    checked, data_dir: Path, report: Path | None = None, threshold: float = 80.0, *, as_json: bool = False
+    checked,
+    data_dir: Path,
+    report: Path | None = None,
+    threshold: float | None = None,
+    *,
+    as_json: bool = False,
 ) -> int:
     """Validate, write the JSON report, print it (summary or JSON); return the exit code."""
-    from datagen.errors import InputError
-    from datagen.io.output import write_json_atomic
-    from datagen.validate import validate as run_checks
+    from datagen.io.dataset import report_path, save_report, validate_dataset
     from datagen.validate.console import render
 
-    result = run_checks(checked, data_dir, threshold=threshold)
-    path = report or data_dir / "validation_report.json"
+    path = report_path(data_dir, report)
+    result = validate_dataset(checked, data_dir, threshold=threshold)
     document = result.to_dict()
-    try:
-        write_json_atomic(path, document)
-    except OSError as exc:
-        raise InputError(
-            f"cannot write the report to {path}: {exc.strerror or exc}", hint="choose another -o"
-        ) from exc
+    save_report(document, path)
     if as_json:
         print(json.dumps(document, indent=2))
     else:
@@ -306,30 +321,13 @@ def export(
         str | None, typer.Option(help="Keboola bucket for the manifests' destination, e.g. in.c-datagen.")
     ] = None,
 ) -> None:
-    """Export generated Parquet data as CSV with Keboola manifests and dataset.json."""
-    from datagen.dsl import schema_hash
-    from datagen.errors import InputError
-    from datagen.io.csv_export import ExportTable, export_csv
+    """Export generated Parquet data as CSV with Keboola manifests and dataset.json. An existing folder
+    keeps every file datagen did not write."""
+    from datagen.io.dataset import export_dataset
 
-    if fmt != "csv":
-        raise InputError(f"unknown export format '{fmt}'", hint="use --format csv")
     checked = _load_checked(schema)
-    s = checked.schema
-    tables = [ExportTable(n.id, n.pk, n.column_names, n.description) for n in s.nodes]
-    dataset = {"name": s.metadata.name, "description": s.metadata.description, "schema_hash": schema_hash(s)}
-    meta = _read_metadata(data_dir)
-    if meta:
-        dataset["seed"] = meta.get("seed")
-    paths = export_csv(data_dir, out_dir, tables, dataset=dataset, bucket=bucket)
-    out.print(f"[green]exported[/] {len(tables)} table(s) to {out_dir} ({len(paths)} files)")
-
-
-def _read_metadata(data_dir: Path) -> dict | None:
-    path = data_dir / ".metadata.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    paths = export_dataset(checked, data_dir, out_dir, fmt=fmt, bucket=bucket)
+    out.print(f"[green]exported[/] {len(checked.schema.nodes)} table(s) to {out_dir} ({len(paths)} files)")
 
 
 @app.command("tui")
@@ -339,7 +337,12 @@ def tui_command(
 ) -> None:
     """Chat your way to a dataset: describe it, answer up to two questions, preview and check it."""
     import importlib
+    import signal
 
+    # The app runs its own event loop, which an exception raised by a signal handler would break:
+    # SIGTERM ends it outright, as by default; a generation cut short that way leaves only a marked
+    # staging folder, which the next run removes.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     # `tui` depends on datagen, never the reverse: it is reached by name, so no datagen module imports
     # it (tests/test_architecture.py allows exactly this call).
     raise typer.Exit(importlib.import_module("tui").run(schema, new=new))
@@ -434,6 +437,7 @@ def eval_command(
 
 
 def main() -> None:
+    raise_on_sigterm()
     try:
         app()
     except SystemExit:

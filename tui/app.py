@@ -3,7 +3,6 @@ data work from `tui.jobs`; long work runs in thread workers that post `tui.messa
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,6 +17,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from datagen.dsl import CheckResult
 from datagen.errors import DatagenError
+from datagen.io.manifest import CSV_EXPORT, DATASET
+from datagen.io.names import default_file, default_output_dir
 from tui import jobs
 from tui import messages as m
 from tui.backend import Backend, ConversationLike, EventLike, OnEvent
@@ -39,10 +40,6 @@ OPENED = "Opened {path}. Generate it (ctrl+g), or tell me what to change."
 BUG = "Something went wrong inside Datagen (a bug, not your input)."
 NEXT_STEPS = "The Preview and Quality tabs show sample rows and checks; ctrl+g writes the full dataset."
 NO_MODEL_HINT = "set OPENAI_API_KEY (OpenAI) or OPENAI_BASE_URL and DATAGEN_MODEL (any compatible server)"
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "dataset"
 
 
 def _display_path(path: Path) -> Path:
@@ -385,7 +382,7 @@ class DatagenApp(App[None]):
         if checked is None or self.generating:
             return
         assert checked.schema is not None
-        target = self.settings.data_dir / _slug(checked.schema.metadata.name)
+        target = default_output_dir(self.settings.data_dir, checked.schema.metadata.name, DATASET)
         self.generating = True
         self.refresh_bindings()
         self.say("note", f"Generating the full dataset into {target} (Esc stops)…")
@@ -512,7 +509,7 @@ class DatagenApp(App[None]):
         default = (
             Path(self.session.source)
             if self.session.source
-            else Path(f"{_slug(checked.schema.metadata.name)}.json")
+            else default_file(Path(), checked.schema.metadata.name, ".json")
         )
         self.push_screen(SaveScreen(default), self._save_to)
 
@@ -534,7 +531,8 @@ class DatagenApp(App[None]):
         if self.dataset is None:
             self.notify("Generate the dataset first (ctrl+g); the export is made from it.")
             return
-        self._export(checked, self.dataset, self.settings.export_dir / _slug(checked.schema.metadata.name))
+        target = default_output_dir(self.settings.export_dir, checked.schema.metadata.name, CSV_EXPORT)
+        self._export(checked, self.dataset, target)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
     def _export(self, checked: CheckResult, data_dir: Path, target: Path) -> None:

@@ -5,8 +5,6 @@ No Textual here: each function takes data and callbacks and returns data, so the
 
 from __future__ import annotations
 
-import contextlib
-import json
 import tempfile
 import threading
 from collections.abc import Callable
@@ -15,13 +13,14 @@ from typing import Any, TypeVar
 
 import pyarrow.parquet as pq
 
-from datagen.dsl import CheckResult, check, check_file, schema_hash
+from datagen.dsl import CheckResult, check, check_file
 from datagen.engine.generate import Options
 from datagen.engine.preflight import Preflight, preflight
 from datagen.errors import InputError
-from datagen.io.csv_export import ExportTable, export_csv
-from datagen.io.dataset import DatasetResult, write_dataset
-from datagen.io.output import METADATA_FILE, write_json_atomic
+from datagen.io.dataset import DatasetResult, export_dataset, write_dataset
+from datagen.io.dataset import validate_dataset as validate_dataset  # the app's jobs.validate_dataset
+from datagen.io.jsonfile import write_json_atomic
+from datagen.io.output import METADATA_FILE
 from datagen.validate import Report, validate
 
 T = TypeVar("T")
@@ -81,10 +80,6 @@ def validate_sample(checked: CheckResult, sample_result: Preflight, seed: int) -
         return validate(checked, folder)
 
 
-def validate_dataset(checked: CheckResult, data_dir: Path) -> Report:
-    return validate(checked, data_dir)
-
-
 def generate(
     checked: CheckResult,
     out_dir: Path,
@@ -94,7 +89,9 @@ def generate(
     on_progress: Callable[[str, int], None],
     cancelled: Callable[[], bool] = lambda: False,
 ) -> DatasetResult:
-    """The full dataset on disk; `cancelled()` is polled after every block and stops the run cleanly."""
+    """The full dataset on disk; `cancelled()` is polled after every block and stops the run cleanly.
+    A run estimated at over an hour is refused (the app cannot ask mid-job); the message says how
+    to run it from the command line."""
 
     def progress(table: str, rows: int) -> None:
         if cancelled():
@@ -108,16 +105,7 @@ def generate(
 
 def export(checked: CheckResult, data_dir: Path, out_dir: Path) -> list[Path]:
     """Keboola-ready CSV of a generated dataset, exactly as `datagen export` writes it."""
-    schema = checked.raise_for_errors()
-    tables = [ExportTable(n.id, n.pk, n.column_names, n.description) for n in schema.nodes]
-    dataset: dict[str, Any] = {
-        "name": schema.metadata.name,
-        "description": schema.metadata.description,
-        "schema_hash": schema_hash(schema),
-    }
-    with contextlib.suppress(OSError, ValueError):  # no metadata: the export just has no seed
-        dataset["seed"] = json.loads((data_dir / METADATA_FILE).read_text(encoding="utf-8")).get("seed")
-    return export_csv(data_dir, out_dir, tables, dataset=dataset)
+    return export_dataset(checked, data_dir, out_dir)
 
 
 def save_schema(document: Any, path: Path) -> Path:

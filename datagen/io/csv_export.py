@@ -30,7 +30,10 @@ import pyarrow.parquet as pq
 
 from datagen.engine.cast import declared_type_of
 from datagen.errors import InputError
-from datagen.io.output import AtomicOutputDir, table_files, write_json_atomic
+from datagen.io.jsonfile import write_json_atomic
+from datagen.io.manifest import CSV_EXPORT
+from datagen.io.names import check_distinct_on_disk, table_file_stem
+from datagen.io.output import AtomicOutputDir, table_files
 
 DATASET_FILE = "dataset.json"
 DELIMITER = ","
@@ -66,9 +69,12 @@ def export_csv(
     copied into `dataset.json` ahead of the table list. Memory is bounded by one batch of rows.
     """
     data_dir = Path(data_dir)
+    stems = [table_file_stem(t.id) for t in tables]
+    check_distinct_on_disk(stems)
+    claims = [DATASET_FILE, *(f"{s}.csv" for s in stems), *(f"{s}.csv.manifest" for s in stems)]
     sources = {t.id: _sources(data_dir, t) for t in tables}
     entries: list[dict[str, Any]] = []
-    with AtomicOutputDir(Path(out_dir), marker=DATASET_FILE) as out:
+    with AtomicOutputDir(Path(out_dir), kind=CSV_EXPORT, claims=claims) as out:
         for table in tables:
             csv_name = f"{table.id}.csv"
             files, schema = sources[table.id]

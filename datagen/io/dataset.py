@@ -1,24 +1,38 @@
-"""Generate a whole dataset to disk: one Parquet file (or folder of parts) per table, written chunk
-by chunk inside an atomic output folder, plus `.metadata.json` (DSL.md §9)."""
+"""A dataset folder, the one place the CLI and the TUI go through: generate it to disk (one Parquet
+file or folder of parts per table, written chunk by chunk inside an atomic output folder, plus
+`.metadata.json`), then open it again to validate or export it. Readers accept only a finished
+output of this datagen (a complete manifest, see manifest.py)."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datagen import __version__
-from datagen.dsl import CheckResult, schema_hash
+from datagen.dsl import CheckResult, Schema, schema_hash
 from datagen.engine.cast import arrow_schema
+from datagen.engine.estimate import RunEstimate, estimate_run
 from datagen.engine.generate import Engine, Options, TableStats
 from datagen.engine.rng import BLOCK_ROWS
-from datagen.errors import GenerationError
-from datagen.io.output import METADATA_FILE, AtomicOutputDir, TableWriter, WrittenTable, write_json_atomic
+from datagen.errors import DatagenError, GenerationError, InputError
+from datagen.io.csv_export import ExportTable, export_csv
+from datagen.io.jsonfile import write_json_atomic
+from datagen.io.manifest import DATASET, Manifest, ownership, require_complete, write_manifest
+from datagen.io.names import check_distinct_on_disk, table_file_stem
+from datagen.io.output import METADATA_FILE, AtomicOutputDir, TableWriter, WrittenTable
 
+if TYPE_CHECKING:
+    from datagen.validate import Report
+
+REPORT_FILE = "validation_report.json"
+EXPORT_FORMATS = ("csv",)
 BYTES_PER_VALUE = 4  # rough compressed Parquet size, for the free-space check
-# Fixed row groups make the files byte-identical whatever --chunk-rows is (DSL.md §1).
+# Fixed row groups make the files byte-identical whatever --chunk-rows is (the block model).
 ROW_GROUP_ROWS = 4 * BLOCK_ROWS
 
 
@@ -45,6 +59,31 @@ def check_disk(engine: Engine, target: Path) -> None:
         )
 
 
+def check_time(engine: Engine, confirm: Callable[[RunEstimate], bool] | None) -> RunEstimate:
+    """Past an hour (engine/estimate.py), run only when `confirm(estimate)` says yes; without a way
+    to ask (`confirm` is None) refuse, before any work."""
+    estimate = estimate_run(engine)
+    if not estimate.long:
+        return estimate
+    if confirm is None:
+        raise InputError(
+            f"this run would take {estimate.describe()}, longer than the hour datagen runs without asking",
+            hint="confirm it with --yes, or lower --scale or the tables' rows and fanouts",
+        )
+    if not confirm(estimate):
+        raise DatagenError(f"not generated: the run would take {estimate.describe()}")
+    return estimate
+
+
+def dataset_claims(schema: Schema) -> list[str]:
+    """The names a dataset writes: `.metadata.json`, and per table both `<id>.parquet` and `<id>/`
+    (a reader takes the single file over a parts folder, so a foreign one of either would shadow
+    ours)."""
+    ids = [table_file_stem(n.id) for n in schema.nodes]
+    check_distinct_on_disk(ids)
+    return [METADATA_FILE, *(f"{t}.parquet" for t in ids), *ids]
+
+
 def write_dataset(
     checked: CheckResult,
     out_dir: Path,
@@ -52,13 +91,19 @@ def write_dataset(
     *,
     on_table_start: Callable[[str, int], None] | None = None,
     on_progress: Callable[[str, int], None] | None = None,
+    confirm: Callable[[RunEstimate], bool] | None = None,
 ) -> DatasetResult:
+    """Generate the dataset into `out_dir` by the replace rule (output.py). Refused before any work:
+    a table over the row limit, a run over an hour that `confirm` does not accept, a dataset that does
+    not fit on the disk, and files not written by datagen where this run must write."""
     schema = checked.raise_for_errors()
+    claims = dataset_claims(schema)
     engine = Engine(schema, options)
     engine.check_size()
+    check_time(engine, confirm)
     check_disk(engine, out_dir)
     written: dict[str, WrittenTable] = {}
-    with AtomicOutputDir(out_dir, marker=METADATA_FILE) as out:
+    with AtomicOutputDir(out_dir, kind=DATASET, claims=claims) as out:
         current: dict[str, TableWriter] = {}
 
         def sink(tid: str, chunk) -> None:
@@ -106,3 +151,77 @@ def build_metadata(
         "warnings": [i.to_dict() for i in checked.warnings],
         "inequalities": engine.plan.notes,
     }
+
+
+def open_dataset(data_dir: Path) -> dict[str, Any]:
+    """The `.metadata.json` of a finished dataset folder, or InputError saying why the folder is not
+    one (missing, foreign, an older datagen's output, incomplete, or a CSV export)."""
+    require_complete(data_dir, DATASET)
+    path = Path(data_dir) / METADATA_FILE
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"cannot read {path}: the dataset folder is damaged",
+            hint=f"generate it again: datagen generate SCHEMA -o {data_dir}",
+        ) from exc
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def validate_dataset(checked: CheckResult, data_dir: Path, *, threshold: float | None = None) -> Report:
+    """Validate a finished dataset folder against its schema, with the validator's threshold unless
+    another is given (the report is not written; see `save_report`)."""
+    from datagen.validate import DEFAULT_THRESHOLD, validate  # DuckDB and the checks: only when asked
+
+    open_dataset(data_dir)
+    return validate(checked, data_dir, threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
+
+
+def report_path(data_dir: Path, path: Path | None = None) -> Path:
+    """Where the validation report goes, settled before validating: `path`, or by default
+    `DATA_DIR/validation_report.json`, which is then listed in the folder's manifest (the next generate
+    replaces it with the data). A file of that name that datagen did not write is never overwritten."""
+    data_dir = Path(data_dir)
+    default = data_dir / REPORT_FILE
+    if path is not None and Path(path).absolute() != default.absolute():
+        return Path(path)
+    manifest = require_complete(data_dir, DATASET)
+    if REPORT_FILE in ownership(data_dir, manifest).files:
+        return default
+    if os.path.lexists(default):
+        raise InputError(
+            f"{default} was not written by datagen; refusing to overwrite it",
+            hint="write the report elsewhere with -o PATH",
+        )
+    write_manifest(data_dir, Manifest(DATASET, True, (*manifest.files, REPORT_FILE), manifest.folders))
+    return default
+
+
+def save_report(document: dict[str, Any], path: Path) -> Path:
+    """Write a validation report where `report_path` said."""
+    try:
+        write_json_atomic(path, document)
+    except OSError as exc:
+        raise InputError(
+            f"cannot write the report to {path}: {exc.strerror or exc}", hint="choose another -o"
+        ) from exc
+    return path
+
+
+def export_dataset(
+    checked: CheckResult, data_dir: Path, out_dir: Path, *, fmt: str = "csv", bucket: str | None = None
+) -> list[Path]:
+    """Export a finished dataset folder (CSV for Keboola: see csv_export.py); returns the files written."""
+    if fmt not in EXPORT_FORMATS:
+        raise InputError(f"unknown export format '{fmt}'", hint="use --format " + " or ".join(EXPORT_FORMATS))
+    schema = checked.raise_for_errors()
+    metadata = open_dataset(data_dir)
+    tables = [ExportTable(n.id, n.pk, n.column_names, n.description) for n in schema.nodes]
+    dataset: dict[str, Any] = {
+        "name": schema.metadata.name,
+        "description": schema.metadata.description,
+        "schema_hash": schema_hash(schema),
+    }
+    if "seed" in metadata:
+        dataset["seed"] = metadata["seed"]
+    return export_csv(data_dir, out_dir, tables, dataset=dataset, bucket=bucket)

@@ -1,46 +1,80 @@
-"""Atomic, streaming Parquet output.
+"""Atomic output folders and streaming Parquet output.
 
 Tables arrive chunk by chunk and leave as Parquet row groups, so memory is bounded by the chunk, not
-the dataset. Everything is written into a hidden temporary sibling of the target folder and moved into
-place only when the whole run succeeded: an error or Ctrl-C never leaves a partial output that looks
-complete, and a previous good output survives a failed run.
+the dataset. Everything is built in a staging folder and committed only when the whole run succeeded:
+an error, Ctrl-C or SIGTERM never leaves a partial output that looks complete, and a previous good
+output survives a failed run.
+
+The replace rule: a run replaces or removes only the files listed in the folder's trusted manifest
+(manifest.py) and keeps everything else. A file of another origin standing where this run must write
+makes it refuse, before any work, naming that file; nothing is ever deleted by folder.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
-import shutil
-import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datagen.errors import GenerationError, InputError
+from datagen.io import staging
+from datagen.io.jsonfile import write_json_atomic
+from datagen.io.manifest import (
+    MANIFEST_FILE,
+    Manifest,
+    Ownership,
+    UntrustedManifest,
+    entry_allowed,
+    kind_name,
+    looks_like_kind,
+    ownership,
+    read_manifest,
+    write_manifest,
+)
+from datagen.io.names import table_file_stem
+from datagen.io.signals import deferred_signals
+
+__all__ = [
+    "METADATA_FILE",
+    "PART_PATTERN",
+    "AtomicOutputDir",
+    "TableWriter",
+    "WrittenTable",
+    "table_files",
+    "write_json_atomic",
+]
 
 METADATA_FILE = ".metadata.json"
 PART_PATTERN = "part-{:05d}.parquet"
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+_SHOWN = 10  # foreign files named in a refusal
 
 
 class AtomicOutputDir:
-    """Context manager that builds an output folder aside and swaps it in on success.
+    """Context manager that builds an output folder aside and commits it by the replace rule.
 
-    `.path` is the temporary folder while inside the `with` block. `marker` names the file that
-    identifies a folder as a previous datagen output (`.metadata.json` for generated data,
-    `dataset.json` for exports): only such folders, or empty ones, are ever replaced.
+    `.path` is the staging folder while inside the `with` block. `kind` is the manifest kind
+    (`dataset`, `csv-export`); `claims` are the top-level names the run may write (a table's
+    `<id>.parquet` *and* `<id>` folder, since either shadows the other for readers), checked for
+    foreign files before any work and again at commit.
+
+    A missing target is built beside it and renamed into place whole. An existing folder keeps its
+    own mode and every file that is not ours: the staging folder is made inside it, and at commit
+    the manifest is first rewritten to claim old and new files (marked incomplete), our old files are
+    removed, the new ones renamed in, and the complete manifest written last.
     """
 
-    def __init__(self, target: Path, *, overwrite: bool = True, marker: str = METADATA_FILE) -> None:
-        self.target = Path(target).absolute()
-        self.overwrite = overwrite
-        self.marker = marker
+    def __init__(self, target: Path, *, kind: str, claims: Iterable[str] = ()) -> None:
+        self.target = Path(os.path.abspath(target))
+        self.kind = kind
+        self.claims = {MANIFEST_FILE, *claims}
         self._tmp: Path | None = None
 
     @property
@@ -50,14 +84,25 @@ class AtomicOutputDir:
         return self._tmp
 
     def __enter__(self) -> AtomicOutputDir:
-        self._check_target()
-        parent = self.target.parent
+        target = self.target
+        if os.path.lexists(target) and not target.is_dir():
+            raise InputError(
+                f"output path {target} exists and is not a folder",
+                hint="choose another -o, or remove that file",
+            )
+        staging.clean_leftovers(target.parent, staging.beside_prefix(target))
+        if target.is_dir():
+            staging.clean_leftovers(target, staging.INSIDE_PREFIX)
+            self._refuse_foreign(self.claims, self._owned())
+            where, prefix = target, staging.INSIDE_PREFIX
+        else:
+            where, prefix = target.parent, staging.beside_prefix(target)
         try:
-            parent.mkdir(parents=True, exist_ok=True)
-            self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.tmp-{os.getpid()}-", dir=parent))
+            where.mkdir(parents=True, exist_ok=True)
+            self._tmp = staging.create(where, prefix)
         except OSError as exc:
             raise InputError(
-                f"cannot write the output folder {self.target}: {parent} is not a writable folder "
+                f"cannot write the output folder {target}: {where} is not a writable folder "
                 f"({exc.strerror or exc})",
                 hint="choose another -o, or create that folder and make it writable",
             ) from exc
@@ -76,57 +121,167 @@ class AtomicOutputDir:
             try:
                 self._commit(tmp)
             except BaseException as commit_exc:
-                shutil.rmtree(tmp, ignore_errors=True)
+                staging.remove(tmp)
                 if isinstance(commit_exc, OSError) and commit_exc.errno in _DISK_FULL:
                     raise self._disk_full(commit_exc) from commit_exc
                 raise
+            staging.remove(tmp)
             return False
-        shutil.rmtree(tmp, ignore_errors=True)
+        staging.remove(tmp)
         if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
             raise self._disk_full(exc) from exc
         return False
 
-    def _check_target(self) -> None:
-        """Refuse early, before any work, rather than after hours of generation."""
+    # --- ownership -----------------------------------------------------------------------------------
+    def _owned(self) -> Ownership:
+        """What in the existing target is ours; InputError when its manifest is not one we trust or
+        belongs to another kind of output (an export never replaces generated data, nor the reverse)."""
         target = self.target
-        if not target.exists():
+        try:
+            manifest = read_manifest(target)
+        except UntrustedManifest as exc:
+            raise InputError(
+                f"output folder {target} has a {MANIFEST_FILE} that this datagen did not write "
+                f"({exc.reason}); refusing to write into it",
+                hint="choose another -o, or remove that file if you know it is not needed",
+            ) from None
+        if manifest is not None and manifest.kind != self.kind:
+            raise InputError(
+                f"output folder {target} holds a datagen {kind_name(manifest.kind)}; refusing to write a "
+                f"{kind_name(self.kind)} over it",
+                hint="choose another -o",
+            )
+        return ownership(target, manifest)
+
+    def _refuse_foreign(self, names: Iterable[str], owned: Ownership) -> None:
+        """InputError naming every file not ours that stands where this run writes: at one of `names`,
+        or inside a folder of ours the run will write into."""
+        foreign: list[str] = []
+        for name in sorted(set(names)):
+            path = self.target / name
+            if not os.path.lexists(path):
+                continue
+            if name in owned.folders:
+                foreign += sorted(
+                    f"{name}/{p.name}" for p in path.iterdir() if f"{name}/{p.name}" not in owned.files
+                )
+            elif not owned.owns(name):
+                foreign.append(name)
+        if not foreign:
             return
-        if not target.is_dir():
-            raise InputError(
-                f"output path {target} exists and is not a folder",
-                hint="choose another -o, or remove that file",
-            )
-        if not self.overwrite:
-            raise InputError(
-                f"output folder {target} already exists", hint="choose another -o, or allow overwriting"
-            )
-        if not (target / self.marker).is_file() and any(target.iterdir()):
-            raise InputError(
-                f"output folder {target} is not empty and is not a previous datagen output "
-                f"(no {self.marker} inside); refusing to replace it",
-                hint="choose another -o, or empty that folder first",
-            )
+        more = len(foreign) - _SHOWN
+        shown = ", ".join(foreign[:_SHOWN]) + (f" and {more} more" if more > 0 else "")
+        older = ""
+        if owned.manifest is None and looks_like_kind(self.kind, foreign):
+            older = f" (it looks like the output of an older datagen, which wrote no {MANIFEST_FILE})"
+        raise InputError(
+            f"output folder {self.target} holds file(s) datagen did not write where this run must write: "
+            f"{shown}{older}; refusing to replace them",
+            hint="choose another -o, or move those files away yourself (an older datagen's output can be "
+            "deleted and generated again)",
+        )
+
+    # --- commit --------------------------------------------------------------------------------------
+    def _contents(self, tmp: Path) -> tuple[set[str], set[str]]:
+        """The files and folders the run left in staging, as manifest entries."""
+        files: set[str] = set()
+        folders: set[str] = set()
+        for entry in tmp.iterdir():
+            if entry.name == staging.IN_PROGRESS_FILE:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                folders.add(entry.name)
+                files.update(f"{entry.name}/{p.name}" for p in entry.iterdir())
+            else:
+                files.add(entry.name)
+        bad = sorted(f for f in files if not entry_allowed(self.kind, f, frozenset(folders)))
+        if bad:
+            raise GenerationError(f"internal: the run wrote names a {self.kind} output cannot own: {bad[:5]}")
+        return files, folders
 
     def _commit(self, tmp: Path) -> None:
-        """Swap the finished folder in; the target is missing only between two back-to-back renames."""
-        target = self.target
-        if not target.exists():
-            tmp.rename(target)
+        """Held against Ctrl-C and SIGTERM: they are delivered once the folder is consistent."""
+        with deferred_signals():
+            self._commit_now(tmp)
+
+    def _commit_now(self, tmp: Path) -> None:
+        files, folders = self._contents(tmp)
+        done = Manifest(self.kind, True, tuple(sorted(files)), tuple(sorted(folders)))
+        if tmp.parent != self.target:  # a new folder: complete it in staging, then rename it whole
+            write_manifest(tmp, done)
+            (tmp / staging.IN_PROGRESS_FILE).unlink()
+            staging.release(tmp)
+            try:
+                tmp.rename(self.target)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+                raise InputError(
+                    f"output folder {self.target} appeared while this run was writing; nothing was changed",
+                    hint="run again, or choose another -o",
+                ) from exc
             return
-        trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{os.getpid()}-", dir=target.parent))
-        old = trash / target.name
-        target.rename(old)
+        self._swap_in(tmp, files, folders, done)
+
+    def _swap_in(self, tmp: Path, files: set[str], folders: set[str], done: Manifest) -> None:
+        """Every step inside the target goes through directory descriptors opened without following
+        symlinks, so a folder swapped for a link mid-commit can never steer a deletion or a write
+        outside the target."""
+        target = self.target
+        owned = self._owned()  # the folder may have changed during the run
+        self._refuse_foreign({f.split("/")[0] for f in files} | self.claims, owned)
+        claim_all = Manifest(
+            self.kind, False, tuple(sorted(owned.files | files)), tuple(sorted(owned.folders | folders))
+        )
+        write_manifest(target, claim_all)
+        root = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            tmp.rename(target)
-        except BaseException:
-            old.rename(target)
-            shutil.rmtree(trash, ignore_errors=True)
-            raise
-        shutil.rmtree(trash, ignore_errors=True)
+            for rel in sorted(owned.files):
+                with _parent_fd(root, rel) as (fd, name):
+                    if fd is not None:
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(name, dir_fd=fd)
+            for name in owned.folders:
+                with contextlib.suppress(OSError):  # kept when something not ours is inside
+                    os.rmdir(name, dir_fd=root)
+            for name in folders:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(name, 0o777, dir_fd=root)
+            for rel in sorted(files):
+                with _parent_fd(root, rel) as (fd, name):
+                    if fd is None:
+                        raise InputError(
+                            f"{target / rel.split('/')[0]} changed into something not ours during the run",
+                            hint="run again",
+                        )
+                    os.replace(tmp / rel, name, dst_dir_fd=fd)
+        finally:
+            os.close(root)
+        write_manifest(target, done)
 
     def _disk_full(self, exc: OSError) -> GenerationError:
         where = exc.filename or self.target
         return GenerationError(f"disk full while writing {where}; free space or choose another -o")
+
+
+@contextlib.contextmanager
+def _parent_fd(root: int, rel: str) -> Iterator[tuple[int | None, str]]:
+    """(descriptor of the folder holding `rel`, its last name): `root` itself for a top-level name;
+    for `folder/name`, that folder opened without following a symlink (None when it is not a plain
+    folder any more)."""
+    if "/" not in rel:
+        yield root, rel
+        return
+    folder, name = rel.split("/", 1)
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=root)
+    except OSError:
+        yield None, name
+        return
+    try:
+        yield fd, name
+    finally:
+        os.close(fd)
 
 
 @dataclass
@@ -164,7 +319,7 @@ class TableWriter:
         if row_group_rows is not None and row_group_rows < 1:
             raise ValueError("row_group_rows must be at least 1")
         self.folder = Path(folder)
-        self.table_id = table_id
+        self.table_id = table_file_stem(table_id)
         self.schema = schema
         self.max_rows_per_file = max_rows_per_file
         self.row_group_rows = row_group_rows
@@ -271,6 +426,7 @@ class TableWriter:
 
 def table_files(data_dir: Path, table_id: str) -> list[Path]:
     """The Parquet file(s) holding a table, in row order, or [] when it was never written."""
+    table_file_stem(table_id)
     single = Path(data_dir) / f"{table_id}.parquet"
     if single.is_file():
         return [single]
@@ -278,20 +434,3 @@ def table_files(data_dir: Path, table_id: str) -> list[Path]:
     if parts.is_dir():
         return sorted(parts.glob("part-*.parquet"))
     return []
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON (pretty, UTF-8, keys in the caller's order) so readers never see half a file."""
-    path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=2, ensure_ascii=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

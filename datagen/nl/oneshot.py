@@ -13,6 +13,9 @@ from rich.table import Table
 
 from datagen.dsl import check
 from datagen.errors import LLMError
+from datagen.io.confirm import long_run_confirmation
+from datagen.io.manifest import DATASET
+from datagen.io.names import default_output_dir
 from datagen.nl.client import LLM, OpenAIClient
 from datagen.nl.console import EventPrinter, ask_questions, print_outcome
 from datagen.nl.conversation import Conversation
@@ -92,8 +95,12 @@ def run_nl(
     console.print(f"wrote {out} (conversation: {transcript_path(out)})")
     if not generate:
         return 0
-    target = data_dir or Path("data") / (conv.schema.metadata.name if conv.schema else out.stem)
-    outcome = generate_and_validate(check(conv.document), target, seed=seed, scale=scale)
+    # The folder name comes from the model's text only as a slug, and never into a folder that holds
+    # anything but an earlier dataset of ours.
+    name = conv.schema.metadata.name if conv.schema else out.stem
+    target = data_dir or default_output_dir(Path("data"), name, DATASET)
+    confirm = long_run_confirmation(yes, console, stdin)
+    outcome = generate_and_validate(check(conv.document), target, seed=seed, scale=scale, confirm=confirm)
     print_outcome(console, outcome)
     return 0 if outcome.quality.passed else 1
 

@@ -4,11 +4,16 @@ and `datagen eval` alike (tables, rows, quality score, failed checks)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datagen.dsl import CheckResult
+
+if TYPE_CHECKING:
+    from datagen.engine.estimate import RunEstimate
+    from datagen.validate import Report
 
 
 @dataclass
@@ -36,22 +41,27 @@ class Outcome:
         }
 
 
-def validate_dataset(checked: CheckResult, data_dir: Path) -> Quality:
+def quality_of(report: Report) -> Quality:
     """The validator's verdict in brief: score, pass/fail (hard checks and threshold), failed checks."""
-    from datagen.validate import validate
-
-    report = validate(checked, data_dir)
     failed = [f"{r.where}: {r.check} — {r.message}" for r in report.failures]
     return Quality(report.score, report.ok, failed)
 
 
-def generate_and_validate(checked: CheckResult, out_dir: Path, *, seed: int, scale: float) -> Outcome:
-    """Write the dataset (atomically, like `datagen generate`) and validate what was written."""
+def generate_and_validate(
+    checked: CheckResult,
+    out_dir: Path,
+    *,
+    seed: int,
+    scale: float,
+    confirm: Callable[[RunEstimate], bool] | None = None,
+) -> Outcome:
+    """Write the dataset (atomically, like `datagen generate`; a run estimated over an hour only when
+    `confirm` accepts it) and validate what was written."""
     from datagen.engine.generate import Options
-    from datagen.io.dataset import write_dataset
+    from datagen.io.dataset import validate_dataset, write_dataset
 
     started = time.perf_counter()
-    result = write_dataset(checked, out_dir, Options(seed=seed, scale=scale))
+    result = write_dataset(checked, out_dir, Options(seed=seed, scale=scale), confirm=confirm)
     rows = {s.id: s.rows for s in result.stats}
-    quality = validate_dataset(checked, out_dir)
+    quality = quality_of(validate_dataset(checked, out_dir))
     return Outcome(out_dir, rows, time.perf_counter() - started, quality)

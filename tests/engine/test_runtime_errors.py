@@ -61,14 +61,17 @@ def test_an_output_folder_that_cannot_be_created_is_refused_before_work(tmp_path
     assert blocker.read_text() == "not a folder"
 
 
-def test_a_folder_that_is_not_a_previous_output_is_never_replaced(tmp_path: Path) -> None:
+def test_a_users_file_where_the_output_goes_is_never_replaced(tmp_path: Path) -> None:
     out = tmp_path / "mine"
     out.mkdir()
     (out / "thesis.txt").write_text("precious")
+    (out / "person.parquet").write_text("the user's own table")
     result = generate(tmp_path, small(), out)
-    assert result.exit_code == 2 and "refusing to replace it" in result.stderr
+    assert result.exit_code == 2 and "refusing to replace them" in result.stderr
+    assert "person.parquet" in result.stderr and "thesis.txt" not in result.stderr
     assert "Traceback" not in result.output
-    assert [p.name for p in out.iterdir()] == ["thesis.txt"]
+    assert sorted(p.name for p in out.iterdir()) == ["person.parquet", "thesis.txt"]
+    assert (out / "person.parquet").read_text() == "the user's own table"
 
 
 def test_a_full_disk_midway_stops_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

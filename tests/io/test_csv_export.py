@@ -148,7 +148,7 @@ def test_dataset_json_lists_tables_after_the_callers_fields(data_dir: Path, tmp_
     assert tiers["rows"] == 2 and tiers["primary_key"] == ["tier"]
     names = ["orders.csv", "orders.csv.manifest", "tiers.csv", "tiers.csv.manifest", "dataset.json"]
     assert written == [out.absolute() / n for n in names]
-    assert sorted(p.name for p in out.iterdir()) == sorted(names)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*names, ".datagen-manifest.json"])
 
 
 def test_missing_table_names_the_file_and_suggests_generate(data_dir: Path, tmp_path: Path) -> None:
@@ -189,12 +189,46 @@ def test_large_multi_part_table_streams_into_one_csv(tmp_path: Path, monkeypatch
     assert sum(seen) == n and max(seen) <= 7_000  # streamed in batches, never the whole table at once
 
 
-def test_re_export_replaces_a_previous_export(data_dir: Path, tmp_path: Path) -> None:
+def test_re_export_replaces_a_previous_export_and_keeps_the_users_files(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    write_parquet(data_dir, "tiers", pa.table({"tier": ["gold", "silver"]}))
     out = tmp_path / "csv"
-    export_csv(data_dir, out, [ORDERS], dataset={"run": 1})
+    out.mkdir()
+    (out / "README.txt").write_text("how we load this")
+    export_csv(data_dir, out, [ORDERS, ExportTable("tiers", "tier", ["tier"])], dataset={"run": 1})
+    (out / "load.sql").write_text("COPY ...")
     export_csv(data_dir, out, [ExportTable("orders", "id", ["id"])], dataset={"run": 2})
     assert json.loads((out / "dataset.json").read_text())["run"] == 2
     assert read_csv(out / "orders.csv")[0] == ["id"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".datagen-manifest.json",
+        "README.txt",
+        "dataset.json",
+        "load.sql",
+        "orders.csv",
+        "orders.csv.manifest",
+    ]  # the tiers files of the first export were ours and are gone; the user's are kept
+    assert (out / "README.txt").read_text() == "how we load this" and (out / "load.sql").exists()
+
+
+def test_a_users_dataset_json_is_never_overwritten(data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "csv"
+    out.mkdir()
+    (out / "dataset.json").write_text('{"mine": true}')
+    with pytest.raises(InputError, match=r"dataset\.json"):
+        export_csv(data_dir, out, [ORDERS], dataset={})
+    assert sorted(p.name for p in out.iterdir()) == ["dataset.json"]
+    assert (out / "dataset.json").read_text() == '{"mine": true}'
+
+
+@pytest.mark.parametrize("table_id", ["../../escape", "/abs", "a/b", "x" * 200, "ok\n", ""])
+def test_a_table_id_that_cannot_be_a_file_name_is_refused(
+    data_dir: Path, tmp_path: Path, table_id: str
+) -> None:
+    with pytest.raises(InputError, match="cannot be used as a file name"):
+        export_csv(data_dir, tmp_path / "csv", [ExportTable(table_id, None, ["id"])], dataset={})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
 
 
 def test_parquet_columns_are_exported_in_the_declared_order(data_dir: Path, tmp_path: Path) -> None:
