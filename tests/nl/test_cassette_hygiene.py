@@ -15,7 +15,7 @@ from openai.types.chat import ChatCompletion
 
 from datagen.nl.client import OpenAIClient
 from datagen.nl.conversation import Conversation
-from datagen.nl.settings import LLMSettings
+from datagen.settings import Settings
 from tests.nl.recording import CASSETTES, VCR_CONFIG, chat_endpoint, is_authored
 from tests.nl.scenarios import SCENARIOS, turn
 from tests.nl.wire import Reply, ScriptedEndpoint
@@ -73,7 +73,7 @@ def test_recording_drops_the_key_the_organisation_and_cookies(tmp_path: Path, mo
         return response
 
     http = httpx2.Client(transport=httpx2.MockTransport(respond))
-    client = OpenAIClient(LLMSettings(key, None, "gpt-4o-mini", "TOOLS"), http_client=http)
+    client = OpenAIClient(Settings(api_key=key, model="gpt-4o-mini"), http_client=http)
     recorder = vcr.VCR(record_mode="all", **VCR_CONFIG)
     recorder.register_matcher("chat_endpoint", chat_endpoint)
     with recorder.use_cassette(str(tmp_path / "c.yaml")):
