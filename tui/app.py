@@ -18,13 +18,14 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from datagen.dsl import CheckResult
 from datagen.errors import DatagenError
+from datagen.settings import Settings
+from datagen.terminal import safe
 from tui import jobs
 from tui import messages as m
 from tui.backend import Backend, ConversationLike, EventLike, OnEvent
 from tui.quality import from_report
 from tui.screens import OpenScreen, ResumeScreen, SaveScreen
 from tui.session import Entry, Session, SessionStore
-from tui.settings import Settings
 from tui.views import detail_text, failed_text, question_views, ready_text
 from tui.widgets.chat import ChatInput, ChatLog, QuestionCard, QuestionView
 from tui.widgets.preview import PreviewView
@@ -138,7 +139,8 @@ class DatagenApp(App[None]):
         return self.query_one(ChatLog)
 
     def say(self, role: str, text: str) -> None:
-        """Add a line to the chat and to the session (autosaved)."""
+        """Add a line to the chat and to the session (autosaved); secrets never reach either."""
+        text = safe(text)
         self.chat.add(role, text)
         self.session.transcript.append(Entry(role, text))
         self.autosave()
@@ -151,7 +153,7 @@ class DatagenApp(App[None]):
             if self.conversation is not None and not self.thinking:  # mid-turn it is the worker's
                 self.conversation.save(self.store.conversation_path(self.session))
         except (OSError, DatagenError) as exc:
-            self.notify(f"Could not autosave the session: {exc}", severity="warning")
+            self.notify(safe(f"Could not autosave the session: {exc}"), severity="warning", markup=False)
 
     def set_status(self, text: str, total: float | None = None, progress: float | None = None) -> None:
         self.query_one("#status").display = True
@@ -244,7 +246,7 @@ class DatagenApp(App[None]):
 
     def on_conversation_live(self, message: m.ConversationLive) -> None:
         if self.thinking:
-            self.set_status(message.text[:1].upper() + message.text[1:])
+            self.set_status(safe(message.text[:1].upper() + message.text[1:]))
 
     def on_turn_finished(self, _: m.TurnFinished) -> None:
         self.thinking = False
