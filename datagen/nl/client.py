@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from datagen.errors import LLMError
-from datagen.redact import redact
+from datagen.redact import redact, redact_logs
 from datagen.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
@@ -231,6 +231,7 @@ class OpenAIClient:
         import instructor
         import openai
 
+        redact_logs()  # openai and instructor log request URLs and server errors, which may quote the key
         self.settings = settings.require_llm()
         if http_client is None:
             http_client = openai.DefaultHttpxClient()
