@@ -221,7 +221,7 @@ def _generate_with_progress(checked, target: Path, options):
     from datagen.io.dataset import write_dataset
 
     progress = Progress(
-        TextColumn("{task.description:<20}"),
+        TextColumn("{task.description:<20}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

@@ -58,7 +58,8 @@ def remember_secret(value: str | None) -> None:
 
 
 def remember_url_secrets(url: str | None) -> None:
-    """The password, user and secret-named query values of a URL, each remembered by value."""
+    """The user name, password and secret-named query values of a URL, each remembered by value (a
+    token is often written as the user name alone: `https://TOKEN@host`)."""
     if not url:
         return
     try:
@@ -66,7 +67,7 @@ def remember_url_secrets(url: str | None) -> None:
     except ValueError:
         return
     remember_secret(parts.password)
-    remember_secret(parts.username if parts.password else None)
+    remember_secret(parts.username)
     for name, value in parse_qsl(parts.query):
         if name.lower() in SECRET_PARAMS:
             remember_secret(value)

@@ -332,7 +332,7 @@ class DatagenApp(App[None]):
         self.autosave()
         self.query_one(SchemaView).show(checked, document)
         self.query_one(QualityView).show(None)
-        self.title = f"Datagen · {checked.schema.metadata.name}" if checked.schema else "Datagen"
+        self.title = safe(f"Datagen · {checked.schema.metadata.name}") if checked.schema else "Datagen"
         self.refresh_bindings()
         if checked.ok:
             self._preview(checked)
