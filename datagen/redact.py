@@ -35,8 +35,9 @@ SECRET_PARAMS = (
     "signature",
 )
 _PATTERNS = (
-    # OpenAI-style keys: sk-..., sk-proj-..., sk-ant-... (also inside longer words)
-    (re.compile(r"sk-[A-Za-z0-9][A-Za-z0-9_\-]{11,}"), REDACTED),
+    # sk-…, sk-proj-…, sk-ant-… keys: long, with a digit (so "task-force" or a product code such as
+    # "sk-large-blue-widget" in a model's schema is left alone)
+    (re.compile(r"\bsk-(?=[A-Za-z0-9_\-]*\d)[A-Za-z0-9_\-]{20,}"), REDACTED),
     (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=\-]{8,}"), rf"\g<1>{REDACTED}"),
     # user-info in a URL: scheme://user[:password]@host
     (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s/@?#]+@"), rf"\g<1>{REDACTED}@"),
