@@ -349,6 +349,7 @@ _TIMEOUT_HELP = (
 
 
 @app.command("tui")
+@friendly_errors
 def tui_command(
     schema: Annotated[Path | None, typer.Argument(help="Schema file to open (no LLM needed).")] = None,
     new: Annotated[bool, typer.Option("--new", help="Start afresh; do not offer the last session.")] = False,

@@ -134,3 +134,27 @@ def test_connection_errors_name_the_endpoint_without_its_credentials(monkeypatch
     error = client._translate(openai.APIConnectionError(request=request), None, 10.0)
     assert "hunter2hunter2" not in str(error) and "bob" not in str(error)
     assert "127.0.0.1:9" in str(error)
+
+
+@pytest.mark.parametrize("command", [["tui"], ["nl", "a shop"], ["eval", "prompts.yaml"]])
+def test_a_bad_environment_value_is_an_exit_2_message_for_every_model_command(
+    monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    from typer.testing import CliRunner
+
+    from datagen.cli import app
+
+    monkeypatch.setenv("DATAGEN_LLM_TIMEOUT", "soon")
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 2, result.output
+    assert "invalid setting DATAGEN_LLM_TIMEOUT" in result.stderr and "Traceback" not in result.output
+
+
+def test_python_m_tui_reports_a_bad_environment_value(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui.factory import main
+
+    monkeypatch.setenv("DATAGEN_TUI_SAMPLE_ROWS", "many")
+    assert main([]) == 2
+    assert "invalid setting DATAGEN_TUI_SAMPLE_ROWS" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from datagen.errors import DatagenError
 from datagen.settings import Settings
 from tui.app import DatagenApp
 from tui.backend import Backend
@@ -45,7 +46,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="seconds one conversation turn may take (default: DATAGEN_LLM_TIMEOUT or 180)",
     )
     args = parser.parse_args(argv)
-    return run(args.schema, new=args.new, settings=Settings.load(llm_timeout=args.timeout))
+    try:
+        settings = Settings.load(llm_timeout=args.timeout)
+    except DatagenError as exc:  # a bad environment variable: its name and the fix, not a traceback
+        from datagen.terminal import Terminal, styled
+
+        Terminal(stderr=True).print(styled(("error:", "bold red"), f" {exc}"), soft_wrap=True)
+        return exc.exit_code
+    return run(args.schema, new=args.new, settings=settings)
 
 
 def run(schema_path: Path | None = None, *, new: bool = False, settings: Settings | None = None) -> int:
