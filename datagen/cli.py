@@ -283,12 +283,13 @@ def _run_validation(
     """Validate, write the JSON report, print it (summary or JSON); return the exit code."""
     from datagen.errors import InputError
     from datagen.io.output import write_json_atomic
+    from datagen.redact import redact_data
     from datagen.validate import validate as run_checks
     from datagen.validate.console import render
 
     result = run_checks(checked, data_dir, threshold=threshold)
     path = report or data_dir / "validation_report.json"
-    document = result.to_dict()
+    document = redact_data(result.to_dict())  # examples are data values: they may hold anything
     try:
         write_json_atomic(path, document)
     except OSError as exc:
