@@ -16,6 +16,7 @@ from rich.console import Console
 from datagen import __version__
 from datagen.errors import DatagenError
 from datagen.io.signals import EXIT_SIGINT, EXIT_SIGTERM, Terminated, raise_on_sigterm
+from datagen.terminal import Terminal, plain, styled, write_raw
 
 app = typer.Typer(
     name="datagen",
@@ -24,8 +25,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Terminal()  # markup off, secrets redacted: see datagen.terminal
+err = Terminal(stderr=True)
 _state = {"debug": False}
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,15 +41,15 @@ def friendly_errors(func: F) -> F:
         except DatagenError as exc:
             if _state["debug"]:
                 raise
-            err.print(f"[bold red]error:[/] {exc.message}", markup=True, soft_wrap=True)
+            err.print(styled(("error:", "bold red"), f" {exc.message}"), soft_wrap=True)
             if exc.hint:
-                err.print(f"[bold]fix:[/] {exc.hint}", soft_wrap=True)
+                err.print(styled(("fix:", "bold"), f" {exc.hint}"), soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt as exc:
             if _state["debug"]:
                 raise
             how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
-            err.print(f"{how}: nothing was left half-written")
+            err.print(plain(f"{how}: nothing was left half-written"))
             raise typer.Exit(EXIT_SIGTERM if isinstance(exc, Terminated) else EXIT_SIGINT) from None
 
     return wrapper  # type: ignore[return-value]
@@ -56,7 +57,7 @@ def friendly_errors(func: F) -> F:
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"datagen {__version__}")
+        out.print(plain(f"datagen {__version__}"))
         raise typer.Exit()
 
 
@@ -74,10 +75,7 @@ def print_issues(issues: list, *, console: Console) -> None:
     style = {"error": "bold red", "warning": "yellow", "note": "cyan"}
     for issue in issues:
         console.print(
-            f"[{style[issue.severity]}]{issue.severity}[/] {issue.path}: {issue.message}",
-            soft_wrap=True,
-            markup=True,
-            highlight=False,
+            styled((issue.severity, style[issue.severity]), f" {issue.path}: {issue.message}"), soft_wrap=True
         )
 
 
@@ -97,21 +95,25 @@ def check(
         if not as_json:
             raise
         unreadable = {"severity": "error", "path": str(schema), "code": "unreadable", "message": str(exc)}
-        print(json.dumps({"valid": False, "errors": [unreadable], "warnings": [], "notes": []}, indent=2))
+        write_raw(json.dumps({"valid": False, "errors": [unreadable], "warnings": [], "notes": []}, indent=2))
         raise typer.Exit(2) from None
     if as_json:
-        print(json.dumps(result.to_dict(), indent=2))
+        write_raw(json.dumps(result.to_dict(), indent=2))
     else:
         order = sorted(result.issues, key=lambda i: {"error": 0, "warning": 1, "note": 2}[i.severity])
         print_issues(order, console=out if result.ok else err)
         if result.ok:
             n = len(result.schema.nodes)
             out.print(
-                f"[green]ok[/] {schema}: {n} table(s), {len(result.warnings)} warning(s), "
-                f"{len(result.notes)} note(s)"
+                styled(
+                    ("ok", "green"),
+                    f" {schema}: {n} table(s), {len(result.warnings)} warning(s), "
+                    f"{len(result.notes)} note(s)",
+                ),
+                soft_wrap=True,
             )
         else:
-            err.print(f"[bold red]{schema}: {len(result.errors)} error(s)[/]")
+            err.print(styled((f"{schema}: {len(result.errors)} error(s)", "bold red")), soft_wrap=True)
     if not result.ok:
         raise typer.Exit(2)
 
@@ -121,7 +123,7 @@ def jsonschema() -> None:
     """Print the DSL's JSON Schema (draft 2020-12) for editor completion; see README for "$schema"."""
     from datagen.dsl.jsonschema import dsl_json_schema
 
-    print(json.dumps(dsl_json_schema(), indent=2))
+    write_raw(json.dumps(dsl_json_schema(), indent=2))
 
 
 @app.command()
@@ -130,8 +132,8 @@ def examples() -> None:
     from datagen.resources import list_examples
 
     for ex in list_examples():
-        out.print(f"[bold]{ex.name:<16}[/] {ex.summary}", soft_wrap=True)
-    out.print(f"\n(files in {list_examples()[0].path.parent if list_examples() else 'examples/'})")
+        out.print(styled((f"{ex.name:<16}", "bold"), f" {ex.summary}"), soft_wrap=True)
+    out.print(plain(f"\n(files in {list_examples()[0].path.parent if list_examples() else 'examples/'})"))
 
 
 def _load_checked(schema: Path):
@@ -141,7 +143,12 @@ def _load_checked(schema: Path):
     result = check_file(schema)
     if not result.ok:
         print_issues(result.errors, console=err)
-        err.print(f"[bold red]{schema}: {len(result.errors)} error(s)[/] (run `datagen check {schema}`)")
+        err.print(
+            styled(
+                (f"{schema}: {len(result.errors)} error(s)", "bold red"), f" (run `datagen check {schema}`)"
+            ),
+            soft_wrap=True,
+        )
         raise typer.Exit(2)
     print_issues(result.warnings, console=err)
     return result
@@ -203,17 +210,19 @@ def _preflight(schema, rows: int, seed: int) -> None:
 
     pf = preflight(schema, rows=rows, seed=seed)
     for tid, table in pf.tables.items():
-        view = Table(title=f"{tid} ({table.num_rows} rows)", title_justify="left", show_lines=False)
+        view = Table(title=plain(f"{tid} ({table.num_rows} rows)"), title_justify="left", show_lines=False)
         for name in table.column_names:
-            view.add_column(name, overflow="ellipsis", max_width=24)
+            view.add_column(plain(name), overflow="ellipsis", max_width=24)
         for row in table.slice(0, 5).to_pylist():
-            view.add_row(*["∅" if v is None else str(v) for v in row.values()])
+            view.add_row(*[plain("∅" if v is None else str(v)) for v in row.values()])
         out.print(view)
     if pf.problems:
         for p in pf.problems:
-            err.print(f"[bold red]problem[/] {p}", soft_wrap=True)
+            err.print(styled(("problem", "bold red"), f" {p}"), soft_wrap=True)
         raise typer.Exit(1)
-    out.print(f"[green]preflight ok[/]: every column generated ({rows} rows per parent-less table)")
+    out.print(
+        styled(("preflight ok", "green"), f": every column generated ({rows} rows per parent-less table)")
+    )
 
 
 def _generate_with_progress(checked, target: Path, options, *, confirm=None):
@@ -222,7 +231,7 @@ def _generate_with_progress(checked, target: Path, options, *, confirm=None):
     from datagen.io.dataset import write_dataset
 
     progress = Progress(
-        TextColumn("{task.description:<20}"),
+        TextColumn("{task.description:<20}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -245,14 +254,14 @@ def _generate_with_progress(checked, target: Path, options, *, confirm=None):
 def _print_summary(result) -> None:
     from rich.table import Table
 
-    view = Table(title=f"wrote {result.out_dir}", title_justify="left")
+    view = Table(title=plain(f"wrote {result.out_dir}"), title_justify="left")
     for name, justify in (("table", "left"), ("rows", "right"), ("seconds", "right"), ("rows/s", "right")):
         view.add_column(name, justify=justify)
     rows = sum(s.rows for s in result.stats)
     secs = sum(s.seconds for s in result.stats)
     for s in result.stats:
-        view.add_row(s.id, f"{s.rows:,}", f"{s.seconds:.2f}", f"{s.rows_per_second:,.0f}")
-    view.add_row("[bold]total[/]", f"{rows:,}", f"{secs:.2f}", f"{rows / secs if secs else 0:,.0f}")
+        view.add_row(plain(s.id), f"{s.rows:,}", f"{s.seconds:.2f}", f"{s.rows_per_second:,.0f}")
+    view.add_row(styled(("total", "bold")), f"{rows:,}", f"{secs:.2f}", f"{rows / secs if secs else 0:,.0f}")
     out.print(view)
 
 
@@ -295,14 +304,15 @@ def _run_validation(
 ) -> int:
     """Validate, write the JSON report, print it (summary or JSON); return the exit code."""
     from datagen.io.dataset import report_path, save_report, validate_dataset
+    from datagen.redact import redact_data
     from datagen.validate.console import render
 
     path = report_path(data_dir, report)
     result = validate_dataset(checked, data_dir, threshold=threshold)
-    document = result.to_dict()
+    document = redact_data(result.to_dict())  # examples are data values: they may hold anything
     save_report(document, path)
     if as_json:
-        print(json.dumps(document, indent=2))
+        write_raw(json.dumps(document, indent=2))
     else:
         render(result, out, report_path=path)
     return result.exit_code
@@ -327,13 +337,23 @@ def export(
 
     checked = _load_checked(schema)
     paths = export_dataset(checked, data_dir, out_dir, fmt=fmt, bucket=bucket)
-    out.print(f"[green]exported[/] {len(checked.schema.nodes)} table(s) to {out_dir} ({len(paths)} files)")
+    tables = len(checked.schema.nodes)
+    out.print(styled(("exported", "green"), f" {tables} table(s) to {out_dir} ({len(paths)} files)"))
+
+
+_LLM_HELP = "Overrides {} for this run."
+_TIMEOUT_HELP = (
+    "Seconds one conversation turn may take, every request and retry included "
+    "(overrides DATAGEN_LLM_TIMEOUT; default 180)."
+)
 
 
 @app.command("tui")
+@friendly_errors
 def tui_command(
     schema: Annotated[Path | None, typer.Argument(help="Schema file to open (no LLM needed).")] = None,
     new: Annotated[bool, typer.Option("--new", help="Start afresh; do not offer the last session.")] = False,
+    timeout: Annotated[float | None, typer.Option(min=1.0, help=_TIMEOUT_HELP)] = None,
 ) -> None:
     """Chat your way to a dataset: describe it, answer up to two questions, preview and check it."""
     import importlib
@@ -343,18 +363,18 @@ def tui_command(
     # SIGTERM ends it outright, as by default; a generation cut short that way leaves only a marked
     # staging folder, which the next run removes.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    from datagen.settings import Settings
+
+    settings = Settings.load(llm_timeout=timeout)
     # `tui` depends on datagen, never the reverse: it is reached by name, so no datagen module imports
     # it (tests/test_architecture.py allows exactly this call).
-    raise typer.Exit(importlib.import_module("tui").run(schema, new=new))
+    raise typer.Exit(importlib.import_module("tui").run(schema, new=new, settings=settings))
 
 
-_LLM_HELP = "Overrides {} for this run."
+def _llm_settings(model: str | None, base_url: str | None, mode: str | None, timeout: float | None):
+    from datagen.settings import Settings
 
-
-def _llm_settings(model: str | None, base_url: str | None, mode: str | None):
-    from datagen.nl.settings import LLMSettings
-
-    return LLMSettings.from_env(model=model, base_url=base_url, mode=mode)
+    return Settings.load(model=model, base_url=base_url, llm_mode=mode, llm_timeout=timeout).require_llm()
 
 
 @app.command()
@@ -382,6 +402,7 @@ def nl(
     model: Annotated[str | None, typer.Option(help=_LLM_HELP.format("DATAGEN_MODEL"))] = None,
     base_url: Annotated[str | None, typer.Option(help=_LLM_HELP.format("OPENAI_BASE_URL"))] = None,
     mode: Annotated[str | None, typer.Option(help=_LLM_HELP.format("DATAGEN_LLM_MODE"))] = None,
+    timeout: Annotated[float | None, typer.Option(min=1.0, help=_TIMEOUT_HELP)] = None,
 ) -> None:
     """Describe your data in English; get a checked schema, the data and its validation report.
 
@@ -391,7 +412,7 @@ def nl(
 
     code = run_nl(
         prompt,
-        settings=_llm_settings(model, base_url, mode),
+        settings=_llm_settings(model, base_url, mode, timeout),
         out=schema_out,
         yes=yes,
         generate=generate_data,
@@ -418,6 +439,7 @@ def eval_command(
     model: Annotated[str | None, typer.Option(help=_LLM_HELP.format("DATAGEN_MODEL"))] = None,
     base_url: Annotated[str | None, typer.Option(help=_LLM_HELP.format("OPENAI_BASE_URL"))] = None,
     mode: Annotated[str | None, typer.Option(help=_LLM_HELP.format("DATAGEN_LLM_MODE"))] = None,
+    timeout: Annotated[float | None, typer.Option(min=1.0, help=_TIMEOUT_HELP)] = None,
 ) -> None:
     """Run a prompt set against the configured model: first-try validity, repairs, questions,
     generation and quality per prompt."""
@@ -426,7 +448,7 @@ def eval_command(
     raise typer.Exit(
         run_eval_command(
             prompts_file,
-            settings=_llm_settings(model, base_url, mode),
+            settings=_llm_settings(model, base_url, mode, timeout),
             data_root=data_root,
             seed=seed,
             scale=scale,
@@ -437,16 +459,28 @@ def eval_command(
 
 
 def main() -> None:
+    import traceback
+
+    from datagen.redact import redact_logs
+
     raise_on_sigterm()
+    redact_logs()
     try:
         app()
     except SystemExit:
         raise
-    except BaseException:  # pragma: no cover - only with --debug or a bug
-        if _state["debug"]:
-            raise
-        import traceback
-
-        err.print("[bold red]internal error[/] (a bug in datagen; run with --debug for the traceback)")
-        err.print(traceback.format_exc(limit=-1).strip().splitlines()[-1])
+    except BaseException as exc:  # only with --debug or a bug
+        if _state["debug"]:  # the traceback goes through the redacting console too
+            err.print(plain(traceback.format_exc()), soft_wrap=True)
+            sys.exit(
+                exc.exit_code
+                if isinstance(exc, DatagenError)
+                else 130
+                if isinstance(exc, KeyboardInterrupt)
+                else 1
+            )
+        err.print(
+            styled(("internal error", "bold red"), " (a bug in datagen; run with --debug for the traceback)")
+        )
+        err.print(plain(traceback.format_exc(limit=-1).strip().splitlines()[-1]), soft_wrap=True)
         sys.exit(1)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datagen.redact import redact
+
 
 class DatagenError(Exception):
-    """Base for errors the CLI prints without a traceback. `exit_code` is what the process returns."""
+    """Base for errors the CLI prints without a traceback. `exit_code` is what the process returns.
+    Message and hint are redacted when made: a server's or a model's words may quote the key."""
 
     exit_code = 1
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        message, hint = redact(message), (redact(hint) if hint else hint)
         super().__init__(message)
         self.message = message
         self.hint = hint

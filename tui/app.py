@@ -19,13 +19,14 @@ from datagen.dsl import CheckResult
 from datagen.errors import DatagenError
 from datagen.io.manifest import CSV_EXPORT, DATASET
 from datagen.io.names import default_file, default_output_dir
+from datagen.settings import Settings
+from datagen.terminal import safe
 from tui import jobs
 from tui import messages as m
 from tui.backend import Backend, ConversationLike, EventLike, OnEvent
 from tui.quality import from_report
 from tui.screens import OpenScreen, ResumeScreen, SaveScreen
 from tui.session import Entry, Session, SessionStore
-from tui.settings import Settings
 from tui.views import detail_text, failed_text, question_views, ready_text
 from tui.widgets.chat import ChatInput, ChatLog, QuestionCard, QuestionView
 from tui.widgets.preview import PreviewView
@@ -135,7 +136,8 @@ class DatagenApp(App[None]):
         return self.query_one(ChatLog)
 
     def say(self, role: str, text: str) -> None:
-        """Add a line to the chat and to the session (autosaved)."""
+        """Add a line to the chat and to the session (autosaved); secrets never reach either."""
+        text = safe(text)
         self.chat.add(role, text)
         self.session.transcript.append(Entry(role, text))
         self.autosave()
@@ -148,7 +150,7 @@ class DatagenApp(App[None]):
             if self.conversation is not None and not self.thinking:  # mid-turn it is the worker's
                 self.conversation.save(self.store.conversation_path(self.session))
         except (OSError, DatagenError) as exc:
-            self.notify(f"Could not autosave the session: {exc}", severity="warning")
+            self.notify(safe(f"Could not autosave the session: {exc}"), severity="warning", markup=False)
 
     def set_status(self, text: str, total: float | None = None, progress: float | None = None) -> None:
         self.query_one("#status").display = True
@@ -241,7 +243,7 @@ class DatagenApp(App[None]):
 
     def on_conversation_live(self, message: m.ConversationLive) -> None:
         if self.thinking:
-            self.set_status(message.text[:1].upper() + message.text[1:])
+            self.set_status(safe(message.text[:1].upper() + message.text[1:]))
 
     def on_turn_finished(self, _: m.TurnFinished) -> None:
         self.thinking = False
@@ -327,7 +329,7 @@ class DatagenApp(App[None]):
         self.autosave()
         self.query_one(SchemaView).show(checked, document)
         self.query_one(QualityView).show(None)
-        self.title = f"Datagen · {checked.schema.metadata.name}" if checked.schema else "Datagen"
+        self.title = safe(f"Datagen · {checked.schema.metadata.name}") if checked.schema else "Datagen"
         self.refresh_bindings()
         if checked.ok:
             self._preview(checked)

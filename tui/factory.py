@@ -6,9 +6,10 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from datagen.errors import DatagenError
+from datagen.settings import Settings
 from tui.app import DatagenApp
 from tui.backend import Backend
-from tui.settings import Settings
 
 
 def create_app(
@@ -18,12 +19,14 @@ def create_app(
     schema_path: Path | None = None,
     offer_resume: bool = True,
 ) -> DatagenApp:
-    """`backend` defaults to the real conversation core with the LLM configured from the environment."""
+    """`backend` defaults to the real conversation core with the LLM the settings name; `settings` to
+    the environment's."""
+    settings = settings or Settings.load()
     if backend is None:
         from tui.llm import LLMBackend
 
-        backend = LLMBackend()
-    return DatagenApp(backend, settings or Settings(), schema_path=schema_path, offer_resume=offer_resume)
+        backend = LLMBackend(settings)
+    return DatagenApp(backend, settings, schema_path=schema_path, offer_resume=offer_resume)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,11 +40,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--new", action="store_true", help="start afresh instead of offering the last session"
     )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        help="seconds one conversation turn may take (default: DATAGEN_LLM_TIMEOUT or 180)",
+    )
     args = parser.parse_args(argv)
-    return run(args.schema, new=args.new)
+    try:
+        settings = Settings.load(llm_timeout=args.timeout)
+    except DatagenError as exc:  # a bad environment variable: its name and the fix, not a traceback
+        from datagen.terminal import Terminal, styled
+
+        Terminal(stderr=True).print(styled(("error:", "bold red"), f" {exc}"), soft_wrap=True)
+        return exc.exit_code
+    return run(args.schema, new=args.new, settings=settings)
 
 
-def run(schema_path: Path | None = None, *, new: bool = False) -> int:
-    """Run the app in this terminal (what `datagen tui` and `python -m tui` do); returns the exit code."""
-    create_app(schema_path=schema_path, offer_resume=not new).run()
+def run(schema_path: Path | None = None, *, new: bool = False, settings: Settings | None = None) -> int:
+    """Run the app in this terminal (what `datagen tui` and `python -m tui` do); returns the exit code.
+    Log records are redacted from here on, whoever writes them."""
+    from datagen.redact import redact_logs
+
+    redact_logs()
+    create_app(settings=settings, schema_path=schema_path, offer_resume=not new).run()
     return 0

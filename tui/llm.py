@@ -1,34 +1,41 @@
-"""The real backend: `datagen.nl.Conversation` over the endpoint configured in the environment
-(OPENAI_API_KEY, OPENAI_BASE_URL, DATAGEN_MODEL, DATAGEN_LLM_MODE)."""
+"""The real backend: `datagen.nl.Conversation` over the endpoint the settings name (OPENAI_API_KEY,
+OPENAI_BASE_URL, DATAGEN_MODEL, DATAGEN_LLM_MODE, DATAGEN_LLM_TIMEOUT)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 from datagen.nl.client import LLM, OpenAIClient
 from datagen.nl.conversation import Conversation
-from datagen.nl.settings import LLMSettings
+from datagen.settings import Settings
 from tui.backend import OnEvent
 
 
 class LLMBackend:
-    """Settings are read when a conversation is made, so a missing key is reported in the chat (with
-    what to set), not at start-up: a schema can be opened and generated without any model."""
+    """The model is checked when a conversation is made, so a missing key is reported in the chat
+    (with what to set), not at start-up: a schema can be opened and generated without any model.
+    Without `settings` they are read from the environment at that moment."""
 
     def __init__(
         self,
-        env: Mapping[str, str] | None = None,
-        client_factory: Callable[[LLMSettings], LLM] = OpenAIClient,
+        settings: Settings | None = None,
+        client_factory: Callable[[Settings], LLM] = OpenAIClient,
     ) -> None:
-        self.env = env
+        self.settings = settings
         self.client_factory = client_factory
 
-    def _client(self) -> LLM:
-        return self.client_factory(LLMSettings.from_env(self.env))
+    def _settings(self) -> Settings:
+        return (self.settings or Settings.load()).require_llm()
 
     def new(self, on_event: OnEvent) -> Conversation:
-        return Conversation(self._client(), on_event=on_event)
+        settings = self._settings()
+        return Conversation(
+            self.client_factory(settings), on_event=on_event, turn_timeout=settings.llm_timeout
+        )
 
     def resume(self, path: Path, on_event: OnEvent) -> Conversation:
-        return Conversation.resume(path, self._client(), on_event=on_event)
+        settings = self._settings()
+        return Conversation.resume(
+            path, self.client_factory(settings), on_event=on_event, turn_timeout=settings.llm_timeout
+        )

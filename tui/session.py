@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from datagen.io.output import write_json_atomic
+from datagen.redact import redact_data
 
 SESSION_FILE = "session.json"
 CONVERSATION_FILE = "conversation.jsonl"
@@ -82,7 +83,7 @@ class SessionStore:
     def save(self, session: Session) -> None:
         folder = self.folder(session)
         folder.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(folder / SESSION_FILE, session.to_dict())
+        write_json_atomic(folder / SESSION_FILE, redact_data(session.to_dict()))  # no secret reaches disk
 
     def load(self, folder: Path) -> Session | None:
         try:

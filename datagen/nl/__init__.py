@@ -1,6 +1,7 @@
-"""Plain English to a validated schema: the conversation both front ends drive (DESIGN.md, "nl").
+"""Plain English to a validated schema: the conversation both front ends drive.
 
-    conv = Conversation(OpenAIClient(LLMSettings.from_env()), on_event=print)
+    settings = Settings.load()
+    conv = Conversation(OpenAIClient(settings), on_event=print, turn_timeout=settings.llm_timeout)
     conv.send("an online shop's customers and orders over two years")
     while conv.state is State.ASKING:
         conv.answer({q.id: q.default for q in conv.pending_questions})
@@ -13,18 +14,18 @@ from __future__ import annotations
 from datagen.nl.client import LLM, OpenAIClient, Usage
 from datagen.nl.conversation import Conversation
 from datagen.nl.events import Event, State, TurnStats
-from datagen.nl.settings import LLMSettings
 from datagen.nl.turns import Ask, Propose, Question
+from datagen.settings import Settings
 
 __all__ = [
     "LLM",
     "Ask",
     "Conversation",
     "Event",
-    "LLMSettings",
     "OpenAIClient",
     "Propose",
     "Question",
+    "Settings",
     "State",
     "TurnStats",
     "Usage",

@@ -4,23 +4,36 @@
 `OpenAIClient` is the real one: `openai.OpenAI` (any OpenAI-compatible endpoint) wrapped by
 `instructor.from_openai`. It makes exactly one HTTP request per call — the openai client's own retries
 and instructor's re-asks are off — because the conversation counts requests against a per-turn budget
-and does its own re-asks with better feedback (the DSL checker's messages)."""
+and does its own re-asks with better feedback (the DSL checker's messages).
+
+Each call ends within its `timeout` of wall-clock time, whatever the server does: httpx's timeouts only
+bound each read, so a server trickling one byte a second (or stalling inside the headers) would hold
+a call for ever. The request runs in a daemon thread that is waited for until the deadline; the reply
+body is read against the same deadline and capped in size, so an abandoned request ends soon too."""
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, TypeVar
 
+import httpx2
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from datagen.errors import LLMError
-from datagen.nl.settings import LLMSettings
+from datagen.redact import redact, redact_logs
+from datagen.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
 Message = dict[str, str]
+MAX_REPLY_BYTES = 4_000_000  # a schema reply is tens of kilobytes; anything near this is not one
+CONNECT_TIMEOUT = 15.0  # seconds to reach the server (an unreachable host fails fast, then is retried)
 # instructor logs every failed attempt at ERROR; we report them as events, so without an application
 # logging setup they should not also appear on stderr (a NullHandler stops Python's last-resort printer).
 logging.getLogger("instructor").addHandler(logging.NullHandler())
@@ -48,11 +61,14 @@ class Usage:
 
 
 class LLM(Protocol):
-    """Anything that turns a chat into one validated reply. Raise `TransientError` for failures worth
-    retrying, `UnreadableReply` when the reply does not fit `response_model`, `Refusal` when the model
-    declines, and `LLMError` for everything that needs the person to change something."""
+    """Anything that turns a chat into one validated reply, within `timeout` seconds. Raise
+    `TransientError` for failures worth retrying (a timeout too), `UnreadableReply` when the reply does
+    not fit `response_model`, `Refusal` when the model declines, and `LLMError` for everything that
+    needs the person to change something."""
 
-    def complete(self, messages: list[Message], response_model: type[M]) -> tuple[M, Usage]: ...
+    def complete(
+        self, messages: list[Message], response_model: type[M], *, timeout: float
+    ) -> tuple[M, Usage]: ...
 
 
 class TransientError(LLMError):
@@ -70,8 +86,8 @@ class UnreadableReply(LLMError):
 
     def __init__(self, problems: str, *, raw: str, usage: Usage) -> None:
         super().__init__(f"the model's reply could not be read: {problems}")
-        self.problems = problems
-        self.raw = raw
+        self.problems = redact(problems)
+        self.raw = redact(raw)
         self.usage = usage
 
 
@@ -80,7 +96,7 @@ class Refusal(LLMError):
 
     def __init__(self, reason: str, *, usage: Usage) -> None:
         super().__init__(f"the model declined: {reason}")
-        self.reason = reason
+        self.reason = redact(reason)
         self.usage = usage
 
 
@@ -136,33 +152,135 @@ def _retry_after(exc: Any) -> float | None:
     return None
 
 
+def _one_line(text: str, limit: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _server_message(exc: Any) -> str:
+    """What the server said about an error, on one line (redacted: servers quote the key back)."""
     body = getattr(exc, "body", None)
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-    return str(getattr(exc, "message", "") or exc)
+            return redact(_one_line(str(inner["message"]), 300))
+    return redact(_one_line(str(getattr(exc, "message", "") or exc), 300))
+
+
+def _is_error_page(exc: Any) -> bool:
+    response = getattr(exc, "response", None)
+    kind = str(getattr(response, "headers", {}).get("content-type", "")).lower()
+    body = getattr(exc, "body", None)
+    return "html" in kind or (isinstance(body, str) and body.lstrip().startswith("<"))
+
+
+def _is_completion(response: Any) -> bool:
+    choices = getattr(response, "choices", None)
+    return isinstance(choices, list) and bool(choices)
+
+
+def _not_a_completion(response: Any) -> str:
+    """What came back instead of a chat completion, in a few words."""
+    if isinstance(response, str):
+        what = "an HTML page" if response.lstrip().startswith("<") else "text"
+        return f"{what}: '{redact(_one_line(response, 80))}'" if response.strip() else "an empty body"
+    return "JSON without 'choices'"
+
+
+class ReplyTooLarge(Exception):
+    """The body went past MAX_REPLY_BYTES (raised while reading, so nothing more is read)."""
+
+
+_deadline: ContextVar[float | None] = ContextVar("datagen_request_deadline", default=None)
+
+
+class _BoundedBody(httpx2.SyncByteStream):
+    """A response body read against the request's deadline and at most MAX_REPLY_BYTES long."""
+
+    def __init__(self, stream: Any, deadline: float | None) -> None:
+        self._stream = stream
+        self._deadline = deadline
+
+    def __iter__(self) -> Iterator[bytes]:
+        size = 0
+        for chunk in self._stream:
+            size += len(chunk)
+            if size > MAX_REPLY_BYTES:
+                raise ReplyTooLarge(size)
+            if self._deadline is not None and time.monotonic() > self._deadline:
+                raise httpx2.ReadTimeout("the reply did not end before the deadline")
+            yield chunk
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def _bound_body(response: Any) -> None:
+    """httpx response hook (before the body is read): refuse a declared oversized body at once, and
+    read any other against the deadline and the size cap."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
+        raise ReplyTooLarge(int(declared))
+    response.stream = _BoundedBody(response.stream, _deadline.get())
 
 
 class OpenAIClient:
     """The real endpoint. `http_client` is for tests and proxies (an `httpx2.Client`)."""
 
-    def __init__(self, settings: LLMSettings, *, http_client: Any = None) -> None:
+    def __init__(self, settings: Settings, *, http_client: Any = None) -> None:
         import instructor
         import openai
 
-        self.settings = settings
+        redact_logs()  # openai and instructor log request URLs and server errors, which may quote the key
+        self.settings = settings.require_llm()
+        if http_client is None:
+            http_client = openai.DefaultHttpxClient()
+        http_client.event_hooks = {
+            **http_client.event_hooks,
+            "response": [*http_client.event_hooks.get("response", []), _bound_body],
+        }
         self._openai = openai.OpenAI(
-            api_key=settings.api_key or "not-needed",  # local servers ignore it; the client needs one
+            api_key=settings.key or "not-needed",  # local servers ignore it; the client needs one
             base_url=settings.base_url,
             max_retries=0,
-            timeout=settings.timeout,
+            timeout=settings.llm_timeout,
             http_client=http_client,
+            # replies are small JSON; uncompressed, the size cap is a cap on what is held in memory
+            default_headers={"Accept-Encoding": "identity"},
         )
-        self._client = instructor.from_openai(self._openai, mode=instructor.Mode[settings.mode])
+        self._client = instructor.from_openai(self._openai, mode=instructor.Mode[settings.llm_mode])
 
-    def complete(self, messages: list[Message], response_model: type[M]) -> tuple[M, Usage]:
+    def complete(
+        self, messages: list[Message], response_model: type[M], *, timeout: float | None = None
+    ) -> tuple[M, Usage]:
+        """One request, over within `timeout` seconds (default: the settings' turn limit)."""
+        budget = max(0.0, self.settings.llm_timeout if timeout is None else timeout)
+        deadline = time.monotonic() + budget
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            _deadline.set(deadline)  # this thread's context: what `_bound_body` reads
+            try:
+                outcome["value"] = self._request(messages, response_model, budget)
+            except BaseException as exc:  # handed to the waiting thread as is
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=run, name="datagen-llm-request", daemon=True)
+        thread.start()
+        thread.join(budget)
+        if thread.is_alive():  # left to end on its own: its reads stop at the same deadline
+            raise self._timed_out(budget)
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+    def _timed_out(self, budget: float) -> TransientError:
+        return TransientError(
+            f"the model at {self.settings.endpoint} did not finish answering within {budget:.3g} s",
+            kind="timeout",
+        )
+
+    def _request(self, messages: list[Message], response_model: type[M], budget: float) -> tuple[M, Usage]:
         from instructor.core import IncompleteOutputException, InstructorRetryException
         from instructor.core.hooks import Hooks
 
@@ -171,11 +289,12 @@ class OpenAIClient:
         hooks.on("completion:response", responses.append)
         try:
             parsed = self._client.chat.completions.create(
-                model=self.settings.model,
+                model=self.settings.chat_model,
                 messages=messages,
                 response_model=response_model,
                 max_retries=0,  # one attempt: the conversation re-asks and counts every request
                 hooks=hooks,
+                timeout=httpx2.Timeout(budget, connect=min(CONNECT_TIMEOUT, budget)),
             )
         except IncompleteOutputException:
             last = responses[-1] if responses else None
@@ -186,12 +305,21 @@ class OpenAIClient:
                 usage=_usage_of(last),
             ) from None
         except InstructorRetryException as exc:
-            raise self._translate(exc.__cause__ or exc, responses[-1] if responses else None) from None
+            raise self._translate(
+                exc.__cause__ or exc, responses[-1] if responses else None, budget
+            ) from None
         return parsed, _usage_of(responses[-1] if responses else None)
 
-    def _translate(self, cause: BaseException, response: Any) -> LLMError:
+    def _translate(self, cause: BaseException, response: Any, budget: float) -> LLMError:
         import openai
 
+        where = self.settings.endpoint
+        if response is not None and not _is_completion(response):
+            return LLMError(
+                f"{where} answered, but not with a chat completion ({_not_a_completion(response)})",
+                hint="OPENAI_BASE_URL must be the root of an OpenAI-compatible API (it usually ends in "
+                "/v1), not a web page or another service",
+            )
         if response is not None:
             usage = _usage_of(response)
             if refusal := _refusal_of(response):
@@ -199,12 +327,15 @@ class OpenAIClient:
             if isinstance(cause, AssertionError):
                 return Refusal(str(cause).split("due to", 1)[-1].strip(), usage=usage)
             return UnreadableReply(describe_validation(cause), raw=_raw_text(response), usage=usage)
-        where = self.settings.endpoint
         if isinstance(cause, openai.APITimeoutError):
-            return TransientError(
-                f"the endpoint did not answer within {self.settings.timeout:g} s", kind="timeout"
-            )
+            return self._timed_out(budget)
         if isinstance(cause, openai.APIConnectionError):
+            if isinstance(cause.__cause__, ReplyTooLarge):
+                return LLMError(
+                    f"{where} sent a reply of more than {MAX_REPLY_BYTES // 1_000_000} MB; a chat "
+                    "completion is far smaller, so it was not read",
+                    hint="check that OPENAI_BASE_URL points at an OpenAI-compatible API",
+                )
             return TransientError(f"could not connect to {where}", kind="connection")
         if isinstance(cause, openai.RateLimitError):
             detail = _server_message(cause)
@@ -222,8 +353,12 @@ class OpenAIClient:
     def _status_error(self, cause: Any, where: str) -> LLMError:
         status = cause.status_code
         if status >= 500:
+            said = "an error page" if _is_error_page(cause) else f"'{_server_message(cause)}'"
             return TransientError(
-                f"the endpoint had a server error ({status})", kind="server", retry_after=_retry_after(cause)
+                f"{where} is failing: it answered {status} with {said} (the server, or a proxy in "
+                "front of it, is down or overloaded)",
+                kind="server",
+                retry_after=_retry_after(cause),
             )
         if status in (401, 403):
             return LLMError(
@@ -232,7 +367,7 @@ class OpenAIClient:
             )
         if status == 404:
             return LLMError(
-                f"model '{self.settings.model}' was not found at {where} (404)",
+                f"model '{self.settings.chat_model}' was not found at {where} (404)",
                 hint="set DATAGEN_MODEL (or --model) to a model the endpoint serves",
             )
         return LLMError(

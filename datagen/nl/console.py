@@ -1,6 +1,9 @@
 """The one-shot front end's terminal side: events printed with rich, questions asked with the arrow
 keys on a terminal (or typed: a number, an option, or the person's own words; Enter takes the default).
-The TUI renders the same events its own way; nothing here is needed by the conversation itself."""
+The TUI renders the same events its own way; nothing here is needed by the conversation itself.
+
+Everything the model or the person wrote is printed as `Text` (never parsed as markup) and redacted,
+whatever console it is given."""
 
 from __future__ import annotations
 
@@ -9,12 +12,13 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from datagen.nl.dataset_build import Outcome
 from datagen.nl.events import Event
-from datagen.nl.outcome import Outcome
 from datagen.nl.turns import Question
+from datagen.redact import redact
+from datagen.terminal import plain, styled
 
 OWN_WORDS = "something else (type it)"
 
@@ -28,37 +32,37 @@ class EventPrinter:
         self.verbose = verbose
 
     def __call__(self, event: Event) -> None:
-        c, text, data = self.console, escape(event.text), event.data
+        c, text, data = self.console, event.text, event.data
         if event.kind == "progress" or event.kind == "proposed":
             if self.verbose:
-                c.print(f"[dim]· {text}[/]")
+                c.print(styled((f"· {text}", "dim")), soft_wrap=True)
                 for problem in data.get("problems", []) if event.kind == "progress" else []:
-                    c.print(f"[dim]    {escape(str(problem))}[/]", soft_wrap=True)
+                    c.print(styled((f"    {problem}", "dim")), soft_wrap=True)
         elif event.kind == "repaired":
-            c.print(f"[yellow]repaired[/] {text}")
+            c.print(styled(("repaired", "yellow"), f" {text}"), soft_wrap=True)
             for fix in data.get("fixes", []) if self.verbose else []:
-                c.print(f"  [dim]{escape(fix)}[/]")
+                c.print(styled("  ", (str(fix), "dim")), soft_wrap=True)
         elif event.kind == "simplified":
-            c.print(f"[bold yellow]simplified[/] {text}")
+            c.print(styled(("simplified", "bold yellow"), f" {text}"), soft_wrap=True)
         elif event.kind == "failed":  # the command ends with the failure's text; its details go first
             for problem in data.get("problems", []):
-                c.print(f"  [red]•[/] {escape(problem)}", soft_wrap=True)
+                c.print(styled("  ", ("•", "red"), f" {problem}"), soft_wrap=True)
         elif event.kind == "ready":
             self._ready(data, text)
         elif event.kind == "message":
-            c.print(text)
+            c.print(plain(text), soft_wrap=True)
 
     def _ready(self, data: dict[str, Any], text: str) -> None:
         c = self.console
-        c.print(f"[green]✓[/] {text}")
+        c.print(styled(("✓", "green"), f" {text}"), soft_wrap=True)
         if data.get("summary"):
-            c.print(f"  {escape(data['summary'])}", soft_wrap=True)
+            c.print(plain(f"  {data['summary']}"), soft_wrap=True)
         for line in data.get("diff_lines", []):
-            c.print(f"  [cyan]{escape(line)}[/]")
+            c.print(styled("  ", (str(line), "cyan")), soft_wrap=True)
         for assumption in data.get("assumptions", []):
-            c.print(f"  [dim]assumed:[/] {escape(assumption)}", soft_wrap=True)
+            c.print(styled("  ", ("assumed:", "dim"), f" {assumption}"), soft_wrap=True)
         for warning in data.get("warnings", []):
-            c.print(f"  [yellow]warning[/] {escape(warning)}", soft_wrap=True)
+            c.print(styled("  ", ("warning", "yellow"), f" {warning}"), soft_wrap=True)
 
 
 def _read_line(stream: IO[str]) -> str | None:
@@ -67,7 +71,10 @@ def _read_line(stream: IO[str]) -> str | None:
 
 
 def _menu(console: Console, options: list[str], default: int) -> int:
-    """Arrow keys (or j/k) move, Enter picks, a digit picks at once. POSIX terminals only."""
+    """Arrow keys (or j/k) move, Enter picks, a digit picks at once. POSIX terminals only. The options
+    are model text written straight to the terminal, so they are redacted and their control
+    characters (which could move the cursor or retitle the window) are shown as `?`."""
+    options = ["".join(ch if ch.isprintable() else "?" for ch in redact(o)) for o in options]
     import termios
     import tty
 
@@ -124,36 +131,37 @@ def ask_questions(
             interactive = False
     answers: dict[str, str] = {}
     for q in questions:
-        console.print(f"[bold]?[/] {escape(q.text)}")
+        console.print(styled(("?", "bold"), f" {q.text}"), soft_wrap=True)
         options = list(q.options) + ([OWN_WORDS] if q.kind == "choice" else [])
         default = q.options.index(q.default)
         if interactive and menu is not None:
             picked = options[menu(console, options, default)]
             if picked == OWN_WORDS:
-                console.print("  your answer: ", end="")
+                console.print(plain("  your answer: "), end="")
                 picked = (_read_line(stream) or "").strip() or q.default
             answers[q.id] = picked
             continue
         for i, option in enumerate(q.options, 1):
-            console.print(f"  {i}. {escape(option)}{'  (default)' if option == q.default else ''}")
-        console.print("  answer (number, option or your own words; Enter for the default): ", end="")
+            suffix = "  (default)" if option == q.default else ""
+            console.print(plain(f"  {i}. {option}{suffix}"), soft_wrap=True)
+        console.print(plain("  answer (number, option or your own words; Enter for the default): "), end="")
         typed = _read_line(stream)
         answers[q.id] = (typed or "").strip() or q.default
         if not stream.isatty():  # piped input is not echoed: show what was read
-            console.print(escape(answers[q.id]))
+            console.print(plain(answers[q.id]))
     return answers
 
 
 def print_outcome(console: Console, outcome: Outcome) -> None:
-    view = Table(title=f"wrote {outcome.out_dir}", title_justify="left")
+    view = Table(title=plain(f"wrote {outcome.out_dir}"), title_justify="left")
     view.add_column("table")
     view.add_column("rows", justify="right")
     for table, rows in outcome.rows.items():
-        view.add_row(table, f"{rows:,}")
-    view.add_row("[bold]total[/]", f"{sum(outcome.rows.values()):,}")
+        view.add_row(plain(table), f"{rows:,}")
+    view.add_row(styled(("total", "bold")), f"{sum(outcome.rows.values()):,}")
     console.print(view)
     q = outcome.quality
-    verdict = "[green]passed[/]" if q.passed else "[bold red]failed[/]"
-    console.print(f"quality score {q.score:.1f} / 100, validation {verdict}")
+    verdict = ("passed", "green") if q.passed else ("failed", "bold red")
+    console.print(styled(f"quality score {q.score:.1f} / 100, validation ", verdict))
     for failure in q.failed_checks:
-        console.print(f"  [red]✗[/] {escape(failure)}")
+        console.print(styled("  ", ("✗", "red"), f" {failure}"), soft_wrap=True)

@@ -4,7 +4,10 @@ check → preflight → repair (≤ 3 rounds) → simplify → ready → refine 
 It is UI-agnostic and synchronous: a CLI calls it directly, a TUI from a worker thread. Every step is
 reported as an `Event` (returned, and passed to `on_event` as it happens). The model is reached only
 through the injected `LLM`; each user turn may send at most `max_requests` requests, whatever happens
-(re-asks, repairs, retries after 429/5xx/timeouts all count), and stops at `max_turn_tokens` tokens.
+(re-asks, repairs, retries after 429/5xx/timeouts all count), stops at `max_turn_tokens` tokens, and
+ends within `turn_timeout` seconds of wall-clock time (each request gets what is left of it; a retry
+is not started when its pause would not fit). Secrets are redacted from every reply as it arrives, so
+a key the model echoes never reaches the schema, the data or the transcript.
 
 What the model sees is kept small and bounded: the system prompt, the person's request (with the
 questions and answers), the current schema when editing, and — on a repair — only its latest reply and
@@ -19,19 +22,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_delay, stop_any
+from pydantic import ValidationError as PydanticValidationError
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_any
 
 from datagen.dsl import Schema
 from datagen.errors import InputError, LLMError
 from datagen.nl.client import LLM, Message, Refusal, TransientError, UnreadableReply, Usage
 from datagen.nl.diff import schema_diff
-from datagen.nl.evaluate import Evaluation, Problem, evaluate
 from datagen.nl.events import Event, EventKind, State, TurnStats
 from datagen.nl.fixes import apply_fixes
 from datagen.nl.prompts import Prompts, default_prompts
 from datagen.nl.simplify import simplify
 from datagen.nl.transcript import read_records, write_records
+from datagen.nl.trial import Problem, Trial, try_schema
 from datagen.nl.turns import MAX_QUESTIONS, Ask, ProposalTurn, Propose, Question, Turn, turn_json
+from datagen.redact import redact_data
+from datagen.settings import DEFAULT_LLM_TIMEOUT
 
 M = TypeVar("M", bound=BaseModel)
 MAX_REQUESTS = 8
@@ -41,8 +47,39 @@ _YES = {"y", "yes", "true", "ok", "sure"}
 _NO = {"n", "no", "false", "nope"}
 
 
+TIME_HINT = (
+    "check that the server is running and not overloaded (a smaller model answers faster), or allow "
+    "more time with --timeout SECONDS or DATAGEN_LLM_TIMEOUT"
+)
+
+
 class BudgetExhausted(LLMError):
     """The per-turn request or token limit is reached."""
+
+
+class TurnTimedOut(LLMError):
+    """The turn's wall-clock limit is used up (never retried: there is no time left to retry in)."""
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value >= 10 else f"{value:.1f} s"
+
+
+def _without_secrets(reply: M) -> M:
+    """The reply with every string redacted (the model may echo the key into a summary, a description
+    or a generator name); the same object when there was nothing to redact."""
+    data = reply.model_dump(mode="json", by_alias=True)
+    clean = redact_data(data)
+    if clean == data:
+        return reply
+    try:
+        return type(reply).model_validate(clean)
+    except PydanticValidationError as exc:
+        raise UnreadableReply(
+            "- (reply): it quoted a secret (now redacted) where the reply format allows no such text",
+            raw=str(clean),
+            usage=Usage(),
+        ) from exc
 
 
 def _user(text: str) -> Message:
@@ -105,8 +142,9 @@ class Conversation:
         preflight_rows: int = 50,
         seed: int = 42,
         backoff: float = 1.0,
-        retry_for: float = 600.0,
+        turn_timeout: float = DEFAULT_LLM_TIMEOUT,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.on_event = on_event
@@ -117,8 +155,10 @@ class Conversation:
         self.preflight_rows = preflight_rows
         self.seed = seed
         self.backoff = backoff
-        self.retry_for = retry_for  # seconds of retrying transient failures before giving up
+        self.turn_timeout = turn_timeout  # seconds of wall-clock time for one user turn, all included
         self.sleep = sleep
+        self.clock = clock
+        self._deadline = clock() + turn_timeout
         self.state = State.IDLE
         self.schema: Schema | None = None
         self.document: dict[str, Any] | None = None
@@ -246,10 +286,14 @@ class Conversation:
             self._fail(f"the model declined to answer: {exc.reason}", "refused")
         except BudgetExhausted as exc:
             self._fail(exc.message, "budget")
+        except TurnTimedOut as exc:
+            self._fail(exc.message, "timeout", hint=exc.hint)
         except TransientError as exc:
+            spent = self.turn_timeout - self._remaining()
             self._fail(
-                f"{exc.message}; gave up after {self.last_turn.requests} request(s) in this turn "
-                f"(the limit is {self.max_requests})",
+                f"{exc.message}; gave up after {self.last_turn.requests} request(s) and "
+                f"{_seconds(spent)} of this turn (limits: {self.max_requests} requests, "
+                f"{_seconds(self.turn_timeout)})",
                 exc.kind,
                 hint="try again in a minute; check that the endpoint is up (OPENAI_BASE_URL)",
             )
@@ -265,7 +309,7 @@ class Conversation:
             first[-1] = _user(first[-1]["content"] + note)
         messages: list[Message] = [system, *first]
         model: type[Turn] | type[ProposalTurn] = Turn if allow_ask else ProposalTurn
-        candidate: tuple[Propose, dict, list[str], Evaluation] | None = None
+        candidate: tuple[Propose, dict, list[str], Trial] | None = None
         history: list[list[str]] = []
         for round_ in range(self.max_repairs + 1):
             try:
@@ -303,7 +347,7 @@ class Conversation:
             model = ProposalTurn
         self._give_up(candidate, history)
 
-    def _consider(self, proposal: Propose, round_: int) -> tuple[Propose, dict, list[str], Evaluation]:
+    def _consider(self, proposal: Propose, round_: int) -> tuple[Propose, dict, list[str], Trial]:
         self.last_turn.proposals += 1
         doc, notes = apply_fixes(proposal.schema_)
         tables = [n.get("id") for n in doc.get("nodes") or [] if isinstance(n, dict)]
@@ -318,12 +362,12 @@ class Conversation:
             },
         )
         self._emit("progress", f"checking the schema and generating a {self.preflight_rows}-row sample")
-        ev = evaluate(doc, rows=self.preflight_rows, seed=self.seed)
+        ev = try_schema(doc, rows=self.preflight_rows, seed=self.seed)
         if round_ == 0:
             self.last_turn.first_try_valid = ev.ok
         return proposal, doc, notes, ev
 
-    def _give_up(self, candidate: tuple[Propose, dict, list[str], Evaluation] | None, history: list) -> None:
+    def _give_up(self, candidate: tuple[Propose, dict, list[str], Trial] | None, history: list) -> None:
         if candidate is None:
             self._fail(
                 f"the model's replies could not be read, even after {self.max_repairs} repair round(s)",
@@ -375,7 +419,7 @@ class Conversation:
             {"questions": [q.model_dump() for q in questions], "left": self.questions_left},
         )
 
-    def _accept(self, proposal: Propose, ev: Evaluation, notes: list[str], history: list[list[str]]) -> None:
+    def _accept(self, proposal: Propose, ev: Trial, notes: list[str], history: list[list[str]]) -> None:
         before = self.document
         self.document, self.schema = ev.checked.document, ev.checked.schema
         self.summary = proposal.summary
@@ -447,6 +491,11 @@ class Conversation:
                 raise BudgetExhausted(
                     f"stopped: this turn used {turn.total_tokens:,} tokens (limit {self.max_turn_tokens:,})"
                 )
+            remaining = self._remaining()
+            if remaining <= 0:
+                raise TurnTimedOut(
+                    f"stopped: this turn used its {_seconds(self.turn_timeout)} time limit", hint=TIME_HINT
+                )
             turn.requests += 1
             self._emit(
                 "progress",
@@ -454,16 +503,24 @@ class Conversation:
                 {"stage": "request", "request": turn.requests},
             )
             try:
-                parsed, usage = self.client.complete(messages, model)
+                parsed, usage = self.client.complete(messages, model, timeout=remaining)
             except (UnreadableReply, Refusal) as exc:
                 self._count(exc.usage)
                 raise
+            except TransientError as exc:
+                if self._remaining() <= 0:
+                    raise TurnTimedOut(
+                        f"{exc.message} — the time limit for one turn "
+                        f"({_seconds(self.turn_timeout)}) is used up",
+                        hint=TIME_HINT,
+                    ) from None
+                raise
             self._count(usage)
-            return parsed
+            return _without_secrets(parsed)
 
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
-            stop=stop_any(self._out_of_requests, stop_after_delay(self.retry_for)),
+            stop=stop_any(self._out_of_requests, self._out_of_time),
             wait=self._wait,
             sleep=self.sleep,
             before_sleep=self._announce_retry,
@@ -473,6 +530,13 @@ class Conversation:
 
     def _out_of_requests(self, _: RetryCallState) -> bool:
         return self.last_turn.requests >= self.max_requests
+
+    def _out_of_time(self, state: RetryCallState) -> bool:
+        """No retry whose pause would end past the turn's deadline."""
+        return self._remaining() <= (state.upcoming_sleep or 0.0)
+
+    def _remaining(self) -> float:
+        return self._deadline - self.clock()
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -497,6 +561,7 @@ class Conversation:
     def _begin(self) -> None:
         self._events = []
         self.last_turn = TurnStats()
+        self._deadline = self.clock() + self.turn_timeout
 
     def _finish(self) -> list[Event]:
         turn = self.last_turn
@@ -519,7 +584,7 @@ class Conversation:
         self._records.append(record)
 
     def _restore_loaded(self, document: Any) -> None:
-        ev = evaluate(document, rows=self.preflight_rows, seed=self.seed)
+        ev = try_schema(document, rows=self.preflight_rows, seed=self.seed)
         if ev.ok:
             self.document, self.schema, self._draft = ev.checked.document, ev.checked.schema, None
             meta = self.document.get("metadata") or {}

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import IO
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from datagen.dsl import check
@@ -19,11 +18,13 @@ from datagen.io.names import default_output_dir
 from datagen.nl.client import LLM, OpenAIClient
 from datagen.nl.console import EventPrinter, ask_questions, print_outcome
 from datagen.nl.conversation import Conversation
-from datagen.nl.evals import EvalResult, load_eval_set, run_eval, summarise
+from datagen.nl.dataset_build import generate_and_validate
 from datagen.nl.events import Event, State
-from datagen.nl.outcome import generate_and_validate
-from datagen.nl.settings import LLMSettings
+from datagen.nl.model_eval import EvalResult, load_eval_set, run_eval, summarise
 from datagen.nl.transcript import write_records
+from datagen.redact import redact_data
+from datagen.settings import Settings
+from datagen.terminal import plain, styled
 
 
 def transcript_path(schema_path: Path) -> Path:
@@ -47,7 +48,7 @@ def _usage_lines(conv: Conversation) -> list[str]:
 def run_nl(
     prompt: str | None,
     *,
-    settings: LLMSettings,
+    settings: Settings,
     out: Path,
     yes: bool,
     generate: bool,
@@ -66,12 +67,13 @@ def run_nl(
     printer = EventPrinter(console, verbose=verbose)
     llm = client or OpenAIClient(settings)
     if verbose:
-        console.print(f"[dim]model: {escape(settings.describe())}[/]")
+        console.print(styled((f"model: {settings.describe()}", "dim")))
+    options = {"on_event": printer, "seed": seed, "turn_timeout": settings.llm_timeout}
     if resume is not None:
-        conv = Conversation.resume(resume, llm, on_event=printer, seed=seed)
-        console.print(f"resumed {resume} ({conv.state.value})")
+        conv = Conversation.resume(resume, llm, **options)
+        console.print(plain(f"resumed {resume} ({conv.state.value})"))
     else:
-        conv = Conversation(llm, on_event=printer, seed=seed)
+        conv = Conversation(llm, **options)
     events: list[Event] = []
     if prompt:
         events = conv.send(prompt)
@@ -84,15 +86,16 @@ def run_nl(
             events = conv.answer(ask_questions(conv.pending_questions, console, stream=stdin))
     if verbose:
         for line in _usage_lines(conv):
-            console.print(f"[dim]{line}[/]")
+            console.print(styled((line, "dim")))
     failed = next((e for e in events if e.kind == "failed"), None)
     if failed is not None or conv.document is None:
         text = failed.text if failed else "no schema yet"
         raise LLMError(f"no schema written: {text}", hint=(failed.data.get("hint") if failed else None))
     out.parent.mkdir(parents=True, exist_ok=True)
     write_records(transcript_path(out), conv.transcript)
-    out.write_text(json.dumps(conv.document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    console.print(f"wrote {out} (conversation: {transcript_path(out)})")
+    document = redact_data(conv.document)
+    out.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    console.print(plain(f"wrote {out} (conversation: {transcript_path(out)})"))
     if not generate:
         return 0
     # The folder name comes from the model's text only as a slug, and never into a folder that holds
@@ -108,7 +111,7 @@ def run_nl(
 def run_eval_command(
     prompts_file: Path,
     *,
-    settings: LLMSettings,
+    settings: Settings,
     data_root: Path | None,
     seed: int,
     scale: float,
@@ -117,17 +120,25 @@ def run_eval_command(
 ) -> int:
     """Run every prompt, print one line each as it finishes, then the table and the rates."""
     prompts = load_eval_set(prompts_file)
-    console.print(f"{len(prompts)} prompt(s) against {escape(settings.describe())}")
+    console.print(plain(f"{len(prompts)} prompt(s) against {settings.describe()}"))
 
     def progress(r: EvalResult) -> None:
-        mark = "[green]✓[/]" if r.ready else "[red]✗[/]"
-        error = f"  {escape(r.error)}" if r.error else ""
-        console.print(f"{mark} {r.id} ({r.requests} requests, {r.seconds:.1f} s){error}")
+        mark = ("✓", "green") if r.ready else ("✗", "red")
+        error = f"  {r.error}" if r.error else ""
+        console.print(styled(mark, f" {r.id} ({r.requests} requests, {r.seconds:.1f} s){error}"))
 
     def client() -> LLM:
         return OpenAIClient(settings)
 
-    results = run_eval(prompts, client, data_root=data_root, seed=seed, scale=scale, on_result=progress)
+    results = run_eval(
+        prompts,
+        client,
+        data_root=data_root,
+        seed=seed,
+        scale=scale,
+        turn_timeout=settings.llm_timeout,
+        on_result=progress,
+    )
     view = Table(title="eval (first: valid on the first proposal; asked: questions)", title_justify="left")
     view.add_column("prompt", no_wrap=True)
     view.add_column("domain", no_wrap=True)
@@ -135,8 +146,8 @@ def run_eval_command(
         view.add_column(name, justify="right")
     for r in results:
         view.add_row(
-            r.id,
-            r.domain,
+            plain(r.id),
+            plain(r.domain),
             "yes" if r.first_try_valid else "no",
             str(r.repairs),
             str(r.questions),
@@ -147,17 +158,15 @@ def run_eval_command(
         )
     console.print(view)
     summary = summarise(results)
-    console.print(
+    quality = "–" if summary["mean_quality"] is None else format(summary["mean_quality"], ".1f")
+    line = (
         f"first-try valid {summary['first_try_valid_rate']:.0%}, ready {summary['ready_rate']:.0%}, "
-        f"generated {summary['generation_success_rate']:.0%}, mean repairs {summary['mean_repairs']:.2f}, "
-        f"mean questions {summary['mean_questions']:.2f}, "
-        f"mean quality {'–' if summary['mean_quality'] is None else format(summary['mean_quality'], '.1f')}; "
-        f"{summary['requests']} requests, {summary['tokens']:,} tokens",
-        soft_wrap=True,
+        f"generated {summary['generation_success_rate']:.0%}, "
+        f"mean repairs {summary['mean_repairs']:.2f}, mean questions {summary['mean_questions']:.2f}, "
+        f"mean quality {quality}; {summary['requests']} requests, {summary['tokens']:,} tokens"
     )
+    console.print(plain(line), soft_wrap=True)
     if json_out is not None:
-        json_out.write_text(
-            json.dumps({"summary": summary, "results": [r.to_dict() for r in results]}, indent=2) + "\n",
-            encoding="utf-8",
-        )
+        report = redact_data({"summary": summary, "results": [r.to_dict() for r in results]})
+        json_out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from datagen.nl.evaluate import Evaluation, Problem, evaluate
+from datagen.nl.trial import Problem, Trial, try_schema
 
 BEHAVIOURS = ("segment_behavior", "vintage_behavior", "stage_config", "state_transition_model")
 _PART = re.compile(r"([A-Za-z_$][\w$]*)|\[(\d+)\]")
@@ -21,7 +21,7 @@ MAX_STEPS = 12
 @dataclass
 class Simplified:
     document: Any
-    evaluation: Evaluation
+    evaluation: Trial
     dropped: list[str] = field(default_factory=list)
 
     @property
@@ -149,7 +149,7 @@ def _drop_for(doc: dict, problem: Problem) -> str | None:
 def simplify(document: Any, *, rows: int = 50, seed: int = 42) -> Simplified:
     """Drop failing advanced parts until the schema checks and generates, or nothing more can go."""
     doc = copy.deepcopy(document)
-    result = evaluate(doc, rows=rows, seed=seed)
+    result = try_schema(doc, rows=rows, seed=seed)
     dropped: list[str] = []
     for _ in range(MAX_STEPS):
         if result.ok or not isinstance(doc, dict):
@@ -161,5 +161,5 @@ def simplify(document: Any, *, rows: int = 50, seed: int = 42) -> Simplified:
         if step is None:
             break
         dropped.append(step)
-        result = evaluate(doc, rows=rows, seed=seed)
+        result = try_schema(doc, rows=rows, seed=seed)
     return Simplified(doc, result, dropped)

@@ -1,7 +1,8 @@
 """A conversation on disk: one JSON record per line, written whole or not at all.
 
 Records are what happened (the person's words, questions, answers, accepted schemas, events), never
-credentials or endpoint settings, so a transcript can be shared and resumed against another model."""
+credentials or endpoint settings, so a transcript can be shared and resumed against another model;
+every record is redacted as it is written, whatever a server or a model put into it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from datagen.errors import InputError
+from datagen.redact import redact_data
 
 FORMAT = "datagen-conversation"
 VERSION = 1
@@ -25,7 +27,7 @@ def write_records(path: Path, records: list[dict[str, Any]]) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             for record in (header, *records):
-                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+                fh.write(json.dumps(redact_data(record), ensure_ascii=False) + "\n")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

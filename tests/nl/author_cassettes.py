@@ -17,8 +17,8 @@ import vcr
 
 from datagen.nl.client import OpenAIClient
 from datagen.nl.conversation import Conversation
-from datagen.nl.evals import load_eval_set, run_eval
-from datagen.nl.settings import LLMSettings
+from datagen.nl.model_eval import load_eval_set, run_eval
+from datagen.settings import Settings
 from tests.nl.recording import AUTHORED_HEADER, CASSETTES, VCR_CONFIG, chat_endpoint
 from tests.nl.scenarios import EVAL_STEPS, SCENARIOS, drive
 from tests.nl.wire import ScriptedEndpoint, Step
@@ -26,8 +26,8 @@ from tests.nl.wire import ScriptedEndpoint, Step
 EVAL_SET = CASSETTES.parent / "tests" / "nl" / "eval_small.yaml"
 
 
-def settings(mode: str) -> LLMSettings:
-    return LLMSettings(api_key="sk-authoring-not-a-real-key", base_url=None, model="gpt-4o-mini", mode=mode)
+def settings(mode: str) -> Settings:
+    return Settings(api_key="sk-authoring-not-a-real-key", base_url=None, model="gpt-4o-mini", llm_mode=mode)
 
 
 def record(name: str, mode: str, steps: list[Step], run: Callable[[OpenAIClient], None]) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from datagen.errors import LLMError
 from datagen.nl.client import OpenAIClient
-from datagen.nl.settings import LLMSettings
+from datagen.settings import Settings
 from tests.nl.recording import CASSETTES, VCR_CONFIG, chat_endpoint
 
 ENDPOINT_ENV = (
@@ -25,6 +25,7 @@ ENDPOINT_ENV = (
     "OPENAI_PROJECT_ID",
     "DATAGEN_MODEL",
     "DATAGEN_LLM_MODE",
+    "DATAGEN_LLM_TIMEOUT",
 )
 TEST_KEY = "sk-test-not-a-real-key"
 
@@ -42,7 +43,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     and the authored fault cassettes (429s, refusals, invalid JSON) cannot be re-made by a live model."""
     if recording(config):
         try:
-            LLMSettings.from_env()
+            Settings.load().require_llm()
         except LLMError as exc:  # before rewrite mode deletes any cassette
             raise pytest.UsageError(f"recording needs a live endpoint: {exc}") from None
         skip = pytest.mark.skip(reason="authored cassette; only recordable conversations are re-recorded")
@@ -87,9 +88,9 @@ def wire(request: pytest.FixtureRequest) -> Callable[[str], Wire]:
         sent: list[dict[str, Any]] = []
         http = httpx2.Client(event_hooks={"request": [lambda r: sent.append(json.loads(r.content))]})
         if recording(request.config):
-            settings = LLMSettings.from_env(mode=mode)
+            settings = Settings.load(llm_mode=mode)
         else:
-            settings = LLMSettings(api_key=TEST_KEY, base_url=None, model="gpt-4o-mini", mode=mode)
+            settings = Settings(api_key=TEST_KEY, model="gpt-4o-mini", llm_mode=mode)
         return Wire(OpenAIClient(settings, http_client=http), sent)
 
     return make

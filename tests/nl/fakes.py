@@ -17,9 +17,13 @@ class ScriptedLLM:
         self.script = list(script)
         self.usage = usage or Usage(1, 1000, 200)
         self.calls: list[tuple[list[Message], type[BaseModel]]] = []
+        self.timeouts: list[float] = []  # what each call was given of the turn's time
 
-    def complete(self, messages: list[Message], response_model: type[BaseModel]) -> tuple[Any, Usage]:
+    def complete(
+        self, messages: list[Message], response_model: type[BaseModel], *, timeout: float
+    ) -> tuple[Any, Usage]:
         self.calls.append(([dict(m) for m in messages], response_model))
+        self.timeouts.append(timeout)
         if not self.script:
             raise AssertionError(f"no scripted reply for call {len(self.calls)}")
         item = self.script.pop(0)

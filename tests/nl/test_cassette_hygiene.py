@@ -15,10 +15,10 @@ from openai.types.chat import ChatCompletion
 
 from datagen.nl.client import OpenAIClient
 from datagen.nl.conversation import Conversation
-from datagen.nl.settings import LLMSettings
+from datagen.settings import Settings
 from tests.nl.recording import CASSETTES, VCR_CONFIG, chat_endpoint, is_authored
 from tests.nl.scenarios import SCENARIOS, turn
-from tests.nl.wire import Reply, ScriptedEndpoint
+from tests.nl.wire import Error, Reply, ScriptedEndpoint
 
 FILES = sorted(CASSETTES.glob("*.yaml"))
 SECRET = re.compile(r"authorization|bearer |\bsk-[a-z0-9]|openai-organization|set-cookie|api-key", re.I)
@@ -73,7 +73,7 @@ def test_recording_drops_the_key_the_organisation_and_cookies(tmp_path: Path, mo
         return response
 
     http = httpx2.Client(transport=httpx2.MockTransport(respond))
-    client = OpenAIClient(LLMSettings(key, None, "gpt-4o-mini", "TOOLS"), http_client=http)
+    client = OpenAIClient(Settings(api_key=key, model="gpt-4o-mini"), http_client=http)
     recorder = vcr.VCR(record_mode="all", **VCR_CONFIG)
     recorder.register_matcher("chat_endpoint", chat_endpoint)
     with recorder.use_cassette(str(tmp_path / "c.yaml")):
@@ -83,3 +83,20 @@ def test_recording_drops_the_key_the_organisation_and_cookies(tmp_path: Path, mo
     text = (tmp_path / "c.yaml").read_text(encoding="utf-8")
     assert len(interactions(tmp_path / "c.yaml")) == 1
     assert key not in text and "secret" not in text and not SECRET.search(text)
+
+
+@pytest.mark.parametrize("key", ["proj-live-9d8c7b6a5f4e-secret", "sk-proj-SGVyZUlzQUtleVRoYXRNdXN0R28"])
+def test_recording_redacts_a_key_quoted_in_a_prompt_or_a_server_message(tmp_path: Path, key: str) -> None:
+    """The person pasted the key into the request and the server quoted it back in a 400: the bodies
+    go through the redactor, so neither copy is recorded."""
+    endpoint = ScriptedEndpoint([Error(400, f"Invalid request for key {key}", "invalid_request_error")])
+    http = httpx2.Client(transport=httpx2.MockTransport(endpoint))
+    client = OpenAIClient(Settings(api_key=key, model="gpt-4o-mini"), http_client=http)
+    recorder = vcr.VCR(record_mode="all", **VCR_CONFIG)
+    recorder.register_matcher("chat_endpoint", chat_endpoint)
+    with recorder.use_cassette(str(tmp_path / "c.yaml")):
+        Conversation(client, sleep=lambda _: None).send(f"A bookshop; my key is {key}")
+    assert key in json.dumps(endpoint.requests)  # it really was sent
+    text = (tmp_path / "c.yaml").read_text(encoding="utf-8")
+    assert len(interactions(tmp_path / "c.yaml")) == 1 and "<redacted>" in text
+    assert key not in text and not SECRET.search(text)

@@ -17,9 +17,9 @@ import pytest
 from datagen.dsl import check
 from datagen.nl.client import OpenAIClient
 from datagen.nl.conversation import MAX_REQUESTS, Conversation
+from datagen.nl.dataset_build import generate_and_validate
 from datagen.nl.events import Event, State
-from datagen.nl.outcome import generate_and_validate
-from datagen.nl.settings import LLMSettings
+from datagen.settings import Settings
 from tests.nl.conftest import cassette
 from tests.nl.recording import CASSETTES, is_authored
 from tests.nl.scenarios import SCENARIOS, drive, turn
@@ -228,7 +228,7 @@ def test_endpoint_errors_stop_at_eight_requests_with_a_clear_message(wire: Any) 
     assert len(sent) == MAX_REQUESTS == 8
     assert sleeps == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]  # exponential, capped, retry-after respected
     failed = next(e for e in steps[0] if e.kind == "failed")
-    assert "gave up after 8 request(s) in this turn (the limit is 8)" in failed.text
+    assert "gave up after 8 request(s) and" in failed.text and "(limits: 8 requests, 180 s)" in failed.text
     assert failed.data["reason"] == "rate_limit" and failed.data["hint"]
     assert conv.state == State.FAILED and conv.document is None
 
@@ -267,13 +267,43 @@ def test_refinement_edits_the_current_schema_and_reports_the_diff(wire: Any, tmp
 def test_timeouts_are_retried_then_fail_clearly() -> None:
     """A timeout has no HTTP exchange to record: the transport itself times out, eight times."""
     endpoint = ScriptedEndpoint([httpx2.ReadTimeout("timed out")] * 8)
-    settings = LLMSettings("sk-test-not-a-real-key", None, "gpt-4o-mini", "TOOLS", timeout=30)
+    settings = Settings(api_key="sk-test-not-a-real-key", model="gpt-4o-mini")
     client = OpenAIClient(settings, http_client=httpx2.Client(transport=httpx2.MockTransport(endpoint)))
-    conv = Conversation(client, sleep=lambda _: None)
+    clock = FakeClock()
+    conv = Conversation(client, sleep=clock.sleep, clock=clock, turn_timeout=settings.llm_timeout)
     failed = [e for e in conv.send("Customers and orders of a bookshop.") if e.kind == "failed"]
-    assert len(endpoint.requests) == 8
+    assert len(endpoint.requests) == 8 and clock.sleeps == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
     assert failed[0].data["reason"] == "timeout"
-    assert failed[0].text.startswith("the endpoint did not answer within 30 s; gave up after 8 request(s)")
+    assert failed[0].text.startswith("the model at https://api.openai.com/v1 did not finish answering within")
+    assert "gave up after 8 request(s) and 91 s of this turn (limits: 8 requests, 180 s)" in failed[0].text
+
+
+def test_retries_stop_when_the_next_pause_would_pass_the_turns_time_limit() -> None:
+    """60 s for the turn: after pauses of 1+2+4+8+16 s the next one (30 s) would end past the limit, so
+    the turn ends there, after 6 requests, instead of sleeping into the deadline."""
+    endpoint = ScriptedEndpoint([httpx2.ReadTimeout("timed out")] * 8)
+    settings = Settings(api_key="sk-test-not-a-real-key", model="gpt-4o-mini")
+    client = OpenAIClient(settings, http_client=httpx2.Client(transport=httpx2.MockTransport(endpoint)))
+    clock = FakeClock()
+    conv = Conversation(client, sleep=clock.sleep, clock=clock, turn_timeout=60)
+    failed = [e for e in conv.send("Customers and orders of a bookshop.") if e.kind == "failed"]
+    assert len(endpoint.requests) == 6 and clock.sleeps == [1.0, 2.0, 4.0, 8.0, 16.0]
+    assert "gave up after 6 request(s) and 31 s of this turn (limits: 8 requests, 60 s)" in failed[0].text
+
+
+class FakeClock:
+    """Time that passes only when the conversation sleeps (so backoff is tested without waiting)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
 
 
 def test_rejected_credentials_fail_at_once_and_never_repeat_the_key() -> None:
@@ -282,7 +312,7 @@ def test_rejected_credentials_fail_at_once_and_never_repeat_the_key() -> None:
     key = "sk-test-not-a-real-key"
     quoted = f"Incorrect API key provided: {key}. You can find your API key at https://platform.openai.com."
     endpoint = ScriptedEndpoint([Error(401, quoted, "invalid_request_error", "invalid_api_key")])
-    settings = LLMSettings(key, None, "gpt-4o-mini", "TOOLS")
+    settings = Settings(api_key=key, model="gpt-4o-mini")
     client = OpenAIClient(settings, http_client=httpx2.Client(transport=httpx2.MockTransport(endpoint)))
     sleeps: list[float] = []
     conv = Conversation(client, sleep=sleeps.append)
@@ -307,7 +337,9 @@ def test_scenario_replies_are_what_the_cassettes_hold() -> None:
 def test_json_modes_for_servers_without_tools_or_schemas(mode: str) -> None:
     """No cassette needed to show the request shape: the scripted endpoint answers in content."""
     endpoint = ScriptedEndpoint([Reply(turn("bookshop"))])
-    settings = LLMSettings("sk-test-not-a-real-key", "http://localhost:8080/v1", "local", mode)
+    settings = Settings(
+        api_key="sk-test-not-a-real-key", base_url="http://localhost:8080/v1", model="local", llm_mode=mode
+    )
     client = OpenAIClient(settings, http_client=httpx2.Client(transport=httpx2.MockTransport(endpoint)))
     conv = Conversation(client, sleep=lambda _: None)
     conv.send("Customers and orders of an online bookshop for 2024.")

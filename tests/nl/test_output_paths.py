@@ -15,7 +15,7 @@ from rich.console import Console
 from datagen.dsl import check
 from datagen.io.manifest import MANIFEST_FILE, require_complete
 from datagen.nl.oneshot import run_nl
-from datagen.nl.settings import LLMSettings
+from datagen.settings import Settings
 from tests.nl.fakes import ScriptedLLM
 from tests.nl.scenarios import turn
 
@@ -46,7 +46,7 @@ def tree(root: Path) -> dict[str, bytes]:
 def nl_yes(work: Path, reply: dict) -> int:
     return run_nl(
         "a bookshop",
-        settings=LLMSettings(api_key=None, base_url="http://127.0.0.1:9/v1", model="scripted"),
+        settings=Settings(api_key=None, base_url="http://127.0.0.1:9/v1", model="scripted"),
         out=work / "schema.json",
         yes=True,
         generate=True,

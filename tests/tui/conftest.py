@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tui.settings import Settings
+from datagen.settings import Settings
 
 SHOP: dict[str, Any] = {
     "version": "1.0",
@@ -67,7 +67,13 @@ SHOP: dict[str, Any] = {
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DATAGEN_MODEL", "DATAGEN_LLM_MODE"):
+    for name in (
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "DATAGEN_MODEL",
+        "DATAGEN_LLM_MODE",
+        "DATAGEN_LLM_TIMEOUT",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATAGEN_TUI_SESSIONS_DIR", str(tmp_path / "sessions"))
     monkeypatch.chdir(tmp_path)

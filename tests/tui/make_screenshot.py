@@ -14,9 +14,9 @@ from pathlib import Path
 
 from datagen.nl.turns import Question
 from datagen.resources import examples_dir
+from datagen.settings import Settings
 from tests.tui.scripted import ScriptedBackend, ask, propose
 from tui import create_app
-from tui.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = ROOT / "docs" / "tui.svg"

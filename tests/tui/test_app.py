@@ -12,13 +12,12 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, OptionList, Tree
 
 from datagen.errors import LLMError
-from datagen.nl.settings import LLMSettings
 from datagen.nl.turns import Question
+from datagen.settings import Settings
 from tests.tui.conftest import SHOP
 from tests.tui.scripted import ScriptedBackend, ask, fail, failed, propose
 from tui import create_app
 from tui.app import DatagenApp
-from tui.settings import Settings
 from tui.widgets.chat import ChatMessage, QuestionCard
 
 pytestmark = pytest.mark.anyio
@@ -160,7 +159,7 @@ async def test_an_endpoint_failure_is_a_readable_message_and_the_chat_goes_on(se
 
 async def test_missing_credentials_name_the_variables_to_set(settings: Settings) -> None:
     try:
-        LLMSettings.from_env({})
+        Settings.load().require_llm()
     except LLMError as exc:
         missing = exc
     app = create_app(ScriptedBackend(error=missing), settings)

@@ -8,16 +8,16 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable, OptionList
 
+from datagen.settings import Settings
 from tests.nl.recording import CASSETTES, VCR_CONFIG
 from tests.tui.test_app import SIZE, lines, send, settle, tree_labels
 from tui import create_app
 from tui.llm import LLMBackend
-from tui.settings import Settings
 from tui.widgets.chat import QuestionCard
 from tui.widgets.quality_view import QualityView
 
 pytestmark = pytest.mark.anyio
-ENV = {"OPENAI_API_KEY": "sk-test-not-a-real-key", "DATAGEN_LLM_MODE": "JSON_SCHEMA"}
+KEY = "sk-test-not-a-real-key"
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def replay(name: str):
 
 @replay("ask_two_questions")
 async def test_describe_answer_by_click_preview_and_score(settings: Settings) -> None:
-    app = create_app(LLMBackend(ENV), settings)
+    app = create_app(LLMBackend(Settings(api_key=KEY, llm_mode="JSON_SCHEMA")), settings)
     async with app.run_test(size=SIZE) as pilot:
         await send(pilot, "Marketing data: campaigns, clicks and conversions.")
         card = app.query_one(QuestionCard)
@@ -67,7 +67,7 @@ async def test_describe_answer_by_click_preview_and_score(settings: Settings) ->
 
 @replay("check_error_then_repaired")
 async def test_a_repair_by_the_model_is_shown_in_the_chat(settings: Settings) -> None:
-    app = create_app(LLMBackend({**ENV, "DATAGEN_LLM_MODE": "TOOLS"}), settings)
+    app = create_app(LLMBackend(Settings(api_key=KEY, llm_mode="TOOLS")), settings)
     async with app.run_test(size=SIZE) as pilot:
         await send(pilot, "An online course platform for one school year: students, courses and enrollments.")
         assert any("repair round" in line for line in lines(app, "note"))

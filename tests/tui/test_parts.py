@@ -150,9 +150,11 @@ def test_the_datagen_tui_command_runs_the_app_by_name(monkeypatch: pytest.Monkey
     from datagen.cli import app
 
     calls = []
-    monkeypatch.setattr(tui, "run", lambda schema, new: calls.append((schema, new)) or 0)
-    result = CliRunner().invoke(app, ["tui", "shop.json", "--new"])
-    assert result.exit_code == 0 and calls == [(Path("shop.json"), True)]
+    monkeypatch.setattr(
+        tui, "run", lambda schema, new, settings: calls.append((schema, new, settings.llm_timeout)) or 0
+    )
+    result = CliRunner().invoke(app, ["tui", "shop.json", "--new", "--timeout", "42"])
+    assert result.exit_code == 0 and calls == [(Path("shop.json"), True, 42.0)]
 
 
 def test_wait_for_returns_reraises_and_stops_waiting_when_cancelled() -> None:

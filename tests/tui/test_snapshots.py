@@ -10,10 +10,10 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from datagen.nl.turns import Question
+from datagen.settings import Settings
 from tests.tui.conftest import SHOP
 from tests.tui.scripted import ScriptedBackend, ask, propose
 from tui import create_app
-from tui.settings import Settings
 
 WIDE = (120, 40)
 SMALL = (80, 24)

@@ -14,6 +14,8 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from datagen.terminal import safe
+
 ROLE_LABEL = {"user": "You", "assistant": "Datagen", "note": "", "error": "Problem"}
 
 
@@ -28,10 +30,11 @@ class QuestionView:
 
 
 class ChatMessage(Static):
-    """One line of the transcript. User text is shown as typed: never parsed as markup."""
+    """One line of the transcript. Text is shown as typed (never parsed as markup), secrets redacted."""
 
     def __init__(self, role: str, text: str) -> None:
         label = ROLE_LABEL.get(role, "")
+        text = safe(text)
         body = Text.assemble((label + "\n", "bold"), text) if label else Text(text)
         super().__init__(body, classes=f"message {role}")
         self.role = role
@@ -56,8 +59,8 @@ class QuestionCard(Vertical):
 
     def compose(self) -> ComposeResult:
         for i, q in enumerate(self.questions):
-            yield Label(q.text, classes="question-text", markup=False)
-            options = [Option(_option_label(o, o == q.default)) for o in q.options]
+            yield Label(safe(q.text), classes="question-text", markup=False)
+            options = [Option(_option_label(safe(o), o == q.default)) for o in q.options]
             yield OptionList(*options, id=f"q{i}", classes="question-options", markup=False)
         yield Button("Use suggestions", id="use-defaults", compact=True)
 
@@ -94,7 +97,7 @@ class QuestionCard(Vertical):
         self._finish()
 
     def _finish(self) -> None:
-        chosen = "\n".join(f"{q.text} → {self.answers[q.id]}" for q in self.questions)
+        chosen = safe("\n".join(f"{q.text} → {self.answers[q.id]}" for q in self.questions))
         self.remove_children()
         self.mount(Static(chosen, markup=False, classes="answered"))
         self.add_class("done")

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Digits, Static
 
+from datagen.terminal import safe
 from tui.widgets.charts import Chart, render
 
 EMPTY = "No checks yet. They run on the preview as soon as there is a schema (ctrl+r runs them again)."
@@ -86,11 +87,12 @@ class QualityView(Vertical):
         failures = Text()
         for f in model.failures:
             failures.append(
-                ("✗ " if f.hard else "! ") + f.title + "\n", style="bold red" if f.hard else "bold yellow"
+                ("✗ " if f.hard else "! ") + safe(f.title) + "\n",
+                style="bold red" if f.hard else "bold yellow",
             )
-            failures.append("  " + f.message + "\n")
+            failures.append("  " + safe(f.message) + "\n")
             for example in f.examples[:5]:
-                failures.append("    e.g. " + example + "\n", style="dim")
+                failures.append("    e.g. " + safe(example) + "\n", style="dim")
         parts["failures"].update(failures)
         parts["charts"].update(Text("\n").join(render(c) for c in model.charts))
         passes = Text()

@@ -13,6 +13,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import ContentSwitcher, Static, Tab, Tabs, Tree
 
 from datagen.dsl import CheckResult
+from datagen.redact import redact_data
+from datagen.terminal import plain, safe
 from tui.outline import TableOutline, outline, relations
 
 EMPTY = "No schema yet. Describe your data in the chat, or open a schema file (ctrl+o)."
@@ -31,7 +33,7 @@ def _column_labels(t: TableOutline) -> list[Text]:
             "  ",
             (c.type.ljust(kinds), "cyan"),
             "  ",
-            (c.source, "dim"),
+            (safe(c.source), "dim"),
             (" · nullable" if c.nullable else "", "dim italic"),
         )
         for c in t.columns
@@ -70,12 +72,14 @@ class SchemaView(Vertical):
         tables = outline(schema)
         links = relations(schema)
         head = Text.assemble(
-            (schema.metadata.name, "bold"), f" — {len(tables)} table(s), {len(links)} relation(s)"
+            (safe(schema.metadata.name), "bold"), f" — {len(tables)} table(s), {len(links)} relation(s)"
         )
-        description.update(Text(schema.metadata.description or "", style="dim"))
+        description.update(Text(safe(schema.metadata.description or ""), style="dim"))
         if checked.warnings:
             head.append(
-                f"\n{len(checked.warnings)} warning(s): " + "; ".join(i.message for i in checked.warnings),
+                safe(
+                    f"\n{len(checked.warnings)} warning(s): " + "; ".join(i.message for i in checked.warnings)
+                ),
                 style="yellow",
             )
         summary.update(_issues_text(checked) if checked.errors else head)
@@ -88,7 +92,7 @@ class SchemaView(Vertical):
         if links:
             rel = tree.root.add(Text("relations", style="bold"), expand=True)
             for line in links:
-                rel.add_leaf(line)
+                rel.add_leaf(plain(line))  # a str label would be read as markup
         self.query_one("#schema-json", Static).update(
             _json(document if document is not None else checked.document)
         )
@@ -102,12 +106,15 @@ class SchemaView(Vertical):
 
 def _json(document: Any) -> Syntax:
     return Syntax(
-        json.dumps(document, indent=2, ensure_ascii=False), "json", theme="ansi_dark", word_wrap=True
+        json.dumps(redact_data(document), indent=2, ensure_ascii=False),
+        "json",
+        theme="ansi_dark",
+        word_wrap=True,
     )
 
 
 def _issues_text(checked: CheckResult) -> Text:
     text = Text(f"The schema has {len(checked.errors)} problem(s):", style="bold red")
     for issue in checked.errors:
-        text.append(f"\n• {issue.path}: {issue.message}", style="red")
+        text.append(safe(f"\n• {issue.path}: {issue.message}"), style="red")
     return text

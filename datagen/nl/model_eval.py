@@ -1,5 +1,6 @@
 """`datagen eval`: run a set of prompts against the configured endpoint and measure how the model does
-with our prompts: first-try validity, repair rounds, questions, generation, quality — per prompt."""
+with our prompts: first-try validity, repair rounds, questions, generation, quality — per prompt.
+(One schema's own check-and-sample judgement is `trial`; building its dataset is `dataset_build`.)"""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from typing import Any
 import yaml
 
 from datagen.errors import DatagenError, InputError
+from datagen.io.names import output_slug
 from datagen.nl.client import LLM
 from datagen.nl.conversation import Conversation
+from datagen.nl.dataset_build import generate_and_validate
 from datagen.nl.events import State
-from datagen.nl.outcome import generate_and_validate
+from datagen.settings import DEFAULT_LLM_TIMEOUT
 
 _REQUIRED = ("id", "domain", "prompt")
 
@@ -72,12 +75,20 @@ def load_eval_set(path: Path) -> list[EvalPrompt]:
     return out
 
 
-def run_one(item: EvalPrompt, client: LLM, *, data_dir: Path | None, seed: int, scale: float) -> EvalResult:
+def run_one(
+    item: EvalPrompt,
+    client: LLM,
+    *,
+    data_dir: Path | None,
+    seed: int,
+    scale: float,
+    turn_timeout: float = DEFAULT_LLM_TIMEOUT,
+) -> EvalResult:
     """One prompt, non-interactively (its `answers`, defaults for the rest); data written to `data_dir`
     and validated when given."""
     result = EvalResult(item.id, item.domain)
     started = time.perf_counter()
-    conv = Conversation(client, seed=seed)
+    conv = Conversation(client, seed=seed, turn_timeout=turn_timeout)
     try:
         events = conv.send(item.prompt)
         while conv.state == State.ASKING:
@@ -111,12 +122,15 @@ def run_eval(
     data_root: Path | None,
     seed: int = 42,
     scale: float = 0.1,
+    turn_timeout: float = DEFAULT_LLM_TIMEOUT,
     on_result: Callable[[EvalResult], None] | None = None,
 ) -> list[EvalResult]:
     results = []
     for item in prompts:
-        target = data_root / item.id if data_root is not None else None
-        result = run_one(item, make_client(), data_dir=target, seed=seed, scale=scale)
+        target = data_root / output_slug(item.id) if data_root is not None else None
+        result = run_one(
+            item, make_client(), data_dir=target, seed=seed, scale=scale, turn_timeout=turn_timeout
+        )
         results.append(result)
         if on_result is not None:
             on_result(result)

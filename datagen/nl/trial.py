@@ -30,7 +30,7 @@ class Problem:
 
 
 @dataclass
-class Evaluation:
+class Trial:
     checked: CheckResult
     problems: list[Problem] = field(default_factory=list)
 
@@ -50,18 +50,18 @@ def _generation_problem(text: str) -> Problem:
     return Problem("preflight", "(generation)", text.strip())
 
 
-def evaluate(document: Any, *, rows: int = 50, seed: int = 42) -> Evaluation:
+def try_schema(document: Any, *, rows: int = 50, seed: int = 42) -> Trial:
     """Check the document; if it checks, generate `rows` rows per parent-less table in memory."""
     from datagen.engine.preflight import preflight
 
     checked = check(document)
     if not checked.ok:
-        return Evaluation(checked, [Problem("check", i.path, i.message) for i in checked.errors])
+        return Trial(checked, [Problem("check", i.path, i.message) for i in checked.errors])
     assert checked.schema is not None
     try:
         result = preflight(checked.schema, rows=rows, seed=seed)
     except DatagenError as exc:
-        return Evaluation(checked, [_generation_problem(exc.message)])
+        return Trial(checked, [_generation_problem(exc.message)])
     except Exception as exc:  # an engine bug must not end the conversation; the model can route around it
-        return Evaluation(checked, [Problem("preflight", "(generation)", f"{type(exc).__name__}: {exc}")])
-    return Evaluation(checked, [_generation_problem(p) for p in result.problems])
+        return Trial(checked, [Problem("preflight", "(generation)", f"{type(exc).__name__}: {exc}")])
+    return Trial(checked, [_generation_problem(p) for p in result.problems])

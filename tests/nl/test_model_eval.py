@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from datagen.errors import InputError
-from datagen.nl.evals import EvalResult, load_eval_set, summarise
+from datagen.nl.model_eval import EvalResult, load_eval_set, summarise
 from datagen.resources import ROOT
 
 

@@ -1,5 +1,5 @@
-"""After the conversation: generate the dataset the schema describes and judge it, for `datagen nl`
-and `datagen eval` alike (tables, rows, quality score, failed checks)."""
+"""After the conversation: build the dataset the schema describes — generate it, then validate it —
+for `datagen nl` and `datagen eval` alike (tables, rows, quality score, failed checks)."""
 
 from __future__ import annotations
 
