@@ -13,18 +13,11 @@ import pandas as pd
 from datagen.dsl.behaviours import AgeMultiplier
 from datagen.dsl.models import Node
 from datagen.dsl.references import first_datetime_column
-from datagen.engine.timegrid import DAY_US
+from datagen.dsl.units import UNIT_US
 from datagen.errors import GenerationError
 
 if TYPE_CHECKING:
     from datagen.engine.block import Block, Store
-
-UNIT_US = {
-    "day": DAY_US,
-    "week": 7 * DAY_US,
-    "month": int(30.436875 * DAY_US),
-    "year": int(365.2425 * DAY_US),
-}
 
 
 def segment_multiplier(node: Node, segments: np.ndarray, field: str) -> np.ndarray:

@@ -17,10 +17,8 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
-US = np.int64(1)
-HOUR_US = 3_600_000_000
-DAY_US = 24 * HOUR_US
-YEAR_US = int(365.2425 * DAY_US)
+from datagen.dsl.units import DAY_US, HOUR_US, YEAR_US
+
 MAX_EXPLICIT_POINTS = 2_000_000
 NAT = np.datetime64("NaT", "us")
 

@@ -14,10 +14,9 @@ import numpy as np
 
 from datagen.dsl.models import Node
 from datagen.dsl.references import first_datetime_column
-from datagen.engine.behaviours import UNIT_US
+from datagen.dsl.units import HOUR_US, UNIT_US
 from datagen.engine.block import Block
 from datagen.engine.rng import block_rng
-from datagen.engine.timegrid import HOUR_US
 
 if TYPE_CHECKING:
     from datagen.engine.generate import Engine

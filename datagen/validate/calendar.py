@@ -25,9 +25,8 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
 from datagen.dsl.models import Column, Node, Schema, parse_instant
+from datagen.dsl.units import DAY_US, HOUR_US
 
-HOUR_US = 3_600_000_000
-DAY_US = 24 * HOUR_US
 MINUTES_PER_WEEK = 7 * 24 * 60
 MAX_POINTS = 2_000_000
 SIZES = {"hour": 24, "dow": 7, "month": 12}

@@ -21,12 +21,11 @@ import pyarrow as pa
 
 from datagen.dsl.models import Column, Node
 from datagen.dsl.references import modifier_time_column
+from datagen.dsl.units import YEAR_US
 from datagen.engine.effects import open_product, window_events
 from datagen.engine.generators import draw_distribution
-from datagen.validate.calendar import HOUR_US
 from datagen.validate.context import Context, q
 
-YEAR_US = int(365.2425 * 24 * HOUR_US)
 CALENDAR_SQL = {"hour": "hour({t})", "dow": "(isodow({t}) - 1)", "month": "(month({t}) - 1)"}
 MULTIPLICATIVE = ("multiply", "seasonality", "trend", "effect", "outliers", "jitter")
 

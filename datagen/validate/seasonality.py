@@ -20,10 +20,10 @@ import numpy as np
 
 from datagen.dsl.models import Column, Node
 from datagen.dsl.references import walk_columns
+from datagen.dsl.units import HOUR_US
 from datagen.engine.plan import make_plan
 from datagen.validate.behaviour import register
 from datagen.validate.calendar import (
-    HOUR_US,
     INT_MAX,
     INT_MIN,
     LABELS,

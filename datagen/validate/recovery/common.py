@@ -1,5 +1,5 @@
-"""What every behaviour's recovery shares: the finding types, the tolerances' constants, the DSL's time
-units, and the SQL and standard-error helpers the behaviours read their parameters with."""
+"""What every behaviour's recovery shares: the finding types, the tolerances' constants, and the SQL
+and standard-error helpers the behaviours read their parameters with."""
 
 from __future__ import annotations
 
@@ -16,15 +16,6 @@ Z = 4.0  # standard errors a recovered value may be from the declared one
 MIN_GROUP = 30  # fewer observations than this in a stratum: not reported
 BOOKKEEPING = "walk bookkeeping"  # declared structure of a walk: checked exactly, a failure is hard
 MIN_PARENTS = 10  # parents per segment for a fanout ratio (each one is a whole count of children)
-HOUR_US = 3_600_000_000
-DAY_US = 24 * HOUR_US
-# The DSL's time units (DSL.md §8.2): the average Gregorian month and year, as the engine uses them.
-UNIT_US = {
-    "day": DAY_US,
-    "week": 7 * DAY_US,
-    "month": int(30.436875 * DAY_US),
-    "year": int(365.2425 * DAY_US),
-}
 UNKEYED_WALKS = "no key into the parent: walks not separable"
 
 

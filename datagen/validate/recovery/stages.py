@@ -9,9 +9,9 @@ import duckdb
 
 from datagen.dsl.behaviours import Gap
 from datagen.dsl.models import Node, Schema
+from datagen.dsl.units import HOUR_US
 from datagen.validate.context import q, sql_text
 from datagen.validate.recovery.common import (
-    HOUR_US,
     MIN_GROUP,
     UNKEYED_WALKS,
     Finding,

@@ -11,10 +11,10 @@ import duckdb
 
 from datagen.dsl.behaviours import Duration, StateTransitionModel
 from datagen.dsl.models import Node, Schema
+from datagen.dsl.units import UNIT_US
 from datagen.validate.context import q, sql_text
 from datagen.validate.recovery.common import (
     MIN_GROUP,
-    UNIT_US,
     UNKEYED_WALKS,
     Finding,
     Recovered,

@@ -12,12 +12,10 @@ import numpy as np
 
 from datagen.dsl.models import Column, Node, Schema
 from datagen.dsl.references import modifier_time_column
+from datagen.dsl.units import DAY_US, HOUR_US, UNIT_US
 from datagen.validate.context import q
 from datagen.validate.recovery.common import (
-    DAY_US,
-    HOUR_US,
     MIN_GROUP,
-    UNIT_US,
     Finding,
     Recovered,
     Skipped,

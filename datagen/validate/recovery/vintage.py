@@ -12,10 +12,10 @@ import numpy as np
 from datagen.dsl.behaviours import AgeMultiplier
 from datagen.dsl.models import Node, Schema
 from datagen.dsl.references import first_datetime_column, split_ref
+from datagen.dsl.units import UNIT_US
 from datagen.validate.context import q
 from datagen.validate.recovery.common import (
     MIN_GROUP,
-    UNIT_US,
     Finding,
     Recovered,
     Skipped,
