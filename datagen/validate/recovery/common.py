@@ -7,9 +7,10 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from datagen.dsl.behaviours import StageColumns, StateColumns
+from datagen.dsl.base import split_ref
+from datagen.dsl.behaviours import WalkColumns
+from datagen.dsl.generators import LookupGen
 from datagen.dsl.models import Node, Schema
-from datagen.dsl.references import first_datetime_column, split_ref
 from datagen.validate.context import q
 
 Z = 4.0  # standard errors a recovered value may be from the declared one
@@ -79,7 +80,12 @@ def key_into(schema: Schema, child: Node, parent: Node) -> str | None:
         if a and b and a[0] == child.id and b == (parent.id, parent.pk):
             return a[1]
     for col in child.columns:
-        if col.kind == "lookup" and not col.args.on and col.args.from_ == f"{parent.id}.{parent.pk}":
+        gen = col.generator
+        if (
+            isinstance(gen, LookupGen)
+            and not gen.lookup.on
+            and gen.lookup.from_ == f"{parent.id}.{parent.pk}"
+        ):
             return col.name
     return None
 
@@ -107,9 +113,7 @@ def _segment_sql(parent: Node) -> str:
     return f"CAST(p.{q(sb.segment_column)} AS VARCHAR)" if sb else "'all'"
 
 
-def walk_rows(
-    schema: Schema, node: Node, cols: StageColumns | StateColumns | None, *columns: str
-) -> str | None:
+def walk_rows(schema: Schema, node: Node, cols: WalkColumns, *columns: str) -> str | None:
     """SQL: the rows of a funnel or state-model table (alias s) joined to the parent whose walk each one
     belongs to (alias p), as `id` (the parent's key), `seg` (its segment), `columns`, `t` (when the stage
     or state was entered) and `pk` (breaks ties in time). None when the table holds no key into its
@@ -118,7 +122,8 @@ def walk_rows(
     fk = key_into(schema, node, parent) if parent is not None else None
     if fk is None:
         return None
-    tcol = cols.time if cols and cols.time else first_datetime_column(node)
+    tcol = cols.time
+    assert tcol is not None  # the check step requires one
     pk = f"s.{q(node.pk)}" if node.pk else "0"
     return (
         f"SELECT s.{q(fk)} AS id, {_segment_sql(parent)} AS seg, {', '.join(columns)}, {us(tcol, 's')} AS t, "

@@ -29,19 +29,19 @@ from datagen.validate.recovery.common import (
 
 def duration_mean(d: Duration) -> float:
     if d.distribution == "uniform":
-        return ((d.min or 0.0) + (d.max or 2 * d.mean)) / 2
+        return (d.low + d.high) / 2
     return d.mean
 
 
 def duration_horizon(d: Duration) -> float:
     """In periods: a duration longer than this is rarer than 1 in 1000."""
     if d.distribution == "lognormal":
-        sigma = d.sigma or 0.5
+        sigma = d.lognormal_sigma
         return math.exp(math.log(d.mean) - sigma**2 / 2 + 3.1 * sigma)
     if d.distribution == "exponential":
         return d.mean * math.log(1000)
     if d.distribution == "uniform":
-        return d.max or 2 * d.mean
+        return d.high
     return d.mean
 
 
@@ -84,12 +84,12 @@ def recover_states(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Findi
         sm = node.state_transition_model
         if sm is None:
             continue
-        cols = sm.columns
-        state_col = cols.state if cols else "state"
-        prev_col = cols.previous_state if cols else "previous_state"
-        has_prev = bool(prev_col) and node.column(prev_col) is not None
-        prev = f"CAST(s.{q(prev_col)} AS VARCHAR)" if has_prev else "NULL"
-        rows = walk_rows(schema, node, cols, f"{prev} AS prev", f"CAST(s.{q(state_col)} AS VARCHAR) AS state")
+        cols = sm.walk_columns(node)
+        has_prev = cols.extra is not None
+        prev = f"CAST(s.{q(cols.extra)} AS VARCHAR)" if cols.extra else "NULL"
+        rows = walk_rows(
+            schema, node, cols, f"{prev} AS prev", f"CAST(s.{q(cols.label)} AS VARCHAR) AS state"
+        )
         if rows is None:
             out.append(Skipped("state", node.id, None, "state model", UNKEYED_WALKS))
             continue
