@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from datagen.dsl.models import Node, Schema
 
 # Marks a list field that also accepts a single object; the JSON Schema export widens it to match.
-ONE_OR_MANY = {"x-one-or-many": True}
+ONE_OR_MANY: dict[str, Any] = {"x-one-or-many": True}
 
 ColumnType = Literal["int", "float", "string", "bool", "datetime", "date"]
 NUMERIC: tuple[ColumnType, ...] = ("int", "float")

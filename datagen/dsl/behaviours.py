@@ -78,7 +78,7 @@ class AgeMultiplier(Strict):
         age = np.maximum(age, 0.0)
         if isinstance(self.curve, list):
             c = np.asarray(self.curve, dtype=float)
-            return c[np.minimum(np.floor(age).astype(np.int64), len(c) - 1)]
+            return np.asarray(c[np.minimum(np.floor(age).astype(np.int64), len(c) - 1)])
         a, b = self.curve.params.a, self.curve.params.b
         kind = self.curve.curve_type
         if kind == "logarithmic":
@@ -87,7 +87,7 @@ class AgeMultiplier(Strict):
             v = a * np.exp(np.clip(b * age, -700, 700))
         else:
             v = a + b * age
-        return np.maximum(v, 0.0)
+        return np.asarray(np.maximum(v, 0.0))
 
     @field_validator("curve")
     @classmethod

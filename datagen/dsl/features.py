@@ -43,5 +43,5 @@ FAMILIES: dict[str, tuple[type[Feature], ...]] = {
 def influence_names() -> tuple[str, ...]:
     """The fixed names a composite_effect target may give an influence (besides an effect table's id,
     which names the influence of that table's effects), in the order features are listed."""
-    names = [n for f in (*MODIFIERS, *BEHAVIOURS) for n in f.influences]
+    names = [n for f in MODIFIERS for n in f.influences] + [n for f in BEHAVIOURS for n in f.influences]
     return tuple(dict.fromkeys(names))

@@ -10,6 +10,7 @@ from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from datagen.dsl.freq import normalise_freq
 from datagen.dsl.generators import GENERATOR_MODELS
@@ -53,7 +54,7 @@ def normalise_legacy(raw: Any, notes: IssueList) -> Any:
         return raw
     data = json.loads(json.dumps(raw))  # deep copy of plain JSON
 
-    def fix_freq(obj: dict, key: str, path: list[PathPart]) -> None:
+    def fix_freq(obj: dict[str, Any], key: str, path: list[PathPart]) -> None:
         value = obj.get(key)
         if isinstance(value, str):
             new, note = normalise_freq(value)
@@ -173,13 +174,13 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
-def _message(err: dict[str, Any]) -> str:
+def _message(err: ErrorDetails) -> str:
     kind, msg, found = err["type"], err["msg"], err.get("input")
     ctx = err.get("ctx") or {}
     if kind == "missing":
         return "required key is missing"
     if kind in ("value_error", "assertion_error"):
-        return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        return str(msg).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if kind == "extra_forbidden":
         return _unknown_key_message(err["loc"])
     if kind == "literal_error":

@@ -24,6 +24,7 @@ from datagen.engine.plan import Plan, TablePlan, make_plan
 from datagen.engine.registry import GENERATORS, MODIFIERS, behaviour_engine, walk_engine
 from datagen.engine.rng import BLOCK_ROWS
 from datagen.engine.timegrid import to_us
+from datagen.engine.walks import WalkResult
 from datagen.errors import DatagenError, GenerationError
 
 MAX_ROWS_PER_TABLE = 10_000_000_000
@@ -85,7 +86,7 @@ class Engine:
     def __post_init__(self) -> None:
         self.plan: Plan = make_plan(self.schema)
         self.store = Store()
-        self.walk_cache: tuple | None = None  # the last parent block's walk (walks.py)
+        self.walk_cache: tuple[tuple[str, int], WalkResult] | None = None  # the last parent block's walk
         tf = self.schema.timeframe
         self.tf = (int(to_us(tf.start_dt)), int(to_us(tf.end_dt)))
 
@@ -164,6 +165,7 @@ class Engine:
         for spec in layout.blocks:
             parent_rows = None
             if spec.parent_block is not None:
+                assert layout.parent_ranges is not None and layout.counts is not None  # a fact's layout
                 r0, r1 = layout.parent_ranges[spec.parent_block]
                 if cum_of is None or cum_of[0] != spec.parent_block:
                     cum_of = (spec.parent_block, np.cumsum(layout.counts[r0:r1]))

@@ -7,6 +7,7 @@ multipliers, docs/schema-language.md §8.1), then modifiers, then nulls, then th
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,7 @@ def choice_probabilities(n: int, weights: list[float] | None, kind: str | None) 
                 p[:] = 1.0 / n
         else:
             p = np.ones(n)
-    return p / p.sum()
+    return np.asarray(p / p.sum())
 
 
 def draw_codes(rng: np.random.Generator, p: np.ndarray, n: int) -> np.ndarray:
@@ -81,11 +82,11 @@ def choice(block: Block, col: Column, gen: ChoiceGen) -> np.ndarray:
     else:
         options = _options(tuple(args.choices or ()), col.type)
     p = choice_probabilities(len(options), args.weights, args.weights_kind)
-    return options[draw_codes(block.rng(col.name), p, block.n)]
+    return np.asarray(options[draw_codes(block.rng(col.name), p, block.n)])
 
 
 @lru_cache(maxsize=512)
-def _options(choices: tuple, ctype: str) -> np.ndarray:
+def _options(choices: tuple[Any, ...], ctype: str) -> np.ndarray:
     if ctype in ("int", "float") and all(
         isinstance(c, int | float) and not isinstance(c, bool) for c in choices
     ):

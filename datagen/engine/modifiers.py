@@ -50,7 +50,8 @@ def add(block: Block, col: Column, i: int, mod: Add, v: np.ndarray) -> np.ndarra
 
 
 def clamp(block: Block, col: Column, i: int, mod: Clamp, v: np.ndarray) -> np.ndarray:
-    return np.clip(_numeric(v), *clamp_bounds(col, mod.args.min, mod.args.max))
+    lo, hi = clamp_bounds(col, mod.args.min, mod.args.max)
+    return np.asarray(np.clip(_numeric(v), lo, hi))
 
 
 def jitter(block: Block, col: Column, i: int, mod: Jitter, v: np.ndarray) -> np.ndarray:
@@ -101,14 +102,14 @@ def time_jitter(block: Block, col: Column, i: int, mod: TimeJitter, v: np.ndarra
         out = np.where(np.isnat(hi), out, np.minimum(out, hi.astype(np.int64)))
     res = out.astype("datetime64[us]")
     res[np.isnat(v)] = np.datetime64("NaT")
-    return res
+    return np.asarray(res)
 
 
 def effect(block: Block, col: Column, i: int, mod: Effect, v: np.ndarray) -> np.ndarray:
     t = _time(block, col, mod)
     keys = {local: block.values[local] for local in mod.args.on}
     factor = effect_multiplier(block.store, mod.args, keys, t)
-    return _numeric(v) * factor if mod.args.map.op == "mul" else _numeric(v) + factor
+    return np.asarray(_numeric(v) * factor if mod.args.map.op == "mul" else _numeric(v) + factor)
 
 
 def outliers(block: Block, col: Column, i: int, mod: Outliers, v: np.ndarray) -> np.ndarray:
@@ -131,7 +132,7 @@ def outliers(block: Block, col: Column, i: int, mod: Outliers, v: np.ndarray) ->
     magnitude = args.magnitude
     m = magnitude.sample(block.rng(col.name, f"mod{i}-magnitude"), block.n)
     if magnitude.clamp:
-        m = np.clip(m, *magnitude.clamp)
+        m = np.clip(m, magnitude.clamp[0], magnitude.clamp[1])
     x[hit] = x[hit] / (1 + m[hit]) if args.mode == "drop" else x[hit] * (1 + m[hit])
     return x
 

@@ -38,7 +38,7 @@ def parent_factors(sb: SegmentBehavior, parent: Node, store: Store, field: str) 
 
 class Segments(BehaviourEngine[SegmentBehavior]):
     def fanout_factor(self, sb: SegmentBehavior, parent: Node, store: Store, rows: np.ndarray) -> np.ndarray:
-        return parent_factors(sb, parent, store, "fanout_multiplier")[rows]
+        return np.asarray(parent_factors(sb, parent, store, "fanout_multiplier")[rows])
 
     def max_fanout_factor(self, sb: SegmentBehavior) -> float:
         return max([b.fanout_multiplier for b in sb.behaviors.values()] + [1.0])

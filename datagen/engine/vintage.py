@@ -39,7 +39,7 @@ def curve_integral(mult: AgeMultiplier, span: np.ndarray) -> np.ndarray:
         frac = (span - whole) * c[np.minimum(whole, len(c) - 1)]
         return np.asarray(cum[inside] + tail + frac)
     xs, cum = _tabulated(mult.model_dump_json(), float(span.max(initial=0.0)))
-    return np.interp(span, xs, cum)
+    return np.asarray(np.interp(span, xs, cum))
 
 
 @lru_cache(maxsize=64)

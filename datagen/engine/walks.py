@@ -33,11 +33,12 @@ class WalkResult:
 
 
 W = TypeVar("W", bound=WalkBlock)
+W_in = TypeVar("W_in", bound=WalkBlock, contravariant=True)
 
 
-class Walk(Protocol[W]):
+class Walk(Protocol[W_in]):
     def run(
-        self, spec: W, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray
+        self, spec: W_in, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray
     ) -> WalkResult: ...
 
 
@@ -73,6 +74,7 @@ def _gap_hours(gap: Gap, rng: np.random.Generator, n: int) -> np.ndarray:
         sigma = gap.lognormal_sigma
         return rng.lognormal(np.log(gap.mean_hours) - sigma**2 / 2, sigma, n)
     if gap.distribution == "uniform":
+        assert gap.max_hours is not None  # the model requires it for a uniform gap
         return rng.uniform(gap.low_hours, gap.max_hours, n)
     return np.full(n, gap.mean_hours)
 
@@ -190,7 +192,7 @@ class StateWalk:
                 out[rows] = lo + u[rows] * (hi - lo)
             else:
                 out[rows] = d.mean
-        return np.maximum(out, 1e-6)
+        return np.asarray(np.maximum(out, 1e-6))
 
 
 def _transition_tables(
@@ -230,8 +232,8 @@ def _certain_split(q: np.ndarray, terminal: np.ndarray, churn: float) -> np.ndar
         ends /= ends.sum()
     rest = np.where(terminal, 0.0, q)
     if rest.sum() > 0:
-        return ends + rest / rest.sum() * (1 - ends.sum())
-    return ends / ends.sum() if ends.sum() > 0 else q
+        return np.asarray(ends + rest / rest.sum() * (1 - ends.sum()))
+    return np.asarray(ends / ends.sum()) if ends.sum() > 0 else q
 
 
 class WalkEngine(BehaviourEngine[W], Generic[W]):

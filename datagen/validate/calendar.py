@@ -161,7 +161,7 @@ def expected_shares(
     mass, stuck_at, stuck_count = expected_mass(grid, bounds)
     f, fs = fields(grid.points), fields(stuck_at)
     out: dict[str, np.ndarray] = {}
-    week = None
+    week: np.ndarray | None = None
     if jitter_minutes > 0 and ({"hour", "dow"} & set(dimensions)):
         slot = f["dow"] * 24 + f["hour"]
         if grid.spread:

@@ -90,7 +90,7 @@ def sample_magnitude(args: OutliersArgs, n: int, seed: int) -> np.ndarray:
     random stream."""
     dist: Distribution = args.magnitude
     m = dist.sample(np.random.default_rng(seed), n)
-    return np.clip(m, *dist.clamp) if dist.clamp else m
+    return np.clip(m, dist.clamp[0], dist.clamp[1]) if dist.clamp else m
 
 
 def expected_magnitude(args: OutliersArgs, mode: str, draws: int = 200_000) -> float:

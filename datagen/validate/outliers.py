@@ -19,7 +19,7 @@ declared multipliers (multipliers.py): a reference drawn anew would have another
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -55,7 +55,7 @@ def outlier_checks(ctx: Context) -> Iterator[Result]:
                     yield result
 
 
-def _apply(mods: list[ModifierModel], x: np.ndarray) -> np.ndarray:
+def _apply(mods: Sequence[ModifierModel], x: np.ndarray) -> np.ndarray:
     """The modifiers re-applied to sample values by their treatments (all of them have one)."""
     for m in mods:
         reapply = treatment(m).reapply

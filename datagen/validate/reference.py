@@ -72,8 +72,9 @@ def resize(ctx: Context, sub: Schema, table: str, rows: int, seed: int) -> None:
             in_data = ctx.rows.get(n.id, n.row_count)
             n.rows = in_data if n.id in whole else min(in_data, rows)
     root = sub.node(table)
-    while root.parents:
+    while root is not None and root.parents:
         root = sub.node(root.parents[0])
+    assert root is not None  # the sub-schema holds the chain
     expected = Engine(sub, Options(seed=seed)).estimate_rows().get(table, 0.0)
     if root.kind != "vocab" and expected > 0 and root.row_count > 0:
         factor = min(rows / expected, MAX_SCALE)
@@ -90,7 +91,8 @@ def reference_values(
         return ctx.cache[key]
     sub = sub_schema(ctx.schema, table)
     node = sub.node(table)
-    col = node.column(column)
+    col = node.column(column) if node is not None else None
+    assert col is not None  # references are asked for declared columns
     col.modifiers = [m for i, m in enumerate(col.modifiers) if i not in drop]
     col.nullable, col.null_rate = False, 0.0
     if drop_segment:

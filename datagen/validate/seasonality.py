@@ -134,7 +134,9 @@ def _bounds(ctx: Context, node: Node, col: Column) -> Bounds | str | None:
     found = _plan(ctx).table(node.id).bounds.get(col.name, [])
     if not found:
         return None
-    joins, lo, hi = [], [], []
+    joins: list[str] = []
+    lo: list[str] = []
+    hi: list[str] = []
     for i, b in enumerate(found):
         if b.source_table == node.id:
             ref = f"d.{q(b.source_column)}"

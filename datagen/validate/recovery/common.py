@@ -120,7 +120,7 @@ def walk_rows(schema: Schema, node: Node, cols: WalkColumns, *columns: str) -> s
     parent: its walks cannot be told apart."""
     parent = schema.node(node.primary_parent or "")
     fk = key_into(schema, node, parent) if parent is not None else None
-    if fk is None:
+    if parent is None or parent.pk is None or fk is None:
         return None
     tcol = cols.time
     assert tcol is not None  # the check step requires one

@@ -87,9 +87,11 @@ def expected_count(f: Fanout, m: float) -> float:
     uniform)."""
     lo, hi = f.min or 0, f.max if f.max is not None else math.inf
     if f.distribution == "uniform":
+        assert f.min is not None and f.max is not None  # the model requires both
         base = np.arange(f.min, f.max + 1) * m
         whole, frac = np.floor(base), base - np.floor(base)
         return float(np.mean((1 - frac) * np.clip(whole, lo, hi) + frac * np.clip(whole + 1, lo, hi)))
+    assert f.lambda_ is not None  # poisson and negative binomial have one
     mean = f.lambda_ * m
     if mean <= 0:
         return float(lo)
@@ -112,6 +114,7 @@ def expected_count(f: Fanout, m: float) -> float:
 def _segment_fanout(
     con, parent: Node, child: Node, fk: str, seg: str, expect: Callable[[str], float], subject: str
 ) -> list:
+    assert parent.pk is not None  # only parents with a key are read
     rows = con.execute(
         f"""SELECT p.seg, count(*), avg(coalesce(c.k, 0)), stddev_samp(coalesce(c.k, 0))
             FROM (SELECT {q(parent.pk)} AS id, CAST({q(seg)} AS VARCHAR) AS seg FROM {q(parent.id)}) p
@@ -132,6 +135,7 @@ def _segment_value(
     subject: str,
 ) -> list:
     v = f"c.{q(column)}"
+    assert parent.pk is not None  # only parents with a key are read
     rows = con.execute(
         f"""SELECT CAST(p.{q(seg)} AS VARCHAR), count({v}), avg({v}), stddev_samp({v})
             FROM {q(child.id)} c JOIN {q(parent.id)} p ON c.{q(fk)} = p.{q(parent.pk)}
@@ -148,7 +152,7 @@ def _segment_ratios(
         return [Skipped(behaviour, table, column, subject, "fewer than two segments with enough rows")]
     ref = max(rows, key=lambda r: r[1])
     ref_factor = expect(ref[0])
-    out = []
+    out: list[Finding] = []
     for seg, n, mean, sd in rows:
         if seg == ref[0] or ref_factor == 0 or not ref[2]:
             continue

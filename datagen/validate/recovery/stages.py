@@ -32,13 +32,13 @@ def gap_horizon_hours(gap: Gap) -> float:
     if gap.distribution == "lognormal":
         sigma = gap.lognormal_sigma
         return math.exp(math.log(gap.mean_hours) - sigma**2 / 2 + 3.1 * sigma)
-    if gap.distribution == "uniform":
+    if gap.distribution == "uniform" and gap.max_hours is not None:  # the model requires it
         return gap.max_hours
     return gap.mean_hours
 
 
 def gap_mean_hours(gap: Gap) -> float:
-    if gap.distribution == "uniform":
+    if gap.distribution == "uniform" and gap.max_hours is not None:  # the model requires it
         return (gap.low_hours + gap.max_hours) / 2
     return gap.mean_hours
 

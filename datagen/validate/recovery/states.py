@@ -60,6 +60,7 @@ def declared_transitions(sm: StateTransitionModel, segment: str | None) -> dict[
         share = {k: v / total for k, v in spec.next_states.items()}
         if spec.duration is None:  # per-period hazards: towards terminal states scaled, the others not
             p = spec.transition_prob_per_period
+            assert p is not None  # a Markov state has one (the model checks it)
             hazard = {k: p * v * (m if k in terminal else 1.0) for k, v in share.items()}
             leave = sum(hazard.values())
             out[name] = (min(1.0, leave), {k: v / leave for k, v in hazard.items()} if leave > 0 else share)

@@ -86,6 +86,7 @@ def _vintage_activity(
 ) -> list[Finding]:
     unit = UNIT_US[curves[0].time_unit]
     ages = _age_units(curves, unit, start, end)
+    assert parent.pk is not None  # only parents with a key are read
     rows = con.execute(
         f"""WITH p AS (SELECT {q(parent.pk)} AS id, {us(created)} AS born FROM {q(parent.id)}
                        WHERE {q(created)} IS NOT NULL),
@@ -107,6 +108,7 @@ def _vintage_value(
     unit = UNIT_US[curves[0].time_unit]
     ages = _age_units(curves, unit, start, end)
     v, age = f"c.{q(column)}", f"({us(tcol, 'c')} - {us(created, 'p')})"
+    assert parent.pk is not None  # only parents with a key are read
     rows = con.execute(
         f"""SELECT floor({age} / {unit})::BIGINT AS age, count({v}), sum({v}), sum({v} ^ 2)
             FROM {q(child.id)} c JOIN {q(parent.id)} p ON c.{q(fk)} = p.{q(parent.pk)}
