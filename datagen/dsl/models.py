@@ -137,18 +137,20 @@ class Column(Strict):
         return self.generator.may_add_nulls or any(m.may_add_nulls for m in self.modifiers)
 
 
-def _legacy_lam(schema: dict[str, Any]) -> None:
+def _legacy_keys(schema: dict[str, Any]) -> None:
     """The check step reads v1's `lam` as `lambda` (load.py); editors must not flag what it accepts."""
-    schema["properties"]["lam"] = {
-        "type": "number",
-        "minimum": 0,
-        "deprecated": True,
-        "description": "v1 spelling of 'lambda'",
-    }
+    for old, new in Fanout.LEGACY_KEYS.items():
+        schema["properties"][old] = {
+            "type": "number",
+            "minimum": 0,
+            "deprecated": True,
+            "description": f"v1 spelling of '{new}'",
+        }
 
 
 class Fanout(Strict):
-    model_config = ConfigDict(json_schema_extra=_legacy_lam)
+    model_config = ConfigDict(json_schema_extra=_legacy_keys)
+    LEGACY_KEYS: ClassVar[dict[str, str]] = {"lam": "lambda"}  # v1's spelling, read by the check step
 
     distribution: Literal["poisson", "uniform", "negative_binomial"] = "poisson"
     lambda_: float | None = Field(default=None, alias="lambda", ge=0)
