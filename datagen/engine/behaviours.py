@@ -1,12 +1,13 @@
 """How behaviour blocks act on generation: the hooks a block's engine implementation may fill, and the
 two places that combine them (a value's multiplier; where a child's time falls).
 
-DESIGN's world model reads a child table as a point process on its parent's life: each parent row has
-an intensity `rate × segment × vintage(age(t)) × …`. The hooks are the terms of that product: a factor
-per parent row (`fanout_factor`), the share of the timeframe's intensity a row's life integrates to
-(`fanout_share`), a density over the child's time (`child_time_density`), a multiplier of listed child
-values (`scale_values`), and the weight of a row when a child draws it as a further parent
-(`reference_weights`). Every hook defaults to "no effect", so a block fills only what it changes."""
+The world model (docs/architecture.md) reads a child table as a point process on its parent's life:
+each parent row has an intensity `rate × segment × vintage(age(t)) × …`. The hooks are the terms of
+that product: a factor per parent row (`fanout_factor`), the share of the timeframe's intensity a row's
+life integrates to (`fanout_share`), a density over the child's time (`child_time_density`), a
+multiplier of listed child values (`scale_values`), and the weight of a row when a child draws it as a
+further parent (`reference_weights`). Every hook defaults to "no effect", so a block fills only what it
+changes."""
 
 from __future__ import annotations
 
