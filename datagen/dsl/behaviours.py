@@ -26,6 +26,14 @@ class BehaviourBlock(Feature):
     influences: ClassVar[tuple[str, ...]] = ()  # what a composite_effect target may call it
     optional_parts: ClassVar[tuple[str, ...]] = ()  # keys the block works without (or with fewer items of)
 
+    def child_time_bounds(self) -> list[tuple[Literal["lo", "hi"], str]]:
+        """Bounds on the children's own time: ("lo", column) — never before the row's `column`."""
+        return []
+
+    def places_child_times(self) -> bool:
+        """Whether the block shapes when in time the row's children fall (beyond bounding them)."""
+        return False
+
 
 class SegmentEffect(Strict):
     fanout_multiplier: float = Field(default=1.0, ge=0)
@@ -122,6 +130,12 @@ class VintageBehavior(BehaviourBlock):
 
     def reads(self, node: Node, schema: Schema) -> list[Read]:
         return [Read(node.id, self.created_at_column)]  # read by the children
+
+    def child_time_bounds(self) -> list[tuple[Literal["lo", "hi"], str]]:
+        return [("lo", self.created_at_column)]  # no child before its parent's creation
+
+    def places_child_times(self) -> bool:
+        return bool(self.fanout_curves)  # children happen along the activity curve
 
 
 class Stage(Strict):

@@ -82,7 +82,7 @@ def make_plan(schema: Schema) -> Plan:
     extra_deps: ExtraDeps = {}
     for q in schema.constraints.inequalities:
         notes.append(enforce_inequality(nodes, q, bounds, extra_deps))
-    _creation_bounds(schema, nodes, bounds)
+    _behaviour_bounds(schema, nodes, bounds)
     _vintage_value_deps(schema, nodes, extra_deps)
     tables: dict[str, TablePlan] = {}
     for i, node in enumerate(schema.nodes):
@@ -158,20 +158,22 @@ def enforce_inequality(
     return validated
 
 
-def _creation_bounds(
+def _behaviour_bounds(
     schema: Schema, nodes: dict[str, Node], bounds: dict[str, dict[str, list[Bound]]]
 ) -> None:
-    """Children never happen before their parent's creation (vintage, docs/schema-language.md §8.2)."""
+    """The bounds a parent's behaviour blocks put on its children's own time (a child never happens
+    before its parent's creation, docs/schema-language.md §8.2), drawn inside like an inequality."""
     for node in schema.nodes:
         parent = nodes.get(node.primary_parent or "")
-        if parent is None or parent.vintage_behavior is None:
-            continue
         tcol = node.first_time_column()
         col = node.column(tcol) if tcol else None
-        if tcol is not None and col is not None and isinstance(col.generator, DatetimeSeriesGen):
-            b = Bound("lo", parent.id, parent.vintage_behavior.created_at_column, False)
-            if b not in bounds.get(node.id, {}).get(tcol, []):
-                bounds.setdefault(node.id, {}).setdefault(tcol, []).append(b)
+        if parent is None or tcol is None or col is None or not isinstance(col.generator, DatetimeSeriesGen):
+            continue
+        for block in parent.behaviours:
+            for side, column in block.child_time_bounds():
+                b = Bound(side, parent.id, column, False)
+                if b not in bounds.get(node.id, {}).get(tcol, []):
+                    bounds.setdefault(node.id, {}).setdefault(tcol, []).append(b)
 
 
 def _vintage_value_deps(schema: Schema, nodes: dict[str, Node], extra: ExtraDeps) -> None:

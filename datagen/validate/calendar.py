@@ -191,5 +191,4 @@ def activity_shaped(schema: Schema, node: Node, col: Column) -> bool:
     if not node.parents or col.name != node.first_time_column():
         return False
     parent = schema.node(node.parents[0])
-    vb = parent.vintage_behavior if parent is not None else None
-    return vb is not None and bool(vb.fanout_curves)
+    return parent is not None and any(b.places_child_times() for b in parent.behaviours)
