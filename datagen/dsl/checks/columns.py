@@ -7,20 +7,10 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from datagen.dsl import generators as g
 from datagen.dsl.base import NUMERIC, TIME, parse_instant
 from datagen.dsl.checks.modifiers import check_modifier
 from datagen.dsl.expressions import expression_problems, referenced_columns
-from datagen.dsl.generators import (
-    ChoiceGen,
-    DatetimeSeriesGen,
-    DistributionGen,
-    EnumListGen,
-    ExpressionGen,
-    FakerGen,
-    GeneratorModel,
-    LookupGen,
-    SequenceGen,
-)
 from datagen.dsl.models import Column, Node
 from datagen.faker_pool import method_problem
 
@@ -66,11 +56,11 @@ def check_whole_number_inside(c: Checker, col: Column, lo: object, hi: object, p
         )
 
 
-def _nothing(c: Checker, node: Node, col: Column, gen: GeneratorModel, gpath: Path) -> None:
+def _nothing(c: Checker, node: Node, col: Column, gen: g.GeneratorModel, gpath: Path) -> None:
     """A generator whose arguments the model checks entirely."""
 
 
-def _enum_list(c: Checker, node: Node, col: Column, gen: EnumListGen, gpath: Path) -> None:
+def _enum_list(c: Checker, node: Node, col: Column, gen: g.EnumListGen, gpath: Path) -> None:
     if node.kind != "vocab":
         c.issues.error(
             gpath,
@@ -79,12 +69,12 @@ def _enum_list(c: Checker, node: Node, col: Column, gen: EnumListGen, gpath: Pat
         )
 
 
-def _choice(c: Checker, node: Node, col: Column, gen: ChoiceGen, gpath: Path) -> None:
+def _choice(c: Checker, node: Node, col: Column, gen: g.ChoiceGen, gpath: Path) -> None:
     if gen.choice.choices_ref:
         c.ref(gen.choice.choices_ref, [*gpath, "choices_ref"])
 
 
-def _datetime_series(c: Checker, node: Node, col: Column, gen: DatetimeSeriesGen, gpath: Path) -> None:
+def _datetime_series(c: Checker, node: Node, col: Column, gen: g.DatetimeSeriesGen, gpath: Path) -> None:
     within = gen.datetime_series.within
     if isinstance(within, str):
         return
@@ -95,7 +85,7 @@ def _datetime_series(c: Checker, node: Node, col: Column, gen: DatetimeSeriesGen
         c.issues.error([*gpath, "within"], "within.start/end must be ISO-8601 timestamps", code="bad_window")
 
 
-def _faker(c: Checker, node: Node, col: Column, gen: FakerGen, gpath: Path) -> None:
+def _faker(c: Checker, node: Node, col: Column, gen: g.FakerGen, gpath: Path) -> None:
     args = gen.faker
     if p := method_problem(args.method, args.args, locale=args.locale):
         about_locale = p.startswith(("unknown locale", "faker locale"))
@@ -104,13 +94,13 @@ def _faker(c: Checker, node: Node, col: Column, gen: FakerGen, gpath: Path) -> N
         c.column(node, args.locale_from, [*gpath, "locale_from"])
 
 
-def _distribution(c: Checker, node: Node, col: Column, gen: DistributionGen, gpath: Path) -> None:
+def _distribution(c: Checker, node: Node, col: Column, gen: g.DistributionGen, gpath: Path) -> None:
     clamp = gen.distribution.clamp
     if clamp:
         check_whole_number_inside(c, col, clamp[0], clamp[1], [*gpath, "clamp"], "clamp")
 
 
-def _expression(c: Checker, node: Node, col: Column, gen: ExpressionGen, gpath: Path) -> None:
+def _expression(c: Checker, node: Node, col: Column, gen: g.ExpressionGen, gpath: Path) -> None:
     code = gen.expression.code
     problems = expression_problems(code, node.column_names)
     for problem in problems:
@@ -124,7 +114,7 @@ def _expression(c: Checker, node: Node, col: Column, gen: ExpressionGen, gpath: 
         )
 
 
-def _lookup(c: Checker, node: Node, col: Column, gen: LookupGen, gpath: Path) -> None:
+def _lookup(c: Checker, node: Node, col: Column, gen: g.LookupGen, gpath: Path) -> None:
     args = gen.lookup
     found = c.ref(args.from_, [*gpath, "from"])
     if not found:
@@ -159,7 +149,7 @@ def _lookup(c: Checker, node: Node, col: Column, gen: LookupGen, gpath: Path) ->
             )
 
 
-def _self_reference(c: Checker, node: Node, col: Column, gen: LookupGen, pk: Column, gpath: Path) -> None:
+def _self_reference(c: Checker, node: Node, col: Column, gen: g.LookupGen, pk: Column, gpath: Path) -> None:
     """Each row names an earlier row of its own table, found by its position in a sequence key."""
     if gen.lookup.on:
         c.issues.error([*gpath, "on"], "a self-reference cannot use 'on'", code="self_lookup_on")
@@ -170,7 +160,7 @@ def _self_reference(c: Checker, node: Node, col: Column, gen: LookupGen, pk: Col
             f"('{node.id}.{node.pk}'), so each row can name an earlier row",
             code="self_ref_not_pk",
         )
-    elif not isinstance(pk.generator, SequenceGen):
+    elif not isinstance(pk.generator, g.SequenceGen):
         c.issues.error(
             [*gpath, "from"],
             f"a self-reference needs the primary key '{node.id}.{node.pk}' to be a sequence "
@@ -188,13 +178,13 @@ def _self_reference(c: Checker, node: Node, col: Column, gen: LookupGen, pk: Col
 
 GeneratorCheck = Callable[["Checker", Node, Column, Any, "Path"], None]
 # One check per generator, on its model type.
-GENERATOR_CHECKS: dict[type[GeneratorModel], GeneratorCheck] = {
-    SequenceGen: _nothing,
-    ChoiceGen: _choice,
-    DistributionGen: _distribution,
-    DatetimeSeriesGen: _datetime_series,
-    FakerGen: _faker,
-    LookupGen: _lookup,
-    ExpressionGen: _expression,
-    EnumListGen: _enum_list,
+GENERATOR_CHECKS: dict[type[g.GeneratorModel], GeneratorCheck] = {
+    g.SequenceGen: _nothing,
+    g.ChoiceGen: _choice,
+    g.DistributionGen: _distribution,
+    g.DatetimeSeriesGen: _datetime_series,
+    g.FakerGen: _faker,
+    g.LookupGen: _lookup,
+    g.ExpressionGen: _expression,
+    g.EnumListGen: _enum_list,
 }
