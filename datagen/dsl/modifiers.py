@@ -156,8 +156,8 @@ class ModifierModel(Feature):
         return None
 
     def influence(self) -> str | None:
-        """The name a composite_effect target gives this modifier's influence."""
-        return None
+        """The name a composite_effect target gives this modifier's influence (its one name, if any)."""
+        return self.influences[0] if len(self.influences) == 1 else None
 
 
 class Multiply(ModifierModel):
@@ -299,9 +299,6 @@ class Outliers(ModifierModel):
         time = self.burst_time_column(node, column)
         return {time} if time else set()
 
-    def influence(self) -> str | None:
-        return "outliers"
-
 
 class Trend(ModifierModel):
     column_types = NUMERIC
@@ -315,9 +312,6 @@ class Trend(ModifierModel):
 
     def role(self, column: Column) -> Role:
         return Role.SCALES
-
-    def influence(self) -> str | None:
-        return "trend"
 
 
 Modifier = Annotated[
