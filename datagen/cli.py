@@ -303,8 +303,9 @@ def _run_validation(
     as_json: bool = False,
 ) -> int:
     """Validate, write the JSON report, print it (summary or JSON); return the exit code."""
-    from datagen.io.dataset import report_path, save_report, validate_dataset
+    from datagen.io.dataset import report_path, save_report
     from datagen.redact import redact_data
+    from datagen.validate import validate_dataset
     from datagen.validate.console import render
 
     path = report_path(data_dir, report)

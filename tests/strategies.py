@@ -13,13 +13,15 @@ needs a time column, a self-reference a sequence key, a segment multiplier a seg
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hypothesis import HealthCheck, seed, settings
 from hypothesis import strategies as st
 
-__all__ = ["valid_schemas"]
+__all__ = ["shard", "valid_schemas"]
 
 FAKER_METHODS = ("name", "first_name", "last_name", "email", "city", "company", "job", "word")
 FREQS = ("h", "6h", "30min", "D")
@@ -34,6 +36,24 @@ DIST_PARAMS: dict[str, dict[str, Any]] = {
     "exponential": {"scale": st.floats(0.1, 100)},
 }
 _names = st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=6)
+
+
+def shard(index: int, examples: int) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Settings for one shard of a property test split across test workers: `examples` drawn examples
+    from the fixed random stream `index`, so shards explore different schemas, a run is reproducible
+    and no shard reads another's example database. Drawn schemas are generated, which takes longer
+    than hypothesis expects of one example."""
+
+    def apply(test: Callable[..., None]) -> Callable[..., None]:
+        configured = settings(
+            max_examples=examples,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        )(test)
+        return seed(index)(configured)
+
+    return apply
 
 
 def _iso(dt: datetime) -> str:

@@ -1,6 +1,11 @@
-"""Dependencies point one way (DESIGN.md): `tui` → `datagen`. The library never imports the TUI or
-Textual, so it runs (and is tested) without a screen; only the `datagen tui` command reaches the TUI,
-by name, through importlib."""
+"""Dependencies point one way, layer by layer: dsl → engine → io → validate → nl → cli → tui (each may
+import the layers before it, never one after it), with the shared basics (errors, resources, the faker
+pool) under all of them. The library never imports the TUI or Textual, so it runs (and is tested)
+without a screen; only the `datagen tui` command reaches the TUI, by name, through importlib.
+
+The validator re-derives what the schema declares instead of trusting the engine (docs/contributing.md,
+"The validator's independence"); the few engine modules it may use are allow-listed here, per module,
+with the reason next to each."""
 
 from __future__ import annotations
 
@@ -47,6 +52,125 @@ def _violations(path: Path) -> list[str]:
 
     visit(tree, None)
     return found
+
+
+# Layers in dependency order: a module may import its own layer and the layers before it.
+LAYERS = (
+    ("base", ("datagen.errors", "datagen.resources", "datagen.faker_pool", "datagen")),
+    ("dsl", ("datagen.dsl",)),
+    ("engine", ("datagen.engine",)),
+    ("io", ("datagen.io",)),
+    ("validate", ("datagen.validate",)),
+    ("nl", ("datagen.nl",)),
+    ("cli", ("datagen.cli", "datagen.__main__")),
+    ("tui", ("tui",)),
+)
+# Engine modules a validator module may import, and why (everything else it re-derives from the schema).
+VALIDATOR_MAY_USE_ENGINE = {
+    # reference samples: the engine makes a column without the part under test; the validator applies
+    # the declared part itself (reference.py's docstring), and seeds apart from the data's streams
+    "datagen.validate.reference": {"datagen.engine.generate", "datagen.engine.rng"},
+    # which inequalities the engine chose to draw inside bounds: a construction choice the schema
+    # leaves open, needed to know each row's sampling window (the inequality check itself is separate)
+    "datagen.validate.seasonality": {"datagen.engine.plan"},
+    # how each declared type is stored in Arrow (the storage format, not a semantic)
+    "datagen.validate.context": {"datagen.engine.cast"},
+}
+
+
+def module_name(path: Path, root: Path) -> str:
+    rel = path.relative_to(root).with_suffix("")
+    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+    return ".".join(parts)
+
+
+def layer_of(module: str) -> int | None:
+    """Index of the layer a module belongs to (the longest matching prefix), None outside the project."""
+    best: tuple[int, int] | None = None
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and (
+                best is None or len(prefix) > best[1]
+            ):
+                best = (index, len(prefix))
+    return None if best is None else best[0]
+
+
+def imported_modules(path: Path, root: Path) -> list[tuple[int, str]]:
+    """(line, module) of every import of a project module, at any depth of the file (type-checking and
+    function-level imports included); `from pkg import sub` names the submodule when it is one."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            base = node.module
+            for a in node.names:
+                sub = f"{base}.{a.name}"
+                is_module = (root / Path(*sub.split("."))).with_suffix(".py").is_file() or (
+                    root / Path(*sub.split(".")) / "__init__.py"
+                ).is_file()
+                found.append((node.lineno, sub if is_module else base))
+    return [(line, m) for line, m in found if m.split(".")[0] in ("datagen", "tui")]
+
+
+def layer_violations(root: Path) -> list[str]:
+    out = []
+    for path in sorted([*(root / "datagen").rglob("*.py"), *(root / "tui").rglob("*.py")]):
+        module = module_name(path, root)
+        here = layer_of(module)
+        assert here is not None, module
+        for line, target in imported_modules(path, root):
+            there = layer_of(target)
+            if there is not None and there > here:
+                out.append(
+                    f"{path.relative_to(root)}:{line} imports {target}: "
+                    f"{LAYERS[here][0]} must not depend on {LAYERS[there][0]}"
+                )
+    return out
+
+
+def validator_engine_imports(root: Path) -> list[str]:
+    out = []
+    for path in sorted((root / "datagen" / "validate").rglob("*.py")):
+        module = module_name(path, root)
+        allowed = VALIDATOR_MAY_USE_ENGINE.get(module, set())
+        for line, target in imported_modules(path, root):
+            if target.startswith("datagen.engine") and target not in allowed:
+                out.append(f"{path.relative_to(root)}:{line} imports {target}")
+    return out
+
+
+def test_layers_depend_only_on_earlier_layers() -> None:
+    assert layer_violations(ROOT) == []
+
+
+def test_the_validator_uses_only_the_allowed_engine_modules() -> None:
+    assert validator_engine_imports(ROOT) == []
+
+
+def test_the_layer_checks_catch_a_lower_layer_importing_a_higher_one(tmp_path: Path) -> None:
+    """Each spelling is caught: a plain import, a submodule named in `from pkg import sub`, and an
+    import hidden in a function or behind TYPE_CHECKING."""
+    (tmp_path / "tui").mkdir()
+    (tmp_path / "tui" / "__init__.py").write_text("", encoding="utf-8")
+    for pkg in ("dsl", "engine", "validate", "nl"):
+        (tmp_path / "datagen" / pkg).mkdir(parents=True)
+        (tmp_path / "datagen" / pkg / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "datagen" / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "datagen" / "engine" / "plan.py").write_text("", encoding="utf-8")
+    (tmp_path / "datagen" / "dsl" / "bad.py").write_text(
+        "import datagen.engine.plan\nfrom datagen import nl\n"
+        "def f():\n    from datagen.validate import x\n"
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from tui import app\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "datagen" / "validate" / "uses.py").write_text(
+        "from datagen.engine.plan import make_plan\n", encoding="utf-8"
+    )
+    assert len(layer_violations(tmp_path)) == 4
+    assert validator_engine_imports(tmp_path) == ["datagen/validate/uses.py:1 imports datagen.engine.plan"]
 
 
 def test_datagen_never_imports_tui_or_textual() -> None:

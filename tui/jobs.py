@@ -18,10 +18,10 @@ from datagen.engine.generate import Options
 from datagen.engine.preflight import Preflight, preflight
 from datagen.errors import InputError
 from datagen.io.dataset import DatasetResult, export_dataset, write_dataset
-from datagen.io.dataset import validate_dataset as validate_dataset  # the app's jobs.validate_dataset
 from datagen.io.jsonfile import write_json_atomic
 from datagen.io.output import METADATA_FILE
 from datagen.validate import Report, validate
+from datagen.validate import validate_dataset as validate_dataset  # the app's jobs.validate_dataset
 
 T = TypeVar("T")
 

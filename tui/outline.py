@@ -1,10 +1,21 @@
 """A schema in words a non-technical reader can scan: per table, its size and its columns with type and
-where the values come from; the relations between tables. Pure data, so it is tested without a screen."""
+where the values come from; the behaviours and targets that shape it; the relations between tables.
+Pure data, so it is tested without a screen.
+
+`PHRASES` holds one phrase per feature of the language, keyed on the feature's model type (the parity
+test checks every feature has one)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from datagen.dsl import behaviours as b
+from datagen.dsl import generators as g
+from datagen.dsl import modifiers as m
+from datagen.dsl import targets as t
+from datagen.dsl.features import TARGETS
 from datagen.dsl.models import Column, Node, Schema
 from datagen.dsl.references import walk_columns
 
@@ -31,42 +42,96 @@ def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def _choice(g: g.ChoiceGen) -> str:
+    a = g.choice
+    if a.choices_ref:
+        return f"choice from {a.choices_ref}"
+    return f"choice of {len(a.choices or [])}" + (f" ({a.weights_kind})" if a.weights_kind else "")
+
+
+def _timestamps(g: g.DatetimeSeriesGen) -> str:
+    patterns = ", ".join(p.dimension for p in g.datetime_series.pattern)
+    return "timestamps" + (f" by {patterns}" if patterns else "")
+
+
+def _sequence(g: g.SequenceGen) -> str:
+    a = g.sequence
+    return f"sequence from {a.start}" + (f" step {a.step}" if a.step != 1 else "")
+
+
+def _clamp(m: m.Clamp) -> str:
+    lo, hi = m.args.min, m.args.max
+    if lo is not None and hi is not None:
+        return f"within [{_num(lo)}, {_num(hi)}]"
+    return f"at least {_num(lo)}" if lo is not None else f"at most {_num(hi or 0)}"
+
+
+def _trend(m: m.Trend) -> str:
+    return f"{m.args.type} trend {m.args.growth_rate:+.0%}/year"
+
+
+def _effect(m: m.Effect) -> str:
+    return f"{'×' if m.args.map.op == 'mul' else '+'} effect of {m.args.effect_table}"
+
+
+def _outliers(m: m.Outliers) -> str:
+    return f"{m.args.rate:.1%} outliers ({m.args.mode})"
+
+
+PHRASES: dict[type, Callable[[Any], str]] = {
+    # generators: where the values come from
+    g.SequenceGen: _sequence,
+    g.ChoiceGen: _choice,
+    g.DistributionGen: lambda x: f"{x.distribution.type} distribution",
+    g.DatetimeSeriesGen: _timestamps,
+    g.FakerGen: lambda x: f"faker {x.faker.method}" + (" (unique)" if x.faker.unique else ""),
+    g.LookupGen: lambda x: f"lookup {x.lookup.from_}",
+    g.ExpressionGen: lambda x: f"= {_short(x.expression.code)}",
+    g.EnumListGen: lambda x: f"list of {len(x.enum_list.values)}",
+    # modifiers: what happens to them next
+    m.Multiply: lambda x: f"× {_num(x.args.factor)}",
+    m.Add: lambda x: f"+ {_num(x.args.value)}",
+    m.Clamp: _clamp,
+    m.Jitter: lambda x: f"noise ({'×' if x.args.mode == 'mul' else '±'}{_num(x.args.std)})",
+    m.MapValues: lambda x: f"relabelled ({len(x.args.mapping)})",
+    m.Seasonality: lambda x: f"by {x.args.dimension}",
+    m.TimeJitter: lambda x: f"± {_num(x.args.std_minutes)} min",
+    m.Effect: _effect,
+    m.Outliers: _outliers,
+    m.Trend: _trend,
+    # behaviour blocks: what shapes the table's rows
+    b.SegmentBehavior: lambda x: f"segments by {x.segment_column}: {', '.join(x.behaviors)}",
+    b.VintageBehavior: lambda x: f"activity changes with age since {x.created_at_column}",
+    b.StageConfig: lambda x: "funnel: " + " → ".join(s.stage_name for s in x.stages),
+    b.StateTransitionModel: lambda x: f"lifecycle starting in '{x.initial_state}'",
+    # targets: what an analyst should find
+    t.WeekendShareTarget: lambda x: f"target: weekend share of {x.timestamp} in [{x.min:g}, {x.max:g}]",
+    t.MeanInRangeTarget: lambda x: f"target: mean {x.column} in [{x.min:g}, {x.max:g}]",
+    t.CompositeEffectTarget: lambda x: f"target: {x.metric} lifts by {', '.join(x.influences)}",
+}
+
+
+def phrase(feature: object) -> str:
+    return PHRASES[type(feature)](feature)
+
+
 def describe_source(column: Column) -> str:
     """The generator as a phrase: `choice of 8`, `faker name`, `lookup customers.customer_id`, ..."""
-    kind, args = column.kind, column.args
-    if kind == "sequence":
-        return f"sequence from {args.start}" + (f" step {args.step}" if args.step != 1 else "")
-    if kind == "choice":
-        if args.choices_ref:
-            return f"choice from {args.choices_ref}"
-        return f"choice of {len(args.choices or [])}" + (
-            f" ({args.weights_kind})" if args.weights_kind else ""
-        )
-    if kind == "distribution":
-        return f"{args.type} distribution"
-    if kind == "datetime_series":
-        patterns = ", ".join(p.dimension for p in args.pattern)
-        return "timestamps" + (f" by {patterns}" if patterns else "")
-    if kind == "faker":
-        return f"faker {args.method}" + (" (unique)" if args.unique else "")
-    if kind == "lookup":
-        return f"lookup {args.from_}"
-    if kind == "expression":
-        return f"= {_short(args.code)}"
-    if kind == "enum_list":
-        return f"list of {len(args.values)}"
-    return kind
+    return phrase(column.generator)
 
 
 def _with_modifiers(column: Column) -> str:
-    names = [m.transform for m in column.modifiers]
-    return describe_source(column) + (f" · {', '.join(names)}" if names else "")
+    changes = [phrase(m) for m in column.modifiers]
+    return describe_source(column) + (f" · {', '.join(changes)}" if changes else "")
 
 
 def _size(node: Node) -> str:
     if node.kind == "vocab":  # as many rows as its lists have values
-        rows = next((len(c.args.values) for c in node.columns if c.kind == "enum_list"), node.row_count)
-        return f"{rows:,} rows"
+        return f"{node.vocab_size:,} rows"
     if not node.parents:
         return f"{node.row_count:,} rows"
     parent = node.parents[0]
@@ -79,29 +144,23 @@ def _size(node: Node) -> str:
         return f"1 per row of {parent}"
     if fanout.distribution == "uniform":
         return f"{fanout.min}–{fanout.max} per row of {parent}"
-    return f"~{fanout.lambda_:g} per row of {parent}"
+    return f"~{fanout.mean:g} per row of {parent}"
 
 
-def _behaviours(node: Node) -> list[str]:
-    out = []
-    if node.segment_behavior:
-        seg = node.segment_behavior
-        out.append(f"segments by {seg.segment_column}: {', '.join(seg.behaviors)}")
-    if node.vintage_behavior:
-        out.append(f"activity changes with age since {node.vintage_behavior.created_at_column}")
-    if node.stage_config:
-        out.append("funnel: " + " → ".join(s.stage_name for s in node.stage_config.stages))
-    if node.state_transition_model:
-        out.append(f"lifecycle starting in '{node.state_transition_model.initial_state}'")
+def _behaviours(schema: Schema, node: Node) -> list[str]:
+    out = [phrase(b) for b in node.behaviours]
     out += [f"effect of {m.args.effect_table}" for m in node.modifiers]
+    if schema.targets is not None:
+        found = (t for kind in TARGETS for t in getattr(schema.targets, kind.keyword))
+        out += [phrase(t) for t in found if t.table == node.id]
     return out
 
 
 def outline(schema: Schema) -> list[TableOutline]:
-    return [_table(n) for n in schema.nodes]
+    return [_table(schema, n) for n in schema.nodes]
 
 
-def _table(n: Node) -> TableOutline:
+def _table(schema: Schema, n: Node) -> TableOutline:
     walked = walk_columns(n)  # a funnel's or state model's columns: their generators are placeholders
     return TableOutline(
         id=n.id,
@@ -114,7 +173,7 @@ def _table(n: Node) -> TableOutline:
             )
             for c in n.columns
         ],
-        behaviours=_behaviours(n),
+        behaviours=_behaviours(schema, n),
     )
 
 

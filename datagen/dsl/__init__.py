@@ -59,7 +59,7 @@ class CheckResult:
 
 
 def check(document: Any) -> CheckResult:
-    """Validate a parsed JSON document: shape (pydantic), then cross-references (checks.py)."""
+    """Validate a parsed JSON document: shape (pydantic), then cross-references (checks/)."""
     from datagen.dsl.checks import Checker
 
     issues = IssueList()

@@ -1,14 +1,38 @@
-"""Behaviour blocks (DSL.md §8): what makes generated data worth analysing."""
+"""Behaviour blocks (docs/schema-language.md §8): what makes generated data worth analysing.
+
+Each block's model is its descriptor: the kind of table it sits on, the columns it reads (read by its
+children, or on its parent), and its defaults resolved (the columns a walk fills, its curves by what
+they apply to, the spread of a gap or a duration)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Literal
 
+import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from datagen.dsl.base import Strict
+from datagen.dsl.base import Feature, Read, Strict
+from datagen.dsl.units import TimeUnit
 
-TimeUnit = Literal["day", "week", "month", "year"]
+if TYPE_CHECKING:
+    from datagen.dsl.models import Node, Schema
+
+
+class BehaviourBlock(Feature):
+    """A behaviour block's descriptor; `keyword` is its key on a table."""
+
+    node_kinds: ClassVar[tuple[str, ...]]  # the kinds of table it may sit on
+    influences: ClassVar[tuple[str, ...]] = ()  # what a composite_effect target may call it
+    optional_parts: ClassVar[tuple[str, ...]] = ()  # keys the block works without (or with fewer items of)
+
+    def child_time_bounds(self) -> list[tuple[Literal["lo", "hi"], str]]:
+        """Bounds on the children's own time: ("lo", column) — never before the row's `column`."""
+        return []
+
+    def places_child_times(self) -> bool:
+        """Whether the block shapes when in time the row's children fall (beyond bounding them)."""
+        return False
 
 
 class SegmentEffect(Strict):
@@ -16,10 +40,18 @@ class SegmentEffect(Strict):
     value_multiplier: float = 1.0
 
 
-class SegmentBehavior(Strict):
+class SegmentBehavior(BehaviourBlock):
+    # Children of a row in segment s: fanout × fanout_multiplier, listed columns × value_multiplier.
+    keyword = "segment_behavior"
+    node_kinds = ("entity",)
+    influences = ("segment",)
+    optional_parts = ("applies_to_columns",)
     segment_column: str
     behaviors: dict[str, SegmentEffect]
     applies_to_columns: list[str] = Field(default_factory=list)
+
+    def reads(self, node: Node, schema: Schema) -> list[Read]:
+        return [Read(node.id, self.segment_column)]  # read by the children
 
 
 class CurveParams(Strict):
@@ -37,6 +69,34 @@ class AgeMultiplier(Strict):
     time_unit: TimeUnit = "month"
     applies_to: Literal["fanout"] | list[str] = "fanout"
 
+    @property
+    def scales_fanout(self) -> bool:
+        """An activity curve: it shapes how many children a parent has per unit of age."""
+        return self.applies_to == "fanout"
+
+    @property
+    def columns(self) -> list[str]:
+        """The `table.column`s a value curve multiplies (none for an activity curve)."""
+        return self.applies_to if isinstance(self.applies_to, list) else []
+
+    def value_at(self, age: np.ndarray) -> np.ndarray:
+        """The curve at ages in its own unit: arrays step at whole units (the last value held),
+        parametric curves a+b·ln(1+age), a·e^(b·age) or a+b·age; negative ages read as 0, and the
+        value is floored at 0."""
+        age = np.maximum(age, 0.0)
+        if isinstance(self.curve, list):
+            c = np.asarray(self.curve, dtype=float)
+            return np.asarray(c[np.minimum(np.floor(age).astype(np.int64), len(c) - 1)])
+        a, b = self.curve.params.a, self.curve.params.b
+        kind = self.curve.curve_type
+        if kind == "logarithmic":
+            v = a + b * np.log1p(age)
+        elif kind == "exponential":
+            v = a * np.exp(np.clip(b * age, -700, 700))
+        else:
+            v = a + b * age
+        return np.asarray(np.maximum(v, 0.0))
+
     @field_validator("curve")
     @classmethod
     def _curve_ok(cls, v: list[float] | ParametricCurve) -> list[float] | ParametricCurve:
@@ -48,9 +108,34 @@ class AgeMultiplier(Strict):
         return v
 
 
-class VintageBehavior(Strict):
+class VintageBehavior(BehaviourBlock):
+    # Activity and values of a row's children follow curves over the row's age at each child's time.
+    keyword = "vintage_behavior"
+    node_kinds = ("entity",)
     created_at_column: str
     age_based_multipliers: dict[str, AgeMultiplier]
+
+    @property
+    def fanout_curves(self) -> list[AgeMultiplier]:
+        return [m for m in self.age_based_multipliers.values() if m.scales_fanout]
+
+    def value_curves(self, ref: str) -> list[AgeMultiplier]:
+        """The curves that multiply `table.column`, in declared order."""
+        return [m for m in self.age_based_multipliers.values() if ref in m.columns]
+
+    @property
+    def value_columns(self) -> list[str]:
+        """Every `table.column` a value curve multiplies, once each."""
+        return list(dict.fromkeys(r for m in self.age_based_multipliers.values() for r in m.columns))
+
+    def reads(self, node: Node, schema: Schema) -> list[Read]:
+        return [Read(node.id, self.created_at_column)]  # read by the children
+
+    def child_time_bounds(self) -> list[tuple[Literal["lo", "hi"], str]]:
+        return [("lo", self.created_at_column)]  # no child before its parent's creation
+
+    def places_child_times(self) -> bool:
+        return bool(self.fanout_curves)  # children happen along the activity curve
 
 
 class Stage(Strict):
@@ -71,10 +156,18 @@ class Gap(Strict):
     min_hours: float | None = Field(default=None, ge=0)
     max_hours: float | None = Field(default=None, gt=0)
 
+    @property
+    def lognormal_sigma(self) -> float:
+        return self.sigma or 1.0
+
+    @property
+    def low_hours(self) -> float:
+        return self.min_hours or 0.0
+
     @model_validator(mode="after")
     def _params(self) -> Gap:
         if self.distribution == "uniform":
-            lo, hi = self.min_hours or 0.0, self.max_hours
+            lo, hi = self.low_hours, self.max_hours
             if hi is None or hi <= lo:
                 raise ValueError("a uniform gap needs max_hours > min_hours (min_hours defaults to 0)")
         return self
@@ -86,11 +179,53 @@ class StageColumns(Strict):
     time: str | None = None
 
 
-class StageConfig(Strict):
+@dataclass(frozen=True)
+class WalkColumns:
+    """The columns a walk fills on its table, defaults resolved: `label` (the stage name or state) is
+    always written; `extra` (the stage index or previous state) when the table has the column the
+    schema names (by default `stage_index` / `previous_state`); `time` is the named column, else the
+    table's first datetime column. `explicit`: the schema gave `columns`."""
+
+    label: str
+    extra: str | None
+    time: str | None
+    explicit: bool
+
+    def filled(self, node: Node) -> set[str]:
+        """The columns of `node` the walk writes (their generators are placeholders)."""
+        return {n for n in (self.label, self.extra, self.time) if n and node.column(n) is not None}
+
+
+class WalkBlock(BehaviourBlock):
+    """A fact born from a walk per parent row: one row per reached stage or entered state."""
+
+    node_kinds = ("fact",)
+    optional_parts = ("segment_variation",)
+
+    def walk_columns(self, node: Node) -> WalkColumns:
+        raise NotImplementedError
+
+    def reads(self, node: Node, schema: Schema) -> list[Read]:
+        parent = schema.node(node.primary_parent or "")
+        start = parent.life_start_column() if parent is not None else None
+        return [Read(parent.id, start)] if parent is not None and start else []
+
+
+def _walk_columns(node: Node, label: str, extra: str | None, time: str | None, explicit: bool) -> WalkColumns:
+    extra = extra if extra and node.column(extra) is not None else None
+    return WalkColumns(label, extra, time or node.first_time_column(), explicit)
+
+
+class StageConfig(WalkBlock):
+    keyword = "stage_config"
     stages: list[Stage] = Field(min_length=1)
     segment_variation: dict[str, StageSegmentVariation] = Field(default_factory=dict)
     gap: Gap = Field(default_factory=Gap)
     columns: StageColumns | None = None
+
+    def walk_columns(self, node: Node) -> WalkColumns:
+        c = self.columns or StageColumns()
+        return _walk_columns(node, c.stage_name, c.stage_index, c.time, self.columns is not None)
 
 
 class Duration(Strict):
@@ -101,6 +236,18 @@ class Duration(Strict):
     sigma: float | None = Field(default=None, gt=0)
     min: float | None = Field(default=None, ge=0)
     max: float | None = Field(default=None, gt=0)
+
+    @property
+    def lognormal_sigma(self) -> float:
+        return self.sigma or 0.5
+
+    @property
+    def low(self) -> float:
+        return self.min or 0.0
+
+    @property
+    def high(self) -> float:
+        return self.max or 2 * self.mean
 
 
 class StateSpec(Strict):
@@ -135,9 +282,14 @@ class StateColumns(Strict):
     time: str | None = None
 
 
-class StateTransitionModel(Strict):
+class StateTransitionModel(WalkBlock):
+    keyword = "state_transition_model"
     initial_state: str
     period_unit: TimeUnit = "month"
     states: dict[str, StateSpec]
     segment_variation: dict[str, StateSegmentVariation] = Field(default_factory=dict)
     columns: StateColumns | None = None
+
+    def walk_columns(self, node: Node) -> WalkColumns:
+        c = self.columns or StateColumns()
+        return _walk_columns(node, c.state, c.previous_state, c.time, self.columns is not None)

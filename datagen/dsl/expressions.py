@@ -35,7 +35,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import reduce
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 
@@ -101,11 +101,11 @@ def _select(cond: Any, a: Any, b: Any) -> np.ndarray:
     """np.where, except that a text branch makes the result an object array instead of a promotion error."""
     if _is_text(a) or _is_text(b):
         a, b = (v if isinstance(v, str) else np.asarray(v).astype(object) for v in (a, b))
-    return np.where(_truth(cond), a, b)
+    return np.asarray(np.where(_truth(cond), a, b))
 
 
 def _power(base: Any, exponent: Any) -> np.ndarray:
-    return np.power(_float(base), _float(exponent))
+    return np.asarray(np.power(_float(base), _float(exponent)))
 
 
 def _integer_safe(ufunc: np.ufunc) -> Callable[[Any, Any], Any]:
@@ -130,11 +130,11 @@ def _duration(microseconds_per_unit: int) -> Callable[[Any], np.ndarray]:
 
 
 def _hours_between(start: Any, end: Any) -> np.ndarray:
-    return (np.asarray(end) - np.asarray(start)) / np.timedelta64(1, "h")
+    return np.asarray((np.asarray(end) - np.asarray(start)) / np.timedelta64(1, "h"))
 
 
 def _round(x: Any, digits: Any = 0) -> np.ndarray:
-    return np.round(_arith(x), int(digits))
+    return np.asarray(np.round(_arith(x), int(digits)))
 
 
 def _as_datetime(text: str) -> np.datetime64:
@@ -265,9 +265,8 @@ def _number(node: ast.expr) -> float | None:
     while isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
         sign = -sign if isinstance(node.op, ast.USub) else sign
         node = node.operand
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        return sign * node.value
-    return None
+    value = node.value if isinstance(node, ast.Constant) else None
+    return sign * value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _is_constant(node: ast.AST) -> bool:
@@ -591,7 +590,7 @@ def _evaluate(node: ast.expr, columns: Mapping[str, np.ndarray]) -> Any:
     """Interpret a checked node over whole columns; the recursion is bounded by MAX_DEPTH, not by rows."""
     match node:
         case ast.Constant(value=value):
-            return _literal(value)
+            return _literal(cast("bool | int | float | str", value))  # the checker allows no other
         case ast.Name(id=name):
             return columns[name]
         case ast.BinOp(left=left, op=op, right=right):

@@ -1,16 +1,39 @@
-"""Column generators (DSL.md §4.1). A generator is an object with exactly one key naming it:
-`{"sequence": {"start": 1}}`, `{"distribution": {"type": "normal", "params": {...}}}`, …"""
+"""Column generators (docs/schema-language.md §4.1). A generator is an object with exactly one key
+naming it: `{"sequence": {"start": 1}}`, `{"distribution": {"type": "normal", "params": {...}}}`, …
+
+Each generator's model is its descriptor: which column types it fills, whether it draws values
+independently per row, whether it can produce nulls of its own, and which columns it reads (of its own
+row: `local_columns`; of other rows: `reads`)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
+import numpy as np
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
-from datagen.dsl.base import ONE_OR_MANY, Strict, one_or_many
+from datagen.dsl.base import (
+    NUMERIC,
+    ONE_OR_MANY,
+    TIME,
+    ColumnType,
+    Feature,
+    Read,
+    Strict,
+    one_or_many,
+    parse_instant,
+    split_ref,
+)
+from datagen.dsl.expressions import referenced_columns
 from datagen.dsl.freq import checked_freq
 from datagen.dsl.issues import allowed_list, did_you_mean
+from datagen.errors import DatagenError
+
+if TYPE_CHECKING:
+    from datagen.dsl.models import Column, Node, Schema, Timeframe
 
 Scalar = str | int | float | bool | None
 
@@ -69,6 +92,26 @@ class Distribution(Strict):
         if clamp and clamp[0] is not None and clamp[1] is not None and clamp[0] > clamp[1]:
             raise ValueError(f"clamp [min, max] needs min <= max (got {list(clamp)})")
         return clamp
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """n draws, before any clamp: what each type and parameter means (log-space for lognormal's
+        mean and sigma, numpy's shape for weibull, times the scale)."""
+        p, kind = self.params, self.type
+        if kind == "normal":
+            return rng.normal(p["mean"], p["std"], n)
+        if kind == "lognormal":
+            return rng.lognormal(p["mean"], p["sigma"], n)
+        if kind == "uniform":
+            return rng.uniform(p["low"], p["high"], n)
+        if kind == "poisson":
+            return rng.poisson(p["lambda"], n).astype(float)
+        if kind == "beta":
+            return rng.beta(p["a"], p["b"], n)
+        if kind == "gamma":
+            return rng.gamma(p["shape"], p["scale"], n)
+        if kind == "weibull":
+            return rng.weibull(p["shape"], n) * p["scale"]
+        return rng.exponential(p["scale"], n)
 
 
 class SequenceArgs(Strict):
@@ -233,47 +276,181 @@ class EnumListArgs(Strict):
         return v
 
 
-class SequenceGen(Strict):
+class GeneratorModel(Feature):
+    """A generator's descriptor. Its one field holds the arguments and names it (`keyword`)."""
+
+    column_types: ClassVar[tuple[ColumnType, ...] | None] = None  # the column types it fills; None: any
+    random: ClassVar[bool] = False  # each row draws its value independently (so not in a vocab table)
+    may_add_nulls: ClassVar[bool] = False  # a null in what it reads, or an undefined result, is a null
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        names = [n for n in cls.model_fields if n != "comment"]
+        if len(names) == 1:
+            cls.keyword = names[0]
+
+    @property
+    def args(self) -> Strict:
+        """The arguments object (`{"start": 1}` of `{"sequence": {"start": 1}}`)."""
+        value = getattr(self, self.keyword)
+        assert isinstance(value, Strict)
+        return value
+
+    def local_columns(self, column: str) -> set[str]:
+        """Columns of the same row it reads, so they are generated first."""
+        return set()
+
+    def always_distinct(self) -> bool:
+        """Whether no two rows of a table can get the same value (a join on it is unambiguous)."""
+        return False
+
+
+class SequenceGen(GeneratorModel):
+    column_types = ("int", "string")
     sequence: SequenceArgs = Field(default_factory=SequenceArgs)
 
+    @property
+    def args(self) -> SequenceArgs:
+        return self.sequence
 
-class ChoiceGen(Strict):
+    def always_distinct(self) -> bool:
+        return True
+
+
+class ChoiceGen(GeneratorModel):
+    random = True
     choice: ChoiceArgs
 
+    @property
+    def args(self) -> ChoiceArgs:
+        return self.choice
 
-class DistributionGen(Strict):
+    def reads(self, node: Node, schema: Schema) -> list[Read]:
+        # every distinct value of the source is a choice, so its whole table matters
+        return Read.of(self.choice.choices_ref, whole_table=True) if self.choice.choices_ref else []
+
+
+class DistributionGen(GeneratorModel):
+    column_types = NUMERIC
+    random = True
     distribution: Distribution
 
+    @property
+    def args(self) -> Distribution:
+        return self.distribution
 
-class DatetimeSeriesGen(Strict):
+
+class DatetimeSeriesGen(GeneratorModel):
+    column_types = TIME
+    random = True
     datetime_series: DatetimeSeriesArgs
 
+    @property
+    def args(self) -> DatetimeSeriesArgs:
+        return self.datetime_series
 
-class FakerGen(Strict):
+    def window(self, timeframe: Timeframe) -> tuple[datetime, datetime]:
+        """[start, end] the times are drawn in: the timeframe's, or the series' own `within`."""
+        within = self.datetime_series.within
+        if isinstance(within, Window):
+            return parse_instant(within.start), parse_instant(within.end)
+        return timeframe.start_dt, timeframe.end_dt
+
+    def freq(self, timeframe: Timeframe, column_type: ColumnType) -> str:
+        """The grid step: the series' own, else the timeframe's, else a day (dates) or a second."""
+        return self.datetime_series.freq or timeframe.freq or ("D" if column_type == "date" else "s")
+
+    def patterns(self, column: Column) -> list[PatternSpec]:
+        """Every sampling pattern of the column: the series' own and those of modifiers that shape it
+        (a `seasonality` without a time column); their weights multiply."""
+        found = [m.sampling_pattern(column) for m in column.modifiers]
+        return [*self.datetime_series.pattern, *(p for p in found if p is not None)]
+
+
+class FakerGen(GeneratorModel):
+    random = True
     faker: FakerArgs
 
+    @property
+    def args(self) -> FakerArgs:
+        return self.faker
 
-class LookupGen(Strict):
+    def local_columns(self, column: str) -> set[str]:
+        return {c for c in (self.faker.locale_from, *self.faker.sources) if c}
+
+    def always_distinct(self) -> bool:
+        return self.faker.unique
+
+
+class LookupGen(GeneratorModel):
+    may_add_nulls = True
     lookup: LookupArgs
 
+    @property
+    def args(self) -> LookupArgs:
+        return self.lookup
 
-class ExpressionGen(Strict):
+    @property
+    def source(self) -> tuple[str, str] | None:
+        """(table, column) the values come from; None when `from` is not of that form."""
+        return split_ref(self.lookup.from_)
+
+    def local_columns(self, column: str) -> set[str]:
+        return set(self.lookup.on or {})
+
+    def reads(self, node: Node, schema: Schema) -> list[Read]:
+        source = self.source
+        if source is None:
+            return []
+        keys = [Read(source[0], key) for key in (self.lookup.on or {}).values()]
+        return [Read(*source), *keys]
+
+    def is_key_into(self, schema: Schema) -> bool:
+        """Copies another table's primary key (a foreign key, or a self-reference)."""
+        source = self.source
+        target = schema.node(source[0]) if source else None
+        return source is not None and target is not None and target.pk == source[1]
+
+
+class ExpressionGen(GeneratorModel):
+    may_add_nulls = True
     expression: ExpressionArgs
 
+    @property
+    def args(self) -> ExpressionArgs:
+        return self.expression
 
-class EnumListGen(Strict):
+    def local_columns(self, column: str) -> set[str]:
+        with contextlib.suppress(DatagenError):  # a syntax error is the checker's to report
+            return referenced_columns(self.expression.code)
+        return set()
+
+
+class EnumListGen(GeneratorModel):
     enum_list: EnumListArgs
 
+    @property
+    def args(self) -> EnumListArgs:
+        return self.enum_list
 
-GENERATOR_MODELS: dict[str, type[Strict]] = {
-    "sequence": SequenceGen,
-    "choice": ChoiceGen,
-    "distribution": DistributionGen,
-    "datetime_series": DatetimeSeriesGen,
-    "faker": FakerGen,
-    "lookup": LookupGen,
-    "expression": ExpressionGen,
-    "enum_list": EnumListGen,
+    def always_distinct(self) -> bool:
+        values = self.enum_list.values
+        return len(set(map(str, values))) == len(values)
+
+
+GENERATOR_MODELS: dict[str, type[GeneratorModel]] = {
+    m.keyword: m
+    for m in (
+        SequenceGen,
+        ChoiceGen,
+        DistributionGen,
+        DatetimeSeriesGen,
+        FakerGen,
+        LookupGen,
+        ExpressionGen,
+        EnumListGen,
+    )
 }
 
 
@@ -281,10 +458,7 @@ def _generator_tag(value: Any) -> str | None:
     if isinstance(value, dict):
         keys = [k for k in value if k != "comment"]
         return keys[0] if len(keys) == 1 and keys[0] in GENERATOR_MODELS else None
-    for name, model in GENERATOR_MODELS.items():
-        if isinstance(value, model):
-            return name
-    return None
+    return value.keyword if isinstance(value, GeneratorModel) else None
 
 
 def generator_shape_problem(value: Any) -> str | None:
@@ -324,9 +498,3 @@ Generator = Annotated[
         custom_error_message="a generator is an object with exactly one key naming it",
     ),
 ]
-
-
-def generator_name(gen: Strict) -> str:
-    tag = _generator_tag(gen)
-    assert tag is not None
-    return tag

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from datagen.dsl.freq import normalise_freq
 from datagen.dsl.generators import GENERATOR_MODELS
 from datagen.dsl.issues import IssueList, PathPart, allowed_list, did_you_mean, format_path
-from datagen.dsl.models import Schema
+from datagen.dsl.models import Fanout, Schema
 from datagen.dsl.modifiers import MODIFIER_NAMES
 from datagen.errors import InputError
 
@@ -53,7 +55,7 @@ def normalise_legacy(raw: Any, notes: IssueList) -> Any:
         return raw
     data = json.loads(json.dumps(raw))  # deep copy of plain JSON
 
-    def fix_freq(obj: dict, key: str, path: list[PathPart]) -> None:
+    def fix_freq(obj: dict[str, Any], key: str, path: list[PathPart]) -> None:
         value = obj.get(key)
         if isinstance(value, str):
             new, note = normalise_freq(value)
@@ -75,10 +77,21 @@ def normalise_legacy(raw: Any, notes: IssueList) -> Any:
                     ["nodes", ni, "columns", ci, "generator", "datetime_series"],
                 )
         fanout = node.get("fanout")
-        if isinstance(fanout, dict) and "lam" in fanout and "lambda" not in fanout:
-            fanout["lambda"] = fanout.pop("lam")
-            notes.note(["nodes", ni, "fanout"], "legacy key 'lam' read as 'lambda'", code="legacy_key")
+        if isinstance(fanout, dict):
+            for old, new in read_as(fanout, Fanout.LEGACY_KEYS):
+                notes.note(["nodes", ni, "fanout"], f"legacy key '{old}' read as '{new}'", code="legacy_key")
     return data
+
+
+def read_as(obj: dict[str, Any], spellings: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Rename each other spelling of a key (`{"lam": "lambda"}`) present in `obj` to the key, when the
+    key itself is absent; the (spelling, key) pairs renamed. The one place spellings are read."""
+    renamed = []
+    for old, new in spellings.items():
+        if old in obj and new not in obj:
+            obj[new] = obj.pop(old)
+            renamed.append((old, new))
+    return renamed
 
 
 # Words people (and models) use for a DSL keyword; offered as "did you mean" when spelling is no help.
@@ -173,13 +186,13 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
-def _message(err: dict[str, Any]) -> str:
+def _message(err: ErrorDetails) -> str:
     kind, msg, found = err["type"], err["msg"], err.get("input")
     ctx = err.get("ctx") or {}
     if kind == "missing":
         return "required key is missing"
     if kind in ("value_error", "assertion_error"):
-        return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        return str(msg).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if kind == "extra_forbidden":
         return _unknown_key_message(err["loc"])
     if kind == "literal_error":

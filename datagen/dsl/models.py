@@ -1,28 +1,32 @@
-"""The schema models (DSL.md §2–8). Shape and local rules only; cross-references live in checks.py."""
+"""The schema models (docs/schema-language.md §2–8): a schema, its tables and their columns. Shape and
+local rules only; cross-references live in checks/. The features (generators, modifiers, behaviour
+blocks, targets) are in modules of their own, each model its feature's descriptor."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Literal
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
-from datagen.dsl.base import ONE_OR_MANY, Strict, one_or_many
-from datagen.dsl.behaviours import SegmentBehavior, StageConfig, StateTransitionModel, VintageBehavior
+from datagen.dsl.base import TIME, ColumnType, Strict, parse_instant
+from datagen.dsl.behaviours import (
+    BehaviourBlock,
+    SegmentBehavior,
+    StageConfig,
+    StateTransitionModel,
+    VintageBehavior,
+    WalkBlock,
+)
 from datagen.dsl.freq import checked_freq
-from datagen.dsl.generators import Generator, Scalar, generator_name, generator_shape_problem
+from datagen.dsl.generators import EnumListGen, Generator, Scalar, generator_shape_problem
 from datagen.dsl.modifiers import Effect, Modifier
+from datagen.dsl.targets import Targets
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-ColumnType = Literal["int", "float", "string", "bool", "datetime", "date"]
 SUPPORTED_VERSIONS = ("1.0", "1.1")
-
-
-def parse_instant(value: str) -> datetime:
-    """ISO-8601 to an aware UTC datetime; naive values are taken as UTC."""
-    dt = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+__all__ = ["Column", "ColumnType", "Node", "Schema", "Targets", "parse_instant"]
 
 
 class Metadata(Strict):
@@ -124,32 +128,43 @@ class Column(Strict):
 
     @property
     def kind(self) -> str:
-        """The generator's DSL name (`sequence`, `lookup`, …)."""
-        return generator_name(self.generator)
+        """The generator's keyword (`sequence`, `lookup`, …), for messages."""
+        return self.generator.keyword
 
     @property
-    def args(self) -> Any:
-        return getattr(self.generator, self.kind)
+    def may_add_nulls(self) -> bool:
+        """Its generator or a modifier can produce nulls beyond the declared null_rate."""
+        return self.generator.may_add_nulls or any(m.may_add_nulls for m in self.modifiers)
 
 
-def _legacy_lam(schema: dict[str, Any]) -> None:
+def _legacy_keys(schema: dict[str, Any]) -> None:
     """The check step reads v1's `lam` as `lambda` (load.py); editors must not flag what it accepts."""
-    schema["properties"]["lam"] = {
-        "type": "number",
-        "minimum": 0,
-        "deprecated": True,
-        "description": "v1 spelling of 'lambda'",
-    }
+    for old, new in Fanout.LEGACY_KEYS.items():
+        schema["properties"][old] = {
+            "type": "number",
+            "minimum": 0,
+            "deprecated": True,
+            "description": f"v1 spelling of '{new}'",
+        }
 
 
 class Fanout(Strict):
-    model_config = ConfigDict(json_schema_extra=_legacy_lam)
+    model_config = ConfigDict(json_schema_extra=_legacy_keys)
+    LEGACY_KEYS: ClassVar[dict[str, str]] = {"lam": "lambda"}  # v1's spelling, read by the check step
 
     distribution: Literal["poisson", "uniform", "negative_binomial"] = "poisson"
     lambda_: float | None = Field(default=None, alias="lambda", ge=0)
     dispersion: float | None = Field(default=None, gt=0)
     min: int | None = Field(default=None, ge=0)
     max: int | None = Field(default=None, ge=0)
+
+    @property
+    def mean(self) -> float:
+        """Children per parent before any multiplier or min/max: lambda, or the middle of [min, max]."""
+        if self.lambda_ is not None:
+            return self.lambda_
+        assert self.min is not None and self.max is not None  # a uniform fanout has both
+        return (self.min + self.max) / 2
 
     @model_validator(mode="after")
     def _params(self) -> Fanout:
@@ -200,6 +215,29 @@ class Node(Strict):
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
 
+    def first_time_column(self, exclude: str | None = None) -> str | None:
+        """The table's first datetime or date column: where a feature that reads time and names no
+        column reads it (the check step notes the choice)."""
+        return next((c.name for c in self.columns if c.type in TIME and c.name != exclude), None)
+
+    @property
+    def behaviours(self) -> list[BehaviourBlock]:
+        """The behaviour blocks declared on this table, in field order."""
+        blocks = (getattr(self, name) for name in BEHAVIOUR_FIELDS)
+        return [b for b in blocks if b is not None]
+
+    @property
+    def walk(self) -> WalkBlock | None:
+        """The stage or state walk this fact is born from, if any."""
+        return self.stage_config if self.stage_config is not None else self.state_transition_model
+
+    def life_start_column(self) -> str | None:
+        """The column holding when a row begins: its vintage creation time, else its first datetime
+        column. A walk over this row's children starts there."""
+        if self.vintage_behavior is not None:
+            return self.vintage_behavior.created_at_column
+        return self.first_time_column()
+
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
@@ -211,6 +249,29 @@ class Node(Strict):
     @property
     def row_count(self) -> int:
         return Node.DEFAULT_ROWS if self.rows is None else self.rows
+
+    @property
+    def vocab_size(self) -> int:
+        """Rows of a vocab table: the length of its (first) enum_list."""
+        return next(
+            len(c.generator.enum_list.values) for c in self.columns if isinstance(c.generator, EnumListGen)
+        )
+
+
+def _behaviour_fields() -> tuple[str, ...]:
+    """Node fields that hold a behaviour block (each block's keyword is its field name)."""
+    found = []
+    for name, field in Node.model_fields.items():
+        blocks = [
+            a for a in get_args(field.annotation) if isinstance(a, type) and issubclass(a, BehaviourBlock)
+        ]
+        if blocks:
+            assert blocks[0].keyword == name, f"{blocks[0].__name__}.keyword must be '{name}'"
+            found.append(name)
+    return tuple(found)
+
+
+BEHAVIOUR_FIELDS = _behaviour_fields()
 
 
 class ForeignKey(Strict):
@@ -254,45 +315,6 @@ class Constraints(Strict):
     inequalities: list[Inequality] = Field(default_factory=list)
     pattern: list[PatternConstraint] = Field(default_factory=list)
     enum: list[EnumConstraint] = Field(default_factory=list)
-
-
-class Tolerance(Strict):
-    mae: float | None = Field(default=None, ge=0)
-    mape: float | None = Field(default=None, ge=0)
-
-
-class WeekendShareTarget(Strict):
-    table: str
-    timestamp: str
-    min: float = Field(ge=0, le=1)
-    max: float = Field(ge=0, le=1)
-
-
-class MeanInRangeTarget(Strict):
-    table: str
-    column: str
-    min: float
-    max: float
-
-
-class CompositeEffectTarget(Strict):
-    table: str
-    metric: str
-    influences: list[str] = Field(min_length=1)
-    tolerance: Tolerance = Field(default_factory=lambda: Tolerance(mape=0.1))
-
-
-class Targets(Strict):
-    """Each kind takes one object or a list of them."""
-
-    weekend_share: list[WeekendShareTarget] = Field(default_factory=list, json_schema_extra=ONE_OR_MANY)
-    mean_in_range: list[MeanInRangeTarget] = Field(default_factory=list, json_schema_extra=ONE_OR_MANY)
-    composite_effect: list[CompositeEffectTarget] = Field(default_factory=list, json_schema_extra=ONE_OR_MANY)
-
-    @field_validator("weekend_share", "mean_in_range", "composite_effect", mode="before")
-    @classmethod
-    def _one_or_many(cls, v: Any) -> Any:
-        return one_or_many(v)
 
 
 class Schema(Strict):

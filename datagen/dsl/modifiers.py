@@ -1,14 +1,21 @@
-"""Modifiers (DSL.md §4.2): `{"transform": "<name>", "args": {...}}`, applied in list order after the
-generator, before null injection and the final cast."""
+"""Modifiers (docs/schema-language.md §4.2): `{"transform": "<name>", "args": {...}}`, applied in list
+order after the generator, before null injection and the final cast.
+
+Each modifier's model is its descriptor: the column types it applies to, its algebraic role, the time
+column it reads (named, or the table's first datetime column), the other columns and tables it reads,
+and the name a `composite_effect` target gives its influence."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
-from datagen.dsl.base import Strict
+from datagen.dsl.base import NUMERIC, TIME, ColumnType, Feature, Read, Role, Strict
 from datagen.dsl.generators import Distribution, PatternSpec, Scalar
+
+if TYPE_CHECKING:
+    from datagen.dsl.models import Column, Node, Schema
 
 
 class MultiplyArgs(Strict):
@@ -67,10 +74,19 @@ class EffectArgs(Strict):
     time_column: str | None = None
 
 
+# An outlier is x3 to x10 its value when no magnitude is declared: v·(1+m), m ~ uniform(2, 9).
+DEFAULT_MAGNITUDE = Distribution(type="uniform", params={"low": 2.0, "high": 9.0})
+
+
 class OutliersArgs(Strict):
     rate: float = Field(ge=0, le=1)
     mode: Literal["spike", "drop", "burst"] = "spike"
     magnitude_dist: Distribution | None = None
+
+    @property
+    def magnitude(self) -> Distribution:
+        """The distribution of m: the declared one, else uniform(2, 9)."""
+        return self.magnitude_dist or DEFAULT_MAGNITUDE
 
 
 class TrendParams(Strict):
@@ -91,72 +107,216 @@ class TrendArgs(Strict):
             raise ValueError("growth_rate must be > -1 (a decay of 100 % or more per year leaves nothing)")
         return v
 
+    @property
+    def log_params(self) -> tuple[float, float]:
+        """(a, b) of the logarithmic form 1 + a·ln(1 + b·t): the declared params, else (growth_rate, 1)."""
+        return (self.params.a, self.params.b) if self.params is not None else (self.growth_rate, 1.0)
 
-class Multiply(Strict):
+
+class ModifierModel(Feature):
+    """A modifier's descriptor: `transform` names it, `args` holds its arguments."""
+
+    column_types: ClassVar[tuple[ColumnType, ...] | None] = None  # the column types it applies to
+    time_argument: ClassVar[str | None] = None  # the argument naming the time column it reads
+    influences: ClassVar[tuple[str, ...]] = ()  # what a composite_effect target may call it
+    may_add_nulls: ClassVar[bool] = False  # can turn a value into a null
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        field = cls.model_fields.get("transform")
+        if field is not None:
+            cls.keyword = get_args(field.annotation)[0]
+
+    def role(self, column: Column) -> Role:
+        raise NotImplementedError
+
+    def named_time_column(self) -> str | None:
+        """The time column the schema names in its `time_argument`, if any."""
+        return None
+
+    def reads_time(self, column: Column) -> bool:
+        """Whether, on `column`, it reads a time column of the row."""
+        return self.time_argument is not None
+
+    def time_column(self, node: Node, column: Column) -> str | None:
+        """The time column it reads on `node`: the one it names, else the table's first datetime column
+        other than the column itself (the check step notes which it chose)."""
+        if not self.reads_time(column):
+            return None
+        return self.named_time_column() or node.first_time_column(exclude=column.name)
+
+    def local_columns(self, node: Node, column: Column) -> set[str]:
+        """Columns of the same row it reads, so they are generated first."""
+        time = self.time_column(node, column)
+        return {time} if time else set()
+
+    def sampling_pattern(self, column: Column) -> PatternSpec | None:
+        """A pattern it adds to the sampling of the column's own times (a `datetime_series`)."""
+        return None
+
+    def influence(self) -> str | None:
+        """The name a composite_effect target gives this modifier's influence (its one name, if any)."""
+        return self.influences[0] if len(self.influences) == 1 else None
+
+
+class Multiply(ModifierModel):
+    column_types = NUMERIC
     transform: Literal["multiply"]
     args: MultiplyArgs
 
+    def role(self, column: Column) -> Role:
+        return Role.SCALES
 
-class Add(Strict):
+
+class Add(ModifierModel):
+    column_types = NUMERIC
     transform: Literal["add"]
     args: AddArgs
 
+    def role(self, column: Column) -> Role:
+        return Role.ADDS
 
-class Clamp(Strict):
+
+class Clamp(ModifierModel):
+    column_types = NUMERIC
     transform: Literal["clamp"]
     args: ClampArgs
 
+    def role(self, column: Column) -> Role:
+        return Role.CLIPS
 
-class Jitter(Strict):
+
+class Jitter(ModifierModel):
+    column_types = NUMERIC
     transform: Literal["jitter"]
     args: JitterArgs
 
+    def role(self, column: Column) -> Role:
+        return Role.SCALES if self.args.mode == "mul" else Role.ADDS
 
-class MapValues(Strict):
+
+class MapValues(ModifierModel):
+    may_add_nulls = True  # a value may map to null
     transform: Literal["map_values"]
     args: MapValuesArgs
 
+    def role(self, column: Column) -> Role:
+        return Role.RELABELS
 
-class Seasonality(Strict):
+
+class Seasonality(ModifierModel):
+    # On a datetime column without a time column: one more sampling pattern of its own times. On a numeric
+    # column: v × the weight of the row's time.
+    column_types = (*NUMERIC, *TIME)
+    time_argument = "time_column"
+    influences = get_args(PatternSpec.model_fields["dimension"].annotation)
     transform: Literal["seasonality"]
     args: SeasonalityArgs
 
+    def named_time_column(self) -> str | None:
+        return self.args.time_column
 
-class TimeJitter(Strict):
+    def shapes_sampling(self, column: Column) -> bool:
+        return column.type in TIME and self.args.time_column is None
+
+    def role(self, column: Column) -> Role:
+        return Role.PLACES_IN_TIME if self.shapes_sampling(column) else Role.SCALES
+
+    def reads_time(self, column: Column) -> bool:
+        return not self.shapes_sampling(column)
+
+    def sampling_pattern(self, column: Column) -> PatternSpec | None:
+        return self.args if self.shapes_sampling(column) else None
+
+    def influence(self) -> str | None:
+        return self.args.dimension
+
+
+class TimeJitter(ModifierModel):
+    column_types = TIME
     transform: Literal["time_jitter"]
     args: TimeJitterArgs
 
+    def role(self, column: Column) -> Role:
+        return Role.PLACES_IN_TIME
 
-class Effect(Strict):
+
+class Effect(ModifierModel):
+    # On a column: the value scaled (op mul) or shifted (op add) by the effect rows active at the row's time.
+    # On a table (`Node.modifiers`): the fanout, read on the primary parent's row.
+    time_argument = "time_column"
     transform: Literal["effect"]
     args: EffectArgs
 
+    def named_time_column(self) -> str | None:
+        return self.args.time_column
 
-class Outliers(Strict):
+    def role(self, column: Column) -> Role:
+        return Role.SCALES if self.args.map.op == "mul" else Role.ADDS
+
+    def local_columns(self, node: Node, column: Column) -> set[str]:
+        return super().local_columns(node, column) | set(self.args.on)
+
+    def reads(self, node: Node, schema: Schema) -> list[Read]:
+        a = self.args
+        columns = [*a.on.values(), a.window.start_col, a.window.end_col, a.map.field]
+        return [Read(a.effect_table, c, whole_table=True) for c in dict.fromkeys(columns)]
+
+    def row_time_column(self, row_node: Node) -> str | None:
+        """The time column of `row_node` windows are matched at: the named one, else its first datetime
+        column. A table-level effect reads it on the primary parent (the row whose fanout it scales)."""
+        return self.args.time_column or row_node.first_time_column()
+
+    def fanout_reads(self, node: Node, schema: Schema) -> list[Read]:
+        """As a table-level effect of `node`: the effect table, and the keys and time of the parent."""
+        parent = schema.node(node.primary_parent or "")
+        if parent is None:
+            return self.reads(node, schema)
+        time = self.row_time_column(parent)
+        own = [Read(parent.id, c) for c in [*self.args.on, *([time] if time else [])]]
+        return [*self.reads(node, schema), *own]
+
+    def influence(self) -> str | None:
+        return self.args.effect_table
+
+
+class Outliers(ModifierModel):
+    # rate·n rows get v·(1+m) (spike) or v/(1+m) (drop); a burst spikes the rows inside one window of time
+    # covering `rate` of the timeframe, so it reads the table's time.
+    column_types = NUMERIC
+    influences = ("outliers",)
     transform: Literal["outliers"]
     args: OutliersArgs
 
+    def role(self, column: Column) -> Role:
+        return Role.SPIKES
 
-class Trend(Strict):
+    def burst_time_column(self, node: Node, column: Column) -> str | None:
+        return node.first_time_column(exclude=column.name) if self.args.mode == "burst" else None
+
+    def local_columns(self, node: Node, column: Column) -> set[str]:
+        time = self.burst_time_column(node, column)
+        return {time} if time else set()
+
+
+class Trend(ModifierModel):
+    column_types = NUMERIC
+    time_argument = "time_reference"
+    influences = ("trend",)
     transform: Literal["trend"]
     args: TrendArgs
+
+    def named_time_column(self) -> str | None:
+        return self.args.time_reference
+
+    def role(self, column: Column) -> Role:
+        return Role.SCALES
 
 
 Modifier = Annotated[
     Multiply | Add | Clamp | Jitter | MapValues | Seasonality | TimeJitter | Effect | Outliers | Trend,
     Field(discriminator="transform"),
 ]
-MODIFIER_NAMES = (
-    "multiply",
-    "add",
-    "clamp",
-    "jitter",
-    "map_values",
-    "seasonality",
-    "time_jitter",
-    "effect",
-    "outliers",
-    "trend",
-)
-# Modifiers that read a time column, and the argument that names it.
-TIME_ARGUMENT = {"seasonality": "time_column", "effect": "time_column", "trend": "time_reference"}
+MODIFIER_MODELS: tuple[type[ModifierModel], ...] = get_args(get_args(Modifier)[0])
+MODIFIER_NAMES = tuple(m.keyword for m in MODIFIER_MODELS)

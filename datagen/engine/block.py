@@ -5,17 +5,22 @@ through the store (only the columns later tables need are kept there)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from datagen.dsl.behaviours import BehaviourBlock
 from datagen.dsl.models import Schema
-from datagen.engine.behaviours import reference_weights
 from datagen.engine.plan import Plan, TablePlan
 from datagen.engine.rng import block_rng
 from datagen.engine.timegrid import to_us
+
+if TYPE_CHECKING:
+    from datagen.engine.behaviours import BehaviourEngine
 
 
 def null_like(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
@@ -42,6 +47,8 @@ class Store:
     _index: dict[tuple[str, str], pd.Index] = field(default_factory=dict)
     _distinct: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     derived: dict[tuple[str, str], np.ndarray | None] = field(default_factory=dict)  # computed once per table
+    # cumulative weights of a table's rows, for a child that draws one as a further parent (segments)
+    reference_weights: dict[str, np.ndarray] = field(default_factory=dict)
 
     def column(self, table: str, column: str) -> np.ndarray:
         return self.columns[table][column]
@@ -67,6 +74,7 @@ class Block:
     plan: Plan
     table: TablePlan
     store: Store
+    engines: Callable[[BehaviourBlock], BehaviourEngine[Any]]  # the registry's behaviour engines
     seed: int
     index: int | str  # the block's rng key
     row_start: int  # global row number of the block's first row
@@ -110,11 +118,11 @@ class Block:
                 self._sources[table] = np.full(self.n, -1, dtype=np.int64)
             else:
                 rng = self.rng(f"__row_of__{table}")
-                parent = self.schema.node(table) if table in (self.table.node.parents or []) else None
-                cum = reference_weights(parent, self.store) if parent is not None else None
+                further_parent = table in (self.table.node.parents or [])
+                cum = self.store.reference_weights.get(table) if further_parent else None
                 if cum is None:
                     self._sources[table] = rng.integers(0, size, self.n)
-                else:  # segment fanout of a non-primary parent (DSL.md §8.1)
+                else:  # segment fanout of a non-primary parent (docs/schema-language.md §8.1)
                     picked = np.searchsorted(cum, rng.random(self.n) * cum[-1], side="right")
                     self._sources[table] = np.minimum(picked, size - 1)
         return self._sources[table]

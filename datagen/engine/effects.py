@@ -84,7 +84,7 @@ def window_events(
     def running(value: np.ndarray) -> np.ndarray:
         c = np.cumsum(np.concatenate([value, -value])[order])
         before = np.r_[0, c][:-1][first]
-        return c - before[group]
+        return np.asarray(c - before[group])
 
     return ev_code, ev_time, running
 

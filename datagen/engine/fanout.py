@@ -1,37 +1,56 @@
-"""How many children each parent row has (DSL.md §5): drawn per block of parent rows, after every
-multiplier (segment, table-level effect, vintage activity), bounded by min/max."""
+"""How many children each parent row has (docs/schema-language.md §5): drawn per block of parent rows,
+after every multiplier — the parent's behaviour blocks per row (segment), the table-level effects read
+on the parent's row, then the share of the timeframe the parent's activity integrates to (vintage) —
+bounded by min/max."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
+from datagen.dsl.behaviours import BehaviourBlock
 from datagen.dsl.models import Node
-from datagen.dsl.references import first_datetime_column
-from datagen.engine.behaviours import activity_share, fanout_curves, parent_factors
+from datagen.engine.behaviours import BehaviourEngine
 from datagen.engine.block import Store
 from datagen.engine.effects import effect_multiplier
 from datagen.engine.rng import block_rng
 
+Engines = Callable[[BehaviourBlock], BehaviourEngine[Any]]
+
 
 def fanout_multiplier(
-    fact: Node, parent: Node, store: Store, rows: np.ndarray, tf: tuple[int, int]
+    fact: Node, parent: Node, store: Store, rows: np.ndarray, tf: tuple[int, int], engines: Engines
 ) -> np.ndarray:
     m = np.ones(len(rows))
-    if parent.segment_behavior is not None:
-        m *= parent_factors(parent, store, "fanout_multiplier")[rows]
-    for mod in fact.modifiers:  # table-level effects: read on the parent's row, at its time
-        args = mod.args
-        tcol = args.time_column or first_datetime_column(parent)
+    for spec in parent.behaviours:
+        factor = engines(spec).fanout_factor(spec, parent, store, rows)
+        if factor is not None:
+            m *= factor
+    for effect in fact.modifiers:  # table-level effects: read on the parent's row, at its time
+        args = effect.args
+        tcol = effect.row_time_column(parent)
+        assert tcol is not None  # the check step requires one
         keys = {local: store.column(parent.id, local)[rows] for local in args.on}
         factor = effect_multiplier(store, args, keys, store.column(parent.id, tcol)[rows])
         m = m * factor if args.map.op == "mul" else m + factor
-    if fanout_curves(parent):
-        m *= activity_share(parent, store, rows, *tf)
+    for spec in parent.behaviours:
+        share = engines(spec).fanout_share(spec, parent, store, rows, tf)
+        if share is not None:
+            m *= share
     return np.maximum(m, 0.0)
 
 
 def child_counts(
-    seed: int, fact: Node, parent: Node, store: Store, block: int, rows: np.ndarray, tf: tuple[int, int]
+    seed: int,
+    fact: Node,
+    parent: Node,
+    store: Store,
+    block: int,
+    rows: np.ndarray,
+    tf: tuple[int, int],
+    engines: Engines,
 ) -> np.ndarray:
     """Children per parent row for one block of parent rows (int64)."""
     f = fact.fanout
@@ -39,17 +58,20 @@ def child_counts(
     if f is None:
         return np.ones(n, dtype=np.int64)
     rng = block_rng(seed, fact.id, "__fanout__", block)
-    m = fanout_multiplier(fact, parent, store, rows, tf)
+    m = fanout_multiplier(fact, parent, store, rows, tf, engines)
     if f.distribution == "poisson":
+        assert f.lambda_ is not None
         counts = rng.poisson(f.lambda_ * m)
     elif f.distribution == "negative_binomial":
+        assert f.lambda_ is not None
         k = f.dispersion or 1.0
         mean = f.lambda_ * m
         counts = rng.negative_binomial(k, k / (k + np.maximum(mean, 1e-12)))
         counts = np.where(mean > 0, counts, 0)
     else:
+        assert f.min is not None and f.max is not None
         base = rng.integers(f.min, f.max + 1, n).astype(float) * m
         counts = np.floor(base + rng.random(n))  # stochastic rounding keeps the mean
     lo = f.min if f.min is not None else 0
     hi = f.max if f.max is not None else None
-    return np.clip(counts, lo, hi).astype(np.int64)
+    return np.asarray(np.clip(counts, lo, hi).astype(np.int64))

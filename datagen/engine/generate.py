@@ -14,17 +14,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from datagen.dsl.generators import DistributionGen
 from datagen.dsl.models import Node, Schema
 from datagen.engine.behaviours import value_multiplier
 from datagen.engine.block import Block, Store
 from datagen.engine.cast import arrow_schema, clamp_bounds, inject_nulls, to_arrow
 from datagen.engine.fanout import child_counts
-from datagen.engine.generators import GENERATORS
-from datagen.engine.modifiers import MODIFIERS
 from datagen.engine.plan import Plan, TablePlan, make_plan
+from datagen.engine.registry import GENERATORS, MODIFIERS, behaviour_engine, walk_engine
 from datagen.engine.rng import BLOCK_ROWS
 from datagen.engine.timegrid import to_us
-from datagen.engine.walks import WALKS
+from datagen.engine.walks import WalkResult
 from datagen.errors import DatagenError, GenerationError
 
 MAX_ROWS_PER_TABLE = 10_000_000_000
@@ -86,7 +86,7 @@ class Engine:
     def __post_init__(self) -> None:
         self.plan: Plan = make_plan(self.schema)
         self.store = Store()
-        self.walk_cache: tuple | None = None  # the last parent block's walk (walks.py)
+        self.walk_cache: tuple[tuple[str, int], WalkResult] | None = None  # the last parent block's walk
         tf = self.schema.timeframe
         self.tf = (int(to_us(tf.start_dt)), int(to_us(tf.end_dt)))
 
@@ -94,7 +94,7 @@ class Engine:
     def base_rows(self, node: Node) -> int:
         """Rows of a table that has no parent: vocab values, or `rows` x scale (capped by --sample)."""
         if node.kind == "vocab":
-            return len(next(c.args.values for c in node.columns if c.kind == "enum_list"))
+            return node.vocab_size
         rows = round(node.row_count * self.options.scale)
         return min(rows, self.options.sample) if self.options.sample is not None else rows
 
@@ -111,11 +111,9 @@ class Engine:
             per = 1.0
             if node.fanout is not None:
                 f = node.fanout
-                per = f.lambda_ if f.lambda_ is not None else (f.min + f.max) / 2
-                if parent.segment_behavior:
-                    per *= max(
-                        [b.fanout_multiplier for b in parent.segment_behavior.behaviors.values()] + [1.0]
-                    )
+                per = f.mean
+                for spec in parent.behaviours:
+                    per *= behaviour_engine(spec).max_fanout_factor(spec)
                 if f.max is not None:
                     per = min(per, f.max)
             if node.stage_config is not None:
@@ -157,10 +155,9 @@ class Engine:
 
     def counts_for(self, node: Node, parent: Node, k: int, r0: int, r1: int) -> np.ndarray:
         rows = np.arange(r0, r1, dtype=np.int64)
-        walk = WALKS.get(_walk_kind(node))
-        if walk is not None:
-            return walk.counts(self, node, parent, k, rows)
-        return child_counts(self.options.seed, node, parent, self.store, k, rows, self.tf)
+        if node.walk is not None:
+            return walk_engine(node.walk).counts(node.walk, self, node, parent, k, rows)
+        return child_counts(self.options.seed, node, parent, self.store, k, rows, self.tf, behaviour_engine)
 
     # --- blocks --------------------------------------------------------------------------------------
     def blocks(self, tp: TablePlan, layout: Layout) -> Iterator[Block]:
@@ -168,6 +165,7 @@ class Engine:
         for spec in layout.blocks:
             parent_rows = None
             if spec.parent_block is not None:
+                assert layout.parent_ranges is not None and layout.counts is not None  # a fact's layout
                 r0, r1 = layout.parent_ranges[spec.parent_block]
                 if cum_of is None or cum_of[0] != spec.parent_block:
                     cum_of = (spec.parent_block, np.cumsum(layout.counts[r0:r1]))
@@ -177,6 +175,7 @@ class Engine:
                 self.plan,
                 tp,
                 self.store,
+                behaviour_engine,
                 self.options.seed,
                 spec.key,
                 spec.row_start,
@@ -190,26 +189,35 @@ class Engine:
     def fill(self, block: Block) -> None:
         """Generate every column of a block, in the plan's order."""
         node = block.table.node
-        walk = WALKS.get(_walk_kind(node))
-        filled = walk.fill(self, block) if walk is not None else set()
+        walk = node.walk
+        filled = walk_engine(walk).fill(walk, self, block) if walk is not None else set()
         for name in block.table.column_order:
             if name in filled:
                 continue
             col = node.column(name)
+            assert col is not None
             try:
-                v = GENERATORS[col.kind](block, col)
+                gen = col.generator
+                v = GENERATORS[type(gen)](block, col, gen)
                 mult = value_multiplier(block, name)
                 if mult is not None:
                     v = v.astype(float) * mult
-                if col.kind == "distribution" and col.args.clamp:
-                    v = np.clip(v, *clamp_bounds(col, *col.args.clamp))
+                if isinstance(gen, DistributionGen) and gen.distribution.clamp:
+                    v = np.clip(v, *clamp_bounds(col, *gen.distribution.clamp))
                 for i, mod in enumerate(col.modifiers):
-                    v = MODIFIERS[mod.transform](block, col, i, mod.args, v)
+                    v = MODIFIERS[type(mod)](block, col, i, mod, v)
                 block.values[name] = inject_nulls(block, col, v)
             except DatagenError as exc:
                 raise GenerationError(f"{self.where(block, name)}: {exc.message}", hint=exc.hint) from exc
             except Exception as exc:  # a bug or an input the checks let through: say where
                 raise GenerationError(f"{self.where(block, name)}: {type(exc).__name__}: {exc}") from exc
+
+    def weigh_references(self, node: Node) -> None:
+        """Weights of a finished table's rows for children that draw one as a further parent."""
+        for spec in node.behaviours:
+            weights = behaviour_engine(spec).reference_weights(spec, node, self.store)
+            if weights is not None:
+                self.store.reference_weights[node.id] = weights
 
     def where(self, block: Block, column: str) -> str:
         node = block.table.node
@@ -261,18 +269,11 @@ class Engine:
             self.store.columns[tid] = {
                 c: (np.concatenate(parts) if parts else np.zeros(0)) for c, parts in kept.items()
             }
+            self.weigh_references(tp.node)
             st.rows = layout.total
             st.seconds = time.perf_counter() - t0
             stats.append(st)
         return stats
-
-
-def _walk_kind(node: Node) -> str | None:
-    if node.stage_config is not None:
-        return "stage"
-    if node.state_transition_model is not None:
-        return "state"
-    return None
 
 
 def generate_in_memory(schema: Schema, options: Options | None = None) -> dict[str, pa.Table]:

@@ -1,33 +1,40 @@
-"""Column generators: one function per DSL generator name, all vectorised over a block.
+"""Column generators: one function per generator, all vectorised over a block (the registry maps each
+generator's model type to its function).
 
 A generator returns the block's raw values; distribution clamps are applied later (after behaviour
-multipliers, DSL.md §8.1), then modifiers, then nulls, then the final cast."""
+multipliers, docs/schema-language.md §8.1), then modifiers, then nulls, then the final cast."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
 from datagen import faker_pool
 from datagen.dsl.expressions import Expression, parse_expression
-from datagen.dsl.generators import parse_weights_kind
-from datagen.dsl.models import Column, Node, parse_instant
-from datagen.dsl.references import first_datetime_column
-from datagen.engine.behaviours import activity_at, activity_cap, fanout_curves
+from datagen.dsl.generators import (
+    ChoiceGen,
+    DatetimeSeriesGen,
+    DistributionGen,
+    EnumListGen,
+    ExpressionGen,
+    FakerGen,
+    SequenceGen,
+    parse_weights_kind,
+)
+from datagen.dsl.models import Column, parse_instant
+from datagen.engine.behaviours import TimeDensity, time_density
 from datagen.engine.block import Block
-from datagen.engine.lookups import lookup
 from datagen.engine.rng import stable_hash
-from datagen.engine.timegrid import build_grid, to_us
+from datagen.engine.timegrid import Grid, build_grid, to_us
 from datagen.errors import GenerationError
 
-GeneratorFn = Callable[[Block, Column], np.ndarray]
 MAX_REJECTION_ROUNDS = 200
 
 
-def sequence(block: Block, col: Column) -> np.ndarray:
-    values = col.args.start + col.args.step * block.row_numbers
+def sequence(block: Block, col: Column, gen: SequenceGen) -> np.ndarray:
+    values = gen.sequence.start + gen.sequence.step * block.row_numbers
     return values.astype(object).astype(str) if col.type == "string" else values
 
 
@@ -52,7 +59,7 @@ def choice_probabilities(n: int, weights: list[float] | None, kind: str | None) 
                 p[:] = 1.0 / n
         else:
             p = np.ones(n)
-    return p / p.sum()
+    return np.asarray(p / p.sum())
 
 
 def draw_codes(rng: np.random.Generator, p: np.ndarray, n: int) -> np.ndarray:
@@ -61,8 +68,8 @@ def draw_codes(rng: np.random.Generator, p: np.ndarray, n: int) -> np.ndarray:
     return np.searchsorted(cum, rng.random(n), side="right")
 
 
-def choice(block: Block, col: Column) -> np.ndarray:
-    args = col.args
+def choice(block: Block, col: Column, gen: ChoiceGen) -> np.ndarray:
+    args = gen.choice
     if args.choices_ref:
         table, column = args.choices_ref.split(".")
         options = block.store.distinct(table, column)
@@ -73,13 +80,13 @@ def choice(block: Block, col: Column) -> np.ndarray:
                 f"{len(args.weights)} weights for the {len(options)} distinct values of '{args.choices_ref}'"
             )
     else:
-        options = _options(tuple(args.choices), col.type)
+        options = _options(tuple(args.choices or ()), col.type)
     p = choice_probabilities(len(options), args.weights, args.weights_kind)
-    return options[draw_codes(block.rng(col.name), p, block.n)]
+    return np.asarray(options[draw_codes(block.rng(col.name), p, block.n)])
 
 
 @lru_cache(maxsize=512)
-def _options(choices: tuple, ctype: str) -> np.ndarray:
+def _options(choices: tuple[Any, ...], ctype: str) -> np.ndarray:
     if ctype in ("int", "float") and all(
         isinstance(c, int | float) and not isinstance(c, bool) for c in choices
     ):
@@ -89,86 +96,47 @@ def _options(choices: tuple, ctype: str) -> np.ndarray:
     return np.asarray(choices, dtype=object)
 
 
-def distribution(block: Block, col: Column) -> np.ndarray:
-    return draw_distribution(block.rng(col.name), col.args.type, col.args.params, block.n)
+def distribution(block: Block, col: Column, gen: DistributionGen) -> np.ndarray:
+    return gen.distribution.sample(block.rng(col.name), block.n)
 
 
-def draw_distribution(rng: np.random.Generator, kind: str, p: dict[str, float], n: int) -> np.ndarray:
-    if kind == "normal":
-        return rng.normal(p["mean"], p["std"], n)
-    if kind == "lognormal":
-        return rng.lognormal(p["mean"], p["sigma"], n)
-    if kind == "uniform":
-        return rng.uniform(p["low"], p["high"], n)
-    if kind == "poisson":
-        return rng.poisson(p["lambda"], n).astype(float)
-    if kind == "beta":
-        return rng.beta(p["a"], p["b"], n)
-    if kind == "gamma":
-        return rng.gamma(p["shape"], p["scale"], n)
-    if kind == "weibull":
-        return rng.weibull(p["shape"], n) * p["scale"]
-    if kind == "exponential":
-        return rng.exponential(p["scale"], n)
-    raise GenerationError(f"unknown distribution type '{kind}'")
-
-
-def datetime_series(block: Block, col: Column) -> np.ndarray:
-    args = col.args
-    if args.within == "timeframe":
-        start, end = block.timeframe_us
-    else:
-        start, end = int(to_us(parse_instant(args.within.start))), int(to_us(parse_instant(args.within.end)))
-    freq = args.freq or block.schema.timeframe.freq or ("D" if col.type == "date" else "s")
-    patterns = [(p.dimension, tuple(p.weights)) for p in args.pattern]
-    patterns += [
-        (m.args.dimension, tuple(m.args.weights))
-        for m in col.modifiers
-        if m.transform == "seasonality" and m.args.time_column is None
-    ]
-    grid = build_grid(start, end, freq, tuple(patterns))
+def datetime_series(block: Block, col: Column, gen: DatetimeSeriesGen) -> np.ndarray:
+    start, end = (int(to_us(t)) for t in gen.window(block.schema.timeframe))
+    freq = gen.freq(block.schema.timeframe, col.type)
+    patterns = tuple((p.dimension, tuple(p.weights)) for p in gen.patterns(col))
+    grid = build_grid(start, end, freq, patterns)
     lo, hi = block.bounds(col.name)
     rng = block.rng(col.name)
     out = grid.sample(rng, block.n, lo, hi)
-    parent = _activity_parent(block, col)
-    if parent is not None:
-        out = _follow_activity(block, parent, grid, rng, out, lo, hi)
+    node = block.table.node
+    parent = block.schema.node(node.parents[0]) if node.parents else None
+    if parent is not None and col.name == node.first_time_column():  # a child's own time
+        density = time_density(block, parent)
+        if density is not None and density.cap > 0:
+            out = _follow(density, grid, rng, out, lo, hi)
     if col.type == "date":
         out = out.astype("datetime64[D]").astype("datetime64[us]")
     return out
 
 
-def _activity_parent(block: Block, col: Column) -> Node | None:
-    """The primary parent whose vintage activity curve places this column's times (DSL.md §8.2): the
-    fact's first datetime column, under a parent with a fanout curve."""
-    node = block.table.node
-    if not node.parents or col.name != first_datetime_column(node):
-        return None
-    parent = block.schema.node(node.parents[0])
-    return parent if parent is not None and fanout_curves(parent) else None
-
-
-def _follow_activity(
-    block: Block, parent: Node, grid, rng: np.random.Generator, out: np.ndarray, lo, hi
+def _follow(
+    density: TimeDensity,
+    grid: Grid,
+    rng: np.random.Generator,
+    out: np.ndarray,
+    lo: np.ndarray | None,
+    hi: np.ndarray | None,
 ) -> np.ndarray:
-    """Thin the pattern-weighted draw by the activity curve at each child's age (rejection sampling:
-    a bounded number of vectorised rounds over the rows still rejected)."""
-    start, end = block.timeframe_us
-    created = block.related_value(parent.id, parent.vintage_behavior.created_at_column)
-    created = created.astype("datetime64[us]")
-    created[np.isnat(created)] = np.datetime64(start, "us")  # as the fanout share counts it
-    oldest = min(int(created.astype(np.int64).min(initial=start)), start)
-    cap = activity_cap(parent, end - oldest)  # bounds the curve up to the oldest parent's age at the end
-    if cap <= 0:
-        return out
-    pending = rng.random(block.n) * cap > activity_at(parent, created, out)
+    """Thin the pattern-weighted draw by the parent's density over its children's times (rejection
+    sampling: a bounded number of vectorised rounds over the rows still rejected)."""
+    pending = rng.random(len(out)) * density.cap > density.weight(slice(None), out)
     for _ in range(MAX_REJECTION_ROUNDS):
         if not pending.any():
             break
         idx = np.flatnonzero(pending)
         redo = grid.sample(rng, len(idx), None if lo is None else lo[idx], None if hi is None else hi[idx])
         out[idx] = redo
-        pending[idx] = rng.random(len(idx)) * cap > activity_at(parent, created[idx], redo)
+        pending[idx] = rng.random(len(idx)) * density.cap > density.weight(idx, redo)
     return out
 
 
@@ -179,8 +147,8 @@ def _has_pattern(block: Block, col: Column) -> bool:
     )
 
 
-def faker(block: Block, col: Column) -> np.ndarray:
-    args = col.args
+def faker(block: Block, col: Column, gen: FakerGen) -> np.ndarray:
+    args = gen.faker
     locale = faker_pool.normalise_locale(args.locale) if args.locale else None
     # Past the pool, unique values get a suffix; a declared pattern forbids that, so draw them all.
     cap = max(faker_pool.UNIQUE_POOL_CAP, block.total_rows) if _has_pattern(block, col) else None
@@ -210,22 +178,10 @@ def _expression(code: str) -> Expression:
     return parse_expression(code)
 
 
-def expression(block: Block, col: Column) -> np.ndarray:
-    return _expression(col.args.code).evaluate(block.values, block.n)
+def expression(block: Block, col: Column, gen: ExpressionGen) -> np.ndarray:
+    return _expression(gen.expression.code).evaluate(block.values, block.n)
 
 
-def enum_list(block: Block, col: Column) -> np.ndarray:
-    values = _options(tuple(col.args.values), col.type)
+def enum_list(block: Block, col: Column, gen: EnumListGen) -> np.ndarray:
+    values = _options(tuple(gen.enum_list.values), col.type)
     return values[block.row_start : block.row_start + block.n]
-
-
-GENERATORS: dict[str, GeneratorFn] = {
-    "sequence": sequence,
-    "choice": choice,
-    "distribution": distribution,
-    "datetime_series": datetime_series,
-    "faker": faker,
-    "lookup": lookup,
-    "expression": expression,
-    "enum_list": enum_list,
-}

@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from datagen.dsl.generators import LookupGen, SequenceGen
 from datagen.dsl.models import Column
-from datagen.dsl.references import split_ref
 from datagen.engine.block import Block, null_like
 
 
-def lookup(block: Block, col: Column) -> np.ndarray:
-    table, column = split_ref(col.args.from_)
+def lookup(block: Block, col: Column, gen: LookupGen) -> np.ndarray:
+    assert gen.source is not None  # the check step requires `table.column`
+    table, column = gen.source
     if table == block.node_id:
         return _self_reference(block, col)
-    if col.args.on:
-        return _join(block, table, column, col.args.on)
+    if gen.lookup.on:
+        return _join(block, table, column, gen.lookup.on)
     return block.related_value(table, column)
 
 
@@ -40,10 +41,12 @@ def _self_reference(block: Block, col: Column) -> np.ndarray:
     """Each row points at a uniformly drawn earlier row; the first row is a root (null). The key of row
     j is known arithmetically because self-references require a sequence primary key."""
     node = block.table.node
-    pk = node.column(node.pk)
+    pk = node.column(node.pk or "")
+    assert pk is not None and isinstance(pk.generator, SequenceGen)  # the check step requires it
+    seq = pk.generator.sequence
     rows = block.row_numbers
     earlier = np.floor(block.rng(col.name).random(block.n) * rows).astype(np.int64)
-    keys = (pk.args.start + pk.args.step * earlier).astype(np.int64)
+    keys = (seq.start + seq.step * earlier).astype(np.int64)
     if col.type == "string":  # as text before the root's null turns the ints into floats ("5.0")
         keys = keys.astype(str)
     return null_like(keys, rows == 0)

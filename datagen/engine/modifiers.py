@@ -1,54 +1,68 @@
-"""Modifiers (DSL.md §4.2), one function per transform, applied in list order after the generator."""
+"""Modifiers (docs/schema-language.md §4.2): one function per modifier, applied in list order after
+the generator (the registry maps each modifier's model type to its function). Each receives the block,
+the column, the modifier's position (its random stream) and its model, and returns the new values."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from datagen.dsl.models import Column
-from datagen.dsl.references import first_datetime_column, modifier_time_column
+from datagen.dsl.modifiers import (
+    Add,
+    Clamp,
+    Effect,
+    Jitter,
+    MapValues,
+    ModifierModel,
+    Multiply,
+    Outliers,
+    Seasonality,
+    TimeJitter,
+    Trend,
+    TrendArgs,
+)
 from datagen.engine.block import Block
 from datagen.engine.cast import clamp_bounds
 from datagen.engine.effects import effect_multiplier
-from datagen.engine.generators import draw_distribution
 from datagen.engine.rng import table_rng
 from datagen.engine.timegrid import pattern_weight, years_since
-
-ModifierFn = Callable[[Block, Column, int, Any, np.ndarray], np.ndarray]
 
 
 def _numeric(values: np.ndarray) -> np.ndarray:
     return values if values.dtype.kind == "f" else values.astype(float)
 
 
-def _time(block: Block, col: Column, transform: str, args: Any) -> np.ndarray:
-    name = modifier_time_column(block.table.node, col, transform, args)
+def _time(block: Block, col: Column, mod: ModifierModel) -> np.ndarray:
+    name = mod.time_column(block.table.node, col)
+    assert name is not None  # the check step requires one
     return block.values[name].astype("datetime64[us]")
 
 
-def multiply(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> np.ndarray:
-    return _numeric(v) * args.factor
+def multiply(block: Block, col: Column, i: int, mod: Multiply, v: np.ndarray) -> np.ndarray:
+    return _numeric(v) * mod.args.factor
 
 
-def add(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> np.ndarray:
-    return _numeric(v) + args.value
+def add(block: Block, col: Column, i: int, mod: Add, v: np.ndarray) -> np.ndarray:
+    return _numeric(v) + mod.args.value
 
 
-def clamp(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> np.ndarray:
-    return np.clip(_numeric(v), *clamp_bounds(col, args.min, args.max))
+def clamp(block: Block, col: Column, i: int, mod: Clamp, v: np.ndarray) -> np.ndarray:
+    lo, hi = clamp_bounds(col, mod.args.min, mod.args.max)
+    return np.asarray(np.clip(_numeric(v), lo, hi))
 
 
-def jitter(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> np.ndarray:
-    noise = block.rng(col.name, f"mod{i}").normal(0.0, args.std, block.n)
-    return _numeric(v) * (1 + noise) if args.mode == "mul" else _numeric(v) + noise
+def jitter(block: Block, col: Column, i: int, mod: Jitter, v: np.ndarray) -> np.ndarray:
+    noise = block.rng(col.name, f"mod{i}").normal(0.0, mod.args.std, block.n)
+    return _numeric(v) * (1 + noise) if mod.args.mode == "mul" else _numeric(v) + noise
 
 
-def map_values(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> np.ndarray:
+def map_values(block: Block, col: Column, i: int, mod: MapValues, v: np.ndarray) -> np.ndarray:
     """Categorical remap by the value's text form; unmapped values kept unless `default` is given.
     Object arrays throughout, so a longer label is never cut to the old one's width."""
+    args = mod.args
     fallback = v.astype(object) if args.default is None else np.full(block.n, args.default, dtype=object)
     if not args.mapping or block.n == 0:
         return fallback
@@ -67,18 +81,19 @@ def _key(x: Any) -> str:
     return str(x)
 
 
-def seasonality(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> np.ndarray:
-    if col.type in ("datetime", "date") and args.time_column is None:
+def seasonality(block: Block, col: Column, i: int, mod: Seasonality, v: np.ndarray) -> np.ndarray:
+    if mod.shapes_sampling(col):
         return v  # shaped the datetime_series' sampling already
-    t = _time(block, col, "seasonality", args)
-    w = pattern_weight(t, [(args.dimension, args.weights)])
+    t = _time(block, col, mod)
+    w = pattern_weight(t, [(mod.args.dimension, mod.args.weights)])
     return _numeric(v) * np.where(np.isnan(w), 1.0, w)
 
 
-def time_jitter(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> np.ndarray:
+def time_jitter(block: Block, col: Column, i: int, mod: TimeJitter, v: np.ndarray) -> np.ndarray:
     start, end = block.timeframe_us
     t = v.astype("datetime64[us]").astype(np.int64)
-    shift = block.rng(col.name, f"mod{i}").normal(0.0, args.std_minutes * 60e6, block.n).astype(np.int64)
+    std_us = mod.args.std_minutes * 60e6
+    shift = block.rng(col.name, f"mod{i}").normal(0.0, std_us, block.n).astype(np.int64)
     out = np.clip(t + shift, start, end)
     lo, hi = block.bounds(col.name)  # enforced inequalities still hold after the jitter
     if lo is not None:
@@ -87,28 +102,20 @@ def time_jitter(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> 
         out = np.where(np.isnat(hi), out, np.minimum(out, hi.astype(np.int64)))
     res = out.astype("datetime64[us]")
     res[np.isnat(v)] = np.datetime64("NaT")
-    return res
+    return np.asarray(res)
 
 
-def effect(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> np.ndarray:
-    t = _time(block, col, "effect", args)
-    keys = {local: block.values[local] for local in args.on}
-    factor = effect_multiplier(block.store, args, keys, t)
-    return _numeric(v) * factor if args.map.op == "mul" else _numeric(v) + factor
+def effect(block: Block, col: Column, i: int, mod: Effect, v: np.ndarray) -> np.ndarray:
+    t = _time(block, col, mod)
+    keys = {local: block.values[local] for local in mod.args.on}
+    factor = effect_multiplier(block.store, mod.args, keys, t)
+    return np.asarray(_numeric(v) * factor if mod.args.map.op == "mul" else _numeric(v) + factor)
 
 
-def _magnitude(block: Block, col: Column, i: int, args: Any, n: int) -> np.ndarray:
-    rng = block.rng(col.name, f"mod{i}-magnitude")
-    if args.magnitude_dist is None:
-        return rng.uniform(2.0, 9.0, n)  # x3 to x10 by default
-    d = args.magnitude_dist
-    m = draw_distribution(rng, d.type, d.params, n)
-    return np.clip(m, *(d.clamp or (None, None))) if d.clamp else m
-
-
-def outliers(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> np.ndarray:
+def outliers(block: Block, col: Column, i: int, mod: Outliers, v: np.ndarray) -> np.ndarray:
     """spike: v(1+m), drop: v/(1+m) on rate·n random rows; burst: spike on the rows inside one window
     of time covering `rate` of the timeframe (the same window in every block)."""
+    args = mod.args
     x = _numeric(v).copy()
     if args.mode == "burst":
         start, end = block.timeframe_us
@@ -116,43 +123,33 @@ def outliers(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> np.
         t0 = start + table_rng(block.seed, block.node_id, col.name, f"burst{i}").random() * (
             end - start - length
         )
-        name = first_datetime_column(block.table.node, exclude=col.name)
+        name = mod.burst_time_column(block.table.node, col)
+        assert name is not None  # the check step requires one
         t = block.values[name].astype("datetime64[us]").astype(np.int64)
         hit = (t >= t0) & (t < t0 + length)
     else:
         hit = block.rng(col.name, f"mod{i}").random(block.n) < args.rate
-    m = _magnitude(block, col, i, args, block.n)
+    magnitude = args.magnitude
+    m = magnitude.sample(block.rng(col.name, f"mod{i}-magnitude"), block.n)
+    if magnitude.clamp:
+        m = np.clip(m, magnitude.clamp[0], magnitude.clamp[1])
     x[hit] = x[hit] / (1 + m[hit]) if args.mode == "drop" else x[hit] * (1 + m[hit])
     return x
 
 
-def trend_factor(kind: str, g: float, params: Any, years: np.ndarray) -> np.ndarray:
+def trend_factor(args: TrendArgs, years: np.ndarray) -> np.ndarray:
     """Growth per year from the timeframe start: (1+g)^t, 1+g·t, or 1+a·ln(1+b·t); floored at 0 like the
     vintage curves, so a linear or logarithmic decay that runs out flattens at zero, never flips sign."""
-    if kind == "exponential":
-        return (1 + g) ** years
-    if kind == "linear":
+    g = args.growth_rate
+    if args.type == "exponential":
+        return np.asarray((1 + g) ** years)
+    if args.type == "linear":
         return np.maximum(1 + g * years, 0.0)
-    a = params.a if params is not None else g
-    b = params.b if params is not None else 1.0
+    a, b = args.log_params
     return np.maximum(1 + a * np.log1p(b * years), 0.0)
 
 
-def trend(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> np.ndarray:
-    t = _time(block, col, "trend", args)
-    factor = trend_factor(args.type, args.growth_rate, args.params, years_since(t, block.timeframe_us[0]))
+def trend(block: Block, col: Column, i: int, mod: Trend, v: np.ndarray) -> np.ndarray:
+    t = _time(block, col, mod)
+    factor = trend_factor(mod.args, years_since(t, block.timeframe_us[0]))
     return _numeric(v) * np.where(np.isnan(factor), 1.0, factor)
-
-
-MODIFIERS: dict[str, ModifierFn] = {
-    "multiply": multiply,
-    "add": add,
-    "clamp": clamp,
-    "jitter": jitter,
-    "map_values": map_values,
-    "seasonality": seasonality,
-    "time_jitter": time_jitter,
-    "effect": effect,
-    "outliers": outliers,
-    "trend": trend,
-}

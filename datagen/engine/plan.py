@@ -7,11 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 
-from datagen.dsl.models import Node, Schema
-from datagen.dsl.references import column_local_refs, first_datetime_column, split_ref, table_dependencies
+from datagen.dsl.generators import DatetimeSeriesGen
+from datagen.dsl.models import Inequality, Node, Schema
+from datagen.dsl.references import column_local_refs, node_reads, split_ref, table_dependencies
 from datagen.errors import GenerationError
 
-FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+Ref = tuple[str, str]  # (table, column)
+ExtraDeps = dict[str, dict[str, set[str]]]  # table -> column -> same-row columns it must follow
 
 
 @dataclass(frozen=True)
@@ -76,159 +78,121 @@ def make_plan(schema: Schema) -> Plan:
         raise GenerationError("tables depend on each other in a cycle (run `datagen check` for details)")
     nodes = {n.id: n for n in schema.nodes}
     notes: list[str] = []
-    bounds, extra_deps = _inequality_bounds(schema, nodes, notes)
+    bounds: dict[str, dict[str, list[Bound]]] = {}
+    extra_deps: ExtraDeps = {}
+    for q in schema.constraints.inequalities:
+        notes.append(enforce_inequality(nodes, q, bounds, extra_deps))
+    _behaviour_bounds(schema, nodes, bounds)
     _vintage_value_deps(schema, nodes, extra_deps)
-    _burst_deps(schema, extra_deps)
     tables: dict[str, TablePlan] = {}
     for i, node in enumerate(schema.nodes):
         col_order = _column_order(node, extra_deps.get(node.id, {}))
         if col_order is None:
             raise GenerationError(f"columns of '{node.id}' refer to each other in a cycle")
         tables[node.id] = TablePlan(node, i, col_order, bounds=bounds.get(node.id, {}))
-    _mark_kept(schema, nodes, tables)
+    _mark_kept(schema, tables)
     return Plan(schema, order, tables, notes)
 
 
-def _inequality_bounds(
-    schema: Schema, nodes: dict[str, Node], notes: list[str]
-) -> tuple[dict[str, dict[str, list[Bound]]], dict[str, dict[str, set[str]]]]:
-    """Turn declared inequalities on datetime_series columns into sampling bounds."""
-    bounds: dict[str, dict[str, list[Bound]]] = {}
-    extra: dict[str, dict[str, set[str]]] = {}
+def is_series(nodes: dict[str, Node], ref: Ref) -> bool:
+    """Is `table.column` a datetime_series (a column the engine can draw inside bounds)?"""
+    col = nodes[ref[0]].column(ref[1])
+    return col is not None and isinstance(col.generator, DatetimeSeriesGen)
 
-    def add(table: str, column: str, bound: Bound) -> None:
-        bounds.setdefault(table, {}).setdefault(column, []).append(bound)
 
-    def series(ref: tuple[str, str]) -> bool:
-        col = nodes[ref[0]].column(ref[1])
-        return col is not None and col.kind == "datetime_series"
+def related(nodes: dict[str, Node], a: str, b: str) -> bool:
+    """Is table `b` table `a` itself or one of its parents (so a row of `a` knows its row of `b`)?"""
+    return a == b or b in (nodes[a].parents or [])
 
-    def related(a: str, b: str) -> bool:
-        return a == b or b in (nodes[a].parents or [])
 
-    def needs(table: str, column: str, other: str) -> bool:
-        """Does `column` of `table` (transitively) read `other` of the same table?"""
-        node = nodes[table]
-        seen, todo = set(), [column]
-        while todo:
-            name = todo.pop()
-            col = node.column(name)
-            if col is None or name in seen:
-                continue
-            seen.add(name)
-            refs = column_local_refs(node, col) | extra.get(table, {}).get(name, set())
-            if other in refs:
-                return True
-            todo.extend(refs)
-        return False
-
-    def can_bound(target: tuple[str, str], source: tuple[str, str]) -> bool:
-        """A bound from a same-table column needs that column first; not when it reads the target."""
-        return target != source and (target[0] != source[0] or not needs(*source, target[1]))
-
-    for q in schema.constraints.inequalities:
-        left, right = split_ref(q.left), split_ref(q.right)
-        if not left or not right or q.op == "==":
-            notes.append(f"{q.left} {q.op} {q.right}: not enforced by construction; the validator checks it")
+def reads_transitively(nodes: dict[str, Node], extra: ExtraDeps, ref: Ref, other: str) -> bool:
+    """Does `ref` (table.column) read `other`, a column of the same table, directly or through the
+    columns it reads (declared references and the dependencies bounds already added)?"""
+    table, column = ref
+    node = nodes[table]
+    seen: set[str] = set()
+    todo = [column]
+    while todo:
+        name = todo.pop()
+        col = node.column(name)
+        if col is None or name in seen:
             continue
-        big, small = (left, right) if q.op in (">", ">=") else (right, left)
-        # Draw the larger side above the smaller one, or else the smaller below the larger.
-        for target, source, side, word in ((big, small, "lo", "after"), (small, big, "hi", "before")):
-            if series(target) and related(target[0], source[0]) and can_bound(target, source):
-                add(target[0], target[1], Bound(side, source[0], source[1], q.op in (">", "<")))
-                if target[0] == source[0]:
-                    extra.setdefault(target[0], {}).setdefault(target[1], set()).add(source[1])
-                notes.append(
-                    f"{q.left} {q.op} {q.right}: enforced ({'.'.join(target)} drawn {word} "
-                    f"{'.'.join(source)})"
-                )
-                break
-        else:
-            notes.append(f"{q.left} {q.op} {q.right}: not enforced by construction; the validator checks it")
-    # Children never happen before their parent's creation (vintage, DSL.md §8.2).
+        seen.add(name)
+        refs = column_local_refs(node, col) | extra.get(table, {}).get(name, set())
+        if other in refs:
+            return True
+        todo.extend(refs)
+    return False
+
+
+def can_bound(nodes: dict[str, Node], extra: ExtraDeps, target: Ref, source: Ref) -> bool:
+    """A bound from a same-table column needs that column first; not when it reads the target."""
+    return target != source and (
+        target[0] != source[0] or not reads_transitively(nodes, extra, source, target[1])
+    )
+
+
+def enforce_inequality(
+    nodes: dict[str, Node], q: Inequality, bounds: dict[str, dict[str, list[Bound]]], extra: ExtraDeps
+) -> str:
+    """Turn a declared inequality into a sampling bound where a datetime_series side can be drawn
+    after the other (the larger side above the smaller, or else the smaller below the larger); record it
+    in `bounds` (and the column order it needs in `extra`). Returns the note that says what was done."""
+    left, right = split_ref(q.left), split_ref(q.right)
+    validated = f"{q.left} {q.op} {q.right}: not enforced by construction; the validator checks it"
+    if not left or not right or q.op == "==":
+        return validated
+    big, small = (left, right) if q.op in (">", ">=") else (right, left)
+    for target, source, side, word in ((big, small, "lo", "after"), (small, big, "hi", "before")):
+        if (
+            is_series(nodes, target)
+            and related(nodes, target[0], source[0])
+            and can_bound(nodes, extra, target, source)
+        ):
+            bounds.setdefault(target[0], {}).setdefault(target[1], []).append(
+                Bound(side, source[0], source[1], q.op in (">", "<"))
+            )
+            if target[0] == source[0]:
+                extra.setdefault(target[0], {}).setdefault(target[1], set()).add(source[1])
+            return f"{q.left} {q.op} {q.right}: enforced ({'.'.join(target)} drawn {word} {'.'.join(source)})"
+    return validated
+
+
+def _behaviour_bounds(
+    schema: Schema, nodes: dict[str, Node], bounds: dict[str, dict[str, list[Bound]]]
+) -> None:
+    """The bounds a parent's behaviour blocks put on its children's own time (a child never happens
+    before its parent's creation, docs/schema-language.md §8.2), drawn inside like an inequality."""
     for node in schema.nodes:
         parent = nodes.get(node.primary_parent or "")
-        if parent is None or parent.vintage_behavior is None:
-            continue
-        tcol = first_datetime_column(node)
+        tcol = node.first_time_column()
         col = node.column(tcol) if tcol else None
-        if col is not None and col.kind == "datetime_series":
-            b = Bound("lo", parent.id, parent.vintage_behavior.created_at_column, False)
-            if b not in bounds.get(node.id, {}).get(tcol, []):
-                add(node.id, tcol, b)
-    return bounds, extra
+        if parent is None or tcol is None or col is None or not isinstance(col.generator, DatetimeSeriesGen):
+            continue
+        for block in parent.behaviours:
+            for side, column in block.child_time_bounds():
+                b = Bound(side, parent.id, column, False)
+                if b not in bounds.get(node.id, {}).get(tcol, []):
+                    bounds.setdefault(node.id, {}).setdefault(tcol, []).append(b)
 
 
-def _vintage_value_deps(
-    schema: Schema, nodes: dict[str, Node], extra: dict[str, dict[str, set[str]]]
-) -> None:
+def _vintage_value_deps(schema: Schema, nodes: dict[str, Node], extra: ExtraDeps) -> None:
     """A value scaled by a vintage curve needs its row's time (the child's age) first."""
     for parent in schema.nodes:
         if parent.vintage_behavior is None:
             continue
-        for mult in parent.vintage_behavior.age_based_multipliers.values():
-            for ref in mult.applies_to if isinstance(mult.applies_to, list) else []:
-                parts = split_ref(ref)
-                if parts and parts[0] in nodes and (tcol := first_datetime_column(nodes[parts[0]])):
-                    extra.setdefault(parts[0], {}).setdefault(parts[1], set()).add(tcol)
+        for ref in parent.vintage_behavior.value_columns:
+            parts = split_ref(ref)
+            if parts and parts[0] in nodes and (tcol := nodes[parts[0]].first_time_column()):
+                extra.setdefault(parts[0], {}).setdefault(parts[1], set()).add(tcol)
 
 
-def _burst_deps(schema: Schema, extra: dict[str, dict[str, set[str]]]) -> None:
-    """An outlier burst is a window of time: its column needs the table's time column first."""
+def _mark_kept(schema: Schema, tables: dict[str, TablePlan]) -> None:
+    """Columns another table (or a later block of the same table) reads: every read a feature declares,
+    and the sources of the sampling bounds."""
     for node in schema.nodes:
-        for col in node.columns:
-            if any(m.transform == "outliers" and m.args.mode == "burst" for m in col.modifiers):
-                tcol = first_datetime_column(node, exclude=col.name)
-                if tcol:
-                    extra.setdefault(node.id, {}).setdefault(col.name, set()).add(tcol)
-
-
-def _mark_kept(schema: Schema, nodes: dict[str, Node], tables: dict[str, TablePlan]) -> None:
-    """Columns another table (or a later block of the same table) reads."""
-
-    def keep(ref: str | None) -> None:
-        parts = split_ref(ref) if ref else None
-        if parts and parts[0] in tables:
-            tables[parts[0]].keep.add(parts[1])
-
-    for node in schema.nodes:
-        for col in node.columns:
-            if col.kind == "lookup":
-                keep(col.args.from_)
-                src = split_ref(col.args.from_)
-                for source in (col.args.on or {}).values():
-                    keep(f"{src[0]}.{source}" if src else None)
-            elif col.kind == "choice":
-                keep(col.args.choices_ref)
-            for mod in col.modifiers:
-                if mod.transform == "effect":
-                    _keep_effect(mod.args, keep)
-        for mod in node.modifiers:
-            _keep_effect(mod.args, keep)
-            parent = nodes.get(node.primary_parent or "")
-            if parent is not None:
-                for local in mod.args.on:
-                    keep(f"{parent.id}.{local}")
-                keep(f"{parent.id}.{mod.args.time_column or first_datetime_column(parent)}")
-        for bs in tables[node.id].bounds.values():
-            for b in bs:
-                keep(f"{b.source_table}.{b.source_column}")
-        if node.segment_behavior is not None:
-            keep(f"{node.id}.{node.segment_behavior.segment_column}")
-        if node.vintage_behavior is not None:
-            keep(f"{node.id}.{node.vintage_behavior.created_at_column}")
-        if node.stage_config is not None or node.state_transition_model is not None:
-            parent = nodes.get(node.primary_parent or "")
-            if parent is not None:
-                tcol = first_datetime_column(parent)
-                if tcol:
-                    keep(f"{parent.id}.{tcol}")
-
-
-def _keep_effect(args, keep) -> None:
-    t = args.effect_table
-    for ek in args.on.values():
-        keep(f"{t}.{ek}")
-    keep(f"{t}.{args.window.start_col}")
-    keep(f"{t}.{args.window.end_col}")
-    keep(f"{t}.{args.map.field}")
+        reads = [(r.table, r.column) for r in node_reads(schema, node)]
+        reads += [(b.source_table, b.source_column) for bs in tables[node.id].bounds.values() for b in bs]
+        for table, column in reads:
+            if table in tables:
+                tables[table].keep.add(column)

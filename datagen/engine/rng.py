@@ -17,7 +17,7 @@ def stable_hash(*parts: object, bits: int = 64) -> int:
     return int.from_bytes(hashlib.blake2b(text, digest_size=bits // 8).digest(), "little")
 
 
-def block_rng(seed: int, table: str, column: str, block: int, purpose: str = "") -> np.random.Generator:
+def block_rng(seed: int, table: str, column: str, block: int | str, purpose: str = "") -> np.random.Generator:
     """A Philox generator keyed by the parts; blocks never share a stream."""
     key = stable_hash(seed, table, column, purpose, block, bits=128)
     return np.random.Generator(np.random.Philox(key=key))

@@ -17,10 +17,8 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
-US = np.int64(1)
-HOUR_US = 3_600_000_000
-DAY_US = 24 * HOUR_US
-YEAR_US = int(365.2425 * DAY_US)
+from datagen.dsl.units import DAY_US, HOUR_US, YEAR_US
+
 MAX_EXPLICIT_POINTS = 2_000_000
 NAT = np.datetime64("NaT", "us")
 
@@ -85,7 +83,7 @@ class Grid:
             a = np.zeros(n, dtype=np.int64)
         else:
             lo_us = np.where(np.isnat(lo), np.iinfo(np.int64).min, lo.astype(np.int64))
-            a = np.searchsorted(self.points if not self.step else self.first, lo_us, side="left")
+            a = np.searchsorted(self.points if self.first is None else self.first, lo_us, side="left")
             if self.step:  # a bucket that contains lo is still allowed
                 a = np.maximum(np.searchsorted(self.points, lo_us, side="right") - 1, 0)
         if hi is None:
@@ -99,6 +97,7 @@ class Grid:
         empty = (b <= a) | (top <= base)
         out = self.points[idx]
         if self.step:
+            assert self.counts is not None and self.first is not None  # bucketed grids have both
             within = np.floor(rng.random(n) * self.counts[idx]).astype(np.int64)
             out = self.first[idx] + within * self.step
         out = np.minimum(out, self.end_us)
@@ -107,7 +106,7 @@ class Grid:
             out = np.where(empty, lo_us, out)  # no grid point in bounds: the bound itself
         if hi is not None:
             out = np.minimum(out, hi_us)
-        return out.astype("datetime64[us]")
+        return np.asarray(out.astype("datetime64[us]"))
 
 
 @lru_cache(maxsize=64)
@@ -135,7 +134,9 @@ def build_grid(
     return Grid(points, np.concatenate([[0.0], np.cumsum(w)]), 0, None, None, end_us)
 
 
-def _bucketed(start_us: int, end_us: int, step: int, patterns: tuple) -> Grid:
+def _bucketed(
+    start_us: int, end_us: int, step: int, patterns: tuple[tuple[str, tuple[float, ...]], ...]
+) -> Grid:
     """Hour buckets for fine grids; each bucket weighs (grid points inside) x (pattern at the hour)."""
     first_hour = start_us - start_us % HOUR_US
     hours = np.arange(first_hour, end_us + 1, HOUR_US, dtype=np.int64)

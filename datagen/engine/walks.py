@@ -1,5 +1,5 @@
-"""Facts born from a walk per parent (DSL.md §8.3–8.4): funnels (`stage_config`) and state machines
-(`state_transition_model`). One row per reached stage / entered state.
+"""Facts born from a walk per parent (docs/schema-language.md §8.3–8.4): funnels (`stage_config`) and
+state machines (`state_transition_model`). One row per reached stage / entered state.
 
 Vectorised over the parents of a block: the only Python loops run over stages or over transition
 steps, never over parents or rows. The same block rng drives the row counts (computed first, for the
@@ -8,16 +8,17 @@ row layout) and the values, so both agree."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 import numpy as np
+import pandas as pd
 
+from datagen.dsl.behaviours import Gap, StageConfig, StateTransitionModel, WalkBlock
 from datagen.dsl.models import Node
-from datagen.dsl.references import first_datetime_column
-from datagen.engine.behaviours import UNIT_US
+from datagen.dsl.units import HOUR_US, UNIT_US
+from datagen.engine.behaviours import BehaviourEngine
 from datagen.engine.block import Block
 from datagen.engine.rng import block_rng
-from datagen.engine.timegrid import HOUR_US
 
 if TYPE_CHECKING:
     from datagen.engine.generate import Engine
@@ -31,20 +32,23 @@ class WalkResult:
     columns: dict[str, np.ndarray]  # per row, parents in order, rows of one parent contiguous
 
 
-class Walk(Protocol):
-    def run(self, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray) -> WalkResult: ...
+W = TypeVar("W", bound=WalkBlock)
+W_in = TypeVar("W_in", bound=WalkBlock, contravariant=True)
+
+
+class Walk(Protocol[W_in]):
+    def run(
+        self, spec: W_in, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray
+    ) -> WalkResult: ...
 
 
 def _parent_start(
     engine: Engine, node: Node, parent: Node, rows: np.ndarray, rng: np.random.Generator | None
 ) -> np.ndarray:
-    """Where a parent's walk starts: its creation time if it has one, else a uniform time (funnels:
-    parents enter at any time) or, without `rng`, the timeframe start (state models, DSL.md §8.4)."""
-    tcol = (
-        parent.vintage_behavior.created_at_column
-        if parent.vintage_behavior
-        else first_datetime_column(parent)
-    )
+    """Where a parent's walk starts: when the parent row begins (its creation time, else its first
+    datetime column) if the data has it, else a uniform time (funnels: parents enter at any time) or,
+    without `rng`, the timeframe start (state models, docs/schema-language.md §8.4)."""
+    tcol = parent.life_start_column()
     start, end = engine.tf
     if tcol and tcol in engine.store.columns.get(parent.id, {}):
         t = engine.store.column(parent.id, tcol)[rows].astype("datetime64[us]")
@@ -56,8 +60,6 @@ def _parent_start(
 
 def _segment_codes(engine: Engine, parent: Node, rows: np.ndarray, names: list[str]) -> np.ndarray:
     """Index into `names` of each parent's segment (len(names) when the parent's segment is unlisted)."""
-    import pandas as pd
-
     if parent.segment_behavior is None or not names:
         return np.full(len(rows), len(names), dtype=np.int64)
     seg = engine.store.column(parent.id, parent.segment_behavior.segment_column)[rows]
@@ -65,14 +67,15 @@ def _segment_codes(engine: Engine, parent: Node, rows: np.ndarray, names: list[s
     return np.where(pos < 0, len(names), pos)
 
 
-def _gap_hours(gap, rng: np.random.Generator, n: int) -> np.ndarray:
+def _gap_hours(gap: Gap, rng: np.random.Generator, n: int) -> np.ndarray:
     if gap.distribution == "exponential":
         return rng.exponential(gap.mean_hours, n)
     if gap.distribution == "lognormal":
-        sigma = gap.sigma or 1.0
+        sigma = gap.lognormal_sigma
         return rng.lognormal(np.log(gap.mean_hours) - sigma**2 / 2, sigma, n)
     if gap.distribution == "uniform":
-        return rng.uniform(gap.min_hours or 0.0, gap.max_hours, n)
+        assert gap.max_hours is not None  # the model requires it for a uniform gap
+        return rng.uniform(gap.low_hours, gap.max_hours, n)
     return np.full(n, gap.mean_hours)
 
 
@@ -83,8 +86,9 @@ def _expand(counts: np.ndarray, per_parent: np.ndarray) -> np.ndarray:
 
 
 class StageWalk:
-    def run(self, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray) -> WalkResult:
-        sc = node.stage_config
+    def run(
+        self, sc: StageConfig, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray
+    ) -> WalkResult:
         n, s = len(rows), len(sc.stages)
         rng = block_rng(engine.options.seed, node.id, "__walk__", k)
         seg_names = list(sc.segment_variation)
@@ -104,15 +108,12 @@ class StageWalk:
             reached += alive
         idx = _expand(reached, np.broadcast_to(np.arange(s), (n, s)))
         names = np.asarray([st.stage_name for st in sc.stages], dtype=object)
-        cols = sc.columns
-        out = {
-            (cols.stage_name if cols else "stage_name"): names[idx],
-            "__time__": _expand(reached, times).astype("datetime64[us]"),
-        }
-        index_col = cols.stage_index if cols else "stage_index"
-        if index_col and node.column(index_col) is not None:
-            out[index_col] = idx.astype(np.int64)
-        out[(cols.time if cols and cols.time else first_datetime_column(node))] = out.pop("__time__")
+        cols = sc.walk_columns(node)
+        assert cols.time is not None  # the check step requires a time column
+        out = {cols.label: names[idx]}
+        if cols.extra:
+            out[cols.extra] = idx.astype(np.int64)
+        out[cols.time] = _expand(reached, times).astype("datetime64[us]")
         return WalkResult(reached, out)
 
 
@@ -121,8 +122,9 @@ class StateWalk:
     state or the timeframe end drop out, so a step costs what is still walking and the rows kept are
     exactly the states entered (memory follows the rows, not parents x longest walk)."""
 
-    def run(self, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray) -> WalkResult:
-        sm = node.state_transition_model
+    def run(
+        self, sm: StateTransitionModel, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray
+    ) -> WalkResult:
         n = len(rows)
         rng = block_rng(engine.options.seed, node.id, "__walk__", k)
         names = list(sm.states)
@@ -154,20 +156,22 @@ class StateWalk:
         parent_of, states, prevs, times = (np.concatenate(x) for x in zip(*entered, strict=True))
         order = np.argsort(parent_of, kind="stable")  # a parent's rows together, in step order
         labels = np.asarray([*names, None], dtype=object)
-        cols = sm.columns
-        out = {
-            (cols.state if cols else "state"): labels[states[order]],
-            (cols.time if cols and cols.time else first_datetime_column(node)): times[order].astype(
-                "datetime64[us]"
-            ),
-        }
-        prev_col = cols.previous_state if cols else "previous_state"
-        if prev_col and node.column(prev_col) is not None:
-            out[prev_col] = labels[prevs[order]]
+        cols = sm.walk_columns(node)
+        assert cols.time is not None  # the check step requires a time column
+        out = {cols.label: labels[states[order]], cols.time: times[order].astype("datetime64[us]")}
+        if cols.extra:
+            out[cols.extra] = labels[prevs[order]]
         return WalkResult(np.bincount(parent_of, minlength=n).astype(np.int64), out)
 
     @staticmethod
-    def _durations(sm, names, state, p_leave, rng, n) -> np.ndarray:
+    def _durations(
+        sm: StateTransitionModel,
+        names: list[str],
+        state: np.ndarray,
+        p_leave: np.ndarray,
+        rng: np.random.Generator,
+        n: int,
+    ) -> np.ndarray:
         """Periods spent in the current state: geometric for Markov states, the declared duration for
         semi-Markov ones."""
         out = rng.geometric(np.clip(p_leave, 1e-9, 1.0)).astype(float)
@@ -178,20 +182,22 @@ class StateWalk:
                 continue
             rows = state == i
             if d.distribution == "lognormal":
-                sigma = d.sigma or 0.5
+                sigma = d.lognormal_sigma
                 z = rng.standard_normal(n)[rows]
                 out[rows] = np.exp(np.log(d.mean) - sigma**2 / 2 + sigma * z)
             elif d.distribution == "exponential":
                 out[rows] = -np.log1p(-u[rows]) * d.mean
             elif d.distribution == "uniform":
-                lo, hi = d.min or 0.0, d.max or 2 * d.mean
+                lo, hi = d.low, d.high
                 out[rows] = lo + u[rows] * (hi - lo)
             else:
                 out[rows] = d.mean
-        return np.maximum(out, 1e-6)
+        return np.asarray(np.maximum(out, 1e-6))
 
 
-def _transition_tables(sm, names: list[str], churn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _transition_tables(
+    sm: StateTransitionModel, names: list[str], churn: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per (state, segment): the probability of leaving per period, and the split over next states.
     A segment's churn multiplier scales the probability of moving to a terminal state: for a Markov state
     the per-period hazard towards each terminal state; for a semi-Markov state (leaving is certain when
@@ -226,30 +232,33 @@ def _certain_split(q: np.ndarray, terminal: np.ndarray, churn: float) -> np.ndar
         ends /= ends.sum()
     rest = np.where(terminal, 0.0, q)
     if rest.sum() > 0:
-        return ends + rest / rest.sum() * (1 - ends.sum())
-    return ends / ends.sum() if ends.sum() > 0 else q
+        return np.asarray(ends + rest / rest.sum() * (1 - ends.sum()))
+    return np.asarray(ends / ends.sum()) if ends.sum() > 0 else q
 
 
-class _Adapter:
-    """Gives the engine the two verbs it needs: row counts for the layout, and filling a block."""
+class WalkEngine(BehaviourEngine[W], Generic[W]):
+    """A walk as the engine uses it: the rows each parent gets (for the layout, computed first), then
+    each block's slice of its parent block's walk. The same block rng drives both, so they agree."""
 
-    def __init__(self, walk: Walk) -> None:
+    def __init__(self, walk: Walk[W]) -> None:
         self.walk = walk
 
-    def _result(self, engine: Engine, node: Node, k: int) -> WalkResult:
-        parent = engine.plan.table(node.parents[0]).node
-        b = engine.options.block_rows
-        r0, r1 = k * b, min((k + 1) * b, engine.store.rows[parent.id])
-        return self.walk.run(engine, node, parent, k, np.arange(r0, r1, dtype=np.int64))
+    def counts(
+        self, spec: W, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray
+    ) -> np.ndarray:
+        return self.walk.run(spec, engine, node, parent, k, rows).counts
 
-    def counts(self, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray) -> np.ndarray:
-        return self.walk.run(engine, node, parent, k, rows).counts
-
-    def fill(self, engine: Engine, block: Block) -> set[str]:
+    def fill(self, spec: W, engine: Engine, block: Block) -> set[str]:
         """Fill this block's slice of its parent block's walk (computed once per parent block)."""
+        node = block.table.node
+        assert block.parent_block is not None and node.parents  # a walk's table is a fact
         key = (block.node_id, block.parent_block)
         if engine.walk_cache is None or engine.walk_cache[0] != key:
-            engine.walk_cache = (key, self._result(engine, block.table.node, block.parent_block))
+            parent = engine.plan.table(node.parents[0]).node
+            b = engine.options.block_rows
+            k = block.parent_block
+            rows = np.arange(k * b, min((k + 1) * b, engine.store.rows[parent.id]), dtype=np.int64)
+            engine.walk_cache = (key, self.walk.run(spec, engine, node, parent, k, rows))
         result = engine.walk_cache[1]
         s, e = block.child_offset, block.child_offset + block.n
         for name, values in result.columns.items():
@@ -257,4 +266,5 @@ class _Adapter:
         return set(result.columns)
 
 
-WALKS = {"stage": _Adapter(StageWalk()), "state": _Adapter(StateWalk())}
+STAGES = WalkEngine[StageConfig](StageWalk())
+STATES = WalkEngine[StateTransitionModel](StateWalk())

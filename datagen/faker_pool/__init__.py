@@ -5,7 +5,6 @@
 - `emails`: addresses built from a person's name at a provider of their country;
 - `cache`: pools kept on disk between runs;
 - `column`: one faker column of one block, dispatching to the above;
-- `checks`: the schema checks of `faker.from`.
 """
 
 from datagen.faker_pool.cache import cache_dir

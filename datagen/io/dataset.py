@@ -11,7 +11,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from datagen import __version__
 from datagen.dsl import CheckResult, Schema, schema_hash
@@ -25,9 +25,6 @@ from datagen.io.jsonfile import write_json_atomic
 from datagen.io.manifest import DATASET, Manifest, ownership, require_complete, write_manifest
 from datagen.io.names import check_distinct_on_disk, table_file_stem
 from datagen.io.output import METADATA_FILE, AtomicOutputDir, TableWriter, WrittenTable
-
-if TYPE_CHECKING:
-    from datagen.validate import Report
 
 REPORT_FILE = "validation_report.json"
 EXPORT_FORMATS = ("csv",)
@@ -166,15 +163,6 @@ def open_dataset(data_dir: Path) -> dict[str, Any]:
             hint=f"generate it again: datagen generate SCHEMA -o {data_dir}",
         ) from exc
     return metadata if isinstance(metadata, dict) else {}
-
-
-def validate_dataset(checked: CheckResult, data_dir: Path, *, threshold: float | None = None) -> Report:
-    """Validate a finished dataset folder against its schema, with the validator's threshold unless
-    another is given (the report is not written; see `save_report`)."""
-    from datagen.validate import DEFAULT_THRESHOLD, validate  # DuckDB and the checks: only when asked
-
-    open_dataset(data_dir)
-    return validate(checked, data_dir, threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
 
 
 def report_path(data_dir: Path, path: Path | None = None) -> Path:

@@ -1,4 +1,5 @@
-"""The DSL cheat sheet the model reads, generated from the schema models so it never drifts from them.
+"""The DSL cheat sheet the model reads, generated from the schema models so it never drifts from them:
+every feature the language lists (datagen.dsl.features) gets its own line.
 
 A full JSON Schema of the DSL is ~34 kB; this compact notation carries the same keys, types and defaults
 in a few kB: `{start?: int = 1, step?: int = 1}` — `?` marks an optional key, `= x` its default."""
@@ -12,10 +13,9 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from datagen.dsl import models as m
-from datagen.dsl.behaviours import SegmentBehavior, StageConfig, StateTransitionModel, VintageBehavior
 from datagen.dsl.expressions import FUNCTIONS
-from datagen.dsl.generators import DISTRIBUTION_PARAMS, GENERATOR_MODELS, PATTERN_LENGTHS
-from datagen.dsl.modifiers import MODIFIER_NAMES, Modifier
+from datagen.dsl.features import BEHAVIOURS, GENERATORS, MODIFIERS, TARGETS, influence_names
+from datagen.dsl.generators import DISTRIBUTION_PARAMS, PATTERN_LENGTHS
 
 _SCALARS = {int: "int", float: "number", str: "string", bool: "bool", type(None): "null", Any: "any"}
 _SKIP = {"comment", "schema_"}  # documentation everywhere; `$schema` is for editors
@@ -28,12 +28,10 @@ _NAMED: dict[Any, str] = {
     m.Fanout: "Fanout",
     m.Constraints: "Constraints",
     m.Targets: "Targets",
-    SegmentBehavior: "SegmentBehavior",
-    VintageBehavior: "VintageBehavior",
-    StageConfig: "StageConfig",
-    StateTransitionModel: "StateTransitionModel",
+    **{block: block.__name__ for block in BEHAVIOURS},
+    **{target: target.__name__ for target in TARGETS},
 }
-_GENERATOR_SET = frozenset(GENERATOR_MODELS.values())
+_GENERATOR_SET = frozenset(GENERATORS)
 
 
 def _union_members(tp: Any) -> list[Any]:
@@ -101,14 +99,6 @@ def render_model(model: type[BaseModel]) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
-def _modifier_models() -> dict[str, type[BaseModel]]:
-    out = {}
-    for member in _union_members(Modifier):
-        transform = get_args(member.model_fields["transform"].annotation)[0]
-        out[transform] = member.model_fields["args"].annotation
-    return out
-
-
 def cheatsheet() -> str:
     """Markdown text: every key, generator, modifier, distribution, behaviour block, constraint and
     target the models accept, with types and defaults."""
@@ -117,8 +107,8 @@ def cheatsheet() -> str:
     for model, name in _NAMED.items():
         out.append(f"- {name}: {render_model(model)}")
     out += ["", "Generator: an object with exactly one of these keys:"]
-    for name, model in GENERATOR_MODELS.items():
-        out.append(f"- {name}: {render_type(model.model_fields[name].annotation)}")
+    for gen in GENERATORS:
+        out.append(f"- {gen.keyword}: {render_type(gen.model_fields[gen.keyword].annotation)}")
     params = "; ".join(f"{t} {{{', '.join(req + opt)}}}" for t, (req, opt) in DISTRIBUTION_PARAMS.items())
     lengths = ", ".join(f"{d} {n} weights" for d, n in PATTERN_LENGTHS.items())
     functions = ", ".join(f.usage for f in FUNCTIONS.values())
@@ -126,10 +116,11 @@ def cheatsheet() -> str:
         f"- distribution params by type: {params}",
         '- choice weights_kind: "uniform" | "zipf@<alpha>" | "head_tail@{<head_share>,<tail_alpha>}"',
         f"- pattern/seasonality dimensions: {lengths} (dow is Monday first)",
+        f"- composite_effect influences: {', '.join(influence_names())}, or the id of an effect table "
+        "of the target's table",
         f"- expression: {functions}; + - * / // % **, comparisons, and/or/not, `a if cond else b`",
         "",
         'Modifier: {"transform": <name>, "args": {...}}, applied in list order; args by name:',
     ]
-    models = _modifier_models()
-    out += [f"- {name}: {render_model(models[name])}" for name in MODIFIER_NAMES]
+    out += [f"- {mod.keyword}: {render_type(mod.model_fields['args'].annotation)}" for mod in MODIFIERS]
     return "\n".join(out) + "\n"

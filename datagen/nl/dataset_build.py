@@ -58,7 +58,8 @@ def generate_and_validate(
     """Write the dataset (atomically, like `datagen generate`; a run estimated over an hour only when
     `confirm` accepts it) and validate what was written."""
     from datagen.engine.generate import Options
-    from datagen.io.dataset import validate_dataset, write_dataset
+    from datagen.io.dataset import write_dataset
+    from datagen.validate import validate_dataset
 
     started = time.perf_counter()
     result = write_dataset(checked, out_dir, Options(seed=seed, scale=scale), confirm=confirm)

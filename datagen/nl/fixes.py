@@ -13,6 +13,7 @@ from typing import Any
 
 from datagen.dsl.generators import DISTRIBUTION_PARAMS, GENERATOR_MODELS
 from datagen.dsl.issues import PathPart, format_path
+from datagen.dsl.load import read_as
 from datagen.dsl.modifiers import MODIFIER_NAMES
 
 # Other names models use for a distribution parameter, by type; only renamed when the right name is absent.
@@ -172,15 +173,10 @@ def _fix_node(node: dict, path: list[PathPart], notes: Notes) -> None:
                 f"'{node['parents'][0]}', so parents set to {node['parents']}",
             )
     fanout = node.get("fanout")
-    if isinstance(fanout, dict):
-        for old in ("lam", "lambda_", "mean"):
-            if (
-                old in fanout
-                and "lambda" not in fanout
-                and fanout.get("distribution", "poisson") != "uniform"
-            ):
-                fanout["lambda"] = fanout.pop(old)
-                _note(notes, [*path, "fanout"], f"'{old}' read as 'lambda' (mean children per parent)")
+    if isinstance(fanout, dict) and fanout.get("distribution", "poisson") != "uniform":
+        # v1's `lam` is the check step's to read (Fanout.LEGACY_KEYS); these are models' slips
+        for old, new in read_as(fanout, {"lambda_": "lambda", "mean": "lambda"}):
+            _note(notes, [*path, "fanout"], f"'{old}' read as '{new}' (mean children per parent)")
     for ci, col in enumerate(node.get("columns") or []):
         if isinstance(col, dict):
             _fix_column(col, [*path, "columns", ci], notes)

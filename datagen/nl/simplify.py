@@ -11,9 +11,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from datagen.dsl.features import BEHAVIOURS as BEHAVIOUR_MODELS
 from datagen.nl.trial import Problem, Trial, try_schema
 
-BEHAVIOURS = ("segment_behavior", "vintage_behavior", "stage_config", "state_transition_model")
+BLOCKS = {b.keyword: b for b in BEHAVIOUR_MODELS}
+BEHAVIOURS = tuple(BLOCKS)  # the keys of a table's behaviour blocks
 _PART = re.compile(r"([A-Za-z_$][\w$]*)|\[(\d+)\]")
 MAX_STEPS = 12
 
@@ -82,10 +84,12 @@ def _drop_at(doc: dict, parts: list[str | int]) -> str | None:
     key = parts[2]
     if key in BEHAVIOURS and isinstance(node.get(key), dict):
         block = node[key]
-        if "segment_variation" in parts and _drop_item(block, "segment_variation"):
-            return f"{key}.segment_variation of {where}"
-        if len(parts) >= 5 and parts[3] == "applies_to_columns" and _drop_item(block.get(parts[3]), parts[4]):
-            return f"one of {key}.applies_to_columns of {where}"
+        part = parts[3] if len(parts) >= 4 else None
+        if part in BLOCKS[str(key)].optional_parts:  # drop that part (or one item of it), keep the block
+            if isinstance(block.get(part), list) and len(parts) >= 5 and _drop_item(block[part], parts[4]):
+                return f"one of {key}.{part} of {where}"
+            if _drop_item(block, part):
+                return f"{key}.{part} of {where}"
         del node[key]
         return f"{key} of {where}"
     if key == "modifiers" and len(parts) >= 4 and _drop_item(node.get("modifiers"), parts[3]):

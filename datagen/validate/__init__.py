@@ -5,8 +5,19 @@
 
 Checks come in three buckets — structural (structural.py), value (values.py) and behavioural
 (behaviour.py, with its registry for new behaviour checks) — each a SQL query over the Parquet files
-through DuckDB (context.py), so memory stays bounded whatever the data size. score.py holds the
-quality-score formula, report.py the report and its JSON Schema, console.py the terminal summary."""
+through DuckDB (context.py), so memory stays bounded whatever the data size. treatments.py says, for
+every feature of the language, which checks hold the data to it (or why none does). score.py holds the
+quality-score formula, report.py the report and its JSON Schema, console.py the terminal summary.
+
+Independence from the engine: the validator must not trust the engine, so it re-derives from the schema
+what the engine does — each row's expected multipliers (factors.py, multipliers.py; effect windows
+joined in SQL), the expected share of rows per calendar stratum (calendar.py, its own calendar
+arithmetic), expected counts, rates and transitions (recovery/), outlier shares. It shares with the
+engine only the language's definitions in datagen.dsl (units, curve values, distribution draws, default
+columns), and uses engine code in three allow-listed places: reference samples with the part under test
+removed (reference.py), which inequalities the engine draws inside bounds (seasonality.py), and how
+declared types are stored (context.py). docs/contributing.md explains why; tests/test_architecture.py
+enforces it."""
 
 from __future__ import annotations
 
@@ -17,6 +28,7 @@ from typing import Any
 import duckdb
 
 from datagen.dsl import CheckResult, Schema, check, check_file, schema_hash
+from datagen.io.dataset import open_dataset
 from datagen.validate.behaviour import behaviour_checks, register
 from datagen.validate.context import Context, Settings
 from datagen.validate.report import REPORT_SCHEMA, Report
@@ -34,6 +46,7 @@ __all__ = [
     "quality_score",
     "register",
     "validate",
+    "validate_dataset",
 ]
 
 
@@ -95,3 +108,10 @@ def validate(
         threshold=threshold,
         seconds=time.perf_counter() - t0,
     )
+
+
+def validate_dataset(checked: CheckResult, data_dir: Path, *, threshold: float | None = None) -> Report:
+    """Validate a finished dataset folder (a complete datagen output, see datagen.io.dataset) against its
+    schema, with the default threshold unless another is given; the report is not written."""
+    open_dataset(data_dir)
+    return validate(checked, data_dir, threshold=DEFAULT_THRESHOLD if threshold is None else threshold)

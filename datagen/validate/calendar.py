@@ -1,9 +1,9 @@
 """What share of a `datetime_series` column's rows each hour, weekday or month should hold.
 
-DSL.md §4.1: times are drawn from the grid points between start and end at `freq`, each weighted by
-the product of the column's patterns (and of `seasonality` modifiers on the column itself). So the
-expected share of a stratum is its grid weight over the total — which already counts how many grid
-points each stratum has in the window (a window that is not a whole number of weeks, short months).
+docs/schema-language.md §4.1: times are drawn from the grid points between start and end at `freq`, each
+weighted by the product of the column's patterns (and of `seasonality` modifiers on the column itself).
+So the expected share of a stratum is its grid weight over the total — which already counts how many
+grid points each stratum has in the window (a window that is not a whole number of weeks, short months).
 
 Two things the schema also declares reshape that, and are accounted for:
 - per-row bounds (an inequality the engine enforces by drawing inside [lo, hi], e.g. an order after its
@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
-from datagen.dsl.models import Column, Node, Schema, parse_instant
+from datagen.dsl.generators import DatetimeSeriesGen
+from datagen.dsl.models import Column, Node, Schema
+from datagen.dsl.units import DAY_US, HOUR_US
 
-HOUR_US = 3_600_000_000
-DAY_US = 24 * HOUR_US
 MINUTES_PER_WEEK = 7 * 24 * 60
 MAX_POINTS = 2_000_000
 SIZES = {"hour": 24, "dow": 7, "month": 12}
@@ -48,22 +49,14 @@ class Series:
 
 
 def series_of(schema: Schema, col: Column) -> Series:
-    args = col.args
-    if args.within == "timeframe":
-        start, end = schema.timeframe.start_dt, schema.timeframe.end_dt
-    else:
-        start, end = parse_instant(args.within.start), parse_instant(args.within.end)
-    freq = args.freq or schema.timeframe.freq or ("D" if col.type == "date" else "s")
-    patterns = [(p.dimension, tuple(p.weights)) for p in args.pattern]
-    patterns += [
-        (m.args.dimension, tuple(m.args.weights))
-        for m in col.modifiers
-        if m.transform == "seasonality" and m.args.time_column is None
-    ]
-    return Series(_us(start), _us(end), freq, tuple(patterns))
+    gen = col.generator
+    assert isinstance(gen, DatetimeSeriesGen)
+    start, end = gen.window(schema.timeframe)
+    patterns = tuple((p.dimension, tuple(p.weights)) for p in gen.patterns(col))
+    return Series(_us(start), _us(end), gen.freq(schema.timeframe, col.type), patterns)
 
 
-def _us(dt) -> int:
+def _us(dt: datetime) -> int:
     return int(pd.Timestamp(dt).tz_convert("UTC").value // 1000)
 
 
@@ -168,7 +161,7 @@ def expected_shares(
     mass, stuck_at, stuck_count = expected_mass(grid, bounds)
     f, fs = fields(grid.points), fields(stuck_at)
     out: dict[str, np.ndarray] = {}
-    week = None
+    week: np.ndarray | None = None
     if jitter_minutes > 0 and ({"hour", "dow"} & set(dimensions)):
         slot = f["dow"] * 24 + f["hour"]
         if grid.spread:
@@ -193,11 +186,9 @@ def expected_shares(
 
 def activity_shaped(schema: Schema, node: Node, col: Column) -> bool:
     """Times of a fact's first datetime column under a parent with a vintage fanout curve follow the
-    curve over the parent's age (DSL.md §8.2): months are reshaped by that, hours and weekdays are not."""
-    if not node.parents or col.name != next(
-        (c.name for c in node.columns if c.type in ("datetime", "date")), None
-    ):
+    curve over the parent's age (docs/schema-language.md §8.2): months are reshaped by that, hours and
+    weekdays are not."""
+    if not node.parents or col.name != node.first_time_column():
         return False
     parent = schema.node(node.parents[0])
-    vb = parent.vintage_behavior if parent is not None else None
-    return vb is not None and any(m.applies_to == "fanout" for m in vb.age_based_multipliers.values())
+    return parent is not None and any(b.places_child_times() for b in parent.behaviours)

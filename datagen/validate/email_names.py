@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from datagen.dsl.generators import FakerGen
 from datagen.faker_pool.emails import EMAIL_METHODS
 from datagen.validate.behaviour import register
 from datagen.validate.context import Context, q
@@ -37,9 +38,12 @@ def _tokens(expr: str) -> str:
 def email_name_checks(ctx: Context) -> Iterator[Result]:
     for node in ctx.schema.nodes:
         for col in node.columns:
-            if col.kind != "faker" or col.args.method not in EMAIL_METHODS or not col.args.sources:
+            gen = col.generator
+            if not isinstance(gen, FakerGen) or gen.faker.method not in EMAIL_METHODS:
                 continue
-            sources = col.args.sources
+            sources = gen.faker.sources
+            if not sources:
+                continue
             if all(ctx.has(node.id, c) for c in (col.name, *sources)):
                 yield ctx.attempt(
                     CHECK, "value", node.id, col.name, email_from_name, ctx, node.id, col.name, sources

@@ -27,10 +27,6 @@ def null_share_checks(ctx: Context) -> Iterator[Result]:
                 )
 
 
-def _derived(col: Column) -> bool:
-    return col.kind in ("lookup", "expression") or any(m.transform == "map_values" for m in col.modifiers)
-
-
 def null_share(ctx: Context, table: str, col: Column) -> Result:
     n = ctx.rows[table]
     if n == 0:
@@ -38,7 +34,7 @@ def null_share(ctx: Context, table: str, col: Column) -> Result:
     nulls = ctx.profile(table)[col.name]["nulls"]
     share, rate = nulls / n, col.null_rate
     tol = share_tolerance(rate, n, ctx.settings.z, FLOOR)
-    derived = _derived(col)
+    derived = col.may_add_nulls
     ok = share >= rate - tol and (derived or share <= rate + tol)
     bound = f">= {max(rate - tol, 0.0):.4f}" if derived else f"{rate:.4f} ± {tol:.4f}"
     return Result(

@@ -1,4 +1,5 @@
-"""Outlier share against the declared `rate` (DSL.md §4.2: rate·n rows get v·(1+m), or v/(1+m)).
+"""Outlier share against the declared `rate` (docs/schema-language.md §4.2: rate·n rows get v·(1+m),
+or v/(1+m)).
 
 Which rows are outliers is not written down, so the check compares a tail share instead. The engine
 makes a reference of the same column without the outliers modifier (reference.py); the validator
@@ -10,32 +11,32 @@ message also inverts it into the rate the data shows.
 
 `burst` puts the spikes on the rows inside one time window covering `rate` of the timeframe; the share
 of rows inside depends on how busy that window is, so the expectation allows half to twice the rate.
-Modifiers after the outliers are re-applied when they are simple (multiply, add, clamp) or commute with
-a spike (multiplicative ones); otherwise the check is skipped and says why. A column scaled by an
-`effect` is compared after dividing each row by its declared multipliers (multipliers.py): effect
-windows are shared by many rows, so a reference drawn with other windows would have another tail."""
+Modifiers after the outliers are re-applied when their treatment can (multiply, add, clamp) or commute
+with a spike (those that scale); otherwise the check is skipped and says why. A column scaled by a
+multiplier shared by many rows (an `effect`'s windows) is compared after dividing each row by its
+declared multipliers (multipliers.py): a reference drawn anew would have another tail."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from datagen.dsl.base import Role
 from datagen.dsl.models import Column, Node
-from datagen.engine.generators import draw_distribution
+from datagen.dsl.modifiers import ModifierModel, Outliers, OutliersArgs
 from datagen.validate.behaviour import register
 from datagen.validate.context import Context, q
+from datagen.validate.factors import sample_magnitude
 from datagen.validate.multipliers import row_model
 from datagen.validate.reference import reference_values
 from datagen.validate.results import Result, verdict
+from datagen.validate.treatments import treatment
 
 QUANTILES = (0.3, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0005, 0.0002)
 MIN_TAIL_ROWS = 25
 FLOOR = 1e-4
-SIMPLE = ("multiply", "add", "clamp")
-COMMUTING = ("multiply", "seasonality", "trend")
 BURST_RANGE = (0.5, 2.0)
 
 
@@ -46,7 +47,7 @@ def outlier_checks(ctx: Context) -> Iterator[Result]:
             if col.type not in ("int", "float") or not ctx.has(node.id, col.name):
                 continue
             for i, mod in enumerate(col.modifiers):
-                if mod.transform == "outliers":
+                if isinstance(mod, Outliers):
                     result = ctx.attempt(
                         "outliers", "behavioural", node.id, col.name, outliers, ctx, node, col, i
                     )
@@ -54,24 +55,17 @@ def outlier_checks(ctx: Context) -> Iterator[Result]:
                     yield result
 
 
-def _apply(mods: list[Any], x: np.ndarray) -> np.ndarray:
+def _apply(mods: Sequence[ModifierModel], x: np.ndarray) -> np.ndarray:
+    """The modifiers re-applied to sample values by their treatments (all of them have one)."""
     for m in mods:
-        if m.transform == "multiply":
-            x = x * m.args.factor
-        elif m.transform == "add":
-            x = x + m.args.value
-        elif m.transform == "clamp":
-            x = np.clip(x, m.args.min, m.args.max)
+        reapply = treatment(m).reapply
+        assert reapply is not None
+        x = reapply(m, x)
     return x
 
 
-def _magnitude(args: Any, n: int) -> np.ndarray:
-    rng = np.random.default_rng(7_340_033)
-    d = args.magnitude_dist
-    if d is None:
-        return rng.uniform(2.0, 9.0, n)
-    m = draw_distribution(rng, d.type, d.params, n)
-    return np.clip(m, *d.clamp) if d.clamp else m
+def _reapplied(mod: ModifierModel) -> bool:
+    return treatment(mod).reapply is not None
 
 
 def _skip(node: Node, col: Column, msg: str) -> Result:
@@ -79,32 +73,34 @@ def _skip(node: Node, col: Column, msg: str) -> Result:
 
 
 def outliers(ctx: Context, node: Node, col: Column, i: int) -> Result:
-    args = col.modifiers[i].args
+    mod = col.modifiers[i]
+    assert isinstance(mod, Outliers)
+    args = mod.args
     after = col.modifiers[i + 1 :]
     value = f"CAST(d.{q(col.name)} AS DOUBLE)"
     source = f"FROM {q(node.id)} d"
-    normalised = any(m.transform == "effect" for m in col.modifiers)
+    normalised = any(treatment(m).shared for m in col.modifiers)
     if normalised:
-        # Effect windows are shared by many rows, so a reference with other windows would have another
+        # A multiplier shared by many rows (effect windows) would give a reference drawn anew another
         # tail: divide each row by its declared multipliers instead and compare the base values.
         model = row_model(ctx, node, col)
-        if model.problem or any(m.transform == "clamp" for m in after):
+        if model.problem or any(m.role(col) is Role.CLIPS for m in after):
             why = model.problem or "a clamp after the outliers cuts the spikes"
             return _skip(node, col, f"not checked: {why}")
-        scaling = [f for f in model.factors if f.kind != "outliers"]
+        scaling = [f for f in model.factors if not isinstance(f.source, Outliers)]
         drop = frozenset({i} | {f.index for f in scaling if f.index is not None})
         clean = reference_values(ctx, node.id, col.name, drop)
         hit = _spike(args, clean)
         value = f"({value} / nullif({model.product(scaling)}, 0))"
         source = model.source()
-    elif all(m.transform in SIMPLE for m in after):
+    elif all(_reapplied(m) for m in after):
         before = reference_values(ctx, node.id, col.name, frozenset(range(i, len(col.modifiers))))
         clean, hit = _apply(after, before), _apply(after, _spike(args, before))
-    elif all(m.transform in COMMUTING or _commutes(m) for m in after):
+    elif all(m.role(col) is Role.SCALES for m in after):  # (v·(1+m))·w = (v·w)·(1+m)
         clean = reference_values(ctx, node.id, col.name, frozenset({i}))
         hit = _spike(args, clean)
     else:
-        names = ", ".join(m.transform for m in after)
+        names = ", ".join(m.keyword for m in after)
         return _skip(node, col, f"not checked: modifiers after the outliers ({names}) reshape the spikes")
     if col.type == "int" and not normalised:
         clean, hit = np.rint(clean), np.rint(hit)
@@ -164,17 +160,8 @@ def outliers(ctx: Context, node: Node, col: Column, i: int) -> Result:
     )
 
 
-def _commutes(mod: Any) -> bool:
-    """A multiplier applied after a spike scales it like the rest: (v·(1+m))·w = (v·w)·(1+m)."""
-    if mod.transform == "effect":
-        return mod.args.map.op == "mul"
-    if mod.transform == "jitter":
-        return mod.args.mode == "mul"
-    return False
-
-
-def _spike(args: Any, clean: np.ndarray) -> np.ndarray:
-    m = _magnitude(args, len(clean))
+def _spike(args: OutliersArgs, clean: np.ndarray) -> np.ndarray:
+    m = sample_magnitude(args, len(clean), 7_340_033)
     return clean / (1 + m) if args.mode == "drop" else clean * (1 + m)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from datagen.dsl.models import Constraints, Schema
-from datagen.dsl.references import split_ref, table_dependencies
+from datagen.dsl.references import node_reads, split_ref, table_dependencies
 from datagen.engine.generate import Engine, Options, generate_in_memory
 from datagen.engine.rng import stable_hash
 from datagen.validate.context import Context
@@ -56,31 +56,25 @@ def sub_schema(schema: Schema, table: str) -> Schema:
     return sub
 
 
-def _effect_tables(schema: Schema) -> set[str]:
-    tables = {m.args.effect_table for n in schema.nodes for m in n.modifiers}
-    tables |= {
-        m.args.effect_table
-        for n in schema.nodes
-        for c in n.columns
-        for m in c.modifiers
-        if m.transform == "effect"
-    }
-    return tables
+def _whole_tables(schema: Schema) -> set[str]:
+    """Tables some feature reads whole (effect windows, the distinct values of a choices_ref)."""
+    return {r.table for n in schema.nodes for r in node_reads(schema, n) if r.whole_table}
 
 
 def resize(ctx: Context, sub: Schema, table: str, rows: int, seed: int) -> None:
-    """Size the reference like the data where sizes matter: effect tables get the rows they have in
-    the data (how many windows cover a row depends on it); other parent-less tables at most `rows`
+    """Size the reference like the data where sizes matter: tables read whole get the rows they have in
+    the data (how many effect windows cover a row depends on it); other parent-less tables at most `rows`
     (which of their rows a child draws does not change its distribution). Then the root of `table`'s
     primary-parent chain is resized so `table` gets about `rows` rows (estimates; nothing generated)."""
-    effects = _effect_tables(sub)
+    whole = _whole_tables(sub)
     for n in sub.nodes:
         if not n.parents and n.kind != "vocab":
             in_data = ctx.rows.get(n.id, n.row_count)
-            n.rows = in_data if n.id in effects else min(in_data, rows)
+            n.rows = in_data if n.id in whole else min(in_data, rows)
     root = sub.node(table)
-    while root.parents:
+    while root is not None and root.parents:
         root = sub.node(root.parents[0])
+    assert root is not None  # the sub-schema holds the chain
     expected = Engine(sub, Options(seed=seed)).estimate_rows().get(table, 0.0)
     if root.kind != "vocab" and expected > 0 and root.row_count > 0:
         factor = min(rows / expected, MAX_SCALE)
@@ -97,7 +91,8 @@ def reference_values(
         return ctx.cache[key]
     sub = sub_schema(ctx.schema, table)
     node = sub.node(table)
-    col = node.column(column)
+    col = node.column(column) if node is not None else None
+    assert col is not None  # references are asked for declared columns
     col.modifiers = [m for i, m in enumerate(col.modifiers) if i not in drop]
     col.nullable, col.null_rate = False, 0.0
     if drop_segment:

@@ -18,12 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from datagen.dsl.generators import DatetimeSeriesGen
 from datagen.dsl.models import Column, Node
+from datagen.dsl.modifiers import Outliers, Seasonality, TimeJitter
 from datagen.dsl.references import walk_columns
-from datagen.engine.plan import make_plan
+from datagen.dsl.units import HOUR_US
+from datagen.engine.plan import Plan, make_plan
 from datagen.validate.behaviour import register
 from datagen.validate.calendar import (
-    HOUR_US,
     INT_MAX,
     INT_MIN,
     LABELS,
@@ -34,7 +36,8 @@ from datagen.validate.calendar import (
     series_of,
 )
 from datagen.validate.context import Context, q
-from datagen.validate.multipliers import expected_magnitude, row_model
+from datagen.validate.factors import expected_magnitude
+from datagen.validate.multipliers import row_model
 from datagen.validate.results import Result, verdict
 from datagen.validate.tolerance import share_tolerance
 
@@ -51,15 +54,15 @@ def seasonality_checks(ctx: Context) -> Iterator[Result]:
         for col in node.columns:
             if not ctx.has(node.id, col.name) or col.name in filled:
                 continue
-            if col.kind == "datetime_series" and col.type in ("datetime", "date"):
+            if isinstance(col.generator, DatetimeSeriesGen) and col.type in ("datetime", "date"):
                 dims = _time_dimensions(ctx, node, col)
                 if dims:
                     yield from _each(ctx, node, col, dims, time_pattern)
-            elif col.type in ("int", "float") and any(m.transform == "seasonality" for m in col.modifiers):
-                dims = list(
-                    dict.fromkeys(m.args.dimension for m in col.modifiers if m.transform == "seasonality")
-                )
-                yield from _each(ctx, node, col, dims, value_pattern)
+            elif col.type in ("int", "float"):
+                seasons = [m for m in col.modifiers if isinstance(m, Seasonality)]
+                dims = list(dict.fromkeys(m.args.dimension for m in seasons))
+                if dims:
+                    yield from _each(ctx, node, col, dims, value_pattern)
 
 
 def _each(ctx: Context, node: Node, col: Column, dims: list[str], fn) -> Iterator[Result]:
@@ -119,7 +122,7 @@ def _time_dimensions(ctx: Context, node: Node, col: Column) -> list[str]:
     return dims
 
 
-def _plan(ctx: Context):
+def _plan(ctx: Context) -> Plan:
     if ("plan",) not in ctx.cache:
         ctx.cache[("plan",)] = make_plan(ctx.schema)
     return ctx.cache[("plan",)]
@@ -131,7 +134,9 @@ def _bounds(ctx: Context, node: Node, col: Column) -> Bounds | str | None:
     found = _plan(ctx).table(node.id).bounds.get(col.name, [])
     if not found:
         return None
-    joins, lo, hi = [], [], []
+    joins: list[str] = []
+    lo: list[str] = []
+    hi: list[str] = []
     for i, b in enumerate(found):
         if b.source_table == node.id:
             ref = f"d.{q(b.source_column)}"
@@ -176,7 +181,7 @@ def time_pattern(ctx: Context, node: Node, col: Column, dim: str) -> Result:
     bounds = _bounds(ctx, node, col)
     if isinstance(bounds, str):
         return _skip(node, col, bounds)
-    jitter = math.sqrt(sum(m.args.std_minutes**2 for m in col.modifiers if m.transform == "time_jitter"))
+    jitter = math.sqrt(sum(m.args.std_minutes**2 for m in col.modifiers if isinstance(m, TimeJitter)))
     expected = expected_shares(series_of(ctx.schema, col), bounds, [dim], jitter)[dim]
     counts = _observed(ctx, node.id, col.name, dim)
     n = int(counts.sum())
@@ -209,10 +214,8 @@ def _burst_allowance(col: Column, dim: str) -> float:
     strata it falls in can move by up to their share of that window times the mean spike."""
     out = 0.0
     for m in col.modifiers:
-        if m.transform == "outliers" and m.args.mode == "burst":
-            out += min(1.0, m.args.rate * SIZES[dim]) * abs(
-                expected_magnitude(m.args.magnitude_dist, "spike") - 1
-            )
+        if isinstance(m, Outliers) and m.args.mode == "burst":
+            out += min(1.0, m.args.rate * SIZES[dim]) * abs(expected_magnitude(m.args, "spike") - 1)
     return out
 
 
@@ -220,7 +223,7 @@ def value_pattern(ctx: Context, node: Node, col: Column, dim: str) -> Result:
     model = row_model(ctx, node, col)
     if model.problem:
         return _skip(node, col, f"not checked: {model.problem}")
-    factor = next(f for f in model.factors if f.kind == "seasonality" and f.dimension == dim)
+    factor = next(f for f in model.factors if isinstance(f.source, Seasonality) and f.dimension == dim)
     v = f"CAST(d.{q(col.name)} AS DOUBLE)"
     rows = ctx.fetch(
         f"SELECT k, count(*), sum(v), sum(v * v), sum(m) FROM (SELECT {factor.stratum} AS k, {v} AS v, "

@@ -79,7 +79,9 @@ def _type_problem(declared: str, t: pa.DataType) -> str | None:
 
 
 def stored_type(ctx: Context, table: str, column: str) -> Result:
-    declared = ctx.node(table).column(column).type
+    col = ctx.node(table).column(column)
+    assert col is not None  # checks only run on declared columns
+    declared = col.type
     types = {str(s.field(column).type): s.field(column).type for s in ctx.stored[table]}
     problems = [p for t in types.values() if (p := _type_problem(declared, t))]
     if len(types) > 1:

@@ -1,4 +1,4 @@
-"""The schema's `targets` (DSL.md §7): what an analyst should find in the data.
+"""The schema's `targets` (docs/schema-language.md §7): what an analyst should find in the data.
 
 - `weekend_share`: share of non-null times on Saturday or Sunday (UTC) inside [min, max].
 - `mean_in_range`: mean of the non-null values inside [min, max].
@@ -18,16 +18,17 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from datagen.dsl.models import CompositeEffectTarget, MeanInRangeTarget, WeekendShareTarget
-from datagen.dsl.references import first_datetime_column
+from datagen.dsl.modifiers import Seasonality
+from datagen.dsl.targets import CompositeEffectTarget, MeanInRangeTarget, WeekendShareTarget
 from datagen.validate.behaviour import register
 from datagen.validate.context import Context, q
-from datagen.validate.multipliers import Factor, add_segments, bin_sql, calendar_sql, row_model
+from datagen.validate.factors import Factor, bin_sql, calendar_sql
+from datagen.validate.multipliers import add_segments, row_model
 from datagen.validate.reference import reference_values
 from datagen.validate.results import Result, verdict
 
 MIN_STRATUM_ROWS = 20
-CALENDAR = ("hour", "dow", "month")
+CALENDAR = Seasonality.influences  # hour, dow, month
 
 
 @register("targets")
@@ -111,6 +112,7 @@ def _in_range(
 def composite_effect(ctx: Context, ce: CompositeEffectTarget) -> Result:
     node = ctx.node(ce.table)
     col = node.column(ce.metric)
+    assert col is not None  # only targets on present columns are checked
 
     def skip(msg: str) -> Result:
         return Result("composite_effect", "behavioural", ce.table, ce.metric, "skip", f"not checked: {msg}")
@@ -124,25 +126,21 @@ def composite_effect(ctx: Context, ce: CompositeEffectTarget) -> Result:
     strata: list[str] = []
     names: list[str] = []
     for inf in ce.influences:
-        if inf in CALENDAR:
-            fs = [f for f in model.factors if f.kind == "seasonality" and f.dimension == inf]
-            tcol = first_datetime_column(node)
-            if fs:
+        fs = [f for f in model.factors if f.influence == inf]
+        if inf in CALENDAR:  # the calendar field, whether or not a seasonality scales by it
+            tcol = node.first_time_column()
+            if fs and fs[0].stratum is not None:
                 strata.append(fs[0].stratum)
                 names.append(inf)
             elif tcol and ctx.has(node.id, tcol):
                 strata.append(calendar_sql(inf, f"CAST(d.{q(tcol)} AS TIMESTAMPTZ)"))
                 names.append(inf)
-        elif inf == "segment":
-            fs = [f for f in model.factors if f.kind == "segment"]
-            strata += [f.stratum for f in fs]
+        elif inf == "segment":  # one stratum per parent's segment
+            strata += [f.stratum for f in fs if f.stratum is not None]
             names += [f"segment of {f.target}" for f in fs]
-        else:
-            kind = inf if inf in ("outliers", "trend") else "effect"
-            fs = [f for f in model.factors if f.kind == kind and (kind != "effect" or f.target == inf)]
-            if fs and kind != "outliers":
-                strata.append(bin_sql(model.product(fs)))
-                names.append(f"{inf} (10 % steps)")
+        elif fs and fs[0].stratum is not None:  # trend, an effect table: the combined factor, binned
+            strata.append(bin_sql(model.product(fs)))
+            names.append(f"{inf} (10 % steps)")
         chosen += fs
     if not strata:
         return skip("the influences define no strata to compare")

@@ -67,7 +67,15 @@ def _present(ctx: Context, ref: str) -> tuple[str, str] | None:
 
 
 def _declared(ctx: Context, table: str, column: str) -> Column:
-    return ctx.node(table).column(column)
+    col = ctx.node(table).column(column)
+    assert col is not None  # checks only run on declared columns
+    return col
+
+
+def _ref(ref: str) -> tuple[str, str]:
+    parts = split_ref(ref)
+    assert parts is not None  # the check step rejects anything else
+    return parts
 
 
 def _violations(
@@ -146,7 +154,7 @@ def range_check(
 
 
 def inequality(ctx: Context, ineq: Inequality) -> Result:
-    (lt, lc), (rt, rc) = split_ref(ineq.left), split_ref(ineq.right)
+    (lt, lc), (rt, rc) = _ref(ineq.left), _ref(ineq.right)
     rule = f"{ineq.left} {ineq.op} {ineq.right}"
     if lt == rt:
         where = f"{q(lc)} IS NOT NULL AND {q(rc)} IS NOT NULL AND NOT ({q(lc)} {ineq.op} {q(rc)})"
@@ -260,7 +268,7 @@ def enum_values(ctx: Context, table: str, column: str, values: list[Any], source
 
 
 def enum_ref(ctx: Context, table: str, column: str, ref: str, source: str) -> Result:
-    rt, rc = split_ref(ref)
+    rt, rc = _ref(ref)
     where = (
         f"{q(column)} IS NOT NULL AND {q(column)} NOT IN "
         f"(SELECT {q(rc)} FROM {q(rt)} WHERE {q(rc)} IS NOT NULL)"

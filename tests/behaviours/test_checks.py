@@ -13,9 +13,9 @@ import pyarrow.compute as pc
 import pytest
 
 from datagen.dsl.models import Fanout
-from datagen.engine import behaviours as engine_behaviours
+from datagen.dsl.units import UNIT_US
 from datagen.validate.recovery import recover_all
-from datagen.validate.recovery.common import UNIT_US, Recovered, Skipped
+from datagen.validate.recovery.common import Recovered, Skipped
 from datagen.validate.recovery.segments import expected_count
 from tests.behaviours.helpers import checked, connection, example
 from tests.validate.helpers import rewrite, validated, write
@@ -167,5 +167,8 @@ def test_the_expected_count_after_min_max_matches_the_engines_draws(fanout: dict
     assert expected_count(f, m) == pytest.approx(simulated, rel=0.01)
 
 
-def test_the_validator_measures_age_in_the_engines_units() -> None:
-    assert UNIT_US == engine_behaviours.UNIT_US
+def test_time_units_are_the_average_gregorian_ones() -> None:
+    """One home for the units both sides measure with: a month is 30.436875 days, a year 365.2425."""
+    assert UNIT_US["day"] == 86_400_000_000 and UNIT_US["week"] == 7 * UNIT_US["day"]
+    assert UNIT_US["month"] == 2_629_746_000_000 and UNIT_US["year"] == 31_556_952_000_000
+    assert 12 * UNIT_US["month"] == UNIT_US["year"]

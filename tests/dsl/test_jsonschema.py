@@ -8,14 +8,14 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from jsonschema import Draft202012Validator
 
 from datagen.dsl import check
 from datagen.dsl.jsonschema import DIALECT, dsl_json_schema
 from datagen.resources import examples_dir
 from tests.dsl.edits import base_schema, edited, put
-from tests.strategies import valid_schemas
+from tests.strategies import shard, valid_schemas
 
 EXAMPLES = sorted(examples_dir().glob("*.json"))
 
@@ -47,13 +47,19 @@ def test_the_base_fixture_passes_the_json_schema() -> None:
     assert schema_errors(base_schema()) == []
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(valid_schemas())
-def test_drawn_schemas_pass_the_checker_and_the_json_schema(document: dict) -> None:
-    result = check(document)
-    assert result.ok, "\n".join(map(str, result.errors))
-    assert result.warnings == [], "\n".join(map(str, result.warnings))
-    assert schema_errors(document) == []
+@pytest.mark.parametrize("index", range(3))
+def test_drawn_schemas_pass_the_checker_and_the_json_schema(index: int) -> None:
+    """150 drawn schemas in all, in three shards that spread over the test workers."""
+
+    @shard(index, 50)
+    @given(valid_schemas())
+    def passes(document: dict) -> None:
+        result = check(document)
+        assert result.ok, "\n".join(map(str, result.errors))
+        assert result.warnings == [], "\n".join(map(str, result.warnings))
+        assert schema_errors(document) == []
+
+    passes()
 
 
 def test_legacy_spellings_the_checker_normalises_pass_the_json_schema() -> None:

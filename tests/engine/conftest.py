@@ -6,11 +6,15 @@ build go through `datagen.dsl.check` exactly like a user's file."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pyarrow as pa
 
+from datagen import faker_pool
 from datagen.dsl import check
 from datagen.dsl.models import Schema
 from datagen.engine.generate import Options, generate_in_memory
@@ -104,3 +108,17 @@ def values(table: pa.Table, column: str) -> np.ndarray:
 def assert_near(observed: float, expected: float, se: float, k: float = 5.0) -> None:
     """`observed` within k standard errors of `expected`: the tolerance of every statistical test."""
     assert abs(observed - expected) <= k * se, f"{observed:.6g} is not {expected:.6g} ± {k}·{se:.3g}"
+
+
+@contextmanager
+def small_faker_pools(size: int = 64) -> Iterator[None]:
+    """Faker pools of `size` values instead of thousands, for tests that generate many drawn schemas:
+    building pools is most of the cost of such a run, and what those tests check (keys, references,
+    ranges, patterns, determinism) holds whatever the pool size — a small pool only repeats values more."""
+    real = faker_pool.pool_for
+
+    def pool_for(method: str, args: Any, locale: str, seed: int, size_: int = size) -> faker_pool.FakerPool:
+        return real(method, args, locale, seed, size_)
+
+    with mock.patch.object(faker_pool, "pool_for", pool_for):
+        yield

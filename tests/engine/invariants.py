@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datagen.dsl.models import Schema, parse_instant
-from datagen.dsl.references import first_datetime_column, split_ref, walk_columns
+from datagen.dsl.references import split_ref, walk_columns
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
 
@@ -43,7 +43,7 @@ def _window(schema: Schema, table: str, column) -> tuple[datetime, datetime]:
     (which win over the window when the two disagree) may move them anywhere inside the hull of that
     window and the timeframe."""
     tf = schema.timeframe
-    within = column.args.within
+    within = column.generator.args.within
     lo, hi = (
         (tf.start_dt, tf.end_dt)
         if within == "timeframe"
@@ -54,7 +54,7 @@ def _window(schema: Schema, table: str, column) -> tuple[datetime, datetime]:
     parent = schema.node(node.primary_parent) if node.primary_parent else None
     after_creation = parent is not None and parent.vintage_behavior is not None  # DSL.md §8.2
     bounded = any(ref in (q.left, q.right) for q in schema.constraints.inequalities) or (
-        after_creation and column.name == first_datetime_column(node)
+        after_creation and column.name == node.first_time_column()
     )
     if bounded or any(m.transform == "time_jitter" for m in column.modifiers):
         lo, hi = min(lo, tf.start_dt), max(hi, tf.end_dt)
@@ -143,7 +143,9 @@ def _inequality(nodes: dict, tables: dict[str, pa.Table], q) -> list[str]:
         fk = next(
             c.name
             for c in nodes[lt].columns
-            if c.kind == "lookup" and c.args.from_ == f"{rt}.{parent.pk}" and not c.args.on
+            if c.kind == "lookup"
+            and c.generator.args.from_ == f"{rt}.{parent.pk}"
+            and not c.generator.args.on
         )
         right.index = pd.Index(_series(tables, f"{rt}.{parent.pk}"))
         right = right.reindex(_series(tables, f"{lt}.{fk}")).reset_index(drop=True)

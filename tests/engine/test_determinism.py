@@ -5,11 +5,13 @@ grouped in changes a value. Block size 64 makes even small drawn tables span sev
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import given
 from hypothesis import strategies as st
 
 from datagen.dsl import check
@@ -17,23 +19,19 @@ from datagen.engine.generate import Options, generate_in_memory
 from datagen.io.dataset import write_dataset
 from datagen.io.output import table_files
 from datagen.resources import examples_dir
-from tests.engine.conftest import checked
+from tests.engine.conftest import checked, small_faker_pools
 from tests.engine.invariants import problems
-from tests.strategies import valid_schemas
+from tests.strategies import shard, valid_schemas
 
 BLOCK = 64
-
-
-def examples(n: int) -> settings:
-    """n drawn schemas; generating one takes tens of milliseconds, more than hypothesis expects."""
-    return settings(
-        max_examples=n,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
-
-
+SHARDS = 4  # each property runs as this many tests, spread over the test workers
 seeds = st.integers(0, 2**32 - 1)
+
+
+@pytest.fixture(autouse=True)
+def _small_faker_pools() -> Iterator[None]:
+    with small_faker_pools():
+        yield
 
 
 def run(doc: dict, seed: int, chunk_rows: int, block_rows: int = BLOCK) -> dict[str, pa.Table]:
@@ -46,23 +44,34 @@ def assert_same(a: dict[str, pa.Table], b: dict[str, pa.Table]) -> None:
         assert a[tid].equals(b[tid]), f"table {tid} differs"
 
 
-@examples(200)
-@given(doc=valid_schemas(max_rows=200), seed=seeds)
-def test_generated_data_holds_what_the_schema_declares(doc: dict, seed: int) -> None:
+@pytest.mark.parametrize("index", range(SHARDS))
+def test_generated_data_holds_what_the_schema_declares(index: int) -> None:
     """PKs unique and non-null, FKs resolve, ranges / patterns / enums / inequalities hold, generated
-    times inside their window (tests/engine/invariants.py)."""
-    schema = checked(doc)
-    tables = generate_in_memory(schema, Options(seed=seed, block_rows=BLOCK, chunk_rows=BLOCK))
-    assert problems(schema, tables) == []
+    times inside their window (tests/engine/invariants.py): 200 drawn schemas in all."""
+
+    @shard(index, 200 // SHARDS)
+    @given(doc=valid_schemas(max_rows=200), seed=seeds)
+    def holds(doc: dict, seed: int) -> None:
+        schema = checked(doc)
+        tables = generate_in_memory(schema, Options(seed=seed, block_rows=BLOCK, chunk_rows=BLOCK))
+        assert problems(schema, tables) == []
+
+    holds()
 
 
-@examples(80)
-@given(doc=valid_schemas(max_rows=200), seed=seeds)
-def test_chunk_size_and_reruns_never_change_a_value(doc: dict, seed: int) -> None:
-    first = run(doc, seed, chunk_rows=BLOCK)
-    assert_same(first, run(doc, seed, chunk_rows=200))
-    assert_same(first, run(doc, seed, chunk_rows=10_000))
-    assert_same(first, run(doc, seed, chunk_rows=BLOCK))
+@pytest.mark.parametrize("index", range(SHARDS))
+def test_chunk_size_and_reruns_never_change_a_value(index: int) -> None:
+    """80 drawn schemas in all, each generated four times."""
+
+    @shard(index, 80 // SHARDS)
+    @given(doc=valid_schemas(max_rows=200), seed=seeds)
+    def same(doc: dict, seed: int) -> None:
+        first = run(doc, seed, chunk_rows=BLOCK)
+        assert_same(first, run(doc, seed, chunk_rows=200))
+        assert_same(first, run(doc, seed, chunk_rows=10_000))
+        assert_same(first, run(doc, seed, chunk_rows=BLOCK))
+
+    same()
 
 
 def _example() -> dict:

@@ -15,7 +15,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from datagen import cli
-from datagen.engine import generators
+from datagen.dsl.generators import DistributionGen
+from datagen.engine import registry
 from datagen.io import dataset
 from tests.engine.conftest import dist, entity, fact, schema
 
@@ -138,13 +139,13 @@ def test_a_failure_halfway_leaves_no_dataset_and_keeps_the_previous_one(
     assert generate(tmp_path, small(), out).exit_code == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
-    def broken(block, col):  # the second table's distribution column hits a bug
+    def broken(block, col, gen):  # the second table's distribution column hits a bug
         if block.node_id == "visit":
             raise ValueError("something unexpected")
-        return real(block, col)
+        return real(block, col, gen)
 
-    real = generators.GENERATORS["distribution"]
-    monkeypatch.setitem(generators.GENERATORS, "distribution", broken)
+    real = registry.GENERATORS[DistributionGen]
+    monkeypatch.setitem(registry.GENERATORS, DistributionGen, broken)
     result = generate(tmp_path, small(), out, "--seed", "9")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "visit.amount" in result.stderr and "something unexpected" in result.stderr
@@ -153,13 +154,13 @@ def test_a_failure_halfway_leaves_no_dataset_and_keeps_the_previous_one(
 
 
 def test_ctrl_c_midway_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def interrupted(block, col):
+    def interrupted(block, col, gen):
         if block.node_id == "visit":
             raise KeyboardInterrupt
-        return real(block, col)
+        return real(block, col, gen)
 
-    real = generators.GENERATORS["distribution"]
-    monkeypatch.setitem(generators.GENERATORS, "distribution", interrupted)
+    real = registry.GENERATORS[DistributionGen]
+    monkeypatch.setitem(registry.GENERATORS, DistributionGen, interrupted)
     out = tmp_path / "data"
     result = generate(tmp_path, small(), out)
     assert_clean_failure(result, out, "nothing was left half-written", code=130)

@@ -36,6 +36,32 @@ def test_outline_says_size_columns_and_relations_in_words() -> None:
     assert relations(schema) == ["orders.customer_id → customers.customer_id"]
 
 
+def test_outline_says_what_modifiers_behaviours_and_targets_do() -> None:
+    doc = json.loads(json.dumps(SHOP))
+    orders = doc["nodes"][1]
+    amount = next(c for c in orders["columns"] if c["name"] == "amount")
+    amount["modifiers"] = [
+        {"transform": "multiply", "args": {"factor": 1.2}},
+        {"transform": "clamp", "args": {"min": 0}},
+        {"transform": "outliers", "args": {"rate": 0.01}},
+        {"transform": "trend", "args": {"growth_rate": 0.05}},
+    ]
+    doc["nodes"][0]["segment_behavior"] = {
+        "segment_column": "segment",
+        "behaviors": {"vip": {"fanout_multiplier": 2.0}},
+    }
+    doc["targets"] = {"mean_in_range": {"table": "orders", "column": "amount", "min": 1, "max": 90}}
+    checked = check(doc)
+    assert checked.ok, checked.errors
+    customers, orders_outline = outline(checked.schema)
+    line = next(c for c in orders_outline.columns if c.name == "amount")
+    assert line.source == (
+        "uniform distribution · × 1.2, at least 0, 1.0% outliers (spike), exponential trend +5%/year"
+    )
+    assert customers.behaviours == ["segments by segment: vip"]
+    assert orders_outline.behaviours == ["target: mean amount in [1, 90]"]
+
+
 def test_question_views_accept_objects_and_event_dicts() -> None:
     from datagen.nl.turns import Question
 

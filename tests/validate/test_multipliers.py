@@ -1,4 +1,4 @@
-"""Per-row multipliers as SQL (multipliers.py): effect windows and the row model's limits."""
+"""Per-row multipliers as SQL (factors.py): effect windows and the expected outlier magnitude."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 
-from datagen.dsl.modifiers import EffectArgs
-from datagen.validate.multipliers import effect_intervals, expected_magnitude
+from datagen.dsl.modifiers import EffectArgs, OutliersArgs
+from datagen.validate.factors import effect_intervals, expected_magnitude
 
 
 def intervals(rows: list[tuple[str, int, int, float]]) -> list[tuple[str, int, int, float]]:
@@ -45,6 +45,9 @@ def test_zero_negative_and_empty_windows() -> None:
 
 
 def test_expected_magnitude() -> None:
-    assert expected_magnitude(None, "spike") == pytest.approx(6.5, rel=0.01)  # 1 + E[uniform(2, 9)]
-    dist = SimpleNamespace(type="uniform", params={"low": 1.0, "high": 1.0000001}, clamp=None)
-    assert expected_magnitude(dist, "drop") == pytest.approx(0.5, rel=1e-3)
+    default = OutliersArgs(rate=0.1)
+    assert expected_magnitude(default, "spike") == pytest.approx(6.5, rel=0.01)  # 1 + E[uniform(2, 9)]
+    near_one = {"type": "uniform", "params": {"low": 1.0, "high": 1.0000001}}
+    assert expected_magnitude(OutliersArgs(rate=0.1, magnitude_dist=near_one), "drop") == pytest.approx(
+        0.5, rel=1e-3
+    )

@@ -1,5 +1,5 @@
-"""What every behaviour's recovery shares: the finding types, the tolerances' constants, the DSL's time
-units, and the SQL and standard-error helpers the behaviours read their parameters with."""
+"""What every behaviour's recovery shares: the finding types, the tolerances' constants, and the SQL
+and standard-error helpers the behaviours read their parameters with."""
 
 from __future__ import annotations
 
@@ -7,24 +7,16 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from datagen.dsl.behaviours import StageColumns, StateColumns
+from datagen.dsl.base import split_ref
+from datagen.dsl.behaviours import WalkColumns
+from datagen.dsl.generators import LookupGen
 from datagen.dsl.models import Node, Schema
-from datagen.dsl.references import first_datetime_column, split_ref
 from datagen.validate.context import q
 
 Z = 4.0  # standard errors a recovered value may be from the declared one
 MIN_GROUP = 30  # fewer observations than this in a stratum: not reported
 BOOKKEEPING = "walk bookkeeping"  # declared structure of a walk: checked exactly, a failure is hard
 MIN_PARENTS = 10  # parents per segment for a fanout ratio (each one is a whole count of children)
-HOUR_US = 3_600_000_000
-DAY_US = 24 * HOUR_US
-# The DSL's time units (DSL.md §8.2): the average Gregorian month and year, as the engine uses them.
-UNIT_US = {
-    "day": DAY_US,
-    "week": 7 * DAY_US,
-    "month": int(30.436875 * DAY_US),
-    "year": int(365.2425 * DAY_US),
-}
 UNKEYED_WALKS = "no key into the parent: walks not separable"
 
 
@@ -88,7 +80,12 @@ def key_into(schema: Schema, child: Node, parent: Node) -> str | None:
         if a and b and a[0] == child.id and b == (parent.id, parent.pk):
             return a[1]
     for col in child.columns:
-        if col.kind == "lookup" and not col.args.on and col.args.from_ == f"{parent.id}.{parent.pk}":
+        gen = col.generator
+        if (
+            isinstance(gen, LookupGen)
+            and not gen.lookup.on
+            and gen.lookup.from_ == f"{parent.id}.{parent.pk}"
+        ):
             return col.name
     return None
 
@@ -116,18 +113,17 @@ def _segment_sql(parent: Node) -> str:
     return f"CAST(p.{q(sb.segment_column)} AS VARCHAR)" if sb else "'all'"
 
 
-def walk_rows(
-    schema: Schema, node: Node, cols: StageColumns | StateColumns | None, *columns: str
-) -> str | None:
+def walk_rows(schema: Schema, node: Node, cols: WalkColumns, *columns: str) -> str | None:
     """SQL: the rows of a funnel or state-model table (alias s) joined to the parent whose walk each one
     belongs to (alias p), as `id` (the parent's key), `seg` (its segment), `columns`, `t` (when the stage
     or state was entered) and `pk` (breaks ties in time). None when the table holds no key into its
     parent: its walks cannot be told apart."""
     parent = schema.node(node.primary_parent or "")
     fk = key_into(schema, node, parent) if parent is not None else None
-    if fk is None:
+    if parent is None or parent.pk is None or fk is None:
         return None
-    tcol = cols.time if cols and cols.time else first_datetime_column(node)
+    tcol = cols.time
+    assert tcol is not None  # the check step requires one
     pk = f"s.{q(node.pk)}" if node.pk else "0"
     return (
         f"SELECT s.{q(fk)} AS id, {_segment_sql(parent)} AS seg, {', '.join(columns)}, {us(tcol, 's')} AS t, "

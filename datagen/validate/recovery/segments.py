@@ -9,8 +9,8 @@ from collections.abc import Callable
 import duckdb
 import numpy as np
 
+from datagen.dsl.base import split_ref
 from datagen.dsl.models import Fanout, Node, Schema
-from datagen.dsl.references import split_ref
 from datagen.validate.context import q
 from datagen.validate.recovery.common import (
     MIN_GROUP,
@@ -35,9 +35,8 @@ def recover_segments(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Fin
         for child in children(schema, parent):
             fk = key_into(schema, child, parent)
             subject = f"children per {parent.id} row by {sb.segment_column}"
-            walks = child.stage_config is not None or child.state_transition_model is not None
             born_here = child.primary_parent == parent.id
-            counted = not walks and (child.fanout is not None or not born_here)
+            counted = child.walk is None and (child.fanout is not None or not born_here)
             if counted and any(f != 1.0 for f in fanout.values()):
                 expect, why = _fanout_expectation(parent, child, fanout, born_here)
                 if fk is None or expect is None:
@@ -75,19 +74,11 @@ def _fanout_expectation(
     if not born_here or f is None:
         return _factor(fanout), None
     clipped = {seg: expected_count(f, m) for seg, m in {**fanout, "": 1.0}.items()}
-    base = {seg: _unbounded_mean(f) * m for seg, m in {**fanout, "": 1.0}.items()}
+    base = {seg: f.mean * m for seg, m in {**fanout, "": 1.0}.items()}
     bites = any(abs(clipped[k] - base[k]) > 0.005 * max(base[k], 1e-9) for k in clipped)
-    if (
-        bites
-        and parent.vintage_behavior is not None
-        and any(m.applies_to == "fanout" for m in parent.vintage_behavior.age_based_multipliers.values())
-    ):
+    if bites and parent.vintage_behavior is not None and parent.vintage_behavior.fanout_curves:
         return None, "fanout min/max bite and activity follows a vintage curve: ratio not determined"
     return (lambda seg: clipped.get(seg, clipped[""])), None
-
-
-def _unbounded_mean(f: Fanout) -> float:
-    return f.lambda_ if f.lambda_ is not None else (f.min + f.max) / 2
 
 
 def expected_count(f: Fanout, m: float) -> float:
@@ -96,9 +87,11 @@ def expected_count(f: Fanout, m: float) -> float:
     uniform)."""
     lo, hi = f.min or 0, f.max if f.max is not None else math.inf
     if f.distribution == "uniform":
+        assert f.min is not None and f.max is not None  # the model requires both
         base = np.arange(f.min, f.max + 1) * m
         whole, frac = np.floor(base), base - np.floor(base)
         return float(np.mean((1 - frac) * np.clip(whole, lo, hi) + frac * np.clip(whole + 1, lo, hi)))
+    assert f.lambda_ is not None  # poisson and negative binomial have one
     mean = f.lambda_ * m
     if mean <= 0:
         return float(lo)
@@ -121,6 +114,7 @@ def expected_count(f: Fanout, m: float) -> float:
 def _segment_fanout(
     con, parent: Node, child: Node, fk: str, seg: str, expect: Callable[[str], float], subject: str
 ) -> list:
+    assert parent.pk is not None  # only parents with a key are read
     rows = con.execute(
         f"""SELECT p.seg, count(*), avg(coalesce(c.k, 0)), stddev_samp(coalesce(c.k, 0))
             FROM (SELECT {q(parent.pk)} AS id, CAST({q(seg)} AS VARCHAR) AS seg FROM {q(parent.id)}) p
@@ -141,6 +135,7 @@ def _segment_value(
     subject: str,
 ) -> list:
     v = f"c.{q(column)}"
+    assert parent.pk is not None  # only parents with a key are read
     rows = con.execute(
         f"""SELECT CAST(p.{q(seg)} AS VARCHAR), count({v}), avg({v}), stddev_samp({v})
             FROM {q(child.id)} c JOIN {q(parent.id)} p ON c.{q(fk)} = p.{q(parent.pk)}
@@ -157,7 +152,7 @@ def _segment_ratios(
         return [Skipped(behaviour, table, column, subject, "fewer than two segments with enough rows")]
     ref = max(rows, key=lambda r: r[1])
     ref_factor = expect(ref[0])
-    out = []
+    out: list[Finding] = []
     for seg, n, mean, sd in rows:
         if seg == ref[0] or ref_factor == 0 or not ref[2]:
             continue

@@ -9,9 +9,9 @@ import duckdb
 
 from datagen.dsl.behaviours import Gap
 from datagen.dsl.models import Node, Schema
+from datagen.dsl.units import HOUR_US
 from datagen.validate.context import q, sql_text
 from datagen.validate.recovery.common import (
-    HOUR_US,
     MIN_GROUP,
     UNKEYED_WALKS,
     Finding,
@@ -30,16 +30,16 @@ def gap_horizon_hours(gap: Gap) -> float:
     if gap.distribution == "exponential":
         return gap.mean_hours * math.log(1000)
     if gap.distribution == "lognormal":
-        sigma = gap.sigma or 1.0
+        sigma = gap.lognormal_sigma
         return math.exp(math.log(gap.mean_hours) - sigma**2 / 2 + 3.1 * sigma)
-    if gap.distribution == "uniform":
+    if gap.distribution == "uniform" and gap.max_hours is not None:  # the model requires it
         return gap.max_hours
     return gap.mean_hours
 
 
 def gap_mean_hours(gap: Gap) -> float:
-    if gap.distribution == "uniform":
-        return ((gap.min_hours or 0.0) + gap.max_hours) / 2
+    if gap.distribution == "uniform" and gap.max_hours is not None:  # the model requires it
+        return (gap.low_hours + gap.max_hours) / 2
     return gap.mean_hours
 
 
@@ -50,10 +50,11 @@ def recover_stages(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Findi
         sc = node.stage_config
         if sc is None:
             continue
-        name_col = sc.columns.stage_name if sc.columns else "stage_name"
+        cols = sc.walk_columns(node)
+        name_col = cols.label
         names = [s.stage_name for s in sc.stages]
         index = " ".join(f"WHEN s.{q(name_col)} = {sql_text(x)} THEN {i}" for i, x in enumerate(names))
-        rows = walk_rows(schema, node, sc.columns, f"CASE {index} END AS i")
+        rows = walk_rows(schema, node, cols, f"CASE {index} END AS i")
         if rows is None:
             out.append(Skipped("stage", node.id, None, "funnel", UNKEYED_WALKS))
             continue

@@ -11,10 +11,10 @@ import duckdb
 
 from datagen.dsl.behaviours import Duration, StateTransitionModel
 from datagen.dsl.models import Node, Schema
+from datagen.dsl.units import UNIT_US
 from datagen.validate.context import q, sql_text
 from datagen.validate.recovery.common import (
     MIN_GROUP,
-    UNIT_US,
     UNKEYED_WALKS,
     Finding,
     Recovered,
@@ -29,19 +29,19 @@ from datagen.validate.recovery.common import (
 
 def duration_mean(d: Duration) -> float:
     if d.distribution == "uniform":
-        return ((d.min or 0.0) + (d.max or 2 * d.mean)) / 2
+        return (d.low + d.high) / 2
     return d.mean
 
 
 def duration_horizon(d: Duration) -> float:
     """In periods: a duration longer than this is rarer than 1 in 1000."""
     if d.distribution == "lognormal":
-        sigma = d.sigma or 0.5
+        sigma = d.lognormal_sigma
         return math.exp(math.log(d.mean) - sigma**2 / 2 + 3.1 * sigma)
     if d.distribution == "exponential":
         return d.mean * math.log(1000)
     if d.distribution == "uniform":
-        return d.max or 2 * d.mean
+        return d.high
     return d.mean
 
 
@@ -60,6 +60,7 @@ def declared_transitions(sm: StateTransitionModel, segment: str | None) -> dict[
         share = {k: v / total for k, v in spec.next_states.items()}
         if spec.duration is None:  # per-period hazards: towards terminal states scaled, the others not
             p = spec.transition_prob_per_period
+            assert p is not None  # a Markov state has one (the model checks it)
             hazard = {k: p * v * (m if k in terminal else 1.0) for k, v in share.items()}
             leave = sum(hazard.values())
             out[name] = (min(1.0, leave), {k: v / leave for k, v in hazard.items()} if leave > 0 else share)
@@ -84,12 +85,12 @@ def recover_states(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Findi
         sm = node.state_transition_model
         if sm is None:
             continue
-        cols = sm.columns
-        state_col = cols.state if cols else "state"
-        prev_col = cols.previous_state if cols else "previous_state"
-        has_prev = bool(prev_col) and node.column(prev_col) is not None
-        prev = f"CAST(s.{q(prev_col)} AS VARCHAR)" if has_prev else "NULL"
-        rows = walk_rows(schema, node, cols, f"{prev} AS prev", f"CAST(s.{q(state_col)} AS VARCHAR) AS state")
+        cols = sm.walk_columns(node)
+        has_prev = cols.extra is not None
+        prev = f"CAST(s.{q(cols.extra)} AS VARCHAR)" if cols.extra else "NULL"
+        rows = walk_rows(
+            schema, node, cols, f"{prev} AS prev", f"CAST(s.{q(cols.label)} AS VARCHAR) AS state"
+        )
         if rows is None:
             out.append(Skipped("state", node.id, None, "state model", UNKEYED_WALKS))
             continue

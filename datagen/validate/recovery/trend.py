@@ -1,6 +1,6 @@
-"""Trend (DSL.md §4.2 `trend`): the growth parameter, from a weighted least-squares fit of the declared
-curve to per-year means (per twelfth of the timeframe when it is shorter than two years), numeric
-seasonality divided out."""
+"""Trend (docs/schema-language.md §4.2 `trend`): the growth parameter, from a weighted least-squares
+fit of the declared curve to per-year means (per twelfth of the timeframe when it is shorter than two
+years), numeric seasonality divided out."""
 
 from __future__ import annotations
 
@@ -11,13 +11,11 @@ import duckdb
 import numpy as np
 
 from datagen.dsl.models import Column, Node, Schema
-from datagen.dsl.references import modifier_time_column
+from datagen.dsl.modifiers import Seasonality, Trend, TrendArgs
+from datagen.dsl.units import DAY_US, HOUR_US, UNIT_US
 from datagen.validate.context import q
 from datagen.validate.recovery.common import (
-    DAY_US,
-    HOUR_US,
     MIN_GROUP,
-    UNIT_US,
     Finding,
     Recovered,
     Skipped,
@@ -37,7 +35,7 @@ def _pattern_sql(time_us: str, dimension: str, weights: list[float]) -> str:
     return f"list_extract([{', '.join(repr(float(w)) for w in weights)}], ({index})::BIGINT + 1)"
 
 
-def _trend_basis(args) -> tuple[str, Callable[[float, float], float], str]:
+def _trend_basis(args: TrendArgs) -> tuple[str, Callable[[float, float], float], str]:
     """x(t) (SQL over `years`) in which the declared trend is linear, and how to read the parameter off
     the fit c + s·x. The bins' mean x is exact for the linear and logarithmic forms; for the
     exponential one the within-bin spread scales every bin alike and drops out of the slope."""
@@ -45,7 +43,7 @@ def _trend_basis(args) -> tuple[str, Callable[[float, float], float], str]:
         return "years", lambda c, s: math.exp(s) - 1, "growth_rate per year (exponential)"
     if args.type == "linear":
         return "years", lambda c, s: s / c, "growth_rate per year (linear)"
-    b = args.params.b if args.params is not None else 1.0
+    b = args.log_params[1]
     name = "params.a (logarithmic)" if args.params is not None else "growth_rate (logarithmic)"
     return f"ln(1 + {float(b)!r} * years)", lambda c, s: s / c, name
 
@@ -63,39 +61,34 @@ def recover_trends(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Findi
     start, end = timeframe(schema)
     width = UNIT_US["year"] if end - start >= 2 * UNIT_US["year"] else (end - start) / 12
     scaled_by_age = {
-        ref
-        for n in schema.nodes
-        if n.vintage_behavior
-        for m in n.vintage_behavior.age_based_multipliers.values()
-        if isinstance(m.applies_to, list)
-        for ref in m.applies_to
+        ref for n in schema.nodes if n.vintage_behavior for ref in n.vintage_behavior.value_columns
     }
     out: list[Finding] = []
     for node in schema.nodes:
         for col in node.columns:
-            trends = [m for m in col.modifiers if m.transform == "trend"]
+            trends = [m for m in col.modifiers if isinstance(m, Trend)]
             if not trends:
                 continue
             if len(trends) > 1 or f"{node.id}.{col.name}" in scaled_by_age:
                 why = "several trends" if len(trends) > 1 else "the value also follows a vintage curve"
                 out.append(Skipped("trend", node.id, col.name, "trend", f"{why}: not separable"))
                 continue
-            out.append(_recover_trend(con, node, col, trends[0].args, start, end, width))
+            out.append(_recover_trend(con, node, col, trends[0], start, end, width))
     return out
 
 
 def _recover_trend(
-    con: duckdb.DuckDBPyConnection, node: Node, col: Column, args, start: int, end: int, width: float
+    con: duckdb.DuckDBPyConnection, node: Node, col: Column, trend: Trend, start: int, end: int, width: float
 ) -> Finding:
+    args = trend.args
     basis, read, name = _trend_basis(args)
-    tcol = modifier_time_column(node, col, "trend", args)
+    tcol = trend.time_column(node, col)
     if tcol is None:
         return Skipped("trend", node.id, col.name, name, "no time column")
     t = us(tcol)
     value = q(col.name)
     for mod in col.modifiers:  # numeric seasonality multiplies the value: divide it back out
-        if mod.transform == "seasonality":
-            scol = modifier_time_column(node, col, "seasonality", mod.args)
+        if isinstance(mod, Seasonality) and (scol := mod.time_column(node, col)):
             value += f" / nullif({_pattern_sql(us(scol), mod.args.dimension, mod.args.weights)}, 0)"
     rows = con.execute(
         f"""SELECT floor((t_us - {start}) / {width}) AS bin, count(v), avg(v), stddev_samp(v), avg({basis})
@@ -120,7 +113,7 @@ def _recover_trend(
     else:  # s / c, delta method
         grad = np.array([-s / c**2, 1 / c])
         se_param = math.sqrt(float(grad @ cov @ grad))
-    declared = args.params.a if args.type == "logarithmic" and args.params is not None else args.growth_rate
+    declared = args.log_params[0] if args.type == "logarithmic" else args.growth_rate
     periods = "year" if width >= UNIT_US["year"] else "twelfth of the timeframe"
     return Recovered(
         "trend",

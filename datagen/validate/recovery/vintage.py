@@ -1,6 +1,6 @@
-"""Vintage (DSL.md §8.2): children per parent per age unit over the same at age 0 (the retention
-curve), counting a parent at age a only when that whole age unit lies inside the timeframe; mean value
-per age unit over age 0."""
+"""Vintage (docs/schema-language.md §8.2): children per parent per age unit over the same at age 0
+(the retention curve), counting a parent at age a only when that whole age unit lies inside the
+timeframe; mean value per age unit over age 0."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import math
 import duckdb
 import numpy as np
 
+from datagen.dsl.base import split_ref
 from datagen.dsl.behaviours import AgeMultiplier
 from datagen.dsl.models import Node, Schema
-from datagen.dsl.references import first_datetime_column, split_ref
+from datagen.dsl.units import UNIT_US
 from datagen.validate.context import q
 from datagen.validate.recovery.common import (
     MIN_GROUP,
-    UNIT_US,
     Finding,
     Recovered,
     Skipped,
@@ -27,30 +27,13 @@ from datagen.validate.recovery.common import (
 )
 
 
-def curve_value(mult: AgeMultiplier, age: np.ndarray) -> np.ndarray:
-    """A vintage curve at ages in its own unit (DSL.md §8.2: arrays step at whole units, last held;
-    parametric curves floored at 0) — written from the DSL, independently of the engine."""
-    age = np.maximum(age, 0.0)
-    if isinstance(mult.curve, list):
-        c = np.asarray(mult.curve, dtype=float)
-        return c[np.minimum(np.floor(age).astype(np.int64), len(c) - 1)]
-    a, b = mult.curve.params.a, mult.curve.params.b
-    if mult.curve.curve_type == "logarithmic":
-        v = a + b * np.log1p(age)
-    elif mult.curve.curve_type == "exponential":
-        v = a * np.exp(np.clip(b * age, -700, 700))
-    else:
-        v = a + b * age
-    return np.maximum(v, 0.0)
-
-
 def unit_means(curves: list[AgeMultiplier], unit_us: int, ages: int) -> np.ndarray:
     """Mean of the product of the curves over each age unit [a, a+1) of `unit_us` (midpoint rule)."""
     steps = 400
     x = (np.arange(ages * steps) + 0.5) / steps
     prod = np.ones_like(x)
     for m in curves:
-        prod *= curve_value(m, x * unit_us / UNIT_US[m.time_unit])
+        prod *= m.value_at(x * unit_us / UNIT_US[m.time_unit])
     return prod.reshape(ages, steps).mean(axis=1)
 
 
@@ -69,10 +52,9 @@ def recover_vintage(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Find
         vb = parent.vintage_behavior
         if vb is None or parent.pk is None:
             continue
-        mults = list(vb.age_based_multipliers.values())
-        activity = [m for m in mults if m.applies_to == "fanout"]
+        activity = vb.fanout_curves
         for child in children(schema, parent):
-            fk, tcol = key_into(schema, child, parent), first_datetime_column(child)
+            fk, tcol = key_into(schema, child, parent), child.first_time_column()
             if fk is None or tcol is None:
                 why = f"no key into {parent.id}" if fk is None else "no time column"
                 out.append(Skipped("vintage", child.id, None, f"age of {parent.id}", why))
@@ -81,12 +63,20 @@ def recover_vintage(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Find
                 out += _vintage_activity(
                     con, parent, child, fk, tcol, vb.created_at_column, activity, start, end
                 )
-            for ref in sorted({r for m in mults if isinstance(m.applies_to, list) for r in m.applies_to}):
+            for ref in sorted(vb.value_columns):
                 table, column = split_ref(ref) or ("", "")
                 if table == child.id:
-                    curves = [m for m in mults if isinstance(m.applies_to, list) and ref in m.applies_to]
                     out += _vintage_value(
-                        con, parent, child, fk, tcol, vb.created_at_column, column, curves, start, end
+                        con,
+                        parent,
+                        child,
+                        fk,
+                        tcol,
+                        vb.created_at_column,
+                        column,
+                        vb.value_curves(ref),
+                        start,
+                        end,
                     )
     return out
 
@@ -96,6 +86,7 @@ def _vintage_activity(
 ) -> list[Finding]:
     unit = UNIT_US[curves[0].time_unit]
     ages = _age_units(curves, unit, start, end)
+    assert parent.pk is not None  # only parents with a key are read
     rows = con.execute(
         f"""WITH p AS (SELECT {q(parent.pk)} AS id, {us(created)} AS born FROM {q(parent.id)}
                        WHERE {q(created)} IS NOT NULL),
@@ -117,6 +108,7 @@ def _vintage_value(
     unit = UNIT_US[curves[0].time_unit]
     ages = _age_units(curves, unit, start, end)
     v, age = f"c.{q(column)}", f"({us(tcol, 'c')} - {us(created, 'p')})"
+    assert parent.pk is not None  # only parents with a key are read
     rows = con.execute(
         f"""SELECT floor({age} / {unit})::BIGINT AS age, count({v}), sum({v}), sum({v} ^ 2)
             FROM {q(child.id)} c JOIN {q(parent.id)} p ON c.{q(fk)} = p.{q(parent.pk)}

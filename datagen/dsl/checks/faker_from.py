@@ -15,8 +15,8 @@ Problem = tuple[list[str | int], str]
 
 
 def faker_from_problems(node: Node, col: Column) -> list[Problem]:
-    """What is wrong with the column's `from`, each with the path below `from` and a message."""
-    args = col.args
+    """What is wrong with the faker column's `from`, each with the path below `from` and a message."""
+    args = col.generator.faker  # type: ignore[union-attr]  # the caller checks a faker column
     if args.from_ is None:
         return []
     sources, method = args.sources, args.method

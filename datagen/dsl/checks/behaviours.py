@@ -1,0 +1,208 @@
+"""Checks of the behaviour blocks of a table, one per block (keyed on the block's model type): the
+columns each reads or fills exist with the right type, and the child columns it scales are values,
+never keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from datagen.dsl.base import NUMERIC, TIME, split_ref
+from datagen.dsl.behaviours import (
+    BehaviourBlock,
+    SegmentBehavior,
+    StageConfig,
+    StateTransitionModel,
+    VintageBehavior,
+)
+from datagen.dsl.generators import ChoiceGen, LookupGen
+from datagen.dsl.issues import did_you_mean
+from datagen.dsl.models import Node
+
+if TYPE_CHECKING:
+    from datagen.dsl.checks import Checker, Path
+
+
+def check_behaviours(c: Checker, ni: int, node: Node) -> None:
+    base: Path = ["nodes", ni]
+    for block in node.behaviours:
+        BEHAVIOUR_CHECKS[type(block)](c, node, block, [*base, block.keyword])
+    if node.stage_config is not None and node.state_transition_model is not None:
+        c.issues.error(
+            base, "a fact can walk stages or states, not both; split it into two facts", code="two_walks"
+        )
+
+
+def _children(c: Checker, node: Node) -> list[Node]:
+    return [n for n in c.s.nodes if node.id in (n.parents or [])]
+
+
+def _child_column(c: Checker, node: Node, ref: str, path: Path) -> None:
+    """A column a block scales: numeric, in a child table, and not a key."""
+    child_ids = [n.id for n in _children(c, node)]
+    found = c.ref(ref, path, NUMERIC)
+    if found and found[0].id not in child_ids:
+        c.issues.error(
+            path,
+            f"'{ref}' is not in a child table of '{node.id}' (children: {', '.join(child_ids) or 'none'})",
+            code="not_a_child",
+        )
+    elif found and (found[1].name == found[0].pk or isinstance(found[1].generator, LookupGen)):
+        c.issues.error(
+            path,
+            f"'{ref}' is a key (or copied from another table); keys are never scaled",
+            code="scaled_key",
+        )
+
+
+def _segments(c: Checker, node: Node, sb: SegmentBehavior, path: Path) -> None:
+    seg = c.column(node, sb.segment_column, [*path, "segment_column"])
+    if seg is not None and isinstance(seg.generator, ChoiceGen) and seg.generator.choice.choices is not None:
+        values = [str(v) for v in seg.generator.choice.choices]
+        for name in sb.behaviors:
+            if name not in values:
+                c.issues.warning(
+                    [*path, "behaviors", name],
+                    f"segment '{name}' is not a value of "
+                    f"'{sb.segment_column}'{did_you_mean(name, values)} (values: "
+                    f"{', '.join(values)})",
+                    code="unknown_segment",
+                )
+    for i, ref in enumerate(sb.applies_to_columns):
+        _child_column(c, node, ref, [*path, "applies_to_columns", i])
+
+
+def _vintage(c: Checker, node: Node, vb: VintageBehavior, path: Path) -> None:
+    c.column(node, vb.created_at_column, [*path, "created_at_column"], TIME)
+    children = _children(c, node)
+    for name, mult in vb.age_based_multipliers.items():
+        if not mult.scales_fanout:
+            for i, ref in enumerate(mult.columns):
+                where = [*path, "age_based_multipliers", name, "applies_to", i]
+                _child_column(c, node, ref, where)
+                parts = split_ref(ref)
+                child = c.nodes.get(parts[0]) if parts else None
+                if child is not None and child.first_time_column() is None:
+                    c.issues.error(
+                        where,
+                        f"a value curve is read at each child's age, but '{child.id}' has no "
+                        "datetime column; add one (e.g. the event time) or drop it from applies_to",
+                        code="no_time_column",
+                    )
+        elif not any(ch.fanout is not None for ch in children if ch.primary_parent == node.id):
+            c.issues.warning(
+                [*path, "age_based_multipliers", name],
+                f"applies_to 'fanout' but no fact has '{node.id}' as its first parent with a fanout",
+                code="no_fanout",
+            )
+
+
+def _stages(c: Checker, node: Node, sc: StageConfig, path: Path) -> None:
+    cols = sc.columns
+    _walk_column(c, node, cols.stage_name if cols else "stage_name", [*path, "columns", "stage_name"], cols)
+    if cols is None or cols.stage_index:
+        name = (cols.stage_index if cols else None) or "stage_index"
+        if cols is not None or node.column(name) is not None:
+            _walk_column(c, node, name, [*path, "columns", "stage_index"], cols, explicit=True, types=NUMERIC)
+    _walk_time(c, node, cols.time if cols else None, path)
+    _segment_variation(c, node, sc, path)
+    names = [s.stage_name for s in sc.stages]
+    if len(set(names)) != len(names):
+        c.issues.error([*path, "stages"], "stage names must be unique", code="duplicate_id")
+
+
+def _states(c: Checker, node: Node, sm: StateTransitionModel, path: Path) -> None:
+    states = list(sm.states)
+    if sm.initial_state not in sm.states:
+        c.issues.error(
+            [*path, "initial_state"],
+            f"unknown state '{sm.initial_state}'"
+            f"{did_you_mean(sm.initial_state, states)} (states: {', '.join(states)})",
+            code="unknown_state",
+        )
+    for name, spec in sm.states.items():
+        for nxt in spec.next_states:
+            if nxt not in sm.states:
+                c.issues.error(
+                    [*path, "states", name, "next_states", nxt],
+                    f"unknown state '{nxt}'{did_you_mean(nxt, states)} (states: {', '.join(states)})",
+                    code="unknown_state",
+                )
+        total = sum(spec.next_states.values())
+        if spec.next_states and abs(total - 1) > 1e-6:
+            c.issues.note(
+                [*path, "states", name, "next_states"],
+                f"probabilities sum to {total:g}; they are normalised to 1",
+                code="normalised_weights",
+            )
+    cols = sm.columns
+    _walk_column(c, node, cols.state if cols else "state", [*path, "columns", "state"], cols)
+    prev = cols.previous_state if cols else "previous_state"
+    if prev and (cols is not None or node.column(prev) is not None):
+        _walk_column(c, node, prev, [*path, "columns", "previous_state"], cols, explicit=True)
+    _walk_time(c, node, cols.time if cols else None, path)
+    _segment_variation(c, node, sm, path)
+
+
+def _walk_column(
+    c: Checker,
+    node: Node,
+    name: str,
+    path: Path,
+    declared: Any,
+    *,
+    explicit: bool | None = None,
+    types: tuple[str, ...] | None = None,
+) -> None:
+    """A column the walk fills: it must exist (by default or as named in `columns`), and its own
+    generator is only a placeholder."""
+    explicit = declared is not None if explicit is None else explicit
+    col = node.column(name)
+    if col is None and not explicit:
+        c.issues.error(
+            path,
+            f"table '{node.id}' has no column '{name}' for the block to fill; add it or name "
+            'the column in "columns"',
+            code="unknown_column",
+        )
+        return
+    col = c.column(node, name, path, types)
+    if col is not None:
+        c.issues.note(
+            path,
+            f"'{node.id}.{name}' is filled by the behaviour block; its generator is a placeholder",
+            code="behaviour_overrides",
+        )
+
+
+def _walk_time(c: Checker, node: Node, named: str | None, path: Path) -> None:
+    where = [*path, "columns", "time"]
+    if named:
+        c.column(node, named, where, TIME)
+    elif node.first_time_column() is None:
+        c.issues.error(
+            where, f"table '{node.id}' has no datetime column for the walk's times", code="no_time_column"
+        )
+
+
+def _segment_variation(c: Checker, node: Node, walk: StageConfig | StateTransitionModel, path: Path) -> None:
+    if not walk.segment_variation:
+        return
+    parent = c.nodes.get(node.primary_parent or "")
+    if parent is None or parent.segment_behavior is None:
+        c.issues.error(
+            [*path, "segment_variation"],
+            f"segment_variation needs the first parent of '{node.id}' to declare "
+            "segment_behavior (which column holds the segment)",
+            code="no_segments",
+        )
+
+
+BehaviourCheck = Callable[["Checker", Node, Any, "Path"], None]
+# One check per behaviour block, on its model type.
+BEHAVIOUR_CHECKS: dict[type[BehaviourBlock], BehaviourCheck] = {
+    SegmentBehavior: _segments,
+    VintageBehavior: _vintage,
+    StageConfig: _stages,
+    StateTransitionModel: _states,
+}

@@ -1,0 +1,193 @@
+"""Checks of a column: the type its generator fills, then one check per generator (keyed on the
+generator's model type), then its modifiers and its column-level constraints."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from datagen.dsl import generators as g
+from datagen.dsl.base import NUMERIC, TIME, parse_instant
+from datagen.dsl.checks.faker_from import faker_from_problems
+from datagen.dsl.checks.modifiers import check_modifier
+from datagen.dsl.expressions import expression_problems, referenced_columns
+from datagen.dsl.models import Column, Node
+from datagen.faker_pool import method_problem
+
+if TYPE_CHECKING:
+    from datagen.dsl.checks import Checker, Path
+
+
+def comparable(a: str, b: str) -> bool:
+    """Column types whose values can meet: in a join, an inequality or a copy between non-key columns."""
+    return a == b or {a, b} <= set(NUMERIC) or {a, b} <= set(TIME)
+
+
+def check_column(c: Checker, node: Node, col: Column, path: Path) -> None:
+    gen = col.generator
+    gpath = [*path, "generator", gen.keyword]
+    allowed = gen.column_types
+    if allowed and col.type not in allowed:
+        c.issues.error(
+            [*path, "type"],
+            f"a {gen.keyword} generator fills {' or '.join(allowed)} columns, not {col.type}",
+            code="wrong_type",
+        )
+    GENERATOR_CHECKS[type(gen)](c, node, col, gen, gpath)
+    for mi, mod in enumerate(col.modifiers):
+        check_modifier(c, node, col, mod, [*path, "modifiers", mi])
+    if col.constraints and col.constraints.enum_ref:
+        c.ref(col.constraints.enum_ref, [*path, "constraints", "enum_ref"])
+
+
+def check_whole_number_inside(c: Checker, col: Column, lo: object, hi: object, path: Path, what: str) -> None:
+    """An int column is rounded last, so [lo, hi] must contain a whole number to be met at all."""
+    if (
+        col.type == "int"
+        and isinstance(lo, int | float)
+        and isinstance(hi, int | float)
+        and math.ceil(lo) > math.floor(hi)
+    ):
+        c.issues.error(
+            path,
+            f"{what} [{lo:g}, {hi:g}] contains no whole number, and '{col.name}' is an int column; "
+            "widen it or make the column a float",
+            code="empty_int_range",
+        )
+
+
+def _nothing(c: Checker, node: Node, col: Column, gen: g.GeneratorModel, gpath: Path) -> None:
+    """A generator whose arguments the model checks entirely."""
+
+
+def _enum_list(c: Checker, node: Node, col: Column, gen: g.EnumListGen, gpath: Path) -> None:
+    if node.kind != "vocab":
+        c.issues.error(
+            gpath,
+            "enum_list is for vocab tables; use choice to draw from a list",
+            code="enum_list_outside_vocab",
+        )
+
+
+def _choice(c: Checker, node: Node, col: Column, gen: g.ChoiceGen, gpath: Path) -> None:
+    if gen.choice.choices_ref:
+        c.ref(gen.choice.choices_ref, [*gpath, "choices_ref"])
+
+
+def _datetime_series(c: Checker, node: Node, col: Column, gen: g.DatetimeSeriesGen, gpath: Path) -> None:
+    within = gen.datetime_series.within
+    if isinstance(within, str):
+        return
+    try:
+        if parse_instant(within.start) >= parse_instant(within.end):
+            c.issues.error([*gpath, "within"], "within.start must be before within.end", code="bad_window")
+    except ValueError:
+        c.issues.error([*gpath, "within"], "within.start/end must be ISO-8601 timestamps", code="bad_window")
+
+
+def _faker(c: Checker, node: Node, col: Column, gen: g.FakerGen, gpath: Path) -> None:
+    args = gen.faker
+    if p := method_problem(args.method, args.args, locale=args.locale):
+        about_locale = p.startswith(("unknown locale", "faker locale"))
+        c.issues.error([*gpath, "locale" if about_locale else "method"], p, code="faker_method")
+    if args.locale_from:
+        c.column(node, args.locale_from, [*gpath, "locale_from"])
+    for where, problem in faker_from_problems(node, col):
+        c.issues.error([*gpath, "from", *where], problem, code="faker_from")
+
+
+def _distribution(c: Checker, node: Node, col: Column, gen: g.DistributionGen, gpath: Path) -> None:
+    clamp = gen.distribution.clamp
+    if clamp:
+        check_whole_number_inside(c, col, clamp[0], clamp[1], [*gpath, "clamp"], "clamp")
+
+
+def _expression(c: Checker, node: Node, col: Column, gen: g.ExpressionGen, gpath: Path) -> None:
+    code = gen.expression.code
+    problems = expression_problems(code, node.column_names)
+    for problem in problems:
+        c.issues.error([*gpath, "code"], problem.message, code="expression")
+    if not problems and col.name in referenced_columns(code):
+        c.issues.error(
+            [*gpath, "code"],
+            f"the expression of '{col.name}' uses '{col.name}' itself, which does not exist yet; "
+            "compute it from other columns",
+            code="expression_self_reference",
+        )
+
+
+def _lookup(c: Checker, node: Node, col: Column, gen: g.LookupGen, gpath: Path) -> None:
+    args = gen.lookup
+    found = c.ref(args.from_, [*gpath, "from"])
+    if not found:
+        return
+    src, src_col = found
+    if src_col.type != col.type and (src_col.name == src.pk or not comparable(src_col.type, col.type)):
+        c.issues.error(
+            [*gpath, "from"],
+            f"'{col.name}' is {col.type} but '{args.from_}' is {src_col.type}; a lookup copies the "
+            f"values (and keys keep their type), so make '{col.name}' {src_col.type}",
+            code="type_mismatch",
+        )
+    if src is node:
+        _self_reference(c, node, col, gen, src_col, gpath)
+        return
+    for local, source in (args.on or {}).items():
+        local_col = c.column(node, local, [*gpath, "on", local])
+        source_col = c.column(src, source, [*gpath, "on", local])
+        if local_col and source_col and not comparable(local_col.type, source_col.type):
+            c.issues.error(
+                [*gpath, "on", local],
+                f"joins '{node.id}.{local}' ({local_col.type}) with '{src.id}.{source}' "
+                f"({source_col.type}); values of these types never match",
+                code="type_mismatch",
+            )
+        if source_col is not None and not c.is_unique(src, source_col):
+            c.issues.error(
+                [*gpath, "on", local],
+                f"'{src.id}.{source}' is not unique, so a join on it is ambiguous; join on "
+                f"'{src.id}.{src.pk}' or declare it unique",
+                code="lookup_not_unique",
+            )
+
+
+def _self_reference(c: Checker, node: Node, col: Column, gen: g.LookupGen, pk: Column, gpath: Path) -> None:
+    """Each row names an earlier row of its own table, found by its position in a sequence key."""
+    if gen.lookup.on:
+        c.issues.error([*gpath, "on"], "a self-reference cannot use 'on'", code="self_lookup_on")
+    elif node.pk != pk.name:
+        c.issues.error(
+            [*gpath, "from"],
+            f"a self-reference must point at the table's primary key "
+            f"('{node.id}.{node.pk}'), so each row can name an earlier row",
+            code="self_ref_not_pk",
+        )
+    elif not isinstance(pk.generator, g.SequenceGen):
+        c.issues.error(
+            [*gpath, "from"],
+            f"a self-reference needs the primary key '{node.id}.{node.pk}' to be a sequence "
+            "(earlier rows are found by their position)",
+            code="self_ref_not_sequence",
+        )
+    elif not col.nullable:
+        c.issues.error(
+            [*gpath[:-2]],
+            f"self-reference '{col.name}' needs \"nullable\": true: the first "
+            "row has no earlier row to point at",
+            code="self_ref_not_nullable",
+        )
+
+
+GeneratorCheck = Callable[["Checker", Node, Column, Any, "Path"], None]
+# One check per generator, on its model type.
+GENERATOR_CHECKS: dict[type[g.GeneratorModel], GeneratorCheck] = {
+    g.SequenceGen: _nothing,
+    g.ChoiceGen: _choice,
+    g.DistributionGen: _distribution,
+    g.DatetimeSeriesGen: _datetime_series,
+    g.FakerGen: _faker,
+    g.LookupGen: _lookup,
+    g.ExpressionGen: _expression,
+    g.EnumListGen: _enum_list,
+}

@@ -1,0 +1,76 @@
+"""The engine's registry: each feature's model type → the code that generates it. One table per family
+(a generator fills a column, a modifier transforms it, a behaviour block shapes children), and the one
+place to look up where a feature is implemented. Features the engine does not generate say why.
+
+The parity test holds these tables to the language's list of features (datagen.dsl.features)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from datagen.dsl import behaviours as b
+from datagen.dsl import generators as g
+from datagen.dsl import modifiers as m
+from datagen.dsl.features import TARGETS
+from datagen.dsl.models import Column
+from datagen.engine import generators, modifiers
+from datagen.engine.behaviours import BehaviourEngine
+from datagen.engine.block import Block
+from datagen.engine.lookups import lookup
+from datagen.engine.segments import Segments
+from datagen.engine.vintage import Vintage
+from datagen.engine.walks import STAGES, STATES, WalkEngine
+
+GeneratorFn = Callable[[Block, Column, Any], np.ndarray]  # (block, column, generator) -> raw values
+ModifierFn = Callable[[Block, Column, int, Any, np.ndarray], np.ndarray]  # (…, position, modifier, v)
+
+GENERATORS: dict[type[g.GeneratorModel], GeneratorFn] = {
+    g.SequenceGen: generators.sequence,
+    g.ChoiceGen: generators.choice,
+    g.DistributionGen: generators.distribution,
+    g.DatetimeSeriesGen: generators.datetime_series,
+    g.FakerGen: generators.faker,
+    g.LookupGen: lookup,
+    g.ExpressionGen: generators.expression,
+    g.EnumListGen: generators.enum_list,
+}
+
+MODIFIERS: dict[type[m.ModifierModel], ModifierFn] = {
+    m.Multiply: modifiers.multiply,
+    m.Add: modifiers.add,
+    m.Clamp: modifiers.clamp,
+    m.Jitter: modifiers.jitter,
+    m.MapValues: modifiers.map_values,
+    m.Seasonality: modifiers.seasonality,
+    m.TimeJitter: modifiers.time_jitter,
+    m.Effect: modifiers.effect,
+    m.Outliers: modifiers.outliers,
+    m.Trend: modifiers.trend,
+}
+
+BEHAVIOURS: dict[type[b.BehaviourBlock], BehaviourEngine[Any]] = {
+    b.SegmentBehavior: Segments(),
+    b.VintageBehavior: Vintage(),
+    b.StageConfig: STAGES,
+    b.StateTransitionModel: STATES,
+}
+
+# Features the engine never reads, and why.
+NOT_GENERATED: dict[type, str] = {
+    target: "a target is a check on the data, not an instruction to the engine: the data meets it "
+    "through the generators, modifiers and behaviour blocks it summarises"
+    for target in TARGETS
+}
+
+
+def behaviour_engine(spec: b.BehaviourBlock) -> BehaviourEngine[Any]:
+    return BEHAVIOURS[type(spec)]
+
+
+def walk_engine(spec: b.BehaviourBlock) -> WalkEngine[Any]:
+    impl = BEHAVIOURS[type(spec)]
+    assert isinstance(impl, WalkEngine)
+    return impl
