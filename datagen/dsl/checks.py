@@ -7,6 +7,7 @@ import math
 from graphlib import CycleError, TopologicalSorter
 
 from datagen.dsl.expressions import expression_problems, referenced_columns
+from datagen.dsl.feasibility import check_feasible
 from datagen.dsl.issues import IssueList, PathPart, allowed_list, did_you_mean
 from datagen.dsl.models import Column, ForeignKey, Node, RangeConstraint, Schema, parse_instant
 from datagen.dsl.modifiers import TIME_ARGUMENT
@@ -102,6 +103,7 @@ class Checker:
         self.check_table_graph()
         self.check_constraints()
         self.check_targets()
+        check_feasible(self.s, self.issues)
         self.add_implied_constraints()
 
     def check_ids(self) -> None:
