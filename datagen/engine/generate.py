@@ -7,6 +7,7 @@ size changes only how rows are grouped on disk, never their values."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from datagen.dsl.limits import MAX_ROWS
 from datagen.dsl.models import Node, Schema
 from datagen.engine.behaviours import value_multiplier
 from datagen.engine.block import Block, Store
@@ -25,9 +27,9 @@ from datagen.engine.plan import Plan, TablePlan, make_plan
 from datagen.engine.rng import BLOCK_ROWS
 from datagen.engine.timegrid import to_us
 from datagen.engine.walks import WALKS
-from datagen.errors import DatagenError, GenerationError
+from datagen.errors import DatagenError, GenerationError, InputError
 
-MAX_ROWS_PER_TABLE = 10_000_000_000
+MAX_ROWS_PER_TABLE = MAX_ROWS
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,13 @@ class Options:
     chunk_rows: int = 4 * BLOCK_ROWS
     block_rows: int = BLOCK_ROWS
     sample: int | None = None  # cap rows of tables without parents (preflight)
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.scale) and 0 < self.scale <= MAX_ROWS):
+            raise InputError(
+                f"scale must be a positive number up to {MAX_ROWS:.0e} (got {self.scale})",
+                hint="use e.g. --scale 0.1 for a tenth of the rows, --scale 2 for twice as many",
+            )
 
 
 @dataclass
@@ -197,14 +206,16 @@ class Engine:
                 continue
             col = node.column(name)
             try:
-                v = GENERATORS[col.kind](block, col)
-                mult = value_multiplier(block, name)
-                if mult is not None:
-                    v = v.astype(float) * mult
-                if col.kind == "distribution" and col.args.clamp:
-                    v = np.clip(v, *clamp_bounds(col, *col.args.clamp))
-                for i, mod in enumerate(col.modifiers):
-                    v = MODIFIERS[mod.transform](block, col, i, mod.args, v)
+                # An overflow (inf) is not warned about here: the final cast refuses it, by column.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    v = GENERATORS[col.kind](block, col)
+                    mult = value_multiplier(block, name)
+                    if mult is not None:
+                        v = v.astype(float) * mult
+                    if col.kind == "distribution" and col.args.clamp:
+                        v = np.clip(v, *clamp_bounds(col, *col.args.clamp))
+                    for i, mod in enumerate(col.modifiers):
+                        v = MODIFIERS[mod.transform](block, col, i, mod.args, v)
                 block.values[name] = inject_nulls(block, col, v)
             except DatagenError as exc:
                 raise GenerationError(f"{self.where(block, name)}: {exc.message}", hint=exc.hint) from exc
@@ -217,7 +228,7 @@ class Engine:
 
     def to_table(self, block: Block) -> pa.Table:
         node = block.table.node
-        arrays = [to_arrow(c, block.values[c.name]) for c in node.columns]
+        arrays = [to_arrow(c, block.values[c.name], node.id) for c in node.columns]
         return pa.Table.from_arrays(arrays, schema=arrow_schema(node))
 
     # --- the whole run -------------------------------------------------------------------------------

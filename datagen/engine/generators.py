@@ -13,6 +13,7 @@ import numpy as np
 from datagen import faker_pool
 from datagen.dsl.expressions import Expression, parse_expression
 from datagen.dsl.generators import parse_weights_kind
+from datagen.dsl.limits import INT64_MAX, INT64_MIN
 from datagen.dsl.models import Column, Node, parse_instant
 from datagen.dsl.references import first_datetime_column
 from datagen.engine.behaviours import activity_at, activity_cap, fanout_curves
@@ -27,7 +28,15 @@ MAX_REJECTION_ROUNDS = 200
 
 
 def sequence(block: Block, col: Column) -> np.ndarray:
-    values = col.args.start + col.args.step * block.row_numbers
+    start, step = col.args.start, col.args.step
+    last = start + step * (block.row_start + block.n - 1)  # Python ints: exact, never wrapped
+    if block.n and not INT64_MIN <= last <= INT64_MAX:
+        raise GenerationError(
+            f"the sequence from {start} by {step} reaches {last:.4g} at row {block.row_start + block.n:,}, "
+            "outside the 64-bit integer range (about ±9.22e18)",
+            hint="start lower, use a smaller step, or generate fewer rows",
+        )
+    values = start + step * block.row_numbers
     return values.astype(object).astype(str) if col.type == "string" else values
 
 

@@ -97,25 +97,37 @@ def test_not_enough_free_space_is_refused_before_work(
     assert_clean_failure(generate(tmp_path, small(), out), out, "GB free", "fix:", code=1)
 
 
-@pytest.mark.parametrize("how", ["rows", "fanout"])
+@pytest.mark.parametrize("how", ["scale", "fanout"])
 def test_a_schema_needing_a_trillion_rows_is_refused_before_work(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
     doc = small()
-    if how == "rows":
-        doc["nodes"][0]["rows"] = 10**12
+    extra: list[str] = []
+    if how == "scale":
+        doc["nodes"][0]["rows"] = 10**9
+        extra = ["--scale", "1000"]
     else:
         doc["nodes"][0]["rows"] = 10**6
         doc["nodes"][1]["fanout"] = {"distribution": "poisson", "lambda": 10**6}
     monkeypatch.setattr(dataset.Engine, "run", lambda *a, **k: pytest.fail("generation started"))
     out = tmp_path / "data"
-    table = "person" if how == "rows" else "visit"
-    assert_clean_failure(generate(tmp_path, doc, out), out, f"'{table}' would have about 1e+12 rows", code=1)
+    table = "person" if how == "scale" else "visit"
+    result = generate(tmp_path, doc, out, *extra)
+    assert_clean_failure(result, out, f"'{table}' would have about 1e+12 rows", code=1)
+
+
+def test_rows_past_the_per_table_limit_are_a_schema_error(tmp_path: Path) -> None:
+    doc = small()
+    doc["nodes"][0]["rows"] = 10**12
+    result = generate(tmp_path, doc, tmp_path / "data")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "nodes[0].rows" in result.stderr and "10,000,000,000" in result.stderr
 
 
 def test_the_installed_command_prints_the_size_error_without_a_traceback(tmp_path: Path) -> None:
     doc = small()
-    doc["nodes"][0]["rows"] = 10**12
+    doc["nodes"][0]["rows"] = 10**6
+    doc["nodes"][1]["fanout"] = {"distribution": "poisson", "lambda": 10**6}
     out = tmp_path / "data"
     proc = subprocess.run(
         [sys.executable, "-m", "datagen", "generate", str(write_schema(tmp_path, doc)), "-o", str(out)],
