@@ -34,7 +34,9 @@ _LATEST_US = (LATEST - _EPOCH) // timedelta(microseconds=1)
 
 def declared_type_of(t: pa.DataType) -> str | None:
     """The DSL type an Arrow type stores naturally (None when none does): the inverse of ARROW_TYPES,
-    lenient about widths and units, for reading files others may have written."""
+    lenient about widths, units and dictionary encoding, for reading files others may have written."""
+    if pa.types.is_dictionary(t):
+        t = t.value_type
     checks = (
         ("int", pa.types.is_integer),
         ("float", pa.types.is_floating),
