@@ -10,14 +10,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner, Result
 
 from datagen import cli
+from datagen.dsl import check
 from datagen.engine import generators
 from datagen.io import dataset
-from tests.engine.conftest import dist, entity, fact, schema
+from tests.engine.conftest import dist, entity, expr, fact, one_table, schema, times
 
 runner = CliRunner()
 
@@ -188,4 +190,64 @@ def test_a_vintage_value_curve_on_a_child_without_time_is_a_clear_error(tmp_path
     result = generate(tmp_path, doc, out)
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "visit" in result.stderr and "datetime column" in result.stderr
+    assert not out.exists()
+
+
+# --- values a column cannot hold: refused by the final cast, never written wrapped or as inf ------------
+
+
+def amounts(column: dict) -> dict:
+    """`amount` (gamma, 1..~200) feeds `column`, whose value only the data can tell."""
+    return one_table([dist("amount", "gamma", shape=2, scale=20), column], rows=500)
+
+
+@pytest.mark.parametrize(
+    ("column", "words"),
+    [
+        (expr("big", "amount * 1e18", "int"), "are outside the 64-bit integer range"),
+        (expr("ratio", "amount / (amount - amount)", "float"), "are infinite"),
+        (expr("ratio", "amount / (amount - amount)", "float", nullable=True), "are infinite"),
+        (expr("ln", "log(amount - 1000)", "float"), "are null or NaN"),
+        (expr("later", "start + days(amount * 1000)", "datetime"), "outside the supported date range"),
+    ],
+    ids=["int_overflow", "inf_in_float", "inf_in_nullable_float", "nan_in_float", "datetime_past_2261"],
+)
+def test_a_value_the_column_cannot_hold_is_refused_naming_the_column(
+    tmp_path: Path, column: dict, words: str
+) -> None:
+    doc = amounts(column)
+    if "start" in column["generator"]["expression"]["code"]:
+        doc["nodes"][0]["columns"].insert(1, times("start"))
+    assert check(doc).ok, check(doc).errors
+    out = tmp_path / "data"
+    result = generate(tmp_path, doc, out)
+    assert_clean_failure(result, out, f"t.{column['name']}:", words, "fix:", code=1)
+
+
+def test_nan_in_a_nullable_float_is_written_as_null(tmp_path: Path) -> None:
+    """NaN is how the engine carries a missing number; where nulls are allowed it is one."""
+    doc = amounts(expr("ln", "log(amount - 30)", "float", nullable=True))
+    out = tmp_path / "data"
+    assert generate(tmp_path, doc, out).exit_code == 0
+    ln = pq.read_table(out / "t.parquet").column("ln")
+    amount = pq.read_table(out / "t.parquet").column("amount").to_numpy()
+    assert ln.null_count == int((amount <= 30).sum()) > 0
+    assert not np.isnan(ln.drop_null().to_numpy()).any()
+
+
+def test_a_sequence_that_outgrows_64_bits_at_a_larger_scale_is_refused(tmp_path: Path) -> None:
+    """At scale 1 the keys fit (check passes); three times the rows would wrap, so generate refuses."""
+    doc = one_table([], rows=1000)
+    doc["nodes"][0]["columns"][0]["generator"]["sequence"]["start"] = 2**63 - 2000
+    assert check(doc).ok
+    out = tmp_path / "data"
+    result = generate(tmp_path, doc, out, "--scale", "3")
+    assert_clean_failure(result, out, "t.id", "outside the 64-bit integer range", code=1)
+
+
+@pytest.mark.parametrize("scale", ["inf", "nan", "0", "-1", "1e300"])
+def test_a_scale_that_is_not_a_positive_finite_number_exits_2(tmp_path: Path, scale: str) -> None:
+    out = tmp_path / "data"
+    result = generate(tmp_path, small(), out, f"--scale={scale}")
+    assert result.exit_code == 2 and "Traceback" not in result.output
     assert not out.exists()
