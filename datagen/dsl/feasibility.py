@@ -34,10 +34,24 @@ def check_feasible(schema: Schema, issues: IssueList) -> None:
                     "nullable lookup into the table's own key)",
                     code="self_parent",
                 )
+        effects = [([*base, "modifiers", mi], mod) for mi, mod in enumerate(node.modifiers)]
         for ci, col in enumerate(node.columns):
             path: Path = [*base, "columns", ci]
             _check_literals(col, path, issues)
             _check_generator(node, col, path, issues, rows.get(node.id, 0.0))
+            effects += [
+                ([*path, "modifiers", mi], mod)
+                for mi, mod in enumerate(col.modifiers)
+                if mod.transform == "effect"
+            ]
+        for where, mod in effects:
+            if mod.args.effect_table == node.id:
+                issues.error(
+                    [*where, "args", "effect_table"],
+                    f"effect_table '{node.id}' is the table being generated, whose rows do not exist yet "
+                    "(the effect would never apply); keep the windows in a table of their own",
+                    code="effect_self",
+                )
 
 
 def expected_rows(schema: Schema) -> dict[str, float]:

@@ -125,7 +125,8 @@ def _unstorable(col: Column, values: np.ndarray) -> tuple[str, str] | None:
         if missing.any() and not col.nullable:
             return (
                 f"{_share(missing, n)} are null or NaN (e.g. 0/0, x % 0 or the log of a negative number "
-                "in an expression, or a lookup of a nullable column), but the column is not nullable",
+                "in an expression, or a lookup that found no value: a nullable column or an empty table), "
+                "but the column is not nullable",
                 f"guard the formula with where(), or {nullable_fix}",
             )
         if t == "int":
@@ -159,7 +160,8 @@ def _unstorable(col: Column, values: np.ndarray) -> tuple[str, str] | None:
         missing = pd.isna(values)
         if np.any(missing):
             return (
-                f"{_share(np.asarray(missing), n)} are null, but the column is not nullable",
+                f"{_share(np.asarray(missing), n)} are null (a lookup that found no value: a nullable "
+                "column or an empty table), but the column is not nullable",
                 nullable_fix,
             )
     return None

@@ -152,7 +152,14 @@ class Engine:
         parent = self.plan.table(node.parents[0]).node
         parent_rows = self.store.rows[parent.id]
         ranges = [(s, min(s + b, parent_rows)) for s in range(0, parent_rows, b)]
-        per_block = [self.counts_for(node, parent, k, r0, r1) for k, (r0, r1) in enumerate(ranges)]
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflowing multiplier is capped
+            per_block = [self.counts_for(node, parent, k, r0, r1) for k, (r0, r1) in enumerate(ranges)]
+        total = sum(int(c.sum()) for c in per_block)
+        if total > MAX_ROWS_PER_TABLE:  # multipliers the estimate cannot foresee
+            raise GenerationError(
+                f"table '{node.id}' would have {total:,} rows, over the limit of {MAX_ROWS_PER_TABLE:.0e}",
+                hint="lower its fanout or the multipliers on it (segment, effect, vintage curve)",
+            )
         blocks: list[BlockSpec] = []
         start = 0
         for k, counts in enumerate(per_block):

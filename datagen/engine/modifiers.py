@@ -78,7 +78,8 @@ def seasonality(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> 
 def time_jitter(block: Block, col: Column, i: int, args: Any, v: np.ndarray) -> np.ndarray:
     start, end = block.timeframe_us
     t = v.astype("datetime64[us]").astype(np.int64)
-    shift = block.rng(col.name, f"mod{i}").normal(0.0, args.std_minutes * 60e6, block.n).astype(np.int64)
+    noise = block.rng(col.name, f"mod{i}").normal(0.0, args.std_minutes * 60e6, block.n)
+    shift = np.clip(noise, start - end, end - start).astype(np.int64)  # the result is clipped there anyway
     out = np.clip(t + shift, start, end)
     lo, hi = block.bounds(col.name)  # enforced inequalities still hold after the jitter
     if lo is not None:

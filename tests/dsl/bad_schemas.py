@@ -1345,6 +1345,23 @@ CASES: list[BadCase] = [
         f"{CUSTOMERS}.columns[1].generator.choice",
         "weights are relative",
     ),
+    case(
+        "effect_table_is_the_table_itself",
+        append(
+            f"{AMOUNT}.modifiers",
+            {
+                **EFFECT,
+                "args": {
+                    **EFFECT["args"],
+                    "effect_table": "orders",
+                    "window": {"start_col": "ordered_at", "end_col": "ordered_at"},
+                    "map": {"field": "tax"},
+                },
+            },
+        ),
+        f"{AMOUNT}.modifiers[1].args.effect_table",
+        "is the table being generated",
+    ),
     # --- behaviour blocks ----------------------------------------------------------------------------
     case(
         "segment_column_unknown",

@@ -19,7 +19,7 @@ from datagen import cli
 from datagen.dsl import check
 from datagen.engine import generators
 from datagen.io import dataset
-from tests.engine.conftest import dist, entity, expr, fact, one_table, schema, times
+from tests.engine.conftest import col, dist, entity, expr, fact, one_table, schema, times
 
 runner = CliRunner()
 
@@ -251,3 +251,46 @@ def test_a_scale_that_is_not_a_positive_finite_number_exits_2(tmp_path: Path, sc
     result = generate(tmp_path, small(), out, f"--scale={scale}")
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_an_overflowing_vintage_curve_is_refused_by_the_table_size(tmp_path: Path) -> None:
+    """A fanout multiplier that overflows is capped per parent, never drawn as garbage or a crash."""
+    doc = small()
+    doc["nodes"][0]["columns"].append(times("joined_at"))
+    doc["nodes"][0]["vintage_behavior"] = {
+        "created_at_column": "joined_at",
+        "age_based_multipliers": {"activity": {"curve": [1e308, 1e308], "applies_to": "fanout"}},
+    }
+    out = tmp_path / "data"
+    result = generate(tmp_path, doc, out)
+    assert_clean_failure(result, out, "'visit' would have", "over the limit of 1e+10", code=1)
+    assert "RuntimeWarning" not in result.stderr
+
+
+def test_a_stage_gap_past_the_timeframe_means_the_stage_is_never_reached(tmp_path: Path) -> None:
+    doc = small()
+    visit = doc["nodes"][1]
+    del visit["fanout"]
+    visit["columns"] += [
+        col("stage_name", "string", {"choice": {"choices": ["x"]}}),
+        col("stage_index", "int", {"sequence": {}}),
+        times("at"),
+    ]
+    visit["stage_config"] = {
+        "stages": [{"stage_name": "a", "transition_rate": 1}, {"stage_name": "b", "transition_rate": 1}],
+        "gap": {"distribution": "constant", "mean_hours": 1e300},
+    }
+    out = tmp_path / "data"
+    assert generate(tmp_path, doc, out).exit_code == 0
+    stages = pq.read_table(out / "visit.parquet").column("stage_name").to_pylist()
+    assert stages == ["a"] * 300  # one row per person: the second stage lies beyond the timeframe
+
+
+def test_a_huge_time_jitter_pushes_times_to_the_timeframe_edges_not_to_wrapped_values(tmp_path: Path) -> None:
+    jittered = {**times("at"), "modifiers": [{"transform": "time_jitter", "args": {"std_minutes": 1e300}}]}
+    doc = one_table([jittered])
+    out = tmp_path / "data"
+    assert generate(tmp_path, doc, out).exit_code == 0
+    at = pq.read_table(out / "t.parquet").column("at").cast("timestamp[us]").to_numpy()
+    edges = {np.datetime64("2024-01-01T00:00:00", "us"), np.datetime64("2025-01-01T00:00:00", "us")}
+    assert set(at.tolist()) <= {e.astype(object) for e in edges} and len(set(at.tolist())) == 2
