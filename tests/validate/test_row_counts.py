@@ -49,7 +49,7 @@ def test_clean_data_has_the_rows_the_schema_implies(clean_shop: Path) -> None:
         "channels": "pass",
         "orders": "pass",
     }
-    assert "expected 400 (rows 400 x scale 1" in rows["customers"].message
+    assert "expected 400 (rows 400 x scale 1 from .metadata.json)" in rows["customers"].message
     assert "expected 3 (one row per value" in rows["channels"].message
     assert "poisson fanout over 400 customers rows" in rows["orders"].message
 
@@ -161,3 +161,14 @@ def test_the_count_moments_match_the_engines_draws(fanout: dict, multiplier: flo
     mean, var, _ = _moments(orders.fanout, np.full(n, multiplier))
     assert abs(counts.sum() - mean) <= 4 * math.sqrt(var) + 0.002 * mean
     assert counts.var() * n == pytest.approx(var, rel=0.05)
+
+
+def test_without_a_recorded_scale_an_entity_count_is_not_checked_but_its_children_are(data: Path) -> None:
+    """A preview sample is written with its seed only: entities hold a few rows whatever `rows` says."""
+    (data / ".metadata.json").write_text('{"seed": 42}')
+    rewrite(data, "customers", lambda t: t.slice(0, 50))
+    rewrite(data, "orders", lambda t: t.filter(pc.less_equal(t.column("customer_id"), 50)))
+    report = validated(shop(), data)
+    rows = {r.table: r for r in report.results if r.check == "rows"}
+    assert rows["customers"].status == "skip" and "records no scale" in rows["customers"].message
+    assert rows["orders"].passed and "over 50 customers rows" in rows["orders"].message
