@@ -12,7 +12,7 @@ from typing import Any
 from datagen.dsl.expressions import gives_text
 from datagen.dsl.generators import distribution_median
 from datagen.dsl.issues import IssueList, PathPart
-from datagen.dsl.limits import INT64_FLOAT_LIMIT, INT64_MAX, INT64_MIN, instant_problem
+from datagen.dsl.limits import INT64_FLOAT_LIMIT, INT64_MAX, INT64_MIN, instant_problem, shown
 from datagen.dsl.models import Column, Node, Schema, parse_instant
 from datagen.dsl.references import split_ref
 
@@ -109,10 +109,10 @@ def literal_problem(value: Any, col: Column) -> str | None:
     if isinstance(value, bool):
         return None if t == "bool" else f"{str(value).lower()} in {_a(t)} column"
     if t == "bool":
-        return f"{value!r} in a bool column (use true or false)"
+        return f"{shown(value)} in a bool column (use true or false)"
     if t in ("int", "float"):
         if isinstance(value, str):
-            return f"text {value!r} in {_a(t)} column"
+            return f"text {shown(value)} in {_a(t)} column"
         if t == "int" and isinstance(value, float) and not value.is_integer():
             return f"{value:g} in an int column (use a whole number, or make the column a float)"
         if t == "int" and not INT64_MIN <= value <= INT64_MAX:
@@ -120,11 +120,11 @@ def literal_problem(value: Any, col: Column) -> str | None:
         return None
     if t in ("datetime", "date"):
         if not isinstance(value, str):
-            return f'{value!r} in {_a(t)} column (write an ISO-8601 date in quotes, e.g. "2024-01-01")'
+            return f'{shown(value)} in {_a(t)} column (write an ISO-8601 date in quotes, e.g. "2024-01-01")'
         try:
             return instant_problem(parse_instant(value), value)
         except (ValueError, OverflowError):
-            return f"'{value}' is not an ISO-8601 date or timestamp"
+            return f"{shown(value)} is not an ISO-8601 date or timestamp"
     return None
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from datagen.dsl.limits import shown
+
 # Old pandas spellings whose meaning is unambiguous (DSL.md §1); the value is today's alias.
 LEGACY_ALIASES = {
     "H": "h",
@@ -50,11 +52,11 @@ def freq_problem(freq: str) -> str | None:
         offset = to_offset(freq)
     except (ValueError, TypeError, OverflowError):
         return (
-            f"frequency {freq!r} is not a pandas alias "
+            f"frequency {shown(freq)} is not a pandas alias "
             "(use e.g. 's', 'min', '15min', 'h', 'D', 'W', 'MS', 'ME', 'QE', 'YE')"
         )
     if freq != freq.strip():
-        return f"frequency {freq!r} has spaces or line breaks around it; write {freq.strip()!r}"
+        return f"frequency {shown(freq)} has spaces or line breaks around it; write {shown(freq.strip())}"
     if offset.n <= 0:
         return f"frequency '{freq}' does not step forward in time; use a positive one such as 'h' or '15min'"
     try:

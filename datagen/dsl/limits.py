@@ -17,6 +17,8 @@ MAX_NUMBER_DIGITS = 30  # an integer literal longer than this is no count or val
 MAX_IDENTIFIER = 64  # table ids become file names; column names become Parquet fields and SQL names
 MAX_ROWS = 10_000_000_000  # per table, before and after --scale
 
+MAX_ECHO = 60  # characters of a schema's text quoted back in a message
+
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 # Floats at or above 2**63 do not fit an int64 (2**63 - 1 itself rounds up to 2**63 as a float).
@@ -28,18 +30,18 @@ LATEST = datetime(2261, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 DATETIME_RANGE = "1678-01-01 .. 2261-12-31"
 
 
-def int64_problem(value: int, what: str) -> str | None:
-    """Why `value` cannot be stored in an int column (None when it can)."""
-    if INT64_MIN <= value <= INT64_MAX:
-        return None
-    return f"{what} ({value:.4g}) is outside the 64-bit integer range (about ±9.22e18)"
+def shown(value: object) -> str:
+    """A value from the schema as a message quotes it: its repr, cut to MAX_ECHO characters (a
+    megabyte of text in a schema must not become a megabyte of error message)."""
+    text = repr(value)
+    return text if len(text) <= MAX_ECHO else text[: MAX_ECHO - 1] + "…"
 
 
 def instant_problem(moment: datetime, text: str) -> str | None:
     """Why a timestamp is outside the range the engine can compute with (None when inside)."""
     if EARLIEST <= moment <= LATEST:
         return None
-    return f"'{text}' is outside the supported date range {DATETIME_RANGE}"
+    return f"{shown(text)} is outside the supported date range {DATETIME_RANGE}"
 
 
 _regex_lock = threading.Lock()
@@ -55,9 +57,9 @@ def regex_problem(regex: str) -> str | None:
         try:
             _regex_connection().execute("SELECT regexp_full_match('', ?)", [regex]).fetchall()
         except duckdb.Error as exc:
-            reason = str(exc).strip().splitlines()[0].removeprefix("Invalid Input Error: ")
+            reason = str(exc).strip().splitlines()[0].removeprefix("Invalid Input Error: ")[:MAX_ECHO]
             return (
-                f"regex {regex!r} cannot be used: {reason} — patterns are matched by RE2 (DuckDB's "
+                f"regex {shown(regex)} cannot be used: {reason} — patterns are matched by RE2 (DuckDB's "
                 "engine), which has no lookahead/lookbehind or back-references; rewrite it without them"
             )
     return None

@@ -12,7 +12,7 @@ from datagen.dsl.base import ONE_OR_MANY, Strict, one_or_many
 from datagen.dsl.behaviours import SegmentBehavior, StageConfig, StateTransitionModel, VintageBehavior
 from datagen.dsl.freq import checked_freq
 from datagen.dsl.generators import Generator, Scalar, generator_name, generator_shape_problem
-from datagen.dsl.limits import MAX_IDENTIFIER, MAX_ROWS, instant_problem, regex_problem
+from datagen.dsl.limits import MAX_IDENTIFIER, MAX_ROWS, instant_problem, regex_problem, shown
 from datagen.dsl.modifiers import Effect, Modifier
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)  # always with fullmatch: `$` accepts "id\n"
@@ -34,7 +34,7 @@ def identifier_problem(value: str, what: str) -> str | None:
             "(it becomes a file or field name)"
         )
     if not IDENT.fullmatch(value):
-        return f"{what} {value!r} must match [A-Za-z_][A-Za-z0-9_]* (letters, digits, underscore)"
+        return f"{what} {shown(value)} must match [A-Za-z_][A-Za-z0-9_]* (letters, digits, underscore)"
     return None
 
 
@@ -44,7 +44,7 @@ def checked_instant(value: str) -> str:
         moment = parse_instant(value)
     except (ValueError, OverflowError):
         raise ValueError(
-            f"'{value}' is not an ISO-8601 date or timestamp (e.g. 2024-01-01T00:00:00Z)"
+            f"{shown(value)} is not an ISO-8601 date or timestamp (e.g. 2024-01-01T00:00:00Z)"
         ) from None
     if problem := instant_problem(moment, value):
         raise ValueError(problem)
