@@ -212,10 +212,11 @@ def _check_typical_value(col: Column, gpath: Path, path: Path, issues: IssueList
         where, what = [*path, "modifiers", mi], f"the typical value after this '{mod.transform}'"
     if _out_of_range(median, col.type):
         limit = "the 64-bit integer range (about ±9.22e18)" if col.type == "int" else "a float's range"
+        scale_note = " (lognormal mean and sigma are on the log scale)" if d.type == "lognormal" else ""
         issues.error(
             where,
             f"{what} is {median:.4g}, outside {limit}, so most values of '{col.name}' could not be "
-            "stored; change the parameters (lognormal mean and sigma are on the log scale)",
+            f"stored; change the parameters{scale_note}",
             code="value_range",
         )
 
