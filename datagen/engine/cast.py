@@ -92,7 +92,14 @@ def to_arrow(col: Column, values: np.ndarray, table: str = "") -> pa.Array:
     if problem := _unstorable(col, values):
         message, hint = problem
         raise GenerationError(f"{where}: {message}", hint=hint)
-    return _to_arrow(col, values)
+    array = _to_arrow(col, values)
+    if array.null_count and not col.nullable:  # text and bool: Arrow has counted the nulls already
+        raise GenerationError(
+            f"{where}: {array.null_count:,} of {len(array):,} values are null (a lookup that found no "
+            "value: a nullable column or an empty table), but the column is not nullable",
+            hint=_NULLABLE_FIX,
+        )
+    return array
 
 
 def _storable(col: Column, values: np.ndarray) -> np.ndarray:
@@ -105,13 +112,15 @@ def _storable(col: Column, values: np.ndarray) -> np.ndarray:
     return values
 
 
+_NULLABLE_FIX = 'declare "nullable": true if missing values are intended'
+
+
 def _share(bad: np.ndarray, total: int) -> str:
     return f"{int(bad.sum()):,} of {total:,} values"
 
 
 def _unstorable(col: Column, values: np.ndarray) -> tuple[str, str] | None:
     n, t, kind = len(values), col.type, values.dtype.kind
-    nullable_fix = 'declare "nullable": true if missing values are intended'
     if t in ("int", "float") and kind == "f":
         infinite = np.isinf(values)
         if infinite.any():
@@ -127,7 +136,7 @@ def _unstorable(col: Column, values: np.ndarray) -> tuple[str, str] | None:
                 f"{_share(missing, n)} are null or NaN (e.g. 0/0, x % 0 or the log of a negative number "
                 "in an expression, or a lookup that found no value: a nullable column or an empty table), "
                 "but the column is not nullable",
-                f"guard the formula with where(), or {nullable_fix}",
+                f"guard the formula with where(), or {_NULLABLE_FIX}",
             )
         if t == "int":
             outside = ~missing & ((values < -INT64_FLOAT_LIMIT) | (values >= INT64_FLOAT_LIMIT))
@@ -143,9 +152,9 @@ def _unstorable(col: Column, values: np.ndarray) -> tuple[str, str] | None:
         missing = np.isnat(ticks)
         if missing.any() and not col.nullable:
             return (
-                f"{_share(missing, n)} are missing times (a duration too long to add, or a lookup of a "
-                "nullable column), but the column is not nullable",
-                f"keep the times inside {DATETIME_RANGE}, or {nullable_fix}",
+                f"{_share(missing, n)} are missing times (a duration too long to add, or a lookup that "
+                "found no value), but the column is not nullable",
+                f"keep the times inside {DATETIME_RANGE}, or {_NULLABLE_FIX}",
             )
         us = ticks.astype(np.int64)
         outside = ~missing & ((us < _EARLIEST_US) | (us > _LATEST_US))
@@ -156,15 +165,7 @@ def _unstorable(col: Column, values: np.ndarray) -> tuple[str, str] | None:
                 "shorten the durations added to the times (hours(), days(), minutes())",
             )
         return None
-    if not col.nullable:
-        missing = pd.isna(values)
-        if np.any(missing):
-            return (
-                f"{_share(np.asarray(missing), n)} are null (a lookup that found no value: a nullable "
-                "column or an empty table), but the column is not nullable",
-                nullable_fix,
-            )
-    return None
+    return None  # text and bool: their nulls are counted on the Arrow array
 
 
 def _to_arrow(col: Column, values: np.ndarray) -> pa.Array:

@@ -294,3 +294,14 @@ def test_a_huge_time_jitter_pushes_times_to_the_timeframe_edges_not_to_wrapped_v
     at = pq.read_table(out / "t.parquet").column("at").cast("timestamp[us]").to_numpy()
     edges = {np.datetime64("2024-01-01T00:00:00", "us"), np.datetime64("2025-01-01T00:00:00", "us")}
     assert set(at.tolist()) <= {e.astype(object) for e in edges} and len(set(at.tolist())) == 2
+
+
+def test_a_null_copied_into_a_non_nullable_text_column_is_refused(tmp_path: Path) -> None:
+    doc = small()
+    doc["nodes"][0]["columns"].append(
+        col("nick", "string", {"choice": {"choices": ["a", "b"]}}, nullable=True, null_rate=0.5)
+    )
+    doc["nodes"][1]["columns"].append(col("nick", "string", {"lookup": {"from": "person.nick"}}))
+    out = tmp_path / "data"
+    result = generate(tmp_path, doc, out)
+    assert_clean_failure(result, out, "visit.nick:", "values are null", "not nullable", code=1)
