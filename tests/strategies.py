@@ -308,7 +308,9 @@ class _Builder:
                 f"max({a}, 1) - min({a}, 0)",
             ]
         )
-        t.add({"name": name, "type": "float", "generator": {"expression": {"code": code}}})
+        column = t.add({"name": name, "type": "float", "generator": {"expression": {"code": code}}})
+        if any(c["name"] == a and c.get("nullable") for c in t.columns):
+            column["nullable"] = True  # a null input gives a null result, which the cast refuses otherwise
 
     def nullable(self, column: dict[str, Any]) -> bool:
         if self.maybe(0.2):
@@ -428,14 +430,15 @@ class _Builder:
             )
             t.node["parents"] = [p.id for p in parents]
             t.deps |= {p.id for p in parents}
-            for p in parents:
-                t.add(
-                    {
-                        "name": f"{p.id}_id",
-                        "type": p.columns[0]["type"],
-                        "generator": {"lookup": {"from": f"{p.id}.{p.pk}"}},
-                    }
-                )
+            for i, p in enumerate(parents):
+                fk = {
+                    "name": f"{p.id}_id",
+                    "type": p.columns[0]["type"],
+                    "generator": {"lookup": {"from": f"{p.id}.{p.pk}"}},
+                }
+                if i:  # a further parent may have no rows to refer to (then the key is null)
+                    fk["nullable"] = True
+                t.add(fk)
                 if self.maybe(0.3):
                     self.constrain("foreign_keys", {"from": f"{t.id}.{p.id}_id", "to": f"{p.id}.{p.pk}"})
         walk = self.pick(["none", "none", "stages", "states"]) if parents else "none"

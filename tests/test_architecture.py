@@ -75,6 +75,15 @@ VALIDATOR_MAY_USE_ENGINE = {
     "datagen.validate.seasonality": {"datagen.engine.plan"},
     # how each declared type is stored in Arrow (the storage format, not a semantic)
     "datagen.validate.context": {"datagen.engine.cast"},
+    # row counts: each parent's fanout multiplier, the engine's own, to bound how many rows a table must
+    # hold (a guard against lost or added rows); whether the multipliers themselves are right is what the
+    # segment, effect and vintage recoveries re-derive
+    "datagen.validate.row_counts": {
+        "datagen.engine.block",
+        "datagen.engine.fanout",
+        "datagen.engine.registry",
+        "datagen.engine.timegrid",
+    },
 }
 
 

@@ -143,5 +143,5 @@ def test_sample_preflight_reports_a_problem_and_exits_1(tmp_path: Path) -> None:
     path.write_text(json.dumps(schema))
     result = runner.invoke(app, ["generate", str(path), "--sample", "10"], terminal_width=200)
     assert result.exit_code == 1
-    assert "t.ratio: has inf or NaN values" in result.output
+    assert "t.ratio: 10 of 10 values are infinite" in result.output
     assert "preflight ok" not in result.output

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from datagen.dsl.issues import Issue, IssueList
-from datagen.dsl.load import normalise_legacy, pydantic_issues, read_json
+from datagen.dsl.load import document_problems, normalise_legacy, pydantic_issues, read_json
 from datagen.dsl.models import Schema
 from datagen.errors import SchemaError
 
@@ -67,6 +67,10 @@ def check(document: Any) -> CheckResult:
         issues.error(
             "(schema)", f"a schema is a JSON object; found {type(document).__name__}", code="not_object"
         )
+        return CheckResult(None, issues.items, document)
+    for path, message in document_problems(document):
+        issues.error(path, message, code="unreadable_value")
+    if issues.errors:
         return CheckResult(None, issues.items, document)
     data = normalise_legacy(document, issues)
     try:

@@ -10,7 +10,8 @@ Evaluation semantics (all vectorised; a literal stands for the same value in eve
   two integers, are computed in float64 so a zero divisor or a huge power gives inf/nan, never a crash
   or a silently wrapped integer. All floating-point errors are ignored: `x / 0` is ±inf, `0 / 0`,
   `log(-1)` and `sqrt(-1)` are nan, `log(0)` is -inf. The engine's final cast rounds floats for `int`
-  columns.
+  columns and refuses what a column cannot hold (inf anywhere, nan in a non-nullable column, a value
+  outside the int64 or date range); a divisor that is the constant 0 is refused at check time.
 - A column of Python objects (e.g. numbers with None for null) is read as float64 in arithmetic, None
   becoming NaN; text in arithmetic is an error.
 - NaN propagates through arithmetic and `min`/`max`, and compares unequal to everything.
@@ -45,6 +46,8 @@ MAX_LENGTH = 2000
 MAX_DEPTH = 50
 MAX_EXPONENT = 100
 _INT64_LIMIT = 2**63
+_US_PER = {"minutes": 60_000_000, "hours": 3_600_000_000, "days": 86_400_000_000}
+_MAX_DURATION_US = 2**64 // 1000  # about 584 years: longer moves leave the datetime64[ns] calendar
 
 
 class ExpressionProblem(NamedTuple):
@@ -189,9 +192,9 @@ FUNCTIONS: dict[str, _Function] = {
     "clip": _Function("clip(x, lo, hi)", 3, 3, lambda x, lo, hi: np.clip(_arith(x), _arith(lo), _arith(hi))),
     "where": _Function("where(cond, a, b)", 3, 3, _select, frozenset({1, 2})),
     "pow": _Function("pow(x, y)", 2, 2, _power),
-    "minutes": _Function("minutes(x)", 1, 1, _duration(60_000_000)),
-    "hours": _Function("hours(x)", 1, 1, _duration(3_600_000_000)),
-    "days": _Function("days(x)", 1, 1, _duration(86_400_000_000)),
+    "minutes": _Function("minutes(x)", 1, 1, _duration(_US_PER["minutes"])),
+    "hours": _Function("hours(x)", 1, 1, _duration(_US_PER["hours"])),
+    "days": _Function("days(x)", 1, 1, _duration(_US_PER["days"])),
     "hours_between": _Function("hours_between(start, end)", 2, 2, _hours_between),
 }
 
@@ -436,7 +439,14 @@ class _Checker:
         value = node.value
         if isinstance(value, str):
             return True
-        if isinstance(value, bool | float):
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, float):
+            if not np.isfinite(value):
+                self.problem(
+                    f"number {self.source(node)} is too large for a float (it reads as inf) — "
+                    "use a number below 1e308"
+                )
             return False
         if isinstance(value, int):
             if abs(value) >= _INT64_LIMIT:
@@ -481,6 +491,32 @@ class _Checker:
         self.value(node.right, f"in arithmetic ('{symbol}')")
         if isinstance(node.op, ast.Pow) and len(self.problems) == before:
             self.exponent(node.right)
+        if isinstance(node.op, ast.Div | ast.FloorDiv | ast.Mod) and len(self.problems) == before:
+            self.divisor(node.right, symbol)
+
+    def divisor(self, node: ast.expr, symbol: str) -> None:
+        """Refuse a divisor that is the constant 0 (`x % 0`): every row would be inf or nan."""
+        if not _is_constant(node):
+            return
+        with np.errstate(all="ignore"):
+            value = float(np.asarray(_evaluate(node, {}), dtype=np.float64))
+        if value == 0:
+            self.problem(
+                f"'{symbol}' by {self.source(node)}, which is always 0 — every row would be inf or nan; "
+                "divide by a column or a non-zero number"
+            )
+
+    def duration(self, name: str, node: ast.expr) -> None:
+        """Refuse a constant duration no timestamp can be moved by (`hours(1e300)`)."""
+        if not _is_constant(node):
+            return
+        with np.errstate(all="ignore"):
+            value = float(np.asarray(_evaluate(node, {}), dtype=np.float64))
+        if not np.isfinite(value) or abs(value) * _US_PER[name] > _MAX_DURATION_US:
+            self.problem(
+                f"{name}({self.source(node)[1:-1]}) is longer than the supported date range "
+                "(about 580 years) — use a smaller number"
+            )
 
     def exponent(self, node: ast.expr) -> None:
         """Refuse a constant exponent above the limit (`10 ** 10 ** 10`), computed as evaluation would."""
@@ -541,6 +577,8 @@ class _Checker:
                 )
         elif name == "pow" and len(self.problems) == before:
             self.exponent(positional[1])
+        elif name in _US_PER and len(self.problems) == before:
+            self.duration(name, positional[0])
         return is_text
 
 
@@ -563,6 +601,12 @@ def referenced_columns(code: str) -> set[str]:
         for n in ast.walk(tree)
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in callees
     }
+
+
+def gives_text(code: str) -> bool:
+    """Whether a usable expression can give text (a text literal as an if-else or where() result)."""
+    tree, _ = _parse(code)
+    return tree is not None and _Checker(code.strip(), None).visit(tree.body)
 
 
 def parse_expression(code: str) -> Expression:

@@ -8,7 +8,9 @@ row: `local_columns`; of other rows: `reads`)."""
 from __future__ import annotations
 
 import contextlib
+import math
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
@@ -30,6 +32,7 @@ from datagen.dsl.base import (
 from datagen.dsl.expressions import referenced_columns
 from datagen.dsl.freq import checked_freq
 from datagen.dsl.issues import allowed_list, did_you_mean
+from datagen.dsl.limits import INT64_MAX, INT64_MIN
 from datagen.errors import DatagenError
 
 if TYPE_CHECKING:
@@ -49,6 +52,9 @@ DISTRIBUTION_PARAMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "exponential": (("scale",), ()),
 }
 _POSITIVE = {"std", "sigma", "lambda", "a", "b", "shape", "scale"}
+# Draws stay finite up to here (numpy returns inf past ~1.8e308, and refuses a Poisson lambda past ~9e18).
+FINITE_LIMIT = 1e300
+MAX_WEIGHT = 1e12  # relative weights; patterns multiply, so each stays far from overflow
 
 DistributionType = Literal[
     "normal", "lognormal", "uniform", "poisson", "beta", "gamma", "weibull", "exponential"
@@ -84,6 +90,8 @@ class Distribution(Strict):
             raise ValueError(f"{', '.join(repr(b) for b in bad)} must be > 0 for type '{kind}'")
         if kind == "uniform" and not params["low"] < params["high"]:
             raise ValueError(f"uniform needs low < high (got low={params['low']}, high={params['high']})")
+        if problem := distribution_range_problem(kind, params):
+            raise ValueError(problem)
         return params
 
     @field_validator("clamp", mode="after")
@@ -114,9 +122,50 @@ class Distribution(Strict):
         return rng.exponential(p["scale"], n)
 
 
+def distribution_range_problem(kind: str, p: dict[str, float]) -> str | None:
+    """Why draws from these parameters would not be finite numbers (None when they are): each rule
+    bounds the value about six to ten standard deviations out, where a draw can still land."""
+    limit = f"{FINITE_LIMIT:g}"
+    if kind == "normal" and abs(p["mean"]) + 10 * p["std"] > FINITE_LIMIT:
+        return f"normal draws reach ±inf: |mean| + 10·std must be <= {limit}"
+    if kind == "lognormal" and p["mean"] + 6 * p["sigma"] > 690:
+        return (
+            "lognormal draws reach inf: mean + 6·sigma must be <= 690 (mean and sigma are on the log "
+            "scale: the median is exp(mean), e.g. mean 3 gives about 20)"
+        )
+    if kind == "uniform" and max(abs(p["low"]), abs(p["high"])) > FINITE_LIMIT:
+        return f"uniform low and high must be within ±{limit}"
+    if kind == "poisson" and p["lambda"] > 1e18:
+        return "poisson lambda must be <= 1e18 (the largest mean numpy can draw from)"
+    if kind == "beta" and max(p["a"], p["b"]) > 1e15:
+        return "beta a and b must be <= 1e15 (larger ones only give 0)"
+    if kind == "gamma" and (p["shape"] + 10 * math.sqrt(p["shape"]) + 10) * p["scale"] > FINITE_LIMIT:
+        return f"gamma draws reach inf: (shape + 10·sqrt(shape) + 10)·scale must be <= {limit}"
+    if kind == "weibull" and math.log(p["scale"]) + math.log(50) / p["shape"] > math.log(FINITE_LIMIT):
+        return "weibull draws reach inf: a shape this small (or scale this large) has no finite tail"
+    if kind == "exponential" and 50 * p["scale"] > FINITE_LIMIT:
+        return f"exponential scale must be <= {FINITE_LIMIT / 50:g}"
+    return None
+
+
+def distribution_median(kind: str, p: dict[str, float]) -> float:
+    """The median draw (for a typical value: a median outside a column's range means most values are)."""
+    medians: dict[str, Callable[[], float]] = {
+        "normal": lambda: p["mean"],
+        "lognormal": lambda: math.exp(p["mean"]) if p["mean"] <= 709 else math.inf,
+        "uniform": lambda: (p["low"] + p["high"]) / 2,
+        "poisson": lambda: p["lambda"],
+        "beta": lambda: 0.5,
+        "gamma": lambda: p["shape"] * p["scale"],
+        "weibull": lambda: p["scale"] * math.log(2) ** (1 / p["shape"]),
+        "exponential": lambda: p["scale"] * math.log(2),
+    }
+    return medians[kind]()
+
+
 class SequenceArgs(Strict):
-    start: int = 1
-    step: int = 1
+    start: int = Field(default=1, ge=INT64_MIN, le=INT64_MAX)
+    step: int = Field(default=1, ge=INT64_MIN, le=INT64_MAX)
 
     @field_validator("step")
     @classmethod
@@ -127,13 +176,15 @@ class SequenceArgs(Strict):
 
 
 _WEIGHTS_KIND = re.compile(
-    r"^(uniform|zipf@(?P<alpha>\d+(\.\d+)?)|head_tail@\{(?P<head>0?\.\d+|1(\.0+)?|0),(?P<tail>\d+(\.\d+)?)\})$"
+    r"uniform|zipf@(?P<alpha>\d{1,6}(\.\d{1,12})?)|head_tail@\{(?P<head>0?\.\d{1,12}|1(\.0+)?|0),"
+    r"(?P<tail>\d{1,6}(\.\d{1,12})?)\}",
+    re.ASCII,
 )
 
 
 def parse_weights_kind(kind: str) -> tuple[str, tuple[float, ...]]:
     """'zipf@1.2' -> ('zipf', (1.2,)); 'head_tail@{0.6,1.1}' -> ('head_tail', (0.6, 1.1))."""
-    m = _WEIGHTS_KIND.match(kind.replace(" ", ""))
+    m = _WEIGHTS_KIND.fullmatch(kind.replace(" ", ""))
     if not m:
         raise ValueError(
             f"weights_kind '{kind}' is not one of: 'uniform', 'zipf@<alpha>' (e.g. 'zipf@1.1'), "
@@ -176,6 +227,8 @@ class ChoiceArgs(Strict):
                 raise ValueError("weights must be >= 0")
             if sum(self.weights) <= 0:
                 raise ValueError("weights must not all be 0")
+            if max(self.weights) > MAX_WEIGHT:
+                raise ValueError(f"weights are relative; each must be <= {MAX_WEIGHT:g} (scale them down)")
         return self
 
 
@@ -193,6 +246,8 @@ class PatternSpec(Strict):
     def _nonneg(cls, v: list[float]) -> list[float]:
         if any(w < 0 for w in v) or sum(v) <= 0:
             raise ValueError("weights must be >= 0 and not all 0")
+        if max(v) > MAX_WEIGHT:
+            raise ValueError(f"weights are relative; each must be <= {MAX_WEIGHT:g} (scale them down)")
         return v
 
     @model_validator(mode="after")
@@ -209,6 +264,13 @@ class PatternSpec(Strict):
 class Window(Strict):
     start: str
     end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _iso(cls, v: str) -> str:
+        from datagen.dsl.models import checked_instant  # models imports this module
+
+        return checked_instant(v)
 
 
 class DatetimeSeriesArgs(Strict):

@@ -16,13 +16,16 @@ from pydantic_core import ErrorDetails
 from datagen.dsl.freq import normalise_freq
 from datagen.dsl.generators import GENERATOR_MODELS
 from datagen.dsl.issues import IssueList, PathPart, allowed_list, did_you_mean, format_path
+from datagen.dsl.limits import MAX_NESTING, MAX_NUMBER_DIGITS, MAX_SCHEMA_BYTES
 from datagen.dsl.models import Fanout, Schema
 from datagen.dsl.modifiers import MODIFIER_NAMES
 from datagen.errors import InputError
 
 
 def read_json(path: Path) -> Any:
-    """Read a schema file; missing files and JSON syntax errors become InputError with line/column."""
+    """Read a schema file; missing files and JSON syntax errors become InputError with line/column.
+    At most MAX_SCHEMA_BYTES are read (a device such as /dev/zero never ends); a UTF-8 byte-order mark
+    at the start is accepted, as editors on Windows write one."""
     if not path.exists():
         raise InputError(
             f"schema file not found: {path}", hint="check the path (datagen examples lists bundled ones)"
@@ -30,23 +33,140 @@ def read_json(path: Path) -> Any:
     if path.is_dir():
         raise InputError(f"{path} is a folder, not a schema file", hint="pass the path of a .json schema")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        with path.open("rb") as f:
+            data = f.read(MAX_SCHEMA_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc}") from exc
+    if len(data) > MAX_SCHEMA_BYTES:
+        mb = MAX_SCHEMA_BYTES // (1024 * 1024)
+        raise InputError(
+            f"{path} is larger than {mb} MB; a schema is a few KB of JSON (reading stopped after {mb} MB)",
+            hint="pass the schema file itself, not a data file or a device",
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
     return parse_json(text, source=str(path))
 
 
+class _NumberTooLong(ValueError):
+    def __init__(self, literal: str) -> None:
+        super().__init__(literal)
+        self.literal = literal
+
+
+def _bounded_int(literal: str) -> int:
+    if len(literal.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise _NumberTooLong(literal)
+    return int(literal)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _position(text: str, index: int) -> tuple[int, int, str]:
+    """1-based line and column of `index`, and that line."""
+    line_no = text.count("\n", 0, index) + 1
+    start = text.rfind("\n", 0, index) + 1
+    end = text.find("\n", index)
+    return line_no, index - start + 1, text[start : end if end >= 0 else len(text)]
+
+
+def _excerpt(line: str, column: int, width: int = 100) -> tuple[str, int]:
+    """A window of a long line around `column` (1-based) and the column inside the window."""
+    if len(line) <= width:
+        return line, column
+    first = max(0, column - width // 2)
+    return line[first : first + width], column - first
+
+
+def _syntax_error(text: str, source: str, index: int, message: str, hint: str) -> InputError:
+    line_no, column, line = _position(text, index)
+    shown, at = _excerpt(line, column)
+    pointer = " " * (at - 1) + "^"
+    return InputError(f"{source}:{line_no}:{column}: {message}\n    {shown}\n    {pointer}", hint=hint)
+
+
 def parse_json(text: str, source: str = "<schema>") -> Any:
+    """JSON text to Python values, refusing what would crash later: integers with more than
+    MAX_NUMBER_DIGITS digits, NaN/Infinity (not JSON), and nesting deeper than Python can parse."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=_bounded_int, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
-        lines = text.splitlines()
-        line = lines[exc.lineno - 1] if exc.lineno <= len(lines) else ""  # past the end: truncated file
-        pointer = " " * (exc.colno - 1) + "^"
-        raise InputError(
-            f"{source}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}\n    {line}\n    {pointer}",
-            hint="fix the JSON syntax at that line and column (a missing comma or quote is the usual cause)",
+        raise _syntax_error(
+            text,
+            source,
+            exc.pos,
+            f"not valid JSON: {exc.msg}",
+            "fix the JSON syntax at that line and column (a missing comma or quote is the usual cause)",
         ) from None
+    except _NumberTooLong as exc:
+        digits = len(exc.literal.lstrip("-"))
+        raise _syntax_error(
+            text,
+            source,
+            max(text.find(exc.literal), 0),
+            f"a number with {digits} digits; numbers in a schema have at most {MAX_NUMBER_DIGITS}",
+            "write the count or value you mean (row counts are at most 10,000,000,000)",
+        ) from None
+    except ValueError as exc:  # NaN / Infinity
+        raise InputError(
+            f"{source}: {exc}", hint="write a finite number, or null where a value may be missing"
+        ) from None
+    except RecursionError:
+        raise InputError(
+            f"{source}: JSON nested too deeply to read (a schema nests about 10 levels)",
+            hint="pass the schema file itself; this one is not a schema",
+        ) from None
+
+
+def document_problems(document: Any) -> list[tuple[list[PathPart], str]]:
+    """What no schema may hold anywhere, found without recursion: nesting deeper than MAX_NESTING, and
+    text with lone surrogates (escapes such as "\\ud800" that are no character and cannot be written
+    as UTF-8). Checked before the models see the document, whatever its source (file or model reply)."""
+    problems: list[tuple[list[PathPart], str]] = []
+    stack: list[tuple[Any, list[PathPart]]] = [(document, [])]
+    while stack and len(problems) < 10:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if _has_surrogate(value):
+                problems.append(
+                    (
+                        path,
+                        f"text {_describe(value)} holds a lone surrogate escape (such as "
+                        "\\ud800), which is not a character; remove it",
+                    )
+                )
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if len(path) >= MAX_NESTING:
+            problems.append(
+                (path[:2], f"nested more than {MAX_NESTING} levels deep; a schema nests about 10")
+            )
+            continue
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, child in items:
+            if isinstance(key, str) and _has_surrogate(key):
+                problems.append(
+                    (
+                        path,
+                        f"key {_describe(key)} holds a lone surrogate escape (such as "
+                        "\\ud800), which is not a character; remove it",
+                    )
+                )
+            stack.append((child, [*path, key]))
+    return problems
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def normalise_legacy(raw: Any, notes: IssueList) -> Any:

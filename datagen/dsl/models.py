@@ -21,12 +21,38 @@ from datagen.dsl.behaviours import (
 )
 from datagen.dsl.freq import checked_freq
 from datagen.dsl.generators import EnumListGen, Generator, Scalar, generator_shape_problem
+from datagen.dsl.limits import MAX_IDENTIFIER, MAX_ROWS, instant_problem, regex_problem, shown
 from datagen.dsl.modifiers import Effect, Modifier
 from datagen.dsl.targets import Targets
 
-IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)  # always with fullmatch: `$` accepts "id\n"
 SUPPORTED_VERSIONS = ("1.0", "1.1")
 __all__ = ["Column", "ColumnType", "Node", "Schema", "Targets", "parse_instant"]
+
+
+def identifier_problem(value: str, what: str) -> str | None:
+    """Why `value` cannot name a table or column: it becomes a file name and an SQL name."""
+    if len(value) > MAX_IDENTIFIER:
+        return (
+            f"{what} '{value[:20]}…' is {len(value)} characters long; the limit is {MAX_IDENTIFIER} "
+            "(it becomes a file or field name)"
+        )
+    if not IDENT.fullmatch(value):
+        return f"{what} {shown(value)} must match [A-Za-z_][A-Za-z0-9_]* (letters, digits, underscore)"
+    return None
+
+
+def checked_instant(value: str) -> str:
+    """For validators: an ISO-8601 timestamp inside the supported range, or ValueError saying why."""
+    try:
+        moment = parse_instant(value)
+    except (ValueError, OverflowError):
+        raise ValueError(
+            f"{shown(value)} is not an ISO-8601 date or timestamp (e.g. 2024-01-01T00:00:00Z)"
+        ) from None
+    if problem := instant_problem(moment, value):
+        raise ValueError(problem)
+    return value
 
 
 class Metadata(Strict):
@@ -45,13 +71,7 @@ class Timeframe(Strict):
     @field_validator("start", "end")
     @classmethod
     def _iso(cls, v: str) -> str:
-        try:
-            parse_instant(v)
-        except ValueError:
-            raise ValueError(
-                f"'{v}' is not an ISO-8601 date or timestamp (e.g. 2024-01-01T00:00:00Z)"
-            ) from None
-        return v
+        return checked_instant(v)
 
     @field_validator("freq")
     @classmethod
@@ -74,10 +94,14 @@ class Timeframe(Strict):
 
 
 def _compiles(regex: str) -> str:
+    """The validator matches patterns in DuckDB, whose engine (RE2) has no lookaround or
+    back-references; a regex is checked by that engine itself, so what passes here can run there."""
     try:
         re.compile(regex)
     except re.error as exc:
         raise ValueError(f"regex '{regex}' does not compile: {exc}") from None
+    if problem := regex_problem(regex):
+        raise ValueError(problem)
     return regex
 
 
@@ -103,10 +127,8 @@ class Column(Strict):
     @field_validator("name")
     @classmethod
     def _ident(cls, v: str) -> str:
-        if not IDENT.match(v):
-            raise ValueError(
-                f"column name '{v}' must match [A-Za-z_][A-Za-z0-9_]* (letters, digits, underscore)"
-            )
+        if problem := identifier_problem(v, "column name"):
+            raise ValueError(problem)
         return v
 
     @field_validator("generator", mode="before")
@@ -153,10 +175,12 @@ class Fanout(Strict):
     LEGACY_KEYS: ClassVar[dict[str, str]] = {"lam": "lambda"}  # v1's spelling, read by the check step
 
     distribution: Literal["poisson", "uniform", "negative_binomial"] = "poisson"
-    lambda_: float | None = Field(default=None, alias="lambda", ge=0)
-    dispersion: float | None = Field(default=None, gt=0)
-    min: int | None = Field(default=None, ge=0)
-    max: int | None = Field(default=None, ge=0)
+    # Children per parent are bounded like a table's rows; below a dispersion of 1e-4 the negative
+    # binomial's tail is beyond what can be drawn.
+    lambda_: float | None = Field(default=None, alias="lambda", ge=0, le=MAX_ROWS)
+    dispersion: float | None = Field(default=None, ge=1e-4)
+    min: int | None = Field(default=None, ge=0, le=MAX_ROWS)
+    max: int | None = Field(default=None, ge=0, le=MAX_ROWS)
 
     @property
     def mean(self) -> float:
@@ -199,10 +223,8 @@ class Node(Strict):
     @field_validator("id")
     @classmethod
     def _ident(cls, v: str) -> str:
-        if not IDENT.match(v):
-            raise ValueError(
-                f"table id '{v}' must match [A-Za-z_][A-Za-z0-9_]* (letters, digits, underscore)"
-            )
+        if problem := identifier_problem(v, "table id"):
+            raise ValueError(problem)
         return v
 
     @field_validator("rows")
@@ -210,6 +232,8 @@ class Node(Strict):
     def _rows(cls, v: int | None) -> int | None:
         if v is not None and v < 0:
             raise ValueError(f"rows must be >= 0 (got {v})")
+        if v is not None and v > MAX_ROWS:
+            raise ValueError(f"rows must be <= {MAX_ROWS:,} (the per-table limit; got {v:.3g})")
         return v
 
     def column(self, name: str) -> Column | None:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from datagen.dsl.behaviours import BehaviourBlock
+from datagen.dsl.limits import MAX_ROWS
 from datagen.dsl.models import Node
 from datagen.engine.behaviours import BehaviourEngine
 from datagen.engine.block import Store
@@ -59,13 +60,16 @@ def child_counts(
         return np.ones(n, dtype=np.int64)
     rng = block_rng(seed, fact.id, "__fanout__", block)
     m = fanout_multiplier(fact, parent, store, rows, tf, engines)
+    # A multiplier that overflowed (a vintage curve or an effect gone to inf) must not crash the draw or
+    # wrap a count: each parent is capped at the table limit, and the engine then refuses the table.
+    m = np.where(np.isfinite(m), np.minimum(m, MAX_ROWS), MAX_ROWS)
     if f.distribution == "poisson":
         assert f.lambda_ is not None
-        counts = rng.poisson(f.lambda_ * m)
+        counts = rng.poisson(np.minimum(f.lambda_ * m, MAX_ROWS))
     elif f.distribution == "negative_binomial":
         assert f.lambda_ is not None
         k = f.dispersion or 1.0
-        mean = f.lambda_ * m
+        mean = np.minimum(f.lambda_ * m, MAX_ROWS)
         counts = rng.negative_binomial(k, k / (k + np.maximum(mean, 1e-12)))
         counts = np.where(mean > 0, counts, 0)
     else:
@@ -73,5 +77,5 @@ def child_counts(
         base = rng.integers(f.min, f.max + 1, n).astype(float) * m
         counts = np.floor(base + rng.random(n))  # stochastic rounding keeps the mean
     lo = f.min if f.min is not None else 0
-    hi = f.max if f.max is not None else None
+    hi = f.max if f.max is not None else MAX_ROWS
     return np.asarray(np.clip(counts, lo, hi).astype(np.int64))

@@ -7,6 +7,7 @@ size changes only how rows are grouped on disk, never their values."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from datagen.dsl.generators import DistributionGen
+from datagen.dsl.limits import MAX_ROWS
 from datagen.dsl.models import Node, Schema
 from datagen.engine.behaviours import value_multiplier
 from datagen.engine.block import Block, Store
@@ -25,9 +27,9 @@ from datagen.engine.registry import GENERATORS, MODIFIERS, behaviour_engine, wal
 from datagen.engine.rng import BLOCK_ROWS
 from datagen.engine.timegrid import to_us
 from datagen.engine.walks import WalkResult
-from datagen.errors import DatagenError, GenerationError
+from datagen.errors import DatagenError, GenerationError, InputError
 
-MAX_ROWS_PER_TABLE = 10_000_000_000
+MAX_ROWS_PER_TABLE = MAX_ROWS
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,13 @@ class Options:
     chunk_rows: int = 4 * BLOCK_ROWS
     block_rows: int = BLOCK_ROWS
     sample: int | None = None  # cap rows of tables without parents (preflight)
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.scale) and 0 < self.scale <= MAX_ROWS):
+            raise InputError(
+                f"scale must be a positive number up to {MAX_ROWS:.0e} (got {self.scale})",
+                hint="use e.g. --scale 0.1 for a tenth of the rows, --scale 2 for twice as many",
+            )
 
 
 @dataclass
@@ -141,7 +150,14 @@ class Engine:
         parent = self.plan.table(node.parents[0]).node
         parent_rows = self.store.rows[parent.id]
         ranges = [(s, min(s + b, parent_rows)) for s in range(0, parent_rows, b)]
-        per_block = [self.counts_for(node, parent, k, r0, r1) for k, (r0, r1) in enumerate(ranges)]
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflowing multiplier is capped
+            per_block = [self.counts_for(node, parent, k, r0, r1) for k, (r0, r1) in enumerate(ranges)]
+        total = sum(int(c.sum()) for c in per_block)
+        if total > MAX_ROWS_PER_TABLE:  # multipliers the estimate cannot foresee
+            raise GenerationError(
+                f"table '{node.id}' would have {total:,} rows, over the limit of {MAX_ROWS_PER_TABLE:.0e}",
+                hint="lower its fanout or the multipliers on it (segment, effect, vintage curve)",
+            )
         blocks: list[BlockSpec] = []
         start = 0
         for k, counts in enumerate(per_block):
@@ -198,14 +214,16 @@ class Engine:
             assert col is not None
             try:
                 gen = col.generator
-                v = GENERATORS[type(gen)](block, col, gen)
-                mult = value_multiplier(block, name)
-                if mult is not None:
-                    v = v.astype(float) * mult
-                if isinstance(gen, DistributionGen) and gen.distribution.clamp:
-                    v = np.clip(v, *clamp_bounds(col, *gen.distribution.clamp))
-                for i, mod in enumerate(col.modifiers):
-                    v = MODIFIERS[type(mod)](block, col, i, mod, v)
+                # An overflow (inf) is not warned about here: the final cast refuses it, by column.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    v = GENERATORS[type(gen)](block, col, gen)
+                    mult = value_multiplier(block, name)
+                    if mult is not None:
+                        v = v.astype(float) * mult
+                    if isinstance(gen, DistributionGen) and gen.distribution.clamp:
+                        v = np.clip(v, *clamp_bounds(col, *gen.distribution.clamp))
+                    for i, mod in enumerate(col.modifiers):
+                        v = MODIFIERS[type(mod)](block, col, i, mod, v)
                 block.values[name] = inject_nulls(block, col, v)
             except DatagenError as exc:
                 raise GenerationError(f"{self.where(block, name)}: {exc.message}", hint=exc.hint) from exc
@@ -225,7 +243,7 @@ class Engine:
 
     def to_table(self, block: Block) -> pa.Table:
         node = block.table.node
-        arrays = [to_arrow(c, block.values[c.name]) for c in node.columns]
+        arrays = [to_arrow(c, block.values[c.name], node.id) for c in node.columns]
         return pa.Table.from_arrays(arrays, schema=arrow_schema(node))
 
     # --- the whole run -------------------------------------------------------------------------------

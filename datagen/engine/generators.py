@@ -23,6 +23,7 @@ from datagen.dsl.generators import (
     SequenceGen,
     parse_weights_kind,
 )
+from datagen.dsl.limits import INT64_MAX, INT64_MIN
 from datagen.dsl.models import Column, parse_instant
 from datagen.engine.behaviours import TimeDensity, time_density
 from datagen.engine.block import Block
@@ -34,7 +35,15 @@ MAX_REJECTION_ROUNDS = 200
 
 
 def sequence(block: Block, col: Column, gen: SequenceGen) -> np.ndarray:
-    values = gen.sequence.start + gen.sequence.step * block.row_numbers
+    start, step = gen.sequence.start, gen.sequence.step
+    last = start + step * (block.row_start + block.n - 1)  # Python ints: exact, never wrapped
+    if block.n and not INT64_MIN <= last <= INT64_MAX:
+        raise GenerationError(
+            f"the sequence from {start} by {step} reaches {last:.4g} at row {block.row_start + block.n:,}, "
+            "outside the 64-bit integer range (about ±9.22e18)",
+            hint="start lower, use a smaller step, or generate fewer rows",
+        )
+    values = start + step * block.row_numbers
     return values.astype(object).astype(str) if col.type == "string" else values
 
 

@@ -92,8 +92,8 @@ def seasonality(block: Block, col: Column, i: int, mod: Seasonality, v: np.ndarr
 def time_jitter(block: Block, col: Column, i: int, mod: TimeJitter, v: np.ndarray) -> np.ndarray:
     start, end = block.timeframe_us
     t = v.astype("datetime64[us]").astype(np.int64)
-    std_us = mod.args.std_minutes * 60e6
-    shift = block.rng(col.name, f"mod{i}").normal(0.0, std_us, block.n).astype(np.int64)
+    noise = block.rng(col.name, f"mod{i}").normal(0.0, mod.args.std_minutes * 60e6, block.n)
+    shift = np.clip(noise, start - end, end - start).astype(np.int64)  # the result is clipped there anyway
     out = np.clip(t + shift, start, end)
     lo, hi = block.bounds(col.name)  # enforced inequalities still hold after the jitter
     if lo is not None:

@@ -102,7 +102,9 @@ class StageWalk:
         end = engine.tf[1]
         for i in range(1, s):
             u = rng.random(n)
-            gap = (_gap_hours(sc.gap, rng, n) * HOUR_US).astype(np.int64)
+            # A gap past the timeframe end is the same as never: capped there, it cannot overflow int64.
+            hours = np.minimum(_gap_hours(sc.gap, rng, n), (end - engine.tf[0]) / HOUR_US + 1)
+            gap = (hours * HOUR_US).astype(np.int64)
             times[:, i] = times[:, i - 1] + np.maximum(gap, 1)
             alive &= (u < np.minimum(1.0, sc.stages[i].transition_rate * m)) & (times[:, i] <= end)
             reached += alive

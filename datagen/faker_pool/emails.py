@@ -22,6 +22,7 @@ tells rows apart, so addresses are unique across blocks without seeing the other
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 
 import numpy as np
@@ -193,7 +194,7 @@ def user_names(
         rows = np.flatnonzero(shape == s)
         if rows.size == 0:
             continue
-        acc = np.full(rows.size, "", dtype=_TEXT)
+        acc: np.ndarray = np.full(rows.size, "", dtype=_TEXT)
         for ch in spec.rstrip("#"):
             acc = np.strings.add(acc, parts[ch][rows] if ch in parts else ch)
         if spec.endswith("#") or code is not None:
@@ -202,7 +203,7 @@ def user_names(
     return out
 
 
-def _weighted_pick(options: dict[str, float], u: np.ndarray) -> np.ndarray:
+def _weighted_pick(options: Mapping[str, float], u: np.ndarray) -> np.ndarray:
     names = np.array(list(options), dtype=_TEXT)
     cum = np.cumsum(np.array(list(options.values()), dtype=float))
     cum /= cum[-1]
@@ -250,7 +251,7 @@ def emails(
     u = rng.random((4, n))
     first = np.empty(n, dtype=_TEXT)
     last = np.empty(n, dtype=_TEXT)
-    domain = np.empty(n, dtype=_TEXT)
+    domain: np.ndarray = np.empty(n, dtype=_TEXT)
     for g, loc in enumerate(groups):
         rows = np.flatnonzero(locales == g)
         if rows.size == 0:
@@ -267,7 +268,7 @@ def emails(
     if unique_rows is not None:
         row_numbers, total = unique_rows
         code = (row_permutation(row_numbers, total, seed) + 1).astype(_TEXT)
-    names = user_names(first, last, u[0], u[1], code)
+    names: np.ndarray = user_names(first, last, u[0], u[1], code)
     if method == "user_name":
         return names.astype(object)
     return np.strings.add(np.strings.add(names, "@"), domain).astype(object)

@@ -113,7 +113,7 @@ def _draw_part(part: str, sex: str, locale: str, seed: int) -> np.ndarray:
     names = _name_list(_person_provider(locale), part, sex)
     if names is None:
         return pool_for(f"{part}_name_{sex}", None, locale, seed).values
-    values = list(names)
+    values = list(names)  # type: ignore[call-overload]  # a list or a weighted dict of names
     weights = np.array([float(names[v]) for v in values] if isinstance(names, dict) else np.ones(len(values)))
     rng = np.random.default_rng(stable_seed("name-part", part, sex, locale, seed))
     picked = rng.choice(len(values), size=DEFAULT_POOL_SIZE, p=weights / weights.sum())

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -93,22 +94,22 @@ class _PlainTypeCheck(type):
 
 class _FrozenDatetime(dt.datetime, metaclass=_PlainTypeCheck):
     @classmethod
-    def now(cls, tz: dt.tzinfo | None = None) -> dt.datetime:
+    def now(cls, tz: dt.tzinfo | None = None) -> dt.datetime:  # type: ignore[override]
         # Naive "local now" is the reference in UTC, which faker converts back to UTC: TZ-independent.
         return REFERENCE_NOW.astimezone(tz) if tz is not None else REFERENCE_NOW.replace(tzinfo=None)
 
     @classmethod
-    def today(cls) -> dt.datetime:
+    def today(cls) -> dt.datetime:  # type: ignore[override]
         return cls.now()
 
     @classmethod
-    def utcnow(cls) -> dt.datetime:
+    def utcnow(cls) -> dt.datetime:  # type: ignore[override]
         return REFERENCE_NOW.replace(tzinfo=None)
 
 
 class _FrozenDate(dt.date, metaclass=_PlainTypeCheck):
     @classmethod
-    def today(cls) -> dt.date:
+    def today(cls) -> dt.date:  # type: ignore[override]
         return REFERENCE_NOW.date()
 
 
@@ -655,7 +656,9 @@ def _with_suffix(values: np.ndarray, cycle: np.ndarray, pool: np.ndarray, method
             hint="drop 'unique'",
         )
     if values.dtype.kind in "iufmM":
-        one = np.timedelta64(1, np.datetime_data(values.dtype)[0]) if values.dtype.kind == "M" else 1
+        one: Any = 1
+        if values.dtype.kind == "M":
+            one = np.timedelta64(1, np.datetime_data(values.dtype)[0])  # type: ignore[call-overload]
         span = (pool.max() - pool.min()) + one
         return values + cycle.astype(np.int64) * span
     text = np.dtypes.StringDType()
@@ -727,7 +730,7 @@ def locale_groups(
     def usable(code: str) -> str:
         loc = normalise_locale(code)
         ok = loc is not None and (method is None or _locale_supports(loc, method))
-        return loc if ok else default
+        return loc if ok and loc is not None else default
 
     resolved = np.array([usable(c) for c in distinct], dtype=object)
     locales, group_of_distinct = np.unique(resolved, return_inverse=True)

@@ -1,6 +1,7 @@
-"""Structural checks: the data has the shape the schema declares — every column, stored with its
-declared type; primary keys unique and present; every foreign key resolving to a parent row; no nulls
-where the schema allows none. All hard: a failure here makes `datagen validate` exit 1.
+"""Structural checks: the data has the shape the schema declares — the declared columns and no others,
+each stored with its declared type; as many rows as the schema implies (row_counts.py); primary keys
+unique and present; every foreign key resolving to a parent row; no nulls where the schema allows
+none. All hard: a failure here makes `datagen validate` exit 1.
 
 A missing table is not a check but bad input (the Context refuses it before any check runs)."""
 
@@ -13,6 +14,7 @@ import pyarrow as pa
 from datagen.dsl.references import split_ref
 from datagen.validate.context import Context, q, stored_kind
 from datagen.validate.results import Result, verdict
+from datagen.validate.row_counts import row_count
 
 REGENERATE = "regenerate the data from this schema: datagen generate SCHEMA -o DATA_DIR"
 
@@ -21,6 +23,7 @@ def structural_checks(ctx: Context) -> Iterator[Result]:
     for node in ctx.schema.nodes:
         tid = node.id
         yield ctx.attempt("columns", "structural", tid, None, columns_present, ctx, tid, hard=True)
+        yield ctx.attempt("rows", "structural", tid, None, row_count, ctx, tid, hard=True)
         for col in node.columns:
             if ctx.has(tid, col.name):
                 yield ctx.attempt(
@@ -58,14 +61,17 @@ def columns_present(ctx: Context, table: str) -> Result:
         msg = f"all {len(declared)} declared columns present"
     if extra:
         msg += f"; extra column(s) not in the schema: {', '.join(extra)}"
+    fix = None
+    if missing or extra:
+        fix = REGENERATE + (", or declare the extra columns in the schema" if extra else "")
     return _result(
         "columns",
         table,
         None,
-        not missing,
+        not missing and not extra,
         msg,
         details={"missing": missing, "extra": extra},
-        fix=None if not missing else REGENERATE,
+        fix=fix,
     )
 
 

@@ -1102,6 +1102,266 @@ CASES: list[BadCase] = [
         "unknown influence 'promo'",
         "dow",
     ),
+    # --- values and sizes generation could not run (issue 10): refused at check time -----------------
+    case(
+        "table_id_with_a_trailing_newline",
+        put(f"{ORDERS}.id", "orders\n"),
+        f"{ORDERS}.id",
+        "must match",
+        count=None,  # the table's references no longer resolve either
+    ),
+    case(
+        "column_name_with_a_trailing_newline",
+        put(f"{TAX}.name", "tax\n"),
+        f"{TAX}.name",
+        "column name 'tax\\n' must match",
+    ),
+    case(
+        "table_id_of_ten_thousand_characters",
+        put(f"{ORDERS}.id", "o" * 10_000),
+        f"{ORDERS}.id",
+        "10000 characters long",
+        "the limit is 64",
+        count=None,
+    ),
+    case(
+        "column_name_past_64_characters",
+        put(f"{TAX}.name", "t" * 65),
+        f"{TAX}.name",
+        "65 characters long",
+        "the limit is 64",
+    ),
+    case(
+        "rows_past_the_per_table_limit",
+        put(f"{CUSTOMERS}.rows", 10**11),
+        f"{CUSTOMERS}.rows",
+        "rows must be <= 10,000,000,000",
+    ),
+    case(
+        "timeframe_from_year_1_to_9999",
+        chain(put("timeframe.start", "0001-01-01T00:00:00Z"), put("timeframe.end", "9999-12-31T23:59:59Z")),
+        "timeframe.start",
+        "outside the supported date range 1678-01-01 .. 2261-12-31",
+        count=2,  # start and end
+    ),
+    case(
+        "series_window_past_the_date_range",
+        put(
+            f"{CUSTOMERS}.columns[4].generator.datetime_series.within",
+            {"start": "2024-01-01", "end": "2300-01-01"},
+        ),
+        f"{CUSTOMERS}.columns[4].generator.datetime_series.within.end",
+        "outside the supported date range",
+    ),
+    case("freq_zero", put("timeframe.freq", "0h"), "timeframe.freq", "does not step forward"),
+    case("freq_negative", put("timeframe.freq", "-5min"), "timeframe.freq", "does not step forward"),
+    case("freq_nanoseconds", put("timeframe.freq", "ns"), "timeframe.freq", "whole number of microseconds"),
+    case(
+        "freq_longer_than_a_century",
+        put("timeframe.freq", "100000000000D"),
+        "timeframe.freq",
+        "longer than 100 years",
+    ),
+    case(
+        "freq_too_large_to_parse",
+        put(f"{ORDERS}.columns[2].generator.datetime_series.freq", "1000000000000000000000h"),
+        f"{ORDERS}.columns[2].generator.datetime_series.freq",
+        "is not a pandas alias",
+    ),
+    case(
+        "regex_with_lookahead",
+        put("constraints.pattern", [{"attr": "customers.name", "regex": "(?=[A-Z])\\w+"}]),
+        "constraints.pattern[0].regex",
+        "invalid perl operator",
+        "RE2",
+        "lookahead",
+    ),
+    case(
+        "regex_with_a_back_reference",
+        put(f"{CUSTOMERS}.columns[2].constraints", {"pattern": "(a)\\1"}),
+        f"{CUSTOMERS}.columns[2].constraints.pattern",
+        "invalid escape sequence",
+        "back-references",
+    ),
+    case(
+        "null_among_the_choices_of_a_non_nullable_column",
+        put(f"{CUSTOMERS}.columns[1].generator.choice.choices", ["US", None, "CZ"]),
+        f"{CUSTOMERS}.columns[1].generator.choice.choices[1]",
+        "null, but 'country' is not nullable",
+        '"nullable": true',
+    ),
+    case(
+        "text_among_the_choices_of_an_int_column",
+        new_column(CUSTOMERS, {"name": "n", "type": "int", "generator": {"choice": {"choices": [1, "x"]}}}),
+        f"{CUSTOMERS}.columns[5].generator.choice.choices[1]",
+        "text 'x' in an int column",
+    ),
+    case(
+        "fraction_among_the_choices_of_an_int_column",
+        new_column(CUSTOMERS, {"name": "n", "type": "int", "generator": {"choice": {"choices": [1, 2.5]}}}),
+        f"{CUSTOMERS}.columns[5].generator.choice.choices[1]",
+        "2.5 in an int column",
+        "whole number",
+    ),
+    case(
+        "number_among_the_choices_of_a_datetime_column",
+        new_column(
+            CUSTOMERS,
+            {"name": "d", "type": "datetime", "generator": {"choice": {"choices": ["2024-01-01", 5]}}},
+        ),
+        f"{CUSTOMERS}.columns[5].generator.choice.choices[1]",
+        "5 in a datetime column",
+        "ISO-8601",
+    ),
+    case(
+        "map_values_to_text_in_a_float_column",
+        append(f"{AMOUNT}.modifiers", {"transform": "map_values", "args": {"mapping": {"1": "low"}}}),
+        f"{AMOUNT}.modifiers[1].args.mapping.1",
+        "text 'low' in a float column",
+    ),
+    case(
+        "modulo_by_zero",
+        put(f"{TAX}.generator.expression.code", "amount % 0"),
+        f"{TAX}.generator.expression.code",
+        "'%' by `0`, which is always 0",
+    ),
+    case(
+        "text_expression_in_a_float_column",
+        put(f"{TAX}.generator.expression.code", '"high" if amount > 3 else "low"'),
+        f"{TAX}.generator.expression.code",
+        "can give text",
+        "'tax' is a float column",
+    ),
+    case(
+        "constant_duration_past_the_date_range",
+        new_column(
+            ORDERS,
+            {
+                "name": "later",
+                "type": "datetime",
+                "generator": {"expression": {"code": "ordered_at + hours(1e300)"}},
+            },
+        ),
+        f"{ORDERS}.columns[5].generator.expression.code",
+        "hours(1e300) is longer than the supported date range",
+    ),
+    case(
+        "fact_that_is_its_own_parent",
+        put(f"{ORDERS}.parents", ["orders"]),
+        f"{ORDERS}.parents[0]",
+        "listed as its own parent",
+        "lookup into the table's own key",
+        count=None,  # customers loses its child, so its segment and the inequality are reported too
+    ),
+    case(
+        "choices_ref_to_its_own_table",
+        put(f"{CUSTOMERS}.columns[1].generator.choice", {"choices_ref": "customers.country"}),
+        f"{CUSTOMERS}.columns[1].generator.choice.choices_ref",
+        "reads the table being generated",
+    ),
+    case(
+        "normal_std_near_the_float_limit",
+        put(f"{AMOUNT}.generator.distribution", {"type": "normal", "params": {"mean": 0, "std": 1e308}}),
+        f"{AMOUNT}.generator.distribution.params",
+        "normal draws reach ±inf",
+    ),
+    case(
+        "lognormal_sigma_1e5",
+        put(f"{AMOUNT}.generator.distribution", {"type": "lognormal", "params": {"mean": 0, "sigma": 1e5}}),
+        f"{AMOUNT}.generator.distribution.params",
+        "lognormal draws reach inf",
+        "log scale",
+    ),
+    case(
+        "poisson_lambda_1e30",
+        put(f"{AMOUNT}.generator.distribution", {"type": "poisson", "params": {"lambda": 1e30}}),
+        f"{AMOUNT}.generator.distribution.params",
+        "lambda must be <= 1e18",
+    ),
+    case(
+        "uniform_over_the_whole_float_range",
+        put(
+            f"{AMOUNT}.generator.distribution", {"type": "uniform", "params": {"low": -1e308, "high": 1e308}}
+        ),
+        f"{AMOUNT}.generator.distribution.params",
+        "within ±1e+300",
+    ),
+    case(
+        "weibull_with_a_vanishing_shape",
+        put(f"{AMOUNT}.generator.distribution", {"type": "weibull", "params": {"shape": 0.001, "scale": 1}}),
+        f"{AMOUNT}.generator.distribution.params",
+        "weibull draws reach inf",
+    ),
+    case(
+        "lognormal_median_past_the_int_range",
+        chain(
+            put(f"{AMOUNT}.type", "int"),
+            put(
+                f"{AMOUNT}.generator.distribution", {"type": "lognormal", "params": {"mean": 50, "sigma": 1}}
+            ),
+        ),
+        f"{AMOUNT}.generator.distribution",
+        "the median of this lognormal distribution is 5.185e+21",
+        "64-bit integer range",
+    ),
+    case(
+        "add_pushes_an_int_column_past_64_bits",
+        chain(
+            put(f"{AMOUNT}.type", "int"),
+            put(f"{AMOUNT}.modifiers", [{"transform": "add", "args": {"value": 1e30}}]),
+        ),
+        f"{AMOUNT}.modifiers[0]",
+        "after this 'add' is 1e+30",
+        "64-bit integer range",
+    ),
+    case(
+        "sequence_that_runs_past_64_bits",
+        put(f"{CUSTOMERS}.columns[0].generator.sequence.start", 2**63 - 5),
+        f"{CUSTOMERS}.columns[0].generator.sequence",
+        "reaches 9.223e+18 at row 1,000",
+        "64-bit integer range",
+    ),
+    case(
+        "sequence_start_past_64_bits",
+        put(f"{CUSTOMERS}.columns[0].generator.sequence.start", 2**63),
+        f"{CUSTOMERS}.columns[0].generator.sequence.start",
+        "less than or equal to 9223372036854775807",
+    ),
+    case(
+        "fanout_lambda_1e30",
+        put(f"{ORDERS}.fanout.lambda", 1e30),
+        f"{ORDERS}.fanout.lambda",
+        "less than or equal to 10000000000",
+    ),
+    case(
+        "negative_binomial_dispersion_1e_300",
+        put(f"{ORDERS}.fanout", {"distribution": "negative_binomial", "lambda": 3, "dispersion": 1e-300}),
+        f"{ORDERS}.fanout.dispersion",
+        "greater than or equal to 0.0001",
+    ),
+    case(
+        "weights_near_the_float_limit",
+        put(f"{CUSTOMERS}.columns[1].generator.choice.weights", [1e300, 1e300, 1]),
+        f"{CUSTOMERS}.columns[1].generator.choice",
+        "weights are relative",
+    ),
+    case(
+        "effect_table_is_the_table_itself",
+        append(
+            f"{AMOUNT}.modifiers",
+            {
+                **EFFECT,
+                "args": {
+                    **EFFECT["args"],
+                    "effect_table": "orders",
+                    "window": {"start_col": "ordered_at", "end_col": "ordered_at"},
+                    "map": {"field": "tax"},
+                },
+            },
+        ),
+        f"{AMOUNT}.modifiers[1].args.effect_table",
+        "is the table being generated",
+    ),
     # --- behaviour blocks ----------------------------------------------------------------------------
     case(
         "segment_column_unknown",

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from datagen.dsl import check, check_file
+from datagen.dsl.limits import MAX_SCHEMA_BYTES
 from datagen.errors import InputError
 from tests.dsl.bad_schemas import CASES, CUSTOMERS, ORDERS, BadCase
 from tests.dsl.edits import append, base_schema, edited, put
@@ -144,3 +145,72 @@ def test_check_file_reads_a_valid_schema(tmp_path: Path) -> None:
     path = tmp_path / "shop.json"
     path.write_text(json.dumps(base_schema()))
     assert check_file(path).ok
+
+
+# --- input that would crash before a model sees it (issue 10) -------------------------------------------
+
+
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(base_schema()).encode())
+    assert check_file(path).ok
+
+
+def test_an_integer_with_5000_digits_names_its_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "digits.json"
+    text = json.dumps(base_schema(), indent=1).replace('"rows": 1000', '"rows": ' + "9" * 5000)
+    path.write_text(text)
+    line = next(i for i, x in enumerate(text.splitlines(), 1) if "9" * 50 in x)
+    with pytest.raises(InputError, match=rf"digits\.json:{line}:\d+: a number with 5000 digits"):
+        check_file(path)
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json(tmp_path: Path, literal: str) -> None:
+    path = tmp_path / "nan.json"
+    path.write_text(json.dumps(base_schema()).replace('"owner": "me"', f'"owner": {literal}'))
+    with pytest.raises(InputError, match=f"{literal.lstrip('-')} is not a JSON number"):
+        check_file(path)
+
+
+def test_json_nested_100k_deep_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text('{"metadata": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(InputError, match="nested too deeply"):
+        check_file(path)
+
+
+def test_metadata_nested_900_deep_is_reported_at_its_key() -> None:
+    doc = base_schema()
+    doc["metadata"]["deep"] = json.loads("[" * 900 + "]" * 900)  # too deep for copy.deepcopy in put()
+    result = check(doc)
+    assert [(i.path, i.code) for i in result.errors] == [("metadata.deep", "unreadable_value")]
+    assert "nested more than 64 levels" in result.errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("where", "text"),
+    [("metadata.name", "sh\ud800op"), (f"{CUSTOMERS}.columns[1].generator.choice.choices[0]", "U\udc00S")],
+)
+def test_a_lone_surrogate_in_text_is_reported_at_its_path(where: str, text: str) -> None:
+    result = check(edited(put(where, text)))
+    assert [i.path for i in result.errors] == [where]
+    assert "lone surrogate" in result.errors[0].message
+
+
+def test_a_lone_surrogate_in_a_key_is_reported() -> None:
+    result = check(edited(put("metadata.k\udfffey", 1)))
+    assert [i.path for i in result.errors] == ["metadata"]
+
+
+def test_an_endless_file_is_read_only_up_to_the_limit() -> None:
+    """/dev/zero never ends: reading stops at the size limit and says so."""
+    with pytest.raises(InputError, match=r"larger than 4 MB.*reading stopped after 4 MB"):
+        check_file("/dev/zero")
+
+
+def test_a_file_just_over_the_limit_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({**base_schema(), "padding": " " * MAX_SCHEMA_BYTES}))
+    with pytest.raises(InputError, match="larger than 4 MB"):
+        check_file(path)

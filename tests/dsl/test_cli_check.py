@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
 from datagen.cli import app
-from tests.dsl.bad_schemas import CUSTOMERS, ORDERS
+from tests.dsl.bad_schemas import CASES, CUSTOMERS, ORDERS
 from tests.dsl.edits import base_schema, edited, put
 
 runner = CliRunner()
@@ -144,3 +144,72 @@ def test_check_json_reports_an_unreadable_file_as_json(tmp_path: Path) -> None:
     assert report["valid"] is False
     assert report["errors"][0]["code"] == "unreadable"
     assert f"{bad}:2:" in report["errors"][0]["message"]
+
+
+# Each crashed `check` or `generate` with an internal error before (issue 10); the corpus holds them.
+HOSTILE_SCHEMAS = [
+    "table_id_with_a_trailing_newline",
+    "table_id_of_ten_thousand_characters",
+    "timeframe_from_year_1_to_9999",
+    "freq_zero",
+    "freq_negative",
+    "freq_nanoseconds",
+    "freq_too_large_to_parse",
+    "null_among_the_choices_of_a_non_nullable_column",
+    "text_among_the_choices_of_an_int_column",
+    "modulo_by_zero",
+    "text_expression_in_a_float_column",
+    "fact_that_is_its_own_parent",
+    "choices_ref_to_its_own_table",
+    "normal_std_near_the_float_limit",
+    "lognormal_sigma_1e5",
+    "poisson_lambda_1e30",
+    "lognormal_median_past_the_int_range",
+    "add_pushes_an_int_column_past_64_bits",
+    "sequence_that_runs_past_64_bits",
+    "constant_duration_past_the_date_range",
+    "regex_with_lookahead",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE_SCHEMAS)
+def test_schemas_generate_cannot_run_exit_2_in_check_and_generate(tmp_path: Path, name: str) -> None:
+    case = next(c for c in CASES if c.name == name)
+    path = write(tmp_path, edited(case.edit))
+    out = tmp_path / "out"
+    for command in (["check", str(path)], ["generate", str(path), "-o", str(out)]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, (command[0], result.output, result.exception)
+        assert case.path in flat(result.stderr) and "Traceback" not in result.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (json.dumps(base_schema()).replace('"rows": 1000', '"rows": ' + "9" * 5000), "5000 digits"),
+        (json.dumps(base_schema()).replace('"rows": 1000', '"rows": 1' + "0" * 400), "401 digits"),
+        ('{"metadata": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+        (json.dumps(base_schema()).replace('"shop"', '"sh\\ud800op"'), "lone surrogate"),
+    ],
+    ids=["5000_digits", "rows_10_400", "nested_100k", "lone_surrogate"],
+)
+def test_files_that_crashed_the_reader_exit_2(tmp_path: Path, content: str, message: str) -> None:
+    path = write(tmp_path, content)
+    for command in (["check", str(path)], ["generate", str(path), "-o", str(tmp_path / "out")]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, (command[0], result.output, result.exception)
+        assert message in flat(result.stderr) and "Traceback" not in result.output
+
+
+def test_check_of_dev_zero_stops_reading_and_exits_2() -> None:
+    result = runner.invoke(app, ["check", "/dev/zero"])
+    assert result.exit_code == 2
+    assert "reading stopped after 4 MB" in flat(result.stderr)
+
+
+def test_a_schema_with_a_byte_order_mark_checks_and_generates(tmp_path: Path) -> None:
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(base_schema()).encode())
+    assert runner.invoke(app, ["check", str(path)]).exit_code == 0
+    assert runner.invoke(app, ["generate", str(path), "-o", str(tmp_path / "out")]).exit_code == 0

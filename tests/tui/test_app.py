@@ -422,5 +422,6 @@ async def test_preview_problems_are_shown_and_the_checks_wait_for_a_clean_sample
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         summary = str(app.query_one("#preview-summary").render())
-        assert "1 problem(s) in the sample" in summary and "orders.ratio: has inf or NaN" in summary
+        assert "1 problem(s) in the sample" in summary and "orders.ratio: " in summary
+        assert "values are infinite" in summary
         assert str(app.query_one("#quality-score").value) == ""

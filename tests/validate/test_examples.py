@@ -12,7 +12,7 @@ from tests.validate.helpers import validated, write
 
 EXAMPLES = sorted(examples_dir().glob("*.json"))
 BUILT_IN = {
-    "columns", "type", "primary_key", "not_null", "foreign_key",
+    "columns", "rows", "type", "primary_key", "not_null", "foreign_key",
     "range", "inequality", "pattern", "enum", "unique",
     "null_share", "seasonality", "outliers", "weekend_share", "mean_in_range", "composite_effect",
 }  # fmt: skip

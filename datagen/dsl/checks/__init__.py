@@ -11,6 +11,7 @@ kind). Each family keys its checks on the feature's model type."""
 from __future__ import annotations
 
 from datagen.dsl.base import split_ref
+from datagen.dsl.feasibility import check_feasible
 from datagen.dsl.issues import IssueList, PathPart, allowed_list, did_you_mean
 from datagen.dsl.models import Column, Node, Schema
 
@@ -89,4 +90,5 @@ class Checker:
         tables.check_table_graph(self)
         constraints.check_constraints(self)
         targets.check_targets(self)
+        check_feasible(self.s, self.issues)
         constraints.add_implied_constraints(self)

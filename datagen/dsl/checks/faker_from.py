@@ -21,6 +21,7 @@ def faker_from_problems(node: Node, col: Column) -> list[Problem]:
         return []
     sources, method = args.sources, args.method
     if method in EMAIL_METHODS:
+        counts: tuple[int, ...]
         counts, what = (1, 2), "a full-name column, or a first-name and a last-name column"
     elif method in NAME_METHODS:
         counts, what = (2,), "a first-name and a last-name column"

@@ -1,0 +1,274 @@
+"""How many rows each table must hold, from the schema and the rows its parents hold in the data.
+
+Exact where the engine's count is: an entity or a parent-less fact has `rows` x the scale the data
+was generated at (as .metadata.json records it; without it the count is not checked, as a preview
+sample is capped at a few rows), a vocab table one row per value,
+a fact without fanout one row per parent row. Bounded where the count is a walk: a funnel gives one to
+len(stages) rows per parent, a state walk at least one.
+
+A fanout fact's count is random. Its mean and variance are summed over the parent rows: each parent's
+count follows the fanout distribution at its multiplier (segment, table-level effects, vintage
+activity — computed by the engine's own function from the stored parent rows, a chunk at a time), after
+min/max. The count must lie within Z standard deviations of that mean (Z = 6: under the normal
+approximation a false alarm about once in 10^9 runs), inside the hard bounds min·P .. max·P, and an
+empty table fails when the chance of no child at all is below 1e-9. Deleting half the rows of a table
+with a few hundred children, or all of them, is far outside these bounds."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from datagen.dsl.models import Fanout, Node
+from datagen.engine.block import Store
+from datagen.engine.fanout import fanout_multiplier
+from datagen.engine.registry import behaviour_engine
+from datagen.engine.timegrid import to_us
+from datagen.validate.context import Context, q
+from datagen.validate.results import Result, verdict
+
+Z = 6.0
+EMPTY_CHANCE = 1e-9
+CHUNK_ROWS = 1_000_000
+EXACT_SUPPORT = 20_000  # beyond this many possible counts a clipped normal stands in for the exact sum
+_BINS_PER_UNIT_LOG = 500  # multipliers are grouped to 0.2 % (relative) for the exact sums
+REGENERATE = "regenerate the data from this schema: datagen generate SCHEMA -o DATA_DIR"
+
+
+@dataclass
+class Expected:
+    """What the schema implies for a table's row count: bounds, and for a random count its moments."""
+
+    low: float
+    high: float
+    how: str
+    mean: float | None = None
+    sd: float | None = None
+    log_p_empty: float | None = None
+
+
+def row_count(ctx: Context, table: str) -> Result:
+    expected = expected_rows(ctx, ctx.node(table))
+    n = ctx.rows[table]
+    if expected is None:
+        return Result(
+            "rows",
+            "structural",
+            table,
+            None,
+            "skip",
+            f"{n:,} rows; not checked: .metadata.json records no scale, so the count this table was "
+            "generated with is unknown",
+            hard=True,
+        )
+    ok = expected.low <= n <= expected.high
+    if n == 0 and expected.log_p_empty is not None and expected.log_p_empty < math.log(EMPTY_CHANCE):
+        ok = False
+    if expected.low == expected.high:
+        want = f"{expected.low:,.0f}"
+    elif math.isinf(expected.high):
+        want = f"at least {expected.low:,.0f}"
+    else:
+        want = f"{math.ceil(expected.low):,} to {math.floor(expected.high):,}"
+    message = f"{n:,} rows; {'expected' if ok else 'the schema implies'} {want} ({expected.how})"
+    details = {"rows": n, "low": expected.low, "high": expected.high, "basis": expected.how}
+    if expected.mean is not None:
+        details |= {"mean": expected.mean, "sd": expected.sd}
+    return Result(
+        "rows",
+        "structural",
+        table,
+        None,
+        verdict(ok),
+        message,
+        hard=True,
+        details=details,
+        fix=None if ok else f"rows are missing or were added: {REGENERATE}",
+    )
+
+
+def expected_rows(ctx: Context, node: Node) -> Expected | None:
+    """None when the count depends on how the data was generated and the data does not say."""
+    if node.kind == "vocab":
+        values = node.vocab_size
+        return Expected(values, values, "one row per value of its enum_list")
+    if not node.parents:
+        scale = ctx.metadata.get("scale")
+        if not (isinstance(scale, int | float) and not isinstance(scale, bool) and scale > 0):
+            return None  # e.g. a preview sample, capped at a few rows per table
+        rows = round(node.row_count * scale)
+        return Expected(rows, rows, f"rows {node.row_count:,} x scale {scale:g} from .metadata.json")
+    parent = node.parents[0]
+    p = ctx.rows.get(parent, 0)
+    if node.stage_config is not None:
+        stages = len(node.stage_config.stages)
+        return Expected(p, p * stages, f"1 to {stages} stages for each of {p:,} {parent} rows")
+    if node.state_transition_model is not None:
+        return Expected(p, math.inf, f"at least the initial state for each of {p:,} {parent} rows")
+    if node.fanout is None:
+        return Expected(p, p, f"one row per {parent} row")
+    return _fanout_expected(ctx, node, ctx.node(parent), p)
+
+
+# --- fanout facts -------------------------------------------------------------------------------------
+
+
+def _fanout_expected(ctx: Context, node: Node, parent: Node, p: int) -> Expected:
+    f = node.fanout
+    assert f is not None  # the caller handles a fact without fanout
+    lo = (f.min or 0) * p
+    hi = f.max * p if f.max is not None else math.inf
+    mean = var = log_p0 = 0.0
+    for m in _multipliers(ctx, node, parent, p):
+        a, b, c = _moments(f, m)
+        mean, var, log_p0 = mean + a, var + b, log_p0 + c
+    sd = math.sqrt(var)
+    slack = 1.0 + 0.002 * mean  # multipliers are grouped to 0.2 %
+    low, high = max(lo, mean - Z * sd - slack), min(hi, mean + Z * sd + slack)
+    how = (
+        f"{f.distribution} fanout over {p:,} {parent.id} rows: mean {mean:,.1f}, sd {sd:,.1f}, "
+        f"within {Z:g} sd"
+    )
+    return Expected(low, high, how, mean, sd, log_p0)
+
+
+def _multipliers(ctx: Context, node: Node, parent: Node, p: int):  # -> Iterator[np.ndarray]
+    """Each parent row's fanout multiplier, a chunk of parent rows at a time (ones when none applies)."""
+    reads = [r for block in parent.behaviours for r in block.reads(parent, ctx.schema)]
+    reads += [r for effect in node.modifiers for r in effect.fanout_reads(node, ctx.schema)]
+    columns = {r.column for r in reads if r.table == parent.id}
+    if not columns:
+        for start in range(0, p, CHUNK_ROWS):
+            yield np.ones(min(CHUNK_ROWS, p - start))
+        return
+    effects = _effect_tables(ctx, node)
+    tf = ctx.schema.timeframe
+    span = (int(to_us(tf.start_dt)), int(to_us(tf.end_dt)))
+    names = sorted(columns)
+    # A cursor of its own: the stream stays open while other checks may use the main connection.
+    reader = ctx.con.cursor().sql(f"SELECT {', '.join(q(c) for c in names)} FROM {q(parent.id)}")
+    for batch in reader.to_arrow_reader(CHUNK_ROWS):
+        store = Store(columns=dict(effects.columns), rows=dict(effects.rows))
+        store.columns[parent.id] = {c: _numpy(batch.column(i)) for i, c in enumerate(names)}
+        store.rows[parent.id] = batch.num_rows
+        yield fanout_multiplier(node, parent, store, np.arange(batch.num_rows), span, behaviour_engine)
+
+
+def _effect_tables(ctx: Context, node: Node) -> Store:
+    """The effect tables of a fact's table-level effects, whole, as the engine's store holds them."""
+    store = Store()
+    for effect in node.modifiers:
+        a = effect.args
+        cols = {*a.on.values(), a.window.start_col, a.window.end_col, a.map.field}
+        names = sorted(cols)
+        sql = f"SELECT {', '.join(q(c) for c in names)} FROM {q(a.effect_table)}"
+        table = ctx.con.cursor().sql(sql).to_arrow_table()
+        store.columns[a.effect_table] = {c: _numpy(table.column(c)) for c in names}
+        store.rows[a.effect_table] = table.num_rows
+    return store
+
+
+def _numpy(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Arrow to the numpy the engine keeps: NaN / NaT / None for nulls, times as datetime64[us]."""
+    if pa.types.is_timestamp(values.type) or pa.types.is_date(values.type):
+        return values.cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
+    out = values.to_numpy(zero_copy_only=False)
+    return out.astype(object) if out.dtype.kind in "UT" else out
+
+
+def _moments(f: Fanout, m: np.ndarray) -> tuple[float, float, float]:
+    """Sum over parents with multipliers `m` of the children count's mean, variance and log P(0)."""
+    lo, hi = f.min or 0, (f.max if f.max is not None else math.inf)
+    if f.distribution != "uniform":
+        mu = f.lambda_ * m
+        k = f.dispersion or 1.0
+        var = mu if f.distribution == "poisson" else mu * (1 + mu / k)
+        sd = np.sqrt(var)
+        free = (lo <= mu - 12 * sd) & (hi >= mu + 12 * sd) & (mu > 0)
+        log_p0 = -mu[free] if f.distribution == "poisson" else k * np.log(k / (k + mu[free]))
+        totals = np.array([mu[free].sum(), var[free].sum(), log_p0.sum()])
+        rest = m[~free]
+    else:
+        totals, rest = np.zeros(3), m
+    if len(rest):
+        keys, counts = np.unique(_bin(rest), return_counts=True)
+        for key, count in zip(keys, counts, strict=True):
+            totals += count * np.array(_one(f, _unbin(key), lo, hi))
+    return float(totals[0]), float(totals[1]), float(totals[2])
+
+
+def _bin(m: np.ndarray) -> np.ndarray:
+    """Multipliers to integer groups 0.2 % wide (relative); 0 and below in a group of their own."""
+    safe = np.where(m > 0, m, 1.0)
+    return np.where(m > 0, np.round(np.log(safe) * _BINS_PER_UNIT_LOG), np.iinfo(np.int64).min).astype(
+        np.int64
+    )
+
+
+def _unbin(key: int) -> float:
+    return 0.0 if key == np.iinfo(np.int64).min else math.exp(key / _BINS_PER_UNIT_LOG)
+
+
+def _one(f: Fanout, m: float, lo: float, hi: float) -> tuple[float, float, float]:
+    """Mean, variance and log P(0) of one parent's children count at multiplier m, after min/max,
+    for the distribution the engine draws (engine/fanout.py)."""
+    if f.distribution == "uniform":
+        assert f.min is not None and f.max is not None  # the model requires both for a uniform fanout
+        ks = np.arange(f.min, f.max + 1, dtype=float)
+        if len(ks) > EXACT_SUPPORT:
+            ks = np.linspace(f.min, f.max, EXACT_SUPPORT)
+        base = ks * m
+        whole = np.floor(base)
+        frac = base - whole
+        a, b = np.clip(whole, lo, hi), np.clip(whole + 1, lo, hi)
+        mean = float(np.mean((1 - frac) * a + frac * b))
+        second = float(np.mean((1 - frac) * a**2 + frac * b**2))
+        p0 = float(np.mean((1 - frac) * (a == 0) + frac * (b == 0)))
+        return mean, max(second - mean**2, 0.0), math.log(p0) if p0 > 0 else -math.inf
+    assert f.lambda_ is not None  # the model requires it for poisson and negative binomial
+    mu = f.lambda_ * m
+    if mu <= 0:
+        return float(lo), 0.0, 0.0 if lo == 0 else -math.inf
+    k = f.dispersion or 1.0
+    sd = math.sqrt(mu if f.distribution == "poisson" else mu * (1 + mu / k))
+    first, last = max(0, math.floor(mu - 12 * sd)), math.ceil(mu + 12 * sd) + 20
+    if last - first > EXACT_SUPPORT:
+        return (*_clipped_normal(mu, sd, lo, hi), -math.inf)
+    x = np.arange(first, last + 1, dtype=float)
+    lg = np.vectorize(math.lgamma)
+    if f.distribution == "poisson":
+        logp = x * math.log(mu) - mu - lg(x + 1)
+    else:
+        q_ = k / (k + mu)
+        logp = lg(x + k) - math.lgamma(k) - lg(x + 1) + k * math.log(q_) + x * math.log1p(-q_)
+    pmf = np.exp(logp - logp.max())
+    pmf /= pmf.sum()
+    y = np.clip(x, lo, hi)
+    mean = float(np.sum(y * pmf))
+    p0 = float(pmf[y == 0].sum())
+    return mean, max(float(np.sum(y**2 * pmf)) - mean**2, 0.0), math.log(p0) if p0 > 0 else -math.inf
+
+
+def _clipped_normal(mu: float, sd: float, lo: float, hi: float) -> tuple[float, float]:
+    """Mean and variance of clip(N(mu, sd²), lo, hi): for counts too large to sum term by term."""
+
+    def cdf(z: float) -> float:
+        return 0.5 * (1 + math.erf(z / math.sqrt(2)))
+
+    def pdf(z: float) -> float:
+        return math.exp(-z * z / 2) / math.sqrt(2 * math.pi) if math.isfinite(z) else 0.0
+
+    a = (lo - mu) / sd
+    b = (hi - mu) / sd if math.isfinite(hi) else math.inf
+    fa, fb = cdf(a), cdf(b) if math.isfinite(b) else 1.0
+    pa, pb = pdf(a), pdf(b)
+    inside = fb - fa
+    hi_part = hi * (1 - fb) if math.isfinite(hi) else 0.0
+    mean = lo * fa + hi_part + mu * inside + sd * (pa - pb)
+    b_term = b * pb if math.isfinite(b) else 0.0
+    second_inside = (mu**2 + sd**2) * inside + 2 * mu * sd * (pa - pb) + sd**2 * (a * pa - b_term)
+    second = lo**2 * fa + (hi**2 * (1 - fb) if math.isfinite(hi) else 0.0) + second_inside
+    return mean, max(second - mean**2, 0.0)
