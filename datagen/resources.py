@@ -1,4 +1,4 @@
-"""Where bundled files live: the example schemas and the LLM prompts (plain files, DESIGN.md)."""
+"""Where bundled files live: the example schemas and the LLM prompts (plain files, docs/architecture.md)."""
 
 from __future__ import annotations
 

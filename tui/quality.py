@@ -52,7 +52,8 @@ def _season_chart(r: Result) -> Chart | None:
 
 
 def _retention_chart(r: Result) -> Chart | None:
-    """Children per parent by age over age 0 (DSL.md §8.2): the retention curve, age 0 being 100 %."""
+    """Children per parent by age over age 0 (docs/schema-language.md §8.2): the retention curve, age 0 being
+    100 %."""
     ages = {}
     for s in r.details.get("strata") or []:
         match = _AGE.match(str(s.get("stratum")))

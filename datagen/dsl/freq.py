@@ -6,7 +6,7 @@ import re
 
 from datagen.dsl.limits import shown
 
-# Old pandas spellings whose meaning is unambiguous (DSL.md §1); the value is today's alias.
+# Old pandas spellings whose meaning is unambiguous (docs/schema-language.md §1); the value is today's alias.
 LEGACY_ALIASES = {
     "H": "h",
     "T": "min",

@@ -170,7 +170,7 @@ def _has_surrogate(text: str) -> bool:
 
 
 def normalise_legacy(raw: Any, notes: IssueList) -> Any:
-    """Rewrite unambiguous legacy spellings in place-copy and note each one (DSL.md §1)."""
+    """Rewrite unambiguous legacy spellings in place-copy and note each one (docs/schema-language.md §1)."""
     if not isinstance(raw, dict):
         return raw
     data = json.loads(json.dumps(raw))  # deep copy of plain JSON

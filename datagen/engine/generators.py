@@ -48,7 +48,8 @@ def sequence(block: Block, col: Column, gen: SequenceGen) -> np.ndarray:
 
 
 def choice_probabilities(n: int, weights: list[float] | None, kind: str | None) -> np.ndarray:
-    """Normalised probabilities for n choices (DSL.md §4.1: uniform, zipf@a, head_tail@{share,a})."""
+    """Normalised probabilities for n choices (docs/schema-language.md §4.1: uniform, zipf@a,
+    head_tail@{share,a})."""
     if weights is not None:
         p = np.asarray(weights, dtype=float)
     else:

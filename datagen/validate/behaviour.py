@@ -5,8 +5,8 @@ Built in: `null_share` (nulls.py), `seasonality` (seasonality.py), `outliers` (o
 schema's `targets` (targets.py). Every statistical check states its tolerance from the sample size
 (tolerance.py), so clean data passes reliably and a real shift fails.
 
-Extension point — the behaviour blocks of DSL.md §8 (segments, vintages, funnels, state models) add
-their checks by registering a function under a name:
+Extension point — the behaviour blocks of docs/schema-language.md §8 (segments, vintages, funnels, state
+models) add their checks by registering a function under a name:
 
     from datagen.validate.behaviour import register
 

@@ -1,5 +1,5 @@
-"""Null share against `null_rate` (DSL.md §4): the engine blanks each row with probability null_rate,
-after modifiers. Columns derived from others (lookups, expressions, remaps) may inherit more nulls
+"""Null share against `null_rate` (docs/schema-language.md §4): the engine blanks each row with probability
+null_rate, after modifiers. Columns derived from others (lookups, expressions, remaps) may inherit more nulls
 from their sources, so for them only a shortfall is a failure."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""`stage_config` (DSL.md §8.3): every parent walks the stages in order, reaching stage i with
-probability min(1, rate_i × its segment's multiplier) given stage i-1; stage times start at the
+"""`stage_config` (docs/schema-language.md §8.3): every parent walks the stages in order, reaching stage i
+with probability min(1, rate_i × its segment's multiplier) given stage i-1; stage times start at the
 parent's creation, increase by the declared gap and stay in the timeframe; the walk fills the columns
 named in `columns` (v1 names by default) and the PK keeps its declared sequence."""
 

@@ -1,5 +1,5 @@
-"""`segment_behavior` (DSL.md §8.1): children per parent and child values scale by the parent's
-segment, from the primary parent and from a further parent position; values are scaled before their
+"""`segment_behavior` (docs/schema-language.md §8.1): children per parent and child values scale by the
+parent's segment, from the primary parent and from a further parent position; values are scaled before their
 clamp and the final cast; keys are never scaled."""
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""`state_transition_model` (DSL.md §8.4): per parent, a discrete-period Markov chain (semi-Markov for
-states with a duration) from its creation time; one row per entered state with the previous state and
+"""`state_transition_model` (docs/schema-language.md §8.4): per parent, a discrete-period Markov chain
+(semi-Markov for states with a duration) from its creation time; one row per entered state with the previous
+state and
 the time; terminal states end the walk; a segment's churn_multiplier multiplies the probability of
 moving to a terminal state."""
 

@@ -1,5 +1,6 @@
-"""`trend` (DSL.md §4.2): yearly means of a trended column grow as declared — exponential growth and
-decay, linear and logarithmic — measured from the timeframe start; a decay that runs out stops at 0."""
+"""`trend` (docs/schema-language.md §4.2): yearly means of a trended column grow as declared — exponential
+growth and decay, linear and logarithmic — measured from the timeframe start; a decay that runs out stops at
+0."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""`vintage_behavior` (DSL.md §8.2): activity is a rate over each parent's lifetime, so children per
-parent per age unit over the same at age 0 reproduces the curve (arrays and parametric curves, each in
+"""`vintage_behavior` (docs/schema-language.md §8.2): activity is a rate over each parent's lifetime, so
+children per parent per age unit over the same at age 0 reproduces the curve (arrays and parametric curves,
+each in
 its own time unit); value curves apply at each child's own age; children never precede their parent."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Every valid form DSL.md §2–8 describes loads, and what the check step normalises or adds is reported as
-a note (never silently)."""
+"""Every valid form docs/schema-language.md §2–8 describes loads, and what the check step normalises or adds
+is reported as a note (never silently)."""
 
 from __future__ import annotations
 

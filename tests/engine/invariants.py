@@ -52,7 +52,8 @@ def _window(schema: Schema, table: str, column) -> tuple[datetime, datetime]:
     ref = f"{table}.{column.name}"
     node = schema.node(table)
     parent = schema.node(node.primary_parent) if node.primary_parent else None
-    after_creation = parent is not None and parent.vintage_behavior is not None  # DSL.md §8.2
+    # docs/schema-language.md §8.2
+    after_creation = parent is not None and parent.vintage_behavior is not None
     bounded = any(ref in (q.left, q.right) for q in schema.constraints.inequalities) or (
         after_creation and column.name == node.first_time_column()
     )

@@ -1,5 +1,6 @@
-"""Children per parent (DSL.md §5): the fanout distributions' means and bounds, min/max applied after
-every multiplier, rows contiguous per parent in parent order, and child times after their parent's
+"""Children per parent (docs/schema-language.md §5): the fanout distributions' means and bounds, min/max
+applied after every multiplier, rows contiguous per parent in parent order, and child times after their
+parent's
 creation without losing the child's own weekday pattern."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Each generator does what DSL.md §4.1 says: sequences, choice weights (explicit, Zipf, head/tail),
-distribution moments and clamps, datetime grids and calendar patterns, dates, faker locales and
+"""Each generator does what docs/schema-language.md §4.1 says: sequences, choice weights (explicit, Zipf,
+head/tail), distribution moments and clamps, datetime grids and calendar patterns, dates, faker locales and
 uniqueness, expressions, vocab zips, null rates and the int cast. Statistical checks use fixed seeds and
 a tolerance of 5 standard errors."""
 

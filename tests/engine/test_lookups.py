@@ -1,5 +1,5 @@
-"""Values that come from other rows (DSL.md §4.1 `lookup`, `choices_ref`): the primary parent's row, a
-real join on `on`, one random row per extra parent shared by every column reading it, and
+"""Values that come from other rows (docs/schema-language.md §4.1 `lookup`, `choices_ref`): the primary
+parent's row, a real join on `on`, one random row per extra parent shared by every column reading it, and
 self-references that form a tree of earlier rows."""
 
 from __future__ import annotations

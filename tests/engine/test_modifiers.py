@@ -1,5 +1,5 @@
-"""Each modifier does what DSL.md §4.2 says. Most tests compare a column with its unmodified twin: an
-`expression` that copies the source column and carries the modifiers, so the difference between the
+"""Each modifier does what docs/schema-language.md §4.2 says. Most tests compare a column with its unmodified
+twin: an `expression` that copies the source column and carries the modifiers, so the difference between the
 two is exactly what the modifiers did."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Behaviour checks (DSL.md §4.2 `trend`, §8): recover every declared behavioural parameter from the
-data with the analysis an analyst would run, and compare it with the schema.
+"""Behaviour checks (docs/schema-language.md §4.2 `trend`, §8): recover every declared behavioural parameter
+from the data with the analysis an analyst would run, and compare it with the schema.
 
 Each recovery is one SQL aggregation over the table views (so Parquet of any size works) plus a little
 arithmetic on the aggregates. A recovered value passes when it is within z standard errors of the

@@ -1,5 +1,5 @@
-"""Segments (DSL.md §8.1): children per parent and mean value per segment, as ratios to the largest
-segment."""
+"""Segments (docs/schema-language.md §8.1): children per parent and mean value per segment, as ratios to the
+largest segment."""
 
 from __future__ import annotations
 
@@ -67,8 +67,8 @@ def _fanout_expectation(
     parent: Node, child: Node, fanout: dict[str, float], born_here: bool
 ) -> tuple[Callable[[str], float] | None, str | None]:
     """Expected children per parent row in a segment, up to a common factor. Born from the parent: the
-    fanout distribution at lambda x multiplier, after min/max (DSL.md §5); referenced from a further
-    position: proportional to the multiplier (a weighted draw). Bounds that bite on a parent whose
+    fanout distribution at lambda x multiplier, after min/max (docs/schema-language.md §5); referenced from a
+    further position: proportional to the multiplier (a weighted draw). Bounds that bite on a parent whose
     activity also follows a vintage curve leave the ratio undetermined by the multipliers alone."""
     f = child.fanout
     if not born_here or f is None:

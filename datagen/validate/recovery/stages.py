@@ -1,5 +1,6 @@
-"""Funnels (DSL.md §8.3): stage-to-stage conversion per segment, the mean gap between stages, and
-stage order. Conversion and gap only use parents with enough time left for the walk to be complete."""
+"""Funnels (docs/schema-language.md §8.3): stage-to-stage conversion per segment, the mean gap between
+stages, and stage order. Conversion and gap only use parents with enough time left for the walk to be
+complete."""
 
 from __future__ import annotations
 

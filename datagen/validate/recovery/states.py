@@ -1,5 +1,6 @@
-"""State models (DSL.md §8.4): the per-period hazard of leaving each Markov state (exits over periods
-at risk, the censored spells' observed periods included), the next-state split and the mean duration
+"""State models (docs/schema-language.md §8.4): the per-period hazard of leaving each Markov state (exits
+over periods at risk, the censored spells' observed periods included), the next-state split and the mean
+duration
 of semi-Markov states (only spells with enough time left to end), per segment; and the walk's
 bookkeeping (initial, previous state, terminal)."""
 
@@ -47,8 +48,9 @@ def duration_horizon(d: Duration) -> float:
 
 def declared_transitions(sm: StateTransitionModel, segment: str | None) -> dict[str, tuple[float, dict]]:
     """Per non-terminal state, for a parent in `segment`: the probability of leaving per period (1 for a
-    semi-Markov state, which leaves when its duration ends) and the split over next states. DSL.md
-    §8.4: the segment's churn_multiplier multiplies the probability of going to a terminal state."""
+    semi-Markov state, which leaves when its duration ends) and the split over next states.
+    docs/schema-language.md §8.4: the segment's churn_multiplier multiplies the probability of going to a
+    terminal state."""
     variation = sm.segment_variation.get(segment) if segment is not None else None
     m = variation.churn_multiplier if variation else 1.0
     terminal = {name for name, spec in sm.states.items() if spec.terminal}
