@@ -130,14 +130,11 @@ def _mentions(text: str, words: list[str]) -> bool:
 
 
 def honest(proposal: Propose, result: Simplified) -> Propose:
-    """The proposal as the simplified schema really is: the summary says plainly what the data does
-    not have, and each assumption that names a dropped part (a segment, a stage, a curve …) says that
-    it may not hold any more; then one line per dropped part."""
+    """The proposal as the simplified schema really is: the summary starts by saying plainly what the
+    data does not have, each assumption that names a dropped part (a segment, a stage, a curve …)
+    says that it may not hold any more, and one line per dropped part follows."""
     lost = "; ".join(result.dropped)
-    summary = (
-        f"{proposal.summary.rstrip()} — simplified: the data does not have {lost} "
-        "(it could not be made to work)."
-    )
+    summary = f"Simplified: the data does not have {lost} (it could not be made to work). {proposal.summary}"
     assumptions = [
         f"may not hold (dropped from the schema): {a}" if _mentions(a, result.words) else a
         for a in proposal.assumptions
@@ -271,8 +268,7 @@ class Conversation:
             conv._restore_loaded(latest["document"])
             if latest["kind"] == "schema" and conv.state == State.READY:
                 conv.summary, conv.assumptions = latest.get("summary", ""), latest.get("assumptions") or []
-                told = any(r.get("kind") == "user" for r in records[records.index(latest) :])
-                conv._untold_fixes = [] if told else list(latest.get("fixes") or [])
+                conv._untold_fixes = list(latest.get("fixes") or [])
         if conv.turns:
             conv._recorded_turn = conv.last_turn = conv.turns[-1]
         return conv
@@ -332,14 +328,14 @@ class Conversation:
         )
 
     def _with_untold(self, text: str) -> str:
-        """`text` after the fixes datagen made to the accepted schema that the model has not read yet
-        (the schema it is shown already has them)."""
+        """`text` after the fixes datagen made to the accepted schema (the schema the model is shown
+        already has them). They are said until a new schema is accepted, so a request that failed
+        does not leave them unsaid."""
         if not self._untold_fixes:
             return text
         fixed = self.prompts.text(
             "fixed", which="last proposal (the schema above includes them)", fixes=_lines(self._untold_fixes)
         )
-        self._untold_fixes = []
         return f"{fixed}\n\n{text}"
 
     def _edit_base(self, request: str) -> list[Message]:

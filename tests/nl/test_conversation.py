@@ -274,7 +274,7 @@ def test_fixes_to_an_accepted_schema_reach_the_model_in_the_next_message_even_af
     resumed.send("ten more customers")
     assert "null_rate 0.05 implies nullable" in llm.last_user(0)
     resumed.send("and ten more")
-    assert "implies nullable" not in llm.last_user(1)  # told once
+    assert "implies nullable" not in llm.last_user(1)  # said until a new schema was accepted
 
 
 def test_the_system_prompt_gives_todays_date() -> None:
@@ -340,8 +340,8 @@ def test_a_simplified_schema_says_what_was_dropped_in_the_summary_and_assumption
     conv.send("app usage with retention")
     assert conv.last_turn.simplified
     assert conv.summary == (
-        "Two years of app usage with retention fading to 35 %. — simplified: the data does not have "
-        "vintage_behavior of table 'users' (it could not be made to work)."
+        "Simplified: the data does not have vintage_behavior of table 'users' (it could not be made to "
+        "work). Two years of app usage with retention fading to 35 %."
     )
     assert conv.assumptions == [
         "3,000 users",
