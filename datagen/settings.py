@@ -12,6 +12,7 @@ by the redactor as soon as it is read, so no message, file or log can carry it."
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -53,6 +54,9 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(
         DEFAULT_LLM_TIMEOUT, gt=0, allow_inf_nan=False, validation_alias="DATAGEN_LLM_TIMEOUT"
     )
+    # the date the model is told is today (default: the real one); fixed, a replayed run sends the
+    # same prompt on any day
+    today: date | None = Field(None, validation_alias="DATAGEN_TODAY")
     # the chat app
     sessions_dir: Path = Field(
         default_factory=_default_sessions_dir, validation_alias="DATAGEN_TUI_SESSIONS_DIR"
@@ -65,7 +69,7 @@ class Settings(BaseSettings):
     cursor_blink: bool = Field(True, validation_alias="DATAGEN_TUI_CURSOR_BLINK")
     autosave: bool = Field(True, validation_alias="DATAGEN_TUI_AUTOSAVE")
 
-    @field_validator("api_key", "base_url", "model", mode="before")
+    @field_validator("api_key", "base_url", "model", "today", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -120,22 +124,23 @@ class Settings(BaseSettings):
             return redact(self.base_url)
         return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
+    @property
+    def needs_model_name(self) -> bool:
+        """A server other than OpenAI has no default model: one must be named (or asked for)."""
+        return self.base_url is not None and "api.openai.com" not in self.base_url
+
     def describe(self) -> str:
         return f"{self.chat_model} at {self.endpoint} ({self.llm_mode} mode)"
 
     def require_llm(self) -> Settings:
         """These settings if a language model is configured well enough to try; LLMError saying what
-        to set otherwise."""
+        to set otherwise. A server without a model named is asked for its models when a client is
+        made (datagen.nl.client.resolve_model)."""
         if self.key is None and self.base_url is None:
             raise LLMError(
                 "no language model is configured: set OPENAI_API_KEY (for OpenAI) or OPENAI_BASE_URL "
                 "(for any OpenAI-compatible server)",
                 hint=_OLLAMA_EXAMPLE,
-            )
-        if self.model is None and self.base_url is not None and "api.openai.com" not in self.base_url:
-            raise LLMError(
-                f"OPENAI_BASE_URL is set ({self.endpoint}) but no model is named",
-                hint="set DATAGEN_MODEL (or --model) to a model that server has, e.g. llama3.1",
             )
         if self.llm_mode not in MODES:
             raise LLMError(

@@ -3,6 +3,7 @@ to set; a bad value names its variable; credentials never reach a message."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ VARIABLES = (
     "DATAGEN_MODEL",
     "DATAGEN_LLM_MODE",
     "DATAGEN_LLM_TIMEOUT",
+    "DATAGEN_TODAY",
     "DATAGEN_TUI_SESSIONS_DIR",
     "DATAGEN_TUI_SAMPLE_ROWS",
 )
@@ -29,6 +31,15 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
+def test_today_is_the_real_date_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings.load().today is None  # the conversation then takes the real date
+    monkeypatch.setenv("DATAGEN_TODAY", "2025-03-14")
+    assert Settings.load().today == date(2025, 3, 14)
+    monkeypatch.setenv("DATAGEN_TODAY", "last tuesday")
+    with pytest.raises(InputError, match="DATAGEN_TODAY"):
+        Settings.load()
+
+
 def test_openai_key_alone_uses_openai_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
     s = Settings.load().require_llm()
@@ -37,10 +48,10 @@ def test_openai_key_alone_uses_openai_defaults(monkeypatch: pytest.MonkeyPatch) 
     assert "sk-x" not in s.describe() and "sk-x" not in repr(s)
 
 
-def test_a_local_server_needs_no_key_but_a_model(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_local_server_needs_no_key_and_a_model_named_or_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", "http://localhost:11434/v1")
-    with pytest.raises(LLMError, match="no model is named"):
-        Settings.load().require_llm()
+    unnamed = Settings.load().require_llm()  # the server is asked for its models when a client is made
+    assert unnamed.model is None and unnamed.needs_model_name
     monkeypatch.setenv("DATAGEN_MODEL", "llama3.1")
     monkeypatch.setenv("DATAGEN_LLM_MODE", "json_schema")
     s = Settings.load().require_llm()
@@ -102,10 +113,15 @@ def test_credentials_in_the_base_url_never_reach_a_message(monkeypatch: pytest.M
     monkeypatch.setenv(
         "OPENAI_BASE_URL", "https://alice:s3cret-pass-word@llm.example.com:8443/v1?token=abcdefgh12"
     )
+    import httpx2
+
+    from datagen.nl.client import resolve_model
+
     settings = Settings.load()
     assert settings.endpoint == "https://llm.example.com:8443/v1"
-    with pytest.raises(LLMError) as info:  # no model named: the message shows the endpoint, safely
-        settings.require_llm()
+    not_found = httpx2.Client(transport=httpx2.MockTransport(lambda _: httpx2.Response(404, json={})))
+    with pytest.raises(LLMError) as info:  # no model named nor listed: the message shows the endpoint, safely
+        resolve_model(settings, http_client=not_found)
     for text in (str(info.value), settings.describe(), repr(settings)):
         assert "s3cret-pass-word" not in text and "alice" not in text and "abcdefgh12" not in text
     assert "llm.example.com:8443/v1" in info.value.message

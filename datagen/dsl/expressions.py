@@ -23,7 +23,10 @@ Evaluation semantics (all vectorised; a literal stands for the same value in eve
 - Datetime columns (datetime64) compare with each other and with ISO text literals
   (`created_at >= "2024-06-01"`, read as UTC). `start + hours(duration)` adds a duration; `minutes`,
   `hours` and `days` turn numbers into timedelta64[us] (NaN → NaT). `end - start` is a timedelta64;
-  `hours_between(start, end)` is `end - start` in float hours (NaT → NaN).
+  `hours_between(start, end)` is `end - start` in float hours (NaT → NaN). `hour`, `dow` (0 = Monday),
+  `day`, `month` and `year` read the calendar fields of a datetime (UTC) as integers, or as floats
+  with NaN where a time is NaT; given anything but a datetime they raise, and the check step refuses
+  a column of another type by name.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ MAX_DEPTH = 50
 MAX_EXPONENT = 100
 _INT64_LIMIT = 2**63
 _US_PER = {"minutes": 60_000_000, "hours": 3_600_000_000, "days": 86_400_000_000}
+_TIME_TYPES = ("datetime", "date")  # column types the calendar functions read
 _MAX_DURATION_US = 2**64 // 1000  # about 584 years: longer moves leave the datetime64[ns] calendar
 
 
@@ -136,6 +140,43 @@ def _hours_between(start: Any, end: Any) -> np.ndarray:
     return np.asarray((np.asarray(end) - np.asarray(start)) / np.timedelta64(1, "h"))
 
 
+def _hour(us: np.ndarray) -> np.ndarray:
+    return (us // _US_PER["hours"]) % 24
+
+
+def _dow(us: np.ndarray) -> np.ndarray:
+    return (us // _US_PER["days"] + 3) % 7  # 1970-01-01 was a Thursday (3 with Monday as 0)
+
+
+def _day(us: np.ndarray) -> np.ndarray:
+    t = us.astype("datetime64[us]")
+    return np.asarray(t.astype("datetime64[D]") - t.astype("datetime64[M]")).astype(np.int64) + 1
+
+
+def _month(us: np.ndarray) -> np.ndarray:
+    return us.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64) % 12 + 1
+
+
+def _year(us: np.ndarray) -> np.ndarray:
+    return us.astype("datetime64[us]").astype("datetime64[Y]").astype(np.int64) + 1970
+
+
+def _calendar(name: str, field: Callable[[np.ndarray], np.ndarray]) -> Callable[[Any], np.ndarray]:
+    """A calendar field of a datetime array, vectorised on its microseconds since the epoch (UTC)."""
+
+    def read(t: Any) -> np.ndarray:
+        arr = np.asarray(t)
+        if arr.dtype.kind != "M":
+            raise TypeError(f"{name}() reads a datetime or date column, not {arr.dtype.name} values")
+        missing = np.isnat(arr)
+        values = field(
+            np.where(missing, np.datetime64(0, "us"), arr).astype("datetime64[us]").astype(np.int64)
+        )
+        return np.where(missing, np.nan, values) if missing.any() else values
+
+    return read
+
+
 def _round(x: Any, digits: Any = 0) -> np.ndarray:
     return np.asarray(np.round(_arith(x), int(digits)))
 
@@ -196,7 +237,13 @@ FUNCTIONS: dict[str, _Function] = {
     "hours": _Function("hours(x)", 1, 1, _duration(_US_PER["hours"])),
     "days": _Function("days(x)", 1, 1, _duration(_US_PER["days"])),
     "hours_between": _Function("hours_between(start, end)", 2, 2, _hours_between),
+    "hour": _Function("hour(t)", 1, 1, _calendar("hour", _hour)),
+    "dow": _Function("dow(t)", 1, 1, _calendar("dow", _dow)),
+    "day": _Function("day(t)", 1, 1, _calendar("day", _day)),
+    "month": _Function("month(t)", 1, 1, _calendar("month", _month)),
+    "year": _Function("year(t)", 1, 1, _calendar("year", _year)),
 }
+CALENDAR_FUNCTIONS = ("hour", "dow", "day", "month", "year")  # each reads one datetime
 
 _BINARY: dict[type[ast.operator], tuple[str, Callable[[Any, Any], Any]]] = {
     ast.Add: ("+", lambda a, b: np.add(_arith(a), _arith(b))),
@@ -336,12 +383,14 @@ class _Checker:
     """Walks a parsed tree against the whitelist, collecting every problem instead of stopping at the first.
 
     `visit` returns whether the node yields text, so the parent can refuse text where it makes no sense.
-    With `columns=None` any name counts as a column (the names are checked when the table is known).
+    With `columns=None` any name counts as a column (the names are checked when the table is known);
+    given as a mapping of name to column type, the calendar functions' columns are checked too.
     """
 
     def __init__(self, code: str, columns: Collection[str] | None) -> None:
         self.code = code
         self.columns = None if columns is None else frozenset(columns)
+        self.types: dict[str, str] = dict(columns) if isinstance(columns, Mapping) else {}
         self.problems: list[ExpressionProblem] = []
         self._reported_names: set[str] = set()
 
@@ -579,11 +628,19 @@ class _Checker:
             self.exponent(positional[1])
         elif name in _US_PER and len(self.problems) == before:
             self.duration(name, positional[0])
+        elif name in CALENDAR_FUNCTIONS and isinstance(positional[0], ast.Name):
+            kind = self.types.get(positional[0].id)
+            if kind is not None and kind not in _TIME_TYPES:
+                self.problem(
+                    f"{name}() reads a datetime or date column; '{positional[0].id}' is {kind} — "
+                    f"pass a time column, e.g. {function.usage.replace('t)', 'ordered_at)')}"
+                )
         return is_text
 
 
 def expression_problems(code: str, columns: Collection[str]) -> list[ExpressionProblem]:
-    """Every reason `code` cannot be an expression over `columns` (the names it may read); empty if usable."""
+    """Every reason `code` cannot be an expression over `columns` (the names it may read, or a mapping
+    of those names to their column types); empty if usable."""
     tree, problems = _parse(code)
     if tree is None:
         return problems

@@ -34,7 +34,7 @@ class WeekendShareTarget(TargetModel):
 
 
 class MeanInRangeTarget(TargetModel):
-    # The mean of the non-null values.
+    # The mean of the non-null values; of a bool column, the share of true values.
     keyword = "mean_in_range"
     columns = ("column",)
     column: str

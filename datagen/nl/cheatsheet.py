@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from datagen.dsl import models as m
+from datagen.dsl.behaviours import BehaviourBlock
 from datagen.dsl.expressions import FUNCTIONS
 from datagen.dsl.features import BEHAVIOURS, GENERATORS, MODIFIERS, TARGETS, influence_names
 from datagen.dsl.generators import DISTRIBUTION_PARAMS, PATTERN_LENGTHS
@@ -99,13 +100,21 @@ def render_model(model: type[BaseModel]) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
+def _placement(model: Any) -> str:
+    """Where a behaviour block may sit, from its descriptor: `(entities only) `."""
+    if isinstance(model, type) and issubclass(model, BehaviourBlock):
+        kinds = " or ".join({"entity": "entities", "fact": "facts"}.get(k, k) for k in model.node_kinds)
+        return f"({kinds} only) "
+    return ""
+
+
 def cheatsheet() -> str:
     """Markdown text: every key, generator, modifier, distribution, behaviour block, constraint and
     target the models accept, with types and defaults."""
     out = ["## DSL reference (generated from the schema models)", ""]
     out.append(f"- Schema (the whole document): {render_model(m.Schema)}")
     for model, name in _NAMED.items():
-        out.append(f"- {name}: {render_model(model)}")
+        out.append(f"- {name}: {_placement(model)}{render_model(model)}")
     out += ["", "Generator: an object with exactly one of these keys:"]
     for gen in GENERATORS:
         out.append(f"- {gen.keyword}: {render_type(gen.model_fields[gen.keyword].annotation)}")

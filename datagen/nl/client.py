@@ -224,31 +224,83 @@ def _bound_body(response: Any) -> None:
     response.stream = _BoundedBody(response.stream, _deadline.get())
 
 
+MAX_LISTED_MODELS = 20  # names an error lists before saying how many more there are
+
+
+def _openai_client(settings: Settings, http_client: Any) -> Any:
+    import openai
+
+    if http_client is None:
+        http_client = openai.DefaultHttpxClient()
+    hooks = http_client.event_hooks.get("response", [])
+    if _bound_body not in hooks:
+        http_client.event_hooks = {**http_client.event_hooks, "response": [*hooks, _bound_body]}
+    return openai.OpenAI(
+        api_key=settings.key or "not-needed",  # local servers ignore it; the client needs one
+        base_url=settings.base_url,
+        max_retries=0,
+        timeout=settings.llm_timeout,
+        http_client=http_client,
+        # replies are small JSON; uncompressed, the size cap is a cap on what is held in memory
+        default_headers={"Accept-Encoding": "identity"},
+    )
+
+
+def _served_models(api: Any, settings: Settings) -> list[str]:
+    """The ids `GET /models` lists (redacted, one line each); LLMError when the server cannot say."""
+    where = settings.endpoint
+    hint = "set DATAGEN_MODEL (or --model) to a model that server has, e.g. llama3.1"
+    try:
+        page = api.models.list(timeout=min(CONNECT_TIMEOUT, settings.llm_timeout))
+        names = [str(getattr(m, "id", "") or "") for m in getattr(page, "data", None) or []]
+    except Exception as exc:  # any failure means the same: the server cannot name its model for us
+        status = getattr(exc, "status_code", None)
+        why = f"it answered {status}" if status else f"{type(exc).__name__}"
+        raise LLMError(
+            f"OPENAI_BASE_URL is set ({where}) but no model is named, and {where}/models could not "
+            f"be read to find one ({why})",
+            hint=hint,
+        ) from None
+    return [redact(_one_line(n, 120)) for n in names if n.strip()]
+
+
+def resolve_model(settings: Settings, *, http_client: Any = None, api: Any = None) -> Settings:
+    """The settings with a model named: as given, OpenAI's default, or — for another server with none
+    named — the one model that server lists at `/models`. Several models are listed in the error, so
+    the person can pick one."""
+    settings = settings.require_llm()
+    if settings.model is not None or not settings.needs_model_name:
+        return settings
+    names = _served_models(api or _openai_client(settings, http_client), settings)
+    if len(names) == 1:
+        return settings.model_copy(update={"model": names[0]})
+    where = settings.endpoint
+    if not names:
+        raise LLMError(
+            f"OPENAI_BASE_URL is set ({where}) but no model is named, and the server lists no models",
+            hint="load a model into the server, or set DATAGEN_MODEL (or --model)",
+        )
+    shown = ", ".join(names[:MAX_LISTED_MODELS])
+    more = f" and {len(names) - MAX_LISTED_MODELS} more" if len(names) > MAX_LISTED_MODELS else ""
+    raise LLMError(
+        f"OPENAI_BASE_URL is set ({where}) but no model is named, and the server has {len(names)}: "
+        f"{shown}{more}",
+        hint="set DATAGEN_MODEL (or --model) to one of them",
+    )
+
+
 class OpenAIClient:
-    """The real endpoint. `http_client` is for tests and proxies (an `httpx2.Client`)."""
+    """The real endpoint. `http_client` is for tests and proxies (an `httpx2.Client`). Without a model
+    named, a server's only model is used (`resolve_model`)."""
 
     def __init__(self, settings: Settings, *, http_client: Any = None) -> None:
         import instructor
-        import openai
 
         redact_logs()  # openai and instructor log request URLs and server errors, which may quote the key
-        self.settings = settings.require_llm()
-        if http_client is None:
-            http_client = openai.DefaultHttpxClient()
-        http_client.event_hooks = {
-            **http_client.event_hooks,
-            "response": [*http_client.event_hooks.get("response", []), _bound_body],
-        }
-        self._openai = openai.OpenAI(
-            api_key=settings.key or "not-needed",  # local servers ignore it; the client needs one
-            base_url=settings.base_url,
-            max_retries=0,
-            timeout=settings.llm_timeout,
-            http_client=http_client,
-            # replies are small JSON; uncompressed, the size cap is a cap on what is held in memory
-            default_headers={"Accept-Encoding": "identity"},
-        )
-        self._client = instructor.from_openai(self._openai, mode=instructor.Mode[settings.llm_mode])
+        settings = settings.require_llm()
+        self._openai = _openai_client(settings, http_client)  # the model is named per request
+        self.settings = resolve_model(settings, api=self._openai)
+        self._client = instructor.from_openai(self._openai, mode=instructor.Mode[self.settings.llm_mode])
 
     def complete(
         self, messages: list[Message], response_model: type[M], *, timeout: float | None = None

@@ -3,21 +3,31 @@ check → preflight → repair (≤ 3 rounds) → simplify → ready → refine 
 
 It is UI-agnostic and synchronous: a CLI calls it directly, a TUI from a worker thread. Every step is
 reported as an `Event` (returned, and passed to `on_event` as it happens). The model is reached only
-through the injected `LLM`; each user turn may send at most `max_requests` requests, whatever happens
-(re-asks, repairs, retries after 429/5xx/timeouts all count), stops at `max_turn_tokens` tokens, and
-ends within `turn_timeout` seconds of wall-clock time (each request gets what is left of it; a retry
-is not started when its pause would not fit). Secrets are redacted from every reply as it arrives, so
-a key the model echoes never reaches the schema, the data or the transcript.
+through the injected `LLM`. A turn is one thing the person asked for, until it has a schema: the
+model's questions and their answers, and one repair round after the full data failed validation
+(`fix_data`), belong to it. A turn may send at most `max_requests` requests, whatever happens
+(re-asks, repairs, retries after 429/5xx/timeouts all count) and stops at `max_turn_tokens` tokens;
+each stretch of it waiting on the model ends within `turn_timeout` seconds of wall-clock time (each
+request gets what is left of it; a retry is not started when its pause would not fit) — the time the
+person takes to answer, or the data takes to generate, is not counted. Secrets are redacted from
+every reply as it arrives, so a key the model echoes never reaches the schema, the data or the
+transcript.
 
-What the model sees is kept small and bounded: the system prompt, the person's request (with the
-questions and answers), the current schema when editing, and — on a repair — only its latest reply and
-the problems found in it, never the whole history of failed attempts."""
+What the model sees is kept small and bounded: the system prompt (with today's date), the person's
+request (with the questions and answers), the current schema when editing, and — on a repair — only
+its latest reply as it sent it, the fixes made to it and the problems found, never the whole history
+of failed attempts. When a repair brings back the same problems, the next request changes approach
+(the schema with the failing part cut out); when that does not help either, the simplifier takes
+over. Nothing datagen changes in a reply goes unsaid: the model reads the fixes in its next message,
+the person in the events."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,7 +42,7 @@ from datagen.nl.diff import schema_diff
 from datagen.nl.events import Event, EventKind, State, TurnStats
 from datagen.nl.fixes import apply_fixes
 from datagen.nl.prompts import Prompts, default_prompts
-from datagen.nl.simplify import simplify
+from datagen.nl.simplify import Simplified, simplify
 from datagen.nl.transcript import read_records, write_records
 from datagen.nl.trial import Problem, Trial, try_schema
 from datagen.nl.turns import MAX_QUESTIONS, Ask, ProposalTurn, Propose, Question, Turn, turn_json
@@ -108,7 +118,29 @@ def _tables(schema: Schema) -> list[dict[str, Any]]:
 
 
 def _problem_lines(problems: list[Problem]) -> str:
-    return "\n".join(f"- {p}" for p in problems)
+    return _lines([str(p) for p in problems])
+
+
+def _lines(items: list[str]) -> str:
+    return "\n".join(f"- {item}" for item in items)
+
+
+def _mentions(text: str, words: list[str]) -> bool:
+    return any(re.search(rf"\b{re.escape(w)}", text, re.IGNORECASE) for w in words)
+
+
+def honest(proposal: Propose, result: Simplified) -> Propose:
+    """The proposal as the simplified schema really is: the summary starts by saying plainly what the
+    data does not have, each assumption that names a dropped part (a segment, a stage, a curve …)
+    says that it may not hold any more, and one line per dropped part follows."""
+    lost = "; ".join(result.dropped)
+    summary = f"Simplified: the data does not have {lost} (it could not be made to work). {proposal.summary}"
+    assumptions = [
+        f"may not hold (dropped from the schema): {a}" if _mentions(a, result.words) else a
+        for a in proposal.assumptions
+    ]
+    dropped = [f"simplified: dropped {d}" for d in result.dropped]
+    return proposal.model_copy(update={"summary": summary, "assumptions": [*assumptions, *dropped]})
 
 
 def normalise_answer(question: Question, given: str) -> str:
@@ -145,6 +177,7 @@ class Conversation:
         turn_timeout: float = DEFAULT_LLM_TIMEOUT,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        today: date | None = None,
     ) -> None:
         self.client = client
         self.on_event = on_event
@@ -158,6 +191,7 @@ class Conversation:
         self.turn_timeout = turn_timeout  # seconds of wall-clock time for one user turn, all included
         self.sleep = sleep
         self.clock = clock
+        self.today = today or datetime.now(UTC).date()  # "the last 18 months" ends here
         self._deadline = clock() + turn_timeout
         self.state = State.IDLE
         self.schema: Schema | None = None
@@ -165,13 +199,14 @@ class Conversation:
         self.summary = ""
         self.assumptions: list[str] = []
         self.pending_questions: list[Question] = []
-        self.usage = Usage()
         self.last_turn = TurnStats()
         self.turns: list[TurnStats] = []
+        self._recorded_turn: TurnStats | None = None  # the turn whose usage the transcript last holds
         self.questions_asked = 0
         self._brief: list[Message] = []  # the request, questions and answers: context for every turn
         self._defaults: list[str] = []  # questions answered by their default
         self._draft: tuple[dict[str, Any], list[Problem]] | None = None  # a loaded schema that fails
+        self._untold_fixes: list[str] = []  # fixes to the accepted schema the model has not read yet
         self._records: list[dict[str, Any]] = [{"kind": "start", "at": _now()}]
         self._events: list[Event] = []
 
@@ -233,6 +268,9 @@ class Conversation:
             conv._restore_loaded(latest["document"])
             if latest["kind"] == "schema" and conv.state == State.READY:
                 conv.summary, conv.assumptions = latest.get("summary", ""), latest.get("assumptions") or []
+                conv._untold_fixes = list(latest.get("fixes") or [])
+        if conv.turns:
+            conv._recorded_turn = conv.last_turn = conv.turns[-1]
         return conv
 
     @property
@@ -261,27 +299,76 @@ class Conversation:
         self._record(
             {"kind": "answers", "answers": chosen, "typed": typed, "defaults": defaulted, "message": message}
         )
-        return self._run(self._brief, allow_ask=True, preface=defaulted)
+        return self._run(self._brief, allow_ask=True, preface=defaulted, continuing=True)
+
+    def fix_data(self, failures: list[str], *, rows: Mapping[str, int] | None = None) -> list[Event]:
+        """The dataset generated from the current schema failed validation: one more round for the
+        model with the failed checks, inside the budget of the turn that made the schema. Ready with
+        the corrected schema, or — when the model cannot fix it — with the schema as it was."""
+        if self.state != State.READY or self.document is None:
+            raise InputError("there is no schema whose data could be fixed")
+        where = ", ".join(f"{table}: {n:,} rows" for table, n in (rows or {}).items()) or "all tables"
+        feedback = self.prompts.text(
+            "repair_data", rows=where, problems="\n".join(f"- {f}" for f in failures)
+        )
+        base = [*self._brief, _assistant(turn_json(self._current())), _user(self._with_untold(feedback))]
+        self._begin(continuing=True)
+        self.last_turn.data_repairs += 1
+        self._emit(
+            "progress",
+            f"the data failed {len(failures)} check(s); asking the model to fix the schema",
+            {"stage": "data_repair", "problems": failures},
+        )
+        return self._run(base, allow_ask=False, continuing=None, repairing=True)
+
+    def _current(self) -> Propose:
+        assert self.document is not None
+        return Propose(
+            type="propose", summary=self.summary, assumptions=self.assumptions, schema=self.document
+        )
+
+    def _with_untold(self, text: str) -> str:
+        """`text` after the fixes datagen made to the accepted schema (the schema the model is shown
+        already has them). They are said until a new schema is accepted, so a request that failed
+        does not leave them unsaid."""
+        if not self._untold_fixes:
+            return text
+        fixed = self.prompts.text(
+            "fixed", which="last proposal (the schema above includes them)", fixes=_lines(self._untold_fixes)
+        )
+        return f"{fixed}\n\n{text}"
 
     def _edit_base(self, request: str) -> list[Message]:
         instruction = self.prompts.text("refine", request=request)
         if self.document is not None:
-            current = Propose(
-                type="propose", summary=self.summary, assumptions=self.assumptions, schema=self.document
-            )
-            return [*self._brief, _assistant(turn_json(current)), _user(instruction)]
+            return [
+                *self._brief,
+                _assistant(turn_json(self._current())),
+                _user(self._with_untold(instruction)),
+            ]
         assert self._draft is not None
         draft, problems = self._draft
         current = Propose(type="propose", summary="the schema as loaded", schema=draft)
         note = f"\n\nIt currently has these problems; fix them too:\n{_problem_lines(problems)}"
         return [*self._brief, _assistant(turn_json(current)), _user(instruction + note)]
 
-    def _run(self, base: list[Message], *, allow_ask: bool, preface: list[str] | None = None) -> list[Event]:
-        self._begin()
+    def _run(
+        self,
+        base: list[Message],
+        *,
+        allow_ask: bool,
+        preface: list[str] | None = None,
+        continuing: bool | None = False,
+        repairing: bool = False,
+    ) -> list[Event]:
+        """One stretch of a turn: a new turn, or (`continuing`) the answers to the model's questions;
+        None when the caller has begun it already."""
+        if continuing is not None:
+            self._begin(continuing=continuing)
         for line in preface or []:
             self._emit("message", f"assumed: {line}", {"assumption": line})
         try:
-            self._loop(base, allow_ask and self.questions_left > 0)
+            self._loop(base, allow_ask and self.questions_left > 0, repairing=repairing)
         except Refusal as exc:
             self._fail(f"the model declined to answer: {exc.reason}", "refused")
         except BudgetExhausted as exc:
@@ -301,8 +388,10 @@ class Conversation:
             self._fail(exc.message, "endpoint", hint=exc.hint)
         return self._finish()
 
-    def _loop(self, base: list[Message], allow_ask: bool) -> None:
-        system = {"role": "system", "content": self.prompts.system}
+    def _loop(self, base: list[Message], allow_ask: bool, *, repairing: bool = False) -> None:
+        """Propose, check, repair; `repairing`: the first reply is itself a repair (of the data), so it
+        does not count as a first proposal, and failing keeps the schema that was there."""
+        system = {"role": "system", "content": self.prompts.system(self.today)}
         first = [*base]
         if allow_ask:
             note = f"\n\n(You may ask up to {self.questions_left} question(s), only if essential.)"
@@ -311,7 +400,9 @@ class Conversation:
         model: type[Turn] | type[ProposalTurn] = Turn if allow_ask else ProposalTurn
         candidate: tuple[Propose, dict, list[str], Trial] | None = None
         history: list[list[str]] = []
+        changed_approach = False
         for round_ in range(self.max_repairs + 1):
+            approach = ""
             try:
                 reply = self._request(messages, model).turn
             except UnreadableReply as bad:
@@ -319,35 +410,74 @@ class Conversation:
                 feedback = self.prompts.text("repair_unreadable", problems=bad.problems)
                 self._emit("progress", "the model's reply could not be read", {"problems": problems})
                 history.append([problems])
-                if round_ == 0:
+                if round_ == 0 and not repairing:
                     self.last_turn.first_try_valid = False
             else:
                 if isinstance(reply, Ask):
                     self._ask(reply, base)
                     return
-                candidate = self._consider(reply, round_)
+                candidate = self._consider(reply, round_, judged=not repairing)
                 proposal, doc, notes, ev = candidate
                 if ev.ok:
                     self._accept(proposal, ev, notes, history)
                     return
-                reply_text = turn_json(proposal.model_copy(update={"schema_": doc}))
-                template = "repair_check" if ev.stage == "check" else "repair_preflight"
-                feedback = self.prompts.text(template, problems=_problem_lines(ev.problems))
-                history.append([str(p) for p in ev.problems])
+                reply_text = turn_json(proposal)  # as the model sent it; the fixes are listed below
+                problems = [str(p) for p in ev.problems]
+                repeated = bool(history) and set(problems) == set(history[-1])
+                history.append(problems)
+                if repeated and changed_approach:
+                    break  # a new approach brought the same problems back too: simplify
+                if repeated:
+                    changed_approach = True
+                    approach = "the same problems again, so trying another way; "
+                    feedback = self._stuck_feedback(doc, ev)
+                else:
+                    template = "repair_check" if ev.stage == "check" else "repair_preflight"
+                    feedback = self.prompts.text(template, problems=_problem_lines(ev.problems))
+                if notes:
+                    fixed = self.prompts.text(
+                        "fixed", which="reply (shown above as you sent it)", fixes=_lines(notes)
+                    )
+                    feedback = f"{fixed}\n\n{feedback}"
             if round_ == self.max_repairs:
                 break
             self.last_turn.repairs += 1
             self._emit(
                 "progress",
-                f"found {len(history[-1])} problem(s); asking the model to fix them "
+                f"found {len(history[-1])} problem(s); {approach}asking the model to fix them "
                 f"(repair {round_ + 1} of {self.max_repairs})",
-                {"stage": "repair", "round": round_ + 1, "problems": history[-1]},
+                {"stage": "repair", "round": round_ + 1, "problems": history[-1], "stuck": bool(approach)},
             )
             messages = [system, *base, _assistant(reply_text), _user(feedback)]
             model = ProposalTurn
+        if repairing:
+            self._fail(
+                "the model could not fix the schema for the data's failed checks",
+                "invalid",
+                problems=history[-1] if history else [],
+            )
+            return
         self._give_up(candidate, history)
 
-    def _consider(self, proposal: Propose, round_: int) -> tuple[Propose, dict, list[str], Trial]:
+    def _stuck_feedback(self, doc: dict, ev: Trial) -> str:
+        """The same problems came back: show the schema with the failing part cut out (when that
+        gives one that works), so the model starts from something that works instead of repeating."""
+        cut = simplify(doc, rows=self.preflight_rows, seed=self.seed)
+        text = ""
+        if cut.ok and cut.dropped:
+            text = (
+                self.prompts.text(
+                    "repair_cut",
+                    dropped="; ".join(cut.dropped),
+                    schema=json.dumps(cut.document, separators=(",", ":"), ensure_ascii=False),
+                )
+                + "\n\n"
+            )
+        return self.prompts.text("repair_stuck", problems=_problem_lines(ev.problems), cut=text)
+
+    def _consider(
+        self, proposal: Propose, round_: int, *, judged: bool = True
+    ) -> tuple[Propose, dict, list[str], Trial]:
         self.last_turn.proposals += 1
         doc, notes = apply_fixes(proposal.schema_)
         tables = [n.get("id") for n in doc.get("nodes") or [] if isinstance(n, dict)]
@@ -363,14 +493,14 @@ class Conversation:
         )
         self._emit("progress", f"checking the schema and generating a {self.preflight_rows}-row sample")
         ev = try_schema(doc, rows=self.preflight_rows, seed=self.seed)
-        if round_ == 0:
+        if round_ == 0 and judged:
             self.last_turn.first_try_valid = ev.ok
         return proposal, doc, notes, ev
 
     def _give_up(self, candidate: tuple[Propose, dict, list[str], Trial] | None, history: list) -> None:
         if candidate is None:
             self._fail(
-                f"the model's replies could not be read, even after {self.max_repairs} repair round(s)",
+                f"the model's replies could not be read, even after {self.last_turn.repairs} repair round(s)",
                 "unreadable",
                 problems=history[-1] if history else [],
                 hint="a larger model, or another DATAGEN_LLM_MODE, usually helps",
@@ -380,7 +510,7 @@ class Conversation:
         result = simplify(doc, rows=self.preflight_rows, seed=self.seed)
         if not result.ok or not result.dropped:
             self._fail(
-                f"the schema still has problems after {self.max_repairs} repair round(s)",
+                f"the schema still has problems after {self.last_turn.repairs} repair round(s)",
                 "invalid",
                 problems=[str(p) for p in result.evaluation.problems],
                 hint="describe the data more simply, or ask for fewer behaviours at once",
@@ -392,16 +522,14 @@ class Conversation:
             "to get a working schema, dropped: " + "; ".join(result.dropped),
             {"dropped": result.dropped, "problems": history[-1] if history else []},
         )
-        dropped_note = [f"simplified: dropped {d}" for d in result.dropped]
-        simpler = proposal.model_copy(update={"assumptions": [*proposal.assumptions, *dropped_note]})
-        self._accept(simpler, result.evaluation, notes, history)
+        self._accept(honest(proposal, result), result.evaluation, notes, history)
 
     def _ask(self, ask: Ask, base: list[Message]) -> None:
         questions = ask.questions[: self.questions_left]
         for extra in ask.questions[self.questions_left :]:
             self._defaults.append(f"{extra.text} → {extra.default} (default; no more questions allowed)")
         self.questions_asked += len(questions)
-        self.last_turn.questions = len(questions)
+        self.last_turn.questions += len(questions)
         self.pending_questions = questions
         self.state = State.ASKING
         shown = Ask(type="ask", questions=questions)
@@ -425,9 +553,10 @@ class Conversation:
         self.summary = proposal.summary
         self.assumptions = [*proposal.assumptions, *self._defaults]
         self._draft = None
+        self._untold_fixes = list(notes)  # the model reads them with its next message
         self.state = State.READY
         if notes:
-            self.last_turn.fixes = len(notes)
+            self.last_turn.fixes += len(notes)
             self._emit(
                 "repaired",
                 f"fixed {len(notes)} slip(s) without the model",
@@ -446,6 +575,7 @@ class Conversation:
                 "document": self.document,
                 "summary": self.summary,
                 "assumptions": self.assumptions,
+                "fixes": notes,
             }
         )
         self._emit(
@@ -558,17 +688,32 @@ class Conversation:
         self.last_turn.completion_tokens += usage.completion_tokens
 
     # ------------------------------------------------------------------ bookkeeping
-    def _begin(self) -> None:
+    @property
+    def usage(self) -> Usage:
+        """Requests and tokens of every turn so far."""
+        total = Usage()
+        for turn in self.turns:
+            total.add(Usage(turn.requests, turn.prompt_tokens, turn.completion_tokens))
+        return total
+
+    def _begin(self, *, continuing: bool = False) -> None:
+        """Start a turn, or (`continuing`) go on with the last one: its requests and tokens keep
+        counting against the same limits, and only the clock starts again (the time the person took
+        to answer, or the data took to generate, is not the model's)."""
         self._events = []
-        self.last_turn = TurnStats()
+        if not (continuing and self.turns):
+            self.last_turn = TurnStats()
+            self.turns.append(self.last_turn)
+        else:
+            self.last_turn = self.turns[-1]
         self._deadline = self.clock() + self.turn_timeout
 
     def _finish(self) -> list[Event]:
         turn = self.last_turn
-        self.usage.add(Usage(turn.requests, turn.prompt_tokens, turn.completion_tokens))
-        self.turns.append(turn)
         if turn.requests:
-            self._record({"kind": "usage", **turn.to_dict()})
+            continues = self._recorded_turn is turn  # replaces the record of its earlier stretch
+            self._record({"kind": "usage", **turn.to_dict(), **({"continues": True} if continues else {})})
+            self._recorded_turn = turn
         events, self._events = self._events, []
         return events
 
@@ -615,8 +760,10 @@ class Conversation:
             self.state = State.ASKING if self.pending_questions else State.FAILED
         elif kind == "usage":
             turn = TurnStats(**{k: v for k, v in rec.items() if k in TurnStats.__dataclass_fields__})
-            self.turns.append(turn)
-            self.usage.add(Usage(turn.requests, turn.prompt_tokens, turn.completion_tokens))
+            if rec.get("continues") and self.turns:
+                self.turns[-1] = turn  # the same turn, further on
+            else:
+                self.turns.append(turn)
         elif kind not in ("start", "event", "user", "schema", "loaded"):
             raise InputError(
                 f"unknown conversation record '{kind}'", hint="was it written by a newer datagen?"

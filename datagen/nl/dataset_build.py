@@ -1,5 +1,6 @@
 """After the conversation: build the dataset the schema describes — generate it, then validate it —
-for `datagen nl` and `datagen eval` alike (tables, rows, quality score, failed checks)."""
+for `datagen nl` and `datagen eval` alike (tables, rows, quality score, failed checks). When the full
+data fails validation, the model gets one round with the failed checks (`build_with_repair`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from datagen.dsl import CheckResult
+from datagen.dsl import CheckResult, check
 
 if TYPE_CHECKING:
     from datagen.engine.estimate import RunEstimate
+    from datagen.nl.conversation import Conversation
     from datagen.validate import Report
 
 
@@ -21,6 +23,7 @@ class Quality:
     score: float
     passed: bool
     failed_checks: list[str] = field(default_factory=list)
+    advice: list[str] = field(default_factory=list)  # each failed check with how to fix it (for the model)
 
 
 @dataclass
@@ -44,7 +47,13 @@ class Outcome:
 def quality_of(report: Report) -> Quality:
     """The validator's verdict in brief: score, pass/fail (hard checks and threshold), failed checks."""
     failed = [f"{r.where}: {r.check} — {r.message}" for r in report.failures]
-    return Quality(report.score, report.ok, failed)
+    # a behavioural check's fix is about the schema (weights, ranges); a hard check's is about the data
+    # (regenerate it, or report the engine) and would only mislead the model
+    advice = [
+        f"{line}; fix: {r.fix}" if r.fix and not r.hard else line
+        for line, r in zip(failed, report.failures, strict=True)
+    ]
+    return Quality(report.score, report.ok, failed, advice)
 
 
 def generate_and_validate(
@@ -66,3 +75,32 @@ def generate_and_validate(
     rows = {s.id: s.rows for s in result.stats}
     quality = quality_of(validate_dataset(checked, out_dir))
     return Outcome(out_dir, rows, time.perf_counter() - started, quality)
+
+
+def build_with_repair(
+    conv: Conversation,
+    out_dir: Path,
+    *,
+    seed: int,
+    scale: float,
+    confirm: Callable[[RunEstimate], bool] | None = None,
+    on_failed: Callable[[Outcome], None] | None = None,
+    on_changed: Callable[[], None] | None = None,
+) -> Outcome:
+    """Build the conversation's dataset; when it fails validation, show that (`on_failed`), give the
+    model one round with the failed checks (`Conversation.fix_data`, inside the turn's request
+    budget), and — when it changed the schema (`on_changed`, e.g. to rewrite the schema file) — build
+    again. The last outcome is returned; the data on disk is always that outcome's."""
+    assert conv.document is not None
+    outcome = generate_and_validate(check(conv.document), out_dir, seed=seed, scale=scale, confirm=confirm)
+    if outcome.quality.passed:
+        return outcome
+    if on_failed is not None:
+        on_failed(outcome)
+    before = conv.document
+    conv.fix_data(outcome.quality.advice, rows=outcome.rows)
+    if conv.document is None or conv.document == before:
+        return outcome
+    if on_changed is not None:
+        on_changed()
+    return generate_and_validate(check(conv.document), out_dir, seed=seed, scale=scale, confirm=confirm)

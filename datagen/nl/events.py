@@ -42,6 +42,7 @@ class TurnStats:
     simplified: bool = False
     fixes: int = 0
     questions: int = 0
+    data_repairs: int = 0  # rounds after the full data failed validation
 
     @property
     def total_tokens(self) -> int:
@@ -59,4 +60,5 @@ class TurnStats:
             "simplified": self.simplified,
             "fixes": self.fixes,
             "questions": self.questions,
+            "data_repairs": self.data_repairs,
         }

@@ -3,7 +3,11 @@
 Each fix rewrites a spelling whose meaning is unambiguous (a generator written as `{"type": ...}`,
 distribution parameters outside `params`, `sd` for `std`, percentages as weights, a fact that names its
 parent only through its lookups) and says what it did. Nothing here guesses: anything that could mean
-two things is left for the checker to report and the model to fix."""
+two things is left for the checker to report and the model to fix.
+
+A fix that changes the shape of what the model wrote (a table's kind, its row count) keeps what the
+model evidently wanted most — the behaviour blocks it declared, the number of rows it asked for — and
+its note says what became of the rest, because the model reads these notes in its next message."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import copy
 import math
 from typing import Any
 
+from datagen.dsl.features import BEHAVIOURS
 from datagen.dsl.generators import DISTRIBUTION_PARAMS, GENERATOR_MODELS
 from datagen.dsl.issues import PathPart, format_path
 from datagen.dsl.load import read_as
@@ -28,6 +33,9 @@ PARAM_ALIASES: dict[str, dict[str, str]] = {
     "beta": {"alpha": "a", "beta": "b"},
 }
 _DOC_KEYS = {"comment"}
+# Behaviour blocks by the kind of table they need (their descriptors say where they sit).
+ENTITY_BLOCKS = tuple(b.keyword for b in BEHAVIOURS if "fact" not in b.node_kinds)
+FACT_BLOCKS = tuple(b.keyword for b in BEHAVIOURS if "entity" not in b.node_kinds)
 
 Notes = list[str]
 
@@ -158,10 +166,149 @@ def _lookup_tables(node: dict) -> set[str]:
     return tables
 
 
-def _fix_node(node: dict, path: list[PathPart], notes: Notes) -> None:
-    if node.get("kind") == "entity" and node.get("parents"):
+def _number(value: Any) -> float | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
+
+
+def _fanout_mean(fanout: Any) -> float | None:
+    """Children per parent a fanout declares (before multipliers); None when it cannot be read."""
+    if fanout is None:
+        return 1.0  # a fact with parents and no fanout has one child per parent row
+    if not isinstance(fanout, dict):
+        return None
+    if (lam := _number(fanout.get("lambda"))) is not None:
+        return lam
+    low, high = _number(fanout.get("min")), _number(fanout.get("max"))
+    return (low + high) / 2 if low is not None and high is not None else None
+
+
+def expected_rows(doc: dict, table: str, seen: frozenset[str] = frozenset()) -> float | None:
+    """About how many rows `table` gets at scale 1, read from the document as written (multipliers and
+    walks aside); None when that cannot be told (an unknown table, a walk, a cycle)."""
+    node = next((n for n in doc.get("nodes") or [] if isinstance(n, dict) and n.get("id") == table), None)
+    if node is None or table in seen:
+        return None
+    if node.get("kind") == "vocab":
+        values = [
+            len(v)
+            for c in node.get("columns") or []
+            if isinstance(c, dict)
+            and isinstance(c.get("generator"), dict)
+            and isinstance(c["generator"].get("enum_list"), dict)
+            and isinstance(v := c["generator"]["enum_list"].get("values"), list)
+        ]
+        return float(values[0]) if values else None
+    parents = node.get("parents")
+    if not parents or node.get("kind") == "entity":
+        rows = node.get("rows", 1000)
+        return _number(rows)
+    if any(node.get(k) is not None for k in FACT_BLOCKS) or not isinstance(parents[0], str):
+        return None  # a walk's rows are the stages or states reached
+    per_parent = _fanout_mean(node.get("fanout"))
+    parent_rows = expected_rows(doc, parents[0], seen | {table})
+    return None if per_parent is None or parent_rows is None else per_parent * parent_rows
+
+
+def _parent_lookups(node: dict, parent: str) -> list[str]:
+    """The columns of `node` that look up a column of `parent`."""
+    return [
+        str(col.get("name"))
+        for col in node.get("columns") or []
+        if isinstance(col, dict)
+        and isinstance(gen := col.get("generator"), dict)
+        and isinstance(gen.get("lookup"), dict)
+        and str(gen["lookup"].get("from", "")).split(".", 1)[0] == parent
+    ]
+
+
+def _entity_with_parents(doc: dict, node: dict, path: list[PathPart], notes: Notes) -> None:
+    """An entity cannot have parents. With a behaviour only entities take, the model wanted an entity:
+    it stays one and holds its link to the parent as a lookup (a random parent row per row); otherwise
+    the parents are what it meant, and it becomes a fact. Both blocks at once could mean either: left
+    for the checker."""
+    parents = [p for p in node["parents"] if isinstance(p, str)]
+    entity_blocks = [k for k in ENTITY_BLOCKS if node.get(k) is not None]
+    fact_blocks = [k for k in FACT_BLOCKS if node.get(k) is not None]
+    table = node.get("id")
+    if entity_blocks and fact_blocks:
+        return
+    if not entity_blocks:
         node["kind"] = "fact"
-        _note(notes, [*path, "kind"], 'a table with parents is a fact; kind set to "fact"')
+        _note(
+            notes,
+            [*path, "kind"],
+            f'"kind" is "entity" but \'{table}\' has parents {parents}: a table born from parent rows is a '
+            'fact; kind set to "fact"',
+        )
+        return
+    fanout = node.pop("fanout", None)
+    del node["parents"]
+    said = [f"kept '{table}' an entity (only entities take {' and '.join(entity_blocks)})"]
+    if node.get("rows") is None:
+        per_parent = _fanout_mean(fanout)
+        parent_rows = expected_rows(doc, parents[0]) if parents else None
+        if per_parent is not None and parent_rows is not None and fanout is not None:
+            node["rows"] = max(1, round(per_parent * parent_rows))
+            said.append(
+                f"rows set to {node['rows']} (its fanout {per_parent:g} × {parent_rows:g} {parents[0]})"
+            )
+    removed = "parents" + (" and fanout" if fanout is not None else "")
+    said.append(f"removed its {removed} (an entity has its own rows, not parents)")
+    links = [c for p in parents for c in _parent_lookups(node, p)]
+    if links:
+        said.append(
+            f"{', '.join(links)} now {'picks' if len(links) == 1 else 'pick'} a random existing row of "
+            f"{' / '.join(parents)} for each row: that is how an entity holds a foreign key"
+        )
+    else:
+        said.append(
+            f"nothing links it to {' / '.join(parents)} now; an entity holds a foreign key as a column "
+            f'{{"lookup": {{"from": "{parents[0] if parents else "parent"}.<key>"}}}} (a random existing row)'
+        )
+    _note(notes, [*path, "parents"], "; ".join(said))
+
+
+def _rows_of_a_fact(doc: dict, node: dict, path: list[PathPart], notes: Notes) -> None:
+    """`rows` on a fact with parents is ignored by the engine (its fanout sets the count): turned into
+    the fanout that gives about as many rows, or dropped with the count the fanout gives instead."""
+    rows = _number(node.get("rows"))
+    parents = node.get("parents")
+    if rows is None or not isinstance(parents[0], str) or any(node.get(k) is not None for k in FACT_BLOCKS):
+        return
+    parent_rows = expected_rows(doc, parents[0])
+    if not parent_rows:
+        return
+    if node.get("fanout") is None:
+        rate = round(rows / parent_rows, 4)
+        node["fanout"] = {"distribution": "poisson", "lambda": rate}
+        del node["rows"]
+        _note(
+            notes,
+            [*path, "rows"],
+            f"rows {rows:g} on a fact with parents is not used (the fanout sets its count); it became "
+            f'"fanout": {{"distribution": "poisson", "lambda": {rate:g}}} ({rows:g} / {parent_rows:g} '
+            f"{parents[0]} rows), so it still has about {rows:g} rows",
+        )
+        return
+    per_parent = _fanout_mean(node.get("fanout"))
+    if per_parent is None:
+        return
+    del node["rows"]
+    _note(
+        notes,
+        [*path, "rows"],
+        f"rows {rows:g} on a fact with parents is not used (the fanout sets its count); removed it: "
+        f"the fanout ({per_parent:g} per {parents[0]} row × {parent_rows:g}) gives about "
+        f"{per_parent * parent_rows:,.0f} rows — change the fanout if you meant {rows:g}",
+    )
+
+
+def _fix_node(doc: dict, node: dict, path: list[PathPart], notes: Notes) -> None:
+    if node.get("kind") == "entity" and isinstance(node.get("parents"), list) and node["parents"]:
+        _entity_with_parents(doc, node, path, notes)
+    if node.get("kind") == "fact" and isinstance(node.get("parents"), list) and node["parents"]:
+        _rows_of_a_fact(doc, node, path, notes)
     if node.get("kind") == "fact" and not node.get("parents"):
         targets = _lookup_tables(node)
         if len(targets) == 1 and node.get("fanout") is not None:
@@ -217,5 +364,5 @@ def apply_fixes(document: Any) -> tuple[Any, Notes]:
     _fix_top(doc, notes)
     for ni, node in enumerate(doc.get("nodes") or []):
         if isinstance(node, dict):
-            _fix_node(node, ["nodes", ni], notes)
+            _fix_node(doc, node, ["nodes", ni], notes)
     return doc, notes

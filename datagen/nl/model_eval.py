@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from datagen.errors import DatagenError, InputError
 from datagen.io.names import output_slug
 from datagen.nl.client import LLM
 from datagen.nl.conversation import Conversation
-from datagen.nl.dataset_build import generate_and_validate
+from datagen.nl.dataset_build import build_with_repair
 from datagen.nl.events import State
 from datagen.settings import DEFAULT_LLM_TIMEOUT
 
@@ -40,6 +41,7 @@ class EvalResult:
     repairs: int = 0
     questions: int = 0
     simplified: bool = False
+    data_repairs: int = 0  # rounds the model got after the full data failed validation
     requests: int = 0
     tokens: int = 0
     generated: bool = False
@@ -83,34 +85,34 @@ def run_one(
     seed: int,
     scale: float,
     turn_timeout: float = DEFAULT_LLM_TIMEOUT,
+    today: date | None = None,
 ) -> EvalResult:
     """One prompt, non-interactively (its `answers`, defaults for the rest); data written to `data_dir`
-    and validated when given."""
+    and validated when given, with one repair round when it fails (as `datagen nl` does)."""
     result = EvalResult(item.id, item.domain)
     started = time.perf_counter()
-    conv = Conversation(client, seed=seed, turn_timeout=turn_timeout)
+    conv = Conversation(client, seed=seed, turn_timeout=turn_timeout, today=today)
     try:
         events = conv.send(item.prompt)
         while conv.state == State.ASKING:
             events = conv.answer(item.answers)
-        judged = [t.first_try_valid for t in conv.turns if t.first_try_valid is not None]
-        result.first_try_valid = bool(judged and judged[0])
-        result.repairs = sum(t.repairs for t in conv.turns)
-        result.questions = conv.questions_asked
-        result.simplified = any(t.simplified for t in conv.turns)
-        result.requests, result.tokens = conv.usage.requests, conv.usage.total_tokens
         result.ready = conv.state == State.READY
         if not result.ready:
             result.error = next((e.text for e in reversed(events) if e.kind == "failed"), "no schema")
         elif data_dir is not None:
-            from datagen.dsl import check
-
-            outcome = generate_and_validate(check(conv.document), data_dir, seed=seed, scale=scale)
+            outcome = build_with_repair(conv, data_dir, seed=seed, scale=scale)
             result.generated = True
             result.quality = outcome.quality.score
             result.failed_checks = len(outcome.quality.failed_checks)
     except DatagenError as exc:
         result.error = exc.message
+    judged = [t.first_try_valid for t in conv.turns if t.first_try_valid is not None]
+    result.first_try_valid = bool(judged and judged[0])
+    result.repairs = sum(t.repairs for t in conv.turns)
+    result.data_repairs = sum(t.data_repairs for t in conv.turns)
+    result.questions = conv.questions_asked
+    result.simplified = any(t.simplified for t in conv.turns)
+    result.requests, result.tokens = conv.usage.requests, conv.usage.total_tokens
     result.seconds = time.perf_counter() - started
     return result
 
@@ -123,13 +125,20 @@ def run_eval(
     seed: int = 42,
     scale: float = 0.1,
     turn_timeout: float = DEFAULT_LLM_TIMEOUT,
+    today: date | None = None,
     on_result: Callable[[EvalResult], None] | None = None,
 ) -> list[EvalResult]:
     results = []
     for item in prompts:
         target = data_root / output_slug(item.id) if data_root is not None else None
         result = run_one(
-            item, make_client(), data_dir=target, seed=seed, scale=scale, turn_timeout=turn_timeout
+            item,
+            make_client(),
+            data_dir=target,
+            seed=seed,
+            scale=scale,
+            turn_timeout=turn_timeout,
+            today=today,
         )
         results.append(result)
         if on_result is not None:
@@ -147,6 +156,7 @@ def summarise(results: list[EvalResult]) -> dict[str, Any]:
         "ready_rate": sum(r.ready for r in results) / n,
         "generation_success_rate": sum(r.generated for r in results) / n,
         "mean_repairs": sum(r.repairs for r in results) / n,
+        "data_repairs": sum(r.data_repairs for r in results),
         "mean_questions": sum(r.questions for r in results) / n,
         "mean_quality": sum(quality) / len(quality) if quality else None,
         "requests": sum(r.requests for r in results),

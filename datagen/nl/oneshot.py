@@ -10,15 +10,14 @@ from typing import IO
 from rich.console import Console
 from rich.table import Table
 
-from datagen.dsl import check
 from datagen.errors import LLMError
 from datagen.io.confirm import long_run_confirmation
 from datagen.io.manifest import DATASET
 from datagen.io.names import default_output_dir
-from datagen.nl.client import LLM, OpenAIClient
+from datagen.nl.client import LLM, OpenAIClient, resolve_model
 from datagen.nl.console import EventPrinter, ask_questions, print_outcome
 from datagen.nl.conversation import Conversation
-from datagen.nl.dataset_build import generate_and_validate
+from datagen.nl.dataset_build import Outcome, build_with_repair
 from datagen.nl.events import Event, State
 from datagen.nl.model_eval import EvalResult, load_eval_set, run_eval, summarise
 from datagen.nl.transcript import write_records
@@ -62,13 +61,19 @@ def run_nl(
     client: LLM | None = None,
 ) -> int:
     """Talk until a schema is ready (asking the person, or taking defaults with `yes`), then write the
-    schema and transcript, generate and validate. Returns the exit code; raises LLMError (exit 2) when
-    the conversation fails — and then nothing has been written."""
+    schema and transcript, generate and validate; data that fails validation gets one repair round
+    (and is generated again when the model changed the schema). Returns the exit code; raises
+    LLMError (exit 2) when the conversation fails — and then nothing has been written."""
     printer = EventPrinter(console, verbose=verbose)
     llm = client or OpenAIClient(settings)
-    if verbose:
-        console.print(styled((f"model: {settings.describe()}", "dim")))
-    options = {"on_event": printer, "seed": seed, "turn_timeout": settings.llm_timeout}
+    if verbose:  # the model a server was asked for is named from here on
+        console.print(styled((f"model: {getattr(llm, 'settings', settings).describe()}", "dim")))
+    options = {
+        "on_event": printer,
+        "seed": seed,
+        "turn_timeout": settings.llm_timeout,
+        "today": settings.today,
+    }
     if resume is not None:
         conv = Conversation.resume(resume, llm, **options)
         console.print(plain(f"resumed {resume} ({conv.state.value})"))
@@ -84,18 +89,22 @@ def run_nl(
             events = conv.answer()
         else:
             events = conv.answer(ask_questions(conv.pending_questions, console, stream=stdin))
-    if verbose:
+    failed = next((e for e in events if e.kind == "failed"), None)
+    if verbose and (failed is not None or conv.document is None or not generate):
         for line in _usage_lines(conv):
             console.print(styled((line, "dim")))
-    failed = next((e for e in events if e.kind == "failed"), None)
     if failed is not None or conv.document is None:
         text = failed.text if failed else "no schema yet"
         raise LLMError(f"no schema written: {text}", hint=(failed.data.get("hint") if failed else None))
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_records(transcript_path(out), conv.transcript)
-    document = redact_data(conv.document)
-    out.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    console.print(plain(f"wrote {out} (conversation: {transcript_path(out)})"))
+
+    def write_schema() -> None:
+        write_records(transcript_path(out), conv.transcript)
+        document = redact_data(conv.document)
+        out.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        console.print(plain(f"wrote {out} (conversation: {transcript_path(out)})"))
+
+    write_schema()
     if not generate:
         return 0
     # The folder name comes from the model's text only as a slug, and never into a folder that holds
@@ -103,8 +112,23 @@ def run_nl(
     name = conv.schema.metadata.name if conv.schema else out.stem
     target = data_dir or default_output_dir(Path("data"), name, DATASET)
     confirm = long_run_confirmation(yes, console, stdin)
-    outcome = generate_and_validate(check(conv.document), target, seed=seed, scale=scale, confirm=confirm)
-    print_outcome(console, outcome)
+
+    shown: list[Outcome] = []
+
+    def show_failed(first: Outcome) -> None:
+        print_outcome(console, first)
+        shown.append(first)
+        console.print(plain("asking the model to fix the schema for the failed checks (one round)"))
+
+    outcome = build_with_repair(
+        conv, target, seed=seed, scale=scale, confirm=confirm, on_failed=show_failed, on_changed=write_schema
+    )
+    write_records(transcript_path(out), conv.transcript)  # the repair round, whatever came of it
+    if verbose:
+        for line in _usage_lines(conv):
+            console.print(styled((line, "dim")))
+    if not any(outcome is o for o in shown):  # unchanged by the repair round: already shown
+        print_outcome(console, outcome)
     return 0 if outcome.quality.passed else 1
 
 
@@ -120,6 +144,7 @@ def run_eval_command(
 ) -> int:
     """Run every prompt, print one line each as it finishes, then the table and the rates."""
     prompts = load_eval_set(prompts_file)
+    settings = resolve_model(settings)  # once: a server's only model, or the list of them in the error
     console.print(plain(f"{len(prompts)} prompt(s) against {settings.describe()}"))
 
     def progress(r: EvalResult) -> None:
@@ -137,6 +162,7 @@ def run_eval_command(
         seed=seed,
         scale=scale,
         turn_timeout=settings.llm_timeout,
+        today=settings.today,
         on_result=progress,
     )
     view = Table(title="eval (first: valid on the first proposal; asked: questions)", title_justify="left")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -16,7 +17,20 @@ from datagen.nl.cheatsheet import cheatsheet
 from datagen.resources import prompts_dir
 
 _SLOT = re.compile(r"<<([A-Z_]+)>>")
-TEXTS = ("system", "clarify", "answers", "refine", "repair_check", "repair_preflight", "repair_unreadable")
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+TEXTS = (
+    "system",
+    "clarify",
+    "answers",
+    "refine",
+    "fixed",
+    "repair_check",
+    "repair_preflight",
+    "repair_unreadable",
+    "repair_stuck",
+    "repair_cut",
+    "repair_data",
+)
 
 
 def fill(template: str, **values: str) -> str:
@@ -46,8 +60,9 @@ class Prompts:
     def text(self, name: str, **values: str) -> str:
         return fill(self.texts[name], **values).strip()
 
-    @property
-    def system(self) -> str:
+    def system(self, today: date) -> str:
+        """The system prompt; `today` anchors periods such as "the last 18 months" (passed in, so a
+        test or a replayed measurement sees the same prompt whatever the day)."""
         shots = "\n\n".join(
             f"Request: {ex.request}\nReply: {json.dumps({'turn': ex.turn}, separators=(',', ':'))}"
             for ex in self.examples
@@ -57,6 +72,7 @@ class Prompts:
             clarify=self.texts["clarify"].strip(),
             cheatsheet=cheatsheet(),
             examples=shots,
+            today=f"{_WEEKDAYS[today.weekday()]} {today.isoformat()}",
         ).strip()
 
 

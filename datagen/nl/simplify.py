@@ -8,10 +8,19 @@ from __future__ import annotations
 
 import copy
 import re
+import types
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Annotated, Any, Union, get_args, get_origin
 
+from pydantic import BaseModel
+
+from datagen.dsl import models as m
 from datagen.dsl.features import BEHAVIOURS as BEHAVIOUR_MODELS
+from datagen.dsl.features import FEATURES
+from datagen.dsl.generators import PATTERN_LENGTHS
+from datagen.dsl.units import UNIT_US
 from datagen.nl.trial import Problem, Trial, try_schema
 
 BLOCKS = {b.keyword: b for b in BEHAVIOUR_MODELS}
@@ -25,6 +34,9 @@ class Simplified:
     document: Any
     evaluation: Trial
     dropped: list[str] = field(default_factory=list)
+    # words only the dropped parts held (segment, stage and curve names…): an assumption that uses one
+    # may promise what the data no longer has
+    words: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -150,6 +162,74 @@ def _drop_for(doc: dict, problem: Problem) -> str | None:
     return _drop_for_table(doc, table, column or None)
 
 
+def _strings(value: Any) -> Counter[str]:
+    """Every key and text value in a JSON document, counted."""
+    out: Counter[str] = Counter()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            out.update(str(k) for k in item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            out[item] += 1
+    return out
+
+
+def _model_types(tp: Any) -> list[type[BaseModel]]:
+    if get_origin(tp) is Annotated:
+        return _model_types(get_args(tp)[0])
+    if get_origin(tp) in (Union, types.UnionType, list, dict, tuple):
+        return [t for a in get_args(tp) for t in _model_types(a)]
+    return [tp] if isinstance(tp, type) and issubclass(tp, BaseModel) else []
+
+
+@cache
+def language_words() -> frozenset[str]:
+    """The words of the language's own keys and units: they name how a part is written, not what it
+    means to the person, so they never mark an assumption. (A feature's keyword — seasonality, trend,
+    outliers — is not one of them: people use those words for the behaviour.)"""
+    words: set[str] = {*UNIT_US, *PATTERN_LENGTHS, "table", "column"}
+    seen: set[type] = set()
+    stack: list[type[BaseModel]] = [m.Schema, *FEATURES]
+    while stack:
+        model = stack.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, info in model.model_fields.items():
+            words.update((info.alias or name).lower().split("_"))
+            stack.extend(_model_types(info.annotation))
+    return frozenset(w for w in words if w)
+
+
+def _names(doc: Any) -> set[str]:
+    """Table ids and column names of a document (still there after a drop, so not what was lost)."""
+    out: set[str] = set()
+    for node in doc.get("nodes") or [] if isinstance(doc, dict) else []:
+        if isinstance(node, dict):
+            out.add(str(node.get("id")))
+            out.update(str(c.get("name")) for c in node.get("columns") or [] if isinstance(c, dict))
+    return out
+
+
+def dropped_words(before: Any, after: Any) -> list[str]:
+    """Words that only the dropped parts held: segment, stage, state and curve names, a modifier's
+    name; not the names of tables and columns (still there) nor the language's own keys."""
+    names = _names(after)
+    found: set[str] = set()
+    for text in _strings(before) - _strings(after):
+        if all(part in names for part in text.split(".")):
+            continue
+        for word in re.split(r"[^A-Za-z0-9]+|_", text):
+            word = word.lower()
+            if len(word) >= 3 and not word.isdigit() and word not in language_words():
+                found.add(word)
+    return sorted(found)
+
+
 def simplify(document: Any, *, rows: int = 50, seed: int = 42) -> Simplified:
     """Drop failing advanced parts until the schema checks and generates, or nothing more can go."""
     doc = copy.deepcopy(document)
@@ -166,4 +246,4 @@ def simplify(document: Any, *, rows: int = 50, seed: int = 42) -> Simplified:
             break
         dropped.append(step)
         result = try_schema(doc, rows=rows, seed=seed)
-    return Simplified(doc, result, dropped)
+    return Simplified(doc, result, dropped, dropped_words(document, doc) if dropped else [])

@@ -1,7 +1,8 @@
 """The schema's `targets` (docs/schema-language.md §7): what an analyst should find in the data.
 
 - `weekend_share`: share of non-null times on Saturday or Sunday (UTC) inside [min, max].
-- `mean_in_range`: mean of the non-null values inside [min, max].
+- `mean_in_range`: mean of the non-null values inside [min, max] (of a bool column: the share of
+  true values).
 - `composite_effect`: the lift of `metric` per stratum of the declared influences against the product
   of the declared multipliers. Influences: `hour` / `dow` / `month` (the metric's seasonality weights;
   stratum: the calendar field), an effect table's id (its `effect` multipliers; stratum: the combined
@@ -68,19 +69,23 @@ def weekend_share(ctx: Context, ws: WeekendShareTarget) -> Result:
 
 
 def mean_in_range(ctx: Context, m: MeanInRangeTarget) -> Result:
-    x = f"CAST({q(m.column)} AS DOUBLE)"
+    x = f"CAST({q(m.column)} AS DOUBLE)"  # a bool reads as 1.0 / 0.0, so its mean is the true share
     mean, n = ctx.one(f"SELECT avg({x}), count({x}) FROM {q(m.table)} WHERE NOT isnan({x})")
     if not n:
         return Result("mean_in_range", "behavioural", m.table, m.column, "skip", "no values to check")
+    col = ctx.node(m.table).column(m.column)
+    is_share = col is not None and col.type == "bool"
     return _in_range(
         "mean_in_range",
         m.table,
         m.column,
-        f"mean {mean:.4g}",
+        f"share of true values {mean:.4g}" if is_share else f"mean {mean:.4g}",
         mean,
         n,
         (m.min, m.max),
-        "change the column's distribution or modifiers, or the target range",
+        "change the weights of the column's values (or the expression it comes from), or the target range"
+        if is_share
+        else "change the column's distribution or modifiers, or the target range",
     )
 
 

@@ -1087,6 +1087,31 @@ CASES: list[BadCase] = [
         "did you mean 'amount'",
     ),
     case(
+        "mean_target_on_a_bool_share_as_percent",
+        chain(
+            new_column(
+                CUSTOMERS,
+                {"name": "opt_in", "type": "bool", "generator": {"choice": {"choices": [True, False]}}},
+            ),
+            put("targets.mean_in_range", {"table": "customers", "column": "opt_in", "min": 20, "max": 30}),
+        ),
+        "targets.mean_in_range[0].max",
+        "share of true values, 0 to 1",
+        "20 % is 0.2",
+    ),
+    case(
+        "mean_target_on_a_text_column",
+        put("targets.mean_in_range", {"table": "customers", "column": "segment", "min": 0, "max": 1}),
+        "targets.mean_in_range[0].column",
+        "has type string; expected int or float or bool",
+    ),
+    case(
+        "expression_calendar_field_of_a_number",
+        put(f"{TAX}.generator.expression.code", "hour(amount)"),
+        f"{TAX}.generator.expression.code",
+        "hour() reads a datetime or date column; 'amount' is float",
+    ),
+    case(
         "mean_target_unknown_table",
         put("targets.mean_in_range", [{"table": "sales", "column": "amount", "min": 1, "max": 2}]),
         "targets.mean_in_range[0].table",

@@ -232,7 +232,17 @@ FUNCTION_CASES = {
         "hours_between(start, start + hours(duration))",
         lambda t: np.where(np.isnat(t["start"]), np.nan, t["duration"]),
     ),
+    "hour": ("hour(start)", lambda t: _calendar_field(t["start"], lambda d: d.hour)),
+    "dow": ("dow(start)", lambda t: _calendar_field(t["start"], lambda d: d.weekday())),
+    "day": ("day(start)", lambda t: _calendar_field(t["start"], lambda d: d.day)),
+    "month": ("month(start)", lambda t: _calendar_field(t["start"], lambda d: d.month)),
+    "year": ("year(start)", lambda t: _calendar_field(t["start"], lambda d: d.year)),
 }
+
+
+def _calendar_field(times: np.ndarray, field) -> np.ndarray:
+    """The reference: Python's own calendar, one value at a time (NaT → NaN)."""
+    return np.array([np.nan if np.isnat(t) else field(t.astype(object)) for t in times])
 
 
 def test_function_cases_cover_the_whole_whitelist():
@@ -275,6 +285,36 @@ def test_datetime_days_minutes_difference_and_comparison(table):
     np.testing.assert_array_equal(
         run('start < "2024-01-02T11:30-01:00"', table), [True, True, False, False, False]
     )
+
+
+def test_calendar_fields_are_integers_and_read_times_before_1970():
+    times = np.array(["1969-12-31T23:59:59", "1900-03-05T05:00", "2024-02-29T12:00"], dtype="datetime64[us]")
+    code = "year(t) * 1000000 + month(t) * 10000 + day(t) * 100 + hour(t) + dow(t) / 10"
+    values = parse_expression(code).evaluate({"t": times}, 3)
+    np.testing.assert_allclose(values, [1969123123.2, 1900030505.0, 2024022912.3])
+    assert parse_expression("hour(t)").evaluate({"t": times}, 3).dtype == np.int64
+
+
+def test_calendar_fields_of_a_date_column_and_monday_mornings():
+    days = np.array(["2024-06-03", "2024-06-09"], dtype="datetime64[D]")  # a Monday, a Sunday
+    assert run_on({"d": days}, "dow(d)").tolist() == [0, 6]
+    visits = np.array(["2024-06-03T09:15", "2024-06-03T14:00", "2024-06-10T07:00"], dtype="datetime64[us]")
+    code = "1.5 if dow(at) == 0 and hour(at) < 12 else 1.0"
+    assert run_on({"at": visits}, code).tolist() == [1.5, 1.0, 1.5]
+
+
+def run_on(columns: dict[str, np.ndarray], code: str) -> np.ndarray:
+    return parse_expression(code).evaluate(columns, len(next(iter(columns.values()))))
+
+
+def test_a_calendar_field_of_a_number_is_refused_by_type_and_fails_loudly_at_run_time(table):
+    problems = expression_problems("month(amount) + hour(start)", {"amount": "float", "start": "datetime"})
+    assert [p.message for p in problems] == [
+        "month() reads a datetime or date column; 'amount' is float — pass a time column, "
+        "e.g. month(ordered_at)"
+    ]
+    with pytest.raises(GenerationError, match=r"hour\(\) reads a datetime or date column"):
+        run("hour(amount)", table)
 
 
 def test_hours_of_a_non_finite_number_is_nat(table):

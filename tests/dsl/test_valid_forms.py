@@ -113,6 +113,25 @@ VALID_FORMS: dict[str, Edit] = {
         ),
     ),
     "bool_column": append(NEW_CUSTOMER_COLUMN, col("opt_in", "bool", {"choice": {"choices": [True, False]}})),
+    "expression_calendar_fields": append(
+        f"{ORDERS}.columns",
+        col(
+            "monday_morning",
+            "bool",
+            {
+                "expression": {
+                    "code": "dow(ordered_at) == 0 and hour(ordered_at) < 12 and month(ordered_at) > 0"
+                }
+            },
+        ),
+    ),
+    "mean_target_on_a_bool_share": chain(
+        append(
+            NEW_CUSTOMER_COLUMN,
+            col("opt_in", "bool", {"choice": {"choices": [True, False], "weights": [1, 3]}}),
+        ),
+        put("targets.mean_in_range", {"table": "customers", "column": "opt_in", "min": 0.2, "max": 0.3}),
+    ),
     # §4.1 generators
     "sequence_defaults": put(f"{CUSTOMERS}.columns[0].generator", {"sequence": {}}),
     "sequence_descending": put(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import date
 
 import httpx2
 import vcr
@@ -24,6 +25,7 @@ from tests.nl.scenarios import EVAL_STEPS, SCENARIOS, drive
 from tests.nl.wire import ScriptedEndpoint, Step
 
 EVAL_SET = CASSETTES.parent / "tests" / "nl" / "eval_small.yaml"
+TODAY = date(2025, 3, 1)  # the date the authored conversations are told, so re-authoring is byte-stable
 
 
 def settings(mode: str) -> Settings:
@@ -53,14 +55,18 @@ def main(names: list[str]) -> None:
                 scenario.cassette,
                 scenario.mode,
                 scenario.steps,
-                lambda client, s=scenario: drive(Conversation(client, sleep=lambda _: None), s) and None,
+                lambda client, s=scenario: (
+                    drive(Conversation(client, sleep=lambda _: None, today=TODAY), s) and None
+                ),
             )
     if not names or "eval_small" in names:
         record(
             "eval_small.yaml",
             "TOOLS",
             EVAL_STEPS,
-            lambda client: run_eval(load_eval_set(EVAL_SET), lambda: client, data_root=None) and None,
+            lambda client: (
+                run_eval(load_eval_set(EVAL_SET), lambda: client, data_root=None, today=TODAY) and None
+            ),
         )
 
 

@@ -26,6 +26,7 @@ ENDPOINT_ENV = (
     "DATAGEN_MODEL",
     "DATAGEN_LLM_MODE",
     "DATAGEN_LLM_TIMEOUT",
+    "DATAGEN_TODAY",
 )
 TEST_KEY = "sk-test-not-a-real-key"
 

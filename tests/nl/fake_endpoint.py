@@ -55,8 +55,12 @@ Behaviour = Respond | Model | Trickle | Silent
 
 
 class FakeEndpoint:
-    def __init__(self, *behaviours: Behaviour) -> None:
+    """`models`: what `GET /v1/models` lists (None: that path is not served, a 404)."""
+
+    def __init__(self, *behaviours: Behaviour, models: list[str] | None = None) -> None:
         self.behaviours = list(behaviours)
+        self.models = models
+        self.listed = 0  # GET /v1/models requests served
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self._stop = threading.Event()
@@ -81,6 +85,19 @@ class FakeEndpoint:
                 n = len(endpoint.requests)
                 behaviour = endpoint.behaviours[min(n, len(endpoint.behaviours)) - 1]
                 endpoint._serve(self, behaviour, body, n)
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/").endswith("/models") and endpoint.models is not None:
+                    endpoint.listed += 1
+                    listing = [{"id": m, "object": "model", "owned_by": "local"} for m in endpoint.models]
+                    status, payload = 200, json.dumps({"object": "list", "data": listing}).encode()
+                else:
+                    status, payload = 404, json.dumps({"error": {"message": "not found"}}).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass

@@ -42,6 +42,15 @@ def _fee_share(schema: dict[str, Any]) -> None:
     }
 
 
+def _pets_with_parents(schema: dict[str, Any]) -> None:
+    """The slip the evaluation found: an entity (it has a segment) that also names its parent."""
+    schema["nodes"][1]["parents"] = ["owners"]
+
+
+def _four_thousand_pets(schema: dict[str, Any]) -> None:
+    schema["nodes"][1]["rows"] = 4000
+
+
 def _wrong_cohort_column(schema: dict[str, Any]) -> None:
     schema["nodes"][0]["vintage_behavior"]["created_at_column"] = "signup_at"
 
@@ -234,11 +243,25 @@ _SCENARIOS = [
         "Retail banking for 2024: customers, their accounts and card transactions, with the fee of each.",
     ),
     Scenario(
-        "three_repairs_then_simplified",
+        "repeated_problems_then_simplified",
         "TOOLS",
-        "the same behaviour-block error four times; the simplifier drops vintage_behavior and says so",
-        [Reply(turn("saas_usage", _wrong_cohort_column)) for _ in range(4)],
+        "the same behaviour-block error three times: the second repair sends the schema with the failing "
+        "part cut; when that brings the same error back, the simplifier drops vintage_behavior and says so",
+        [Reply(turn("saas_usage", _wrong_cohort_column)) for _ in range(3)],
         "Usage data for our note-taking app over two years, with realistic retention.",
+    ),
+    Scenario(
+        "entity_with_parents_kept",
+        "TOOLS",
+        "an entity with a segment that also names a parent: kept an entity holding the foreign key as a "
+        "lookup (its 3,000 rows and its segment kept), the fix reported; the next message tells the model",
+        [
+            Reply(turn("vet_clinic", _pets_with_parents)),
+            Reply(turn("vet_clinic", _four_thousand_pets, summary="Now 4,000 pets.")),
+        ],
+        "A vet clinic over the last 18 months: 2,000 owners, 3,000 pets and their visits; dogs come twice "
+        "as often as cats.",
+        refinements=["Make it 4,000 pets."],
     ),
     Scenario(
         "rate_limited_then_ok",

@@ -197,19 +197,51 @@ def test_preflight_failure_is_sent_back_and_repaired(wire: Any, tmp_path: Path) 
     assert_generates_and_validates(conv, tmp_path)
 
 
-@cassette("three_repairs_then_simplified")
-def test_three_failed_repairs_then_the_simplifier_drops_the_block(wire: Any, tmp_path: Path) -> None:
-    conv, steps, sent, _ = run("three_repairs_then_simplified", wire)
-    assert len(sent) == 4  # the first proposal and three repairs, then no more requests
+@cassette("repeated_problems_then_simplified")
+def test_repeated_problems_change_the_approach_then_the_simplifier_drops_the_block(
+    wire: Any, tmp_path: Path
+) -> None:
+    conv, steps, sent, _ = run("repeated_problems_then_simplified", wire)
+    assert len(sent) == 3  # the proposal, a repair, a repair another way; then no more requests
     error = "nodes[0].vintage_behavior.created_at_column: unknown column 'signup_at' in table 'users'"
-    for body in sent[1:]:
-        assert error in last_user(body)
+    first_repair, second_repair = last_user(sent[1]), last_user(sent[2])
+    assert error in first_repair and "does not pass `datagen check`" in first_repair
+    # no progress: the same request is not sent again; the schema with the failing part cut is
+    assert second_repair != first_repair
+    assert "came back with the same problems" in second_repair and error in second_repair
+    assert "Without the failing part (vintage_behavior of table 'users')" in second_repair
+    cut = json.loads(second_repair.split("the schema checks and generates:\n\n", 1)[1].split("\n\n")[0])
+    assert "vintage_behavior" not in cut["nodes"][0] and cut["nodes"][1]["id"] == "sessions"
+    stuck = [e for e in steps[0] if e.kind == "progress" and e.data.get("stuck")]
+    assert len(stuck) == 1 and "trying another way" in stuck[0].text
     simplified = next(e for e in steps[0] if e.kind == "simplified")
     assert simplified.data["dropped"] == ["vintage_behavior of table 'users'"]
-    assert "vintage_behavior" in simplified.text
-    assert conv.state == State.READY and conv.last_turn.simplified and conv.last_turn.repairs == 3
+    assert conv.state == State.READY and conv.last_turn.simplified and conv.last_turn.repairs == 2
     assert "vintage_behavior" not in conv.document["nodes"][0]
+    assert conv.summary.startswith("Simplified: the data does not have vintage_behavior of table 'users'")
     assert any(a.startswith("simplified: dropped vintage_behavior") for a in conv.assumptions)
+    assert_generates_and_validates(conv, tmp_path)
+
+
+@cassette("entity_with_parents_kept")
+def test_an_entity_with_parents_keeps_its_rows_and_segment_and_the_model_is_told(
+    wire: Any, tmp_path: Path
+) -> None:
+    conv, steps, sent, _ = run("entity_with_parents_kept", wire)
+    assert len(sent) == 2 and conv.state == State.READY
+    first = conv.turns[0]
+    assert first.first_try_valid is True and first.repairs == 0 and first.fixes == 1
+    repaired = next(e for e in steps[0] if e.kind == "repaired")
+    [fix] = repaired.data["fixes"]
+    assert fix.startswith("nodes[1].parents: kept 'pets' an entity")
+    assert "that is how an entity holds a foreign key" in fix
+    # the very next message to the model says what was changed in its reply
+    edit = last_user(sent[1])
+    assert "Datagen fixed these slips in your last proposal" in edit and fix in edit
+    assert edit.index(fix) < edit.index("Make it 4,000 pets.")
+    pets = conv.document["nodes"][1]
+    assert pets["kind"] == "entity" and "parents" not in pets and pets["rows"] == 4000
+    assert pets["segment_behavior"]["behaviors"]["dog"]["fanout_multiplier"] == 2.0
     assert_generates_and_validates(conv, tmp_path)
 
 

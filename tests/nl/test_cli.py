@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from datagen.cli import app
 from datagen.dsl import check
+from datagen.nl.model_eval import EvalPrompt, run_one
+from datagen.nl.oneshot import run_nl
 from datagen.nl.transcript import read_records
+from datagen.settings import Settings
 from tests.nl.conftest import TEST_KEY, cassette
-from tests.nl.scenarios import SCENARIOS
+from tests.nl.fakes import ScriptedLLM
+from tests.nl.scenarios import SCENARIOS, turn
+
+BOOKSHOP = turn("bookshop")
 
 pytestmark = pytest.mark.block_network
 runner = CliRunner()
@@ -56,7 +64,10 @@ def test_nl_yes_takes_defaults_and_prints_them_as_assumptions(tmp_path: Path) ->
     out = result.stdout
     assert "assumed: What period should the data cover? → the last 2 years (default)" in out
     assert "? What period" not in out  # nothing was asked
-    assert "LLM usage: 2 request(s)" in out and "turn 1: 1 request(s) (limit 8)" in out
+    # the question and the proposal after it are one turn: the request count goes on, once each
+    assert "LLM usage: 2 request(s)" in out and "turn 1: 2 request(s) (limit 8)" in out
+    assert out.count("asking the model (request 1 of 8)") == 1
+    assert out.count("asking the model (request 2 of 8)") == 1
     assert (tmp_path / "schema.json").exists() and not (tmp_path / "data").exists()
 
 
@@ -99,6 +110,7 @@ def test_eval_reports_each_prompt_and_the_rates(tmp_path: Path) -> None:
         "repairs": 0,
         "questions": 0,
         "simplified": False,
+        "data_repairs": 0,
         "requests": 1,
         "tokens": 0,
         "generated": True,
@@ -129,3 +141,60 @@ def test_nl_resume_refines_the_saved_conversation(tmp_path: Path) -> None:
     assert schema["timeframe"]["start"].startswith("2023-01-01")
     users = [r["text"] for r in read_records(transcript) if r["kind"] == "user"]
     assert users == [SCENARIOS["refinement"].prompt, edit]
+
+
+NARROW = turn("bookshop", lambda s: s["constraints"]["ranges"][0].update(max=60))  # the data breaks it
+
+
+def run_nl_scripted(tmp_path: Path, llm: ScriptedLLM) -> tuple[int, str]:
+    out = io.StringIO()
+    code = run_nl(
+        "Customers and orders of an online bookshop for 2024.",
+        settings=Settings(api_key=TEST_KEY, model="gpt-4o-mini"),
+        out=tmp_path / "schema.json",
+        yes=True,
+        generate=True,
+        scale=0.1,
+        seed=42,
+        data_dir=tmp_path / "data",
+        resume=None,
+        verbose=True,
+        console=Console(file=out, width=200, color_system=None),
+        client=llm,
+    )
+    return code, out.getvalue()
+
+
+def test_nl_gives_the_model_one_round_when_the_data_fails_validation(tmp_path: Path) -> None:
+    """The range allows amounts up to 60, but the clamp lets them reach 400: the sample cannot show it,
+    the full data can. The failed check goes back to the model (request 2 of the same turn's 8), its
+    fix is written over the schema, and the data generated again passes: exit 0."""
+    llm = ScriptedLLM(NARROW, BOOKSHOP)
+    code, text = run_nl_scripted(tmp_path, llm)
+    assert code == 0, text
+    assert "validation failed" in text and "orders.amount: range" in text
+    assert "asking the model to fix the schema for the failed checks (one round)" in text
+    assert "orders.amount: range — " in llm.last_user() and "asking the model (request 2 of 8)" in text
+    assert text.rindex("validation passed") > text.index("validation failed")
+    assert json.loads((tmp_path / "schema.json").read_text())["constraints"]["ranges"][0]["max"] == 400
+    records = read_records(tmp_path / "schema.conversation.jsonl")
+    assert [r["document"]["constraints"]["ranges"][0]["max"] for r in records if r["kind"] == "schema"] == [
+        60,
+        400,
+    ]
+    assert "turn 1: 2 request(s) (limit 8)" in text
+
+
+def test_nl_exits_1_with_the_schema_unchanged_when_the_model_cannot_fix_the_data(tmp_path: Path) -> None:
+    llm = ScriptedLLM(NARROW, NARROW)  # the "fix" changes nothing
+    code, text = run_nl_scripted(tmp_path, llm)
+    assert code == 1 and len(llm.calls) == 2
+    assert text.count("validation failed") == 1  # nothing changed, so nothing is generated again
+    assert json.loads((tmp_path / "schema.json").read_text())["constraints"]["ranges"][0]["max"] == 60
+
+
+def test_eval_counts_the_data_repair_round(tmp_path: Path) -> None:
+    item = EvalPrompt("shop", "retail", "Customers and orders of an online bookshop for 2024.")
+    result = run_one(item, ScriptedLLM(NARROW, BOOKSHOP), data_dir=tmp_path / "d", seed=42, scale=0.1)
+    assert result.ready and result.generated and result.quality == 100.0
+    assert result.data_repairs == 1 and result.requests == 2 and result.first_try_valid

@@ -4,15 +4,17 @@ loading a schema, and what the model is (and is not) sent."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from datagen.dsl import check
 from datagen.errors import InputError
 from datagen.nl.client import Refusal, TransientError, UnreadableReply, Usage
 from datagen.nl.conversation import Conversation, normalise_answer
 from datagen.nl.events import Event, State
-from datagen.nl.turns import Question
+from datagen.nl.turns import Propose, Question, turn_json
 from datagen.resources import examples_dir
 from tests.nl.fakes import ScriptedLLM
 from tests.nl.scenarios import turn
@@ -54,9 +56,10 @@ def test_transient_errors_never_exceed_eight_requests_per_turn() -> None:
 
 
 def test_repairs_and_retries_share_the_budget() -> None:
-    """Five 429s, then broken proposals: the budget (8) ends the turn before the third repair."""
-    broken = turn("bookshop", lambda s: s["nodes"][1].update(parents=["clients"]))
-    llm = ScriptedLLM(*[TransientError("429", kind="rate_limit")] * 5, *[broken] * 6)
+    """Five 429s, then broken proposals (each broken another way, so every repair makes progress):
+    the budget (8) ends the turn before the third repair."""
+    broken = [turn("bookshop", lambda s, p=p: s["nodes"][1].update(parents=[p])) for p in "abcdef"]
+    llm = ScriptedLLM(*[TransientError("429", kind="rate_limit")] * 5, *broken)
     conv = conversation(llm)
     failed = [e for e in conv.send("a bookshop") if e.kind == "failed"]
     assert len(llm.calls) == 8
@@ -230,3 +233,176 @@ def test_load_schema_with_problems_asks_the_model_to_fix_them() -> None:
     sent = llm.calls[0][0]
     assert '"clients"' in sent[-2]["content"] and "unknown parent table 'clients'" in sent[-1]["content"]
     assert conv.state == State.READY
+
+
+# ------------------------------------------------------------------ what the model is told
+
+
+def test_a_repair_shows_the_reply_as_sent_then_the_fixes_then_the_problems() -> None:
+    """A reply with a slip datagen fixes (null_rate without nullable) and an error it cannot (an
+    unknown parent): the model sees its own reply unchanged, the fix, and the checker's words."""
+
+    def slip_and_error(s: dict) -> None:
+        s["nodes"][1]["columns"][3]["null_rate"] = 0.05
+        s["nodes"][1]["parents"] = ["clients"]
+
+    broken = turn("bookshop", slip_and_error)
+    llm = ScriptedLLM(broken, BOOKSHOP)
+    conversation(llm).send("a bookshop")
+    messages = llm.calls[1][0]
+    assert messages[-2] == {"role": "assistant", "content": turn_json(Propose.model_validate(broken))}
+    assert '"null_rate":0.05' in messages[-2]["content"] and '"nullable"' not in messages[-2]["content"]
+    feedback = messages[-1]["content"]
+    fix = 'nodes[1].columns[3]: null_rate 0.05 implies nullable; set "nullable": true'
+    assert "Datagen fixed these slips in your reply (shown above as you sent it)" in feedback
+    assert f"- {fix}" in feedback and "unknown parent table 'clients'" in feedback
+    assert feedback.index(fix) < feedback.index("does not pass `datagen check`")
+
+
+def test_fixes_to_an_accepted_schema_reach_the_model_in_the_next_message_even_after_resume(
+    tmp_path: Path,
+) -> None:
+    slip = turn("bookshop", lambda s: s["nodes"][1]["columns"][3].update(null_rate=0.05))
+    conv = conversation(ScriptedLLM(slip))
+    ready = next(e for e in conv.send("a bookshop") if e.kind == "ready")
+    assert ready.data["fixes"] == [
+        'nodes[1].columns[3]: null_rate 0.05 implies nullable; set "nullable": true'
+    ]
+    conv.save(tmp_path / "c.jsonl")
+    llm = ScriptedLLM(BOOKSHOP, BOOKSHOP)
+    resumed = Conversation.resume(tmp_path / "c.jsonl", llm)
+    resumed.send("ten more customers")
+    assert "null_rate 0.05 implies nullable" in llm.last_user(0)
+    resumed.send("and ten more")
+    assert "implies nullable" not in llm.last_user(1)  # said until a new schema was accepted
+
+
+def test_the_system_prompt_gives_todays_date() -> None:
+    llm = ScriptedLLM(BOOKSHOP)
+    conversation(llm, today=date(2025, 3, 14)).send("orders of the last 18 months")
+    system = llm.calls[0][0][0]["content"]
+    assert 'Today is Friday 2025-03-14: "the last 18 months" ends today.' in system
+
+
+# ------------------------------------------------------------------ one turn, from request to schema
+
+
+def test_questions_and_the_proposal_after_them_are_one_turn() -> None:
+    llm = ScriptedLLM(ask(question("scale")), BOOKSHOP)
+    conv = conversation(llm)
+    conv.send("a shop")
+    events = conv.answer({})
+    requests = [e.text for e in events if e.kind == "progress" and e.data.get("stage") == "request"]
+    assert requests == ["asking the model (request 2 of 8)"]  # the count goes on, it does not restart
+    assert len(conv.turns) == 1 and conv.turns[0].requests == 2 and conv.turns[0].questions == 1
+    assert conv.usage == Usage(2, 2000, 400)
+
+
+def test_a_turn_shares_its_request_budget_with_its_questions_but_not_its_clock() -> None:
+    """Budget 2: the question takes one request, the proposal the other, so its repair cannot be
+    sent. The hour the person took to answer does not count against the turn's 60 s."""
+    broken = turn("bookshop", lambda s: s["nodes"][1].update(parents=["clients"]))
+    clock = FakeClock()
+    llm = ScriptedLLM(ask(question("scale")), broken, BOOKSHOP)
+    conv = Conversation(llm, sleep=clock.sleep, clock=clock, turn_timeout=60, max_requests=2)
+    conv.send("a shop")
+    clock.now += 3600
+    failed = [e for e in conv.answer({}) if e.kind == "failed"]
+    assert len(llm.calls) == 2 and failed[0].data["reason"] == "budget"
+    assert "used its 2 requests" in failed[0].text
+
+
+def test_usage_of_a_turn_continued_after_resume_is_counted_once(tmp_path: Path) -> None:
+    conv = conversation(ScriptedLLM(ask(question("scale"))))
+    conv.send("a shop")
+    conv.save(tmp_path / "c.jsonl")
+    resumed = Conversation.resume(tmp_path / "c.jsonl", ScriptedLLM(BOOKSHOP))
+    resumed.answer({})
+    resumed.save(tmp_path / "c.jsonl")
+    again = Conversation.resume(tmp_path / "c.jsonl", ScriptedLLM())
+    assert again.usage.requests == 2 and len(again.turns) == 1 and again.turns[0].questions == 1
+
+
+# ------------------------------------------------------------------ simplification, honestly
+
+
+def test_a_simplified_schema_says_what_was_dropped_in_the_summary_and_assumptions() -> None:
+    def wrong_cohort(s: dict) -> None:
+        s["nodes"][0]["vintage_behavior"]["created_at_column"] = "signup_at"
+
+    broken = turn(
+        "saas_usage",
+        wrong_cohort,
+        summary="Two years of app usage with retention fading to 35 %.",
+        assumptions=["3,000 users", "retention fades to 35 % by month six"],
+    )
+    conv = conversation(ScriptedLLM(broken, broken, broken))
+    conv.send("app usage with retention")
+    assert conv.last_turn.simplified
+    assert conv.summary == (
+        "Simplified: the data does not have vintage_behavior of table 'users' (it could not be made to "
+        "work). Two years of app usage with retention fading to 35 %."
+    )
+    assert conv.assumptions == [
+        "3,000 users",
+        "may not hold (dropped from the schema): retention fades to 35 % by month six",
+        "simplified: dropped vintage_behavior of table 'users'",
+    ]
+
+
+# ------------------------------------------------------------------ when the full data fails
+
+
+FAILED_RANGE = "orders.amount: range — 36 of 620 rows outside the declared range (4.0 <= amount <= 60.0)"
+
+
+def test_failed_checks_of_the_data_get_one_repair_round_inside_the_turns_budget() -> None:
+    narrow = turn("bookshop", lambda s: s["constraints"]["ranges"][0].update(max=60))
+    llm = ScriptedLLM(narrow, BOOKSHOP)
+    conv = conversation(llm)
+    conv.send("a bookshop")
+    events = conv.fix_data([FAILED_RANGE], rows={"customers": 150, "orders": 620})
+    assert conv.state == State.READY and conv.document["constraints"]["ranges"][0]["max"] == 400
+    messages, model = llm.calls[1]
+    assert model.__name__ == "ProposalTurn"
+    assert json.loads(messages[-2]["content"])["turn"]["schema"] == check(narrow["schema"]).document
+    feedback = messages[-1]["content"]
+    assert f"- {FAILED_RANGE}" in feedback and "(customers: 150 rows, orders: 620 rows)" in feedback
+    requests = [e.text for e in events if e.kind == "progress" and e.data.get("stage") == "request"]
+    assert requests == ["asking the model (request 2 of 8)"]
+    turn_ = conv.turns[-1]
+    assert len(conv.turns) == 1 and turn_.data_repairs == 1 and turn_.first_try_valid is True
+    ready = next(e for e in events if e.kind == "ready")
+    assert ready.data["diff_lines"] == ["~ constraints"]
+
+
+def test_a_data_repair_beyond_the_budget_or_that_fails_keeps_the_schema() -> None:
+    narrow = turn("bookshop", lambda s: s["constraints"]["ranges"][0].update(max=60))
+    spent = conversation(ScriptedLLM(narrow), max_requests=1)
+    spent.send("a bookshop")
+    before = spent.document
+    failed = [e for e in spent.fix_data([FAILED_RANGE]) if e.kind == "failed"]
+    assert failed[0].data["reason"] == "budget" and spent.document == before
+    assert spent.state == State.READY
+
+    broken = turn("bookshop", lambda s: s["nodes"][1].update(parents=["clients"]))
+    stuck = conversation(ScriptedLLM(narrow, broken, broken, broken))
+    stuck.send("a bookshop")
+    before = stuck.document
+    failed = [e for e in stuck.fix_data([FAILED_RANGE]) if e.kind == "failed"]
+    assert failed[0].text.startswith("the model could not fix the schema for the data's failed checks")
+    assert stuck.document == before and stuck.state == State.READY
+    assert not stuck.last_turn.simplified  # a data repair never simplifies what already worked
+
+
+class FakeClock:
+    """Time that passes only when told (or when the conversation sleeps)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds

@@ -85,7 +85,10 @@ def test_credentials_in_the_base_url_are_never_shown(tmp_path: Path) -> None:
         unnamed, _ = nl(tmp_path, with_credentials, env={"DATAGEN_MODEL": ""})
         failing, _ = nl(tmp_path, with_credentials, "--verbose", "--timeout", "2")
     assert unnamed.exit_code == 2 and failing.exit_code == 2
-    assert f"OPENAI_BASE_URL is set ({endpoint.url}) but no model is named" in one_line(unnamed.stderr)
+    assert (
+        f"OPENAI_BASE_URL is set ({endpoint.url}) but no model is named, and {endpoint.url}/models could "
+        "not be read to find one (it answered 404)"
+    ) in one_line(unnamed.stderr)
     assert f"m at {endpoint.url} (TOOLS mode)" in failing.stdout  # --verbose names the model and endpoint
     assert f"{endpoint.url} is failing" in one_line(failing.stderr)
     for result in (unnamed, failing):
@@ -224,3 +227,29 @@ def test_an_html_502_says_the_endpoint_is_failing(tmp_path: Path) -> None:
     assert "larger model" not in message and "<html>" not in message
     assert len(endpoint.requests) >= 2  # a 5xx is worth a retry, within the time limit
     assert seconds < 3 + SLACK
+
+
+# ------------------------------------------------------------------ no model named
+
+
+def test_without_a_model_named_the_servers_only_model_is_used(tmp_path: Path) -> None:
+    with FakeEndpoint(Model(Reply(turn("bookshop"))), models=["qwen2.5-32b-instruct"]) as endpoint:
+        result, _ = nl(tmp_path, endpoint.url, "--verbose", env={"DATAGEN_MODEL": ""})
+    assert result.exit_code == 0, result.output
+    assert endpoint.listed == 1 and endpoint.requests[0]["model"] == "qwen2.5-32b-instruct"
+    assert f"model: qwen2.5-32b-instruct at {endpoint.url}" in one_line(result.stdout)
+
+
+def test_without_a_model_named_a_server_with_several_lists_them_in_the_error(tmp_path: Path) -> None:
+    names = ["llama3.1:8b", "qwen2.5:32b", "mistral-nemo"]
+    with FakeEndpoint(Model(Reply(turn("bookshop"))), models=names) as endpoint:
+        several, _ = nl(tmp_path, endpoint.url, env={"DATAGEN_MODEL": ""})
+        endpoint.models = []
+        none, _ = nl(tmp_path, endpoint.url, env={"DATAGEN_MODEL": ""})
+    assert several.exit_code == 2 and none.exit_code == 2 and endpoint.requests == []
+    assert "but no model is named, and the server has 3: llama3.1:8b, qwen2.5:32b, mistral-nemo" in one_line(
+        several.stderr
+    )
+    assert "set DATAGEN_MODEL (or --model) to one of them" in one_line(several.stderr)
+    assert "and the server lists no models" in one_line(none.stderr)
+    assert "Traceback" not in several.output + none.output and not (tmp_path / "out").exists()

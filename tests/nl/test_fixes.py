@@ -127,11 +127,99 @@ def test_a_fact_names_its_parent_through_its_lookups() -> None:
     assert "parents set to ['customers']" in notes[0]
 
 
-def test_an_entity_with_parents_is_a_fact() -> None:
+def test_an_entity_with_parents_and_no_entity_block_is_a_fact() -> None:
     doc = bookshop()
     doc["nodes"][1]["kind"] = "entity"
-    fixed, _ = apply_fixes(doc)
+    fixed, notes = apply_fixes(doc)
     assert fixed["nodes"][1]["kind"] == "fact" and check(fixed).ok
+    assert notes == [
+        "nodes[1].kind: \"kind\" is \"entity\" but 'orders' has parents ['customers']: a table born from "
+        'parent rows is a fact; kind set to "fact"'
+    ]
+
+
+def pets(**changes) -> dict:
+    """The evaluation's case: 3,000 pets written as an entity (it has a segment) with a parent."""
+    doc = turn("vet_clinic")["schema"]
+    doc["nodes"][1].update({"parents": ["owners"], **changes})
+    return doc
+
+
+def test_an_entity_with_parents_and_a_segment_stays_an_entity_holding_a_foreign_key() -> None:
+    fixed, [note] = apply_fixes(pets())
+    pets_ = fixed["nodes"][1]
+    assert pets_["kind"] == "entity" and "parents" not in pets_ and pets_["rows"] == 3000
+    assert pets_["segment_behavior"] == turn("vet_clinic")["schema"]["nodes"][1]["segment_behavior"]
+    assert check(fixed).ok
+    assert note.startswith("nodes[1].parents: kept 'pets' an entity (only entities take segment_behavior)")
+    assert "owner_id now picks a random existing row of owners" in note
+    assert "that is how an entity holds a foreign key" in note
+
+
+def test_an_entity_kept_from_parents_gets_the_rows_its_fanout_meant() -> None:
+    doc = pets(fanout={"distribution": "poisson", "lambda": 1.5})
+    del doc["nodes"][1]["rows"]
+    fixed, [note] = apply_fixes(doc)
+    assert fixed["nodes"][1]["rows"] == 3000 and "fanout" not in fixed["nodes"][1] and check(fixed).ok
+    assert "rows set to 3000 (its fanout 1.5 × 2000 owners)" in note
+
+
+def test_an_entity_with_parents_and_blocks_of_both_kinds_is_left_for_the_checker() -> None:
+    stages = {"stages": [{"stage_name": "a", "transition_rate": 1.0}]}
+    doc = pets(stage_config=stages)
+    fixed, notes = apply_fixes(doc)
+    assert notes == [] and fixed == doc and not check(fixed).ok
+
+
+def test_a_segment_on_a_fact_is_explained_with_how_an_entity_holds_a_foreign_key() -> None:
+    doc = pets(kind="fact", fanout={"lambda": 1.5})
+    del doc["nodes"][1]["rows"]
+    errors = [str(i) for i in check(apply_fixes(doc)[0]).errors]
+    assert errors == [
+        "nodes[1].segment_behavior: 'segment_behavior' is only allowed on entities; 'pets' is a fact; to "
+        "keep it, make 'pets' an entity with its own rows and no parents, holding its link to 'owners' as a "
+        'column {"lookup": {"from": "owners.<key>"}} (each row gets a random existing owners row: that is '
+        "how an entity holds a foreign key)"
+    ]
+
+
+def test_rows_on_a_fact_with_parents_becomes_the_fanout_that_gives_them() -> None:
+    doc = bookshop()
+    del doc["nodes"][1]["fanout"]
+    doc["nodes"][1]["rows"] = 6000  # 1,500 customers
+    fixed, [note] = apply_fixes(doc)
+    assert fixed["nodes"][1]["fanout"] == {"distribution": "poisson", "lambda": 4.0}
+    assert "rows" not in fixed["nodes"][1] and check(fixed).ok and not check(fixed).warnings
+    assert note.startswith("nodes[1].rows: rows 6000 on a fact with parents is not used")
+    assert "so it still has about 6000 rows" in note
+
+
+def test_rows_beside_a_fanout_are_removed_saying_what_the_fanout_gives() -> None:
+    doc = bookshop()
+    doc["nodes"][1]["rows"] = 9000
+    fixed, [note] = apply_fixes(doc)
+    assert fixed["nodes"][1]["fanout"] == doc["nodes"][1]["fanout"] and "rows" not in fixed["nodes"][1]
+    assert "gives about 6,000 rows — change the fanout if you meant 9000" in note
+
+
+def test_rows_of_a_grandchild_are_read_through_its_parents_fanout() -> None:
+    doc = turn("vet_clinic")["schema"]
+    doc["nodes"].append(
+        {
+            "id": "invoices",
+            "kind": "fact",
+            "pk": "invoice_id",
+            "parents": ["visits"],
+            "rows": 3000,  # visits: 2 per pet × 3,000 pets = 6,000
+            "columns": [
+                {"name": "invoice_id", "type": "int", "generator": {"sequence": {}}},
+                {"name": "visit_id", "type": "int", "generator": {"lookup": {"from": "visits.visit_id"}}},
+            ],
+        }
+    )
+    fixed, [note] = apply_fixes(doc)
+    assert fixed["nodes"][3]["fanout"] == {"distribution": "poisson", "lambda": 0.5} and check(fixed).ok
+    assert "(3000 / 6000 visits rows)" in note
 
 
 def test_version_as_a_number_and_missing_constraints() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 
 import pytest
 
@@ -41,8 +42,13 @@ def test_cheatsheet_names_every_generator_modifier_and_distribution() -> None:
         assert re.search(rf"^- {name}: \{{", text, re.M), name
     for kind, (required, optional) in DISTRIBUTION_PARAMS.items():
         assert f"{kind} {{{', '.join(required + optional)}}}" in text, kind
-    for block in ("SegmentBehavior", "VintageBehavior", "StageConfig", "StateTransitionModel"):
-        assert f"- {block}: {{" in text
+    for block, kinds in {
+        "SegmentBehavior": "entities",
+        "VintageBehavior": "entities",
+        "StageConfig": "facts",
+        "StateTransitionModel": "facts",
+    }.items():
+        assert f"- {block}: ({kinds} only) {{" in text  # where a block may sit, from its descriptor
 
 
 def test_cheatsheet_is_compact() -> None:
@@ -50,10 +56,21 @@ def test_cheatsheet_is_compact() -> None:
 
 
 def test_system_prompt_has_every_slot_filled() -> None:
-    system = load_prompts().system
+    system = load_prompts().system(date(2025, 3, 14))
     assert "<<" not in system and ">>" not in system
     assert cheatsheet().strip() in system
     assert "Request: An online shop's customers" in system
+    assert 'Today is Friday 2025-03-14: "the last 18 months" ends today.' in system
+
+
+def test_every_prompt_text_fills_with_its_slots_and_none_is_left_over() -> None:
+    prompts = load_prompts()
+    for name in TEXTS:
+        slots = set(re.findall(r"<<([A-Z_]+)>>", prompts.texts[name]))
+        if name == "system":
+            continue
+        text = prompts.text(name, **{slot.lower(): f"[{slot}]" for slot in slots})
+        assert "<<" not in text and all(f"[{slot}]" in text for slot in slots), name
 
 
 def test_fill_does_not_read_inserted_text_as_a_template() -> None:

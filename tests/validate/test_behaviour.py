@@ -64,6 +64,31 @@ def test_targets_out_of_reach_fail_softly(tmp_path: Path) -> None:
     assert "mean 1500" in failure(report, "mean_in_range", "visits", "id")["message"]
 
 
+def test_the_mean_of_a_bool_column_is_judged_as_the_share_of_true_values(tmp_path: Path) -> None:
+    """A share asked as a target ("about 30 % of visits are returns"): 3,000 rows drawn with weight
+    0.3 are inside [0.25, 0.35] (the standard error is under 0.01) and far outside [0.5, 0.6]."""
+    doc = weekly(rows=3000)
+    doc["nodes"][0]["columns"].append(
+        {
+            "name": "returning",
+            "type": "bool",
+            "generator": {"choice": {"choices": [True, False], "weights": [0.3, 0.7]}},
+        }
+    )
+    doc["targets"] = {
+        "mean_in_range": [
+            {"table": "visits", "column": "returning", "min": 0.25, "max": 0.35},
+            {"table": "visits", "column": "returning", "min": 0.5, "max": 0.6},
+        ]
+    }
+    write(doc, tmp_path / "d")
+    report = validated(doc, tmp_path / "d")
+    shares = [r for r in report.results if r.check == "mean_in_range"]
+    assert [r.passed for r in shares] == [True, False]
+    assert shares[1].message.startswith("share of true values 0.")
+    assert shares[1].details["observed"] == pytest.approx(0.3, abs=0.03) and "[0.5, 0.6]" in shares[1].message
+
+
 def test_registered_check_runs_in_the_behavioural_bucket(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

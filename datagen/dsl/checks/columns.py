@@ -105,7 +105,7 @@ def _distribution(c: Checker, node: Node, col: Column, gen: g.DistributionGen, g
 
 def _expression(c: Checker, node: Node, col: Column, gen: g.ExpressionGen, gpath: Path) -> None:
     code = gen.expression.code
-    problems = expression_problems(code, node.column_names)
+    problems = expression_problems(code, {c.name: c.type for c in node.columns})
     for problem in problems:
         c.issues.error([*gpath, "code"], problem.message, code="expression")
     if not problems and col.name in referenced_columns(code):

@@ -87,6 +87,13 @@ def check_placement(c: Checker, ni: int, node: Node, kind: str) -> None:
     keys += [b.keyword for b in node.behaviours if kind in b.node_kinds and node.kind not in b.node_kinds]
     for key in keys:
         hint = ' (make it "kind": "fact" with parents)' if key in FACT_ONLY else ""
+        if kind == "entity" and node.parents:
+            hint = (
+                f"; to keep it, make '{node.id}' an entity with its own rows and no parents, holding its "
+                f"link to '{node.parents[0]}' as a column "
+                f'{{"lookup": {{"from": "{node.parents[0]}.<key>"}}}} (each row gets a random '
+                f"existing {node.parents[0]} row: that is how an entity holds a foreign key)"
+            )
         c.issues.error(
             ["nodes", ni, key],
             f"'{key}' is only allowed on {PLURAL[kind]}; '{node.id}' is {_article(node.kind)}{hint}",

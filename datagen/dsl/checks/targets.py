@@ -57,10 +57,16 @@ def check_weekend_reachable(c: Checker, col: Column, lo: float, hi: float, path:
 
 
 def _mean_in_range(c: Checker, node: Node | None, m: MeanInRangeTarget, path: Path) -> None:
-    if node:
-        c.column(node, m.column, [*path, "column"], NUMERIC)
+    col = c.column(node, m.column, [*path, "column"], (*NUMERIC, "bool")) if node else None
     if m.min > m.max:
         c.issues.error(path, f"min ({m.min}) > max ({m.max})", code="bad_range")
+    elif col is not None and col.type == "bool" and m.max > 1:
+        c.issues.error(
+            [*path, "max"],
+            f"the mean of bool column '{m.column}' is the share of true values, 0 to 1; found max "
+            f"{m.max:g} — write shares as fractions (20 % is 0.2)",
+            code="bad_range",
+        )
 
 
 def _composite_effect(c: Checker, node: Node | None, ce: CompositeEffectTarget, path: Path) -> None:
