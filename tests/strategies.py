@@ -474,7 +474,8 @@ class _Builder:
             self.stages(t)
         elif walk == "states":
             self.states(t)
-        if parents and effects is not None and parents[0].time_col and self.maybe(0.2):
+        # a table-level effect scales the fanout (on a fact without one it would do nothing)
+        if parents and effects is not None and parents[0].time_col and self.maybe(0.2) and "fanout" in t.node:
             t.node["modifiers"] = [
                 {
                     "transform": "effect",

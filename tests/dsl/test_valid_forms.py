@@ -375,6 +375,7 @@ VALID_FORMS: dict[str, Edit] = {
         },
     ),
     "stage_config_default_columns": chain(
+        drop(f"{ORDERS}.fanout"),  # a walk decides the rows; a fanout there is ignored
         append(NEW_ORDER_COLUMN, col("stage_name", "string", {"choice": {"choices": ["cart", "paid"]}})),
         append(NEW_ORDER_COLUMN, col("stage_index", "int", {"choice": {"choices": [0, 1]}})),
         put(
@@ -387,6 +388,7 @@ VALID_FORMS: dict[str, Edit] = {
         ),
     ),
     "stage_config_named_columns": chain(
+        drop(f"{ORDERS}.fanout"),  # a walk decides the rows; a fanout there is ignored
         append(NEW_ORDER_COLUMN, col("step", "string", {"choice": {"choices": ["cart"]}})),
         put(
             f"{ORDERS}.stage_config",
@@ -398,6 +400,7 @@ VALID_FORMS: dict[str, Edit] = {
         ),
     ),
     "state_transition_model": chain(
+        drop(f"{ORDERS}.fanout"),  # a walk decides the rows; a fanout there is ignored
         append(NEW_ORDER_COLUMN, col("state", "string", {"choice": {"choices": ["active"]}})),
         append(
             NEW_ORDER_COLUMN,
