@@ -136,12 +136,12 @@ def upgrade(
     from datagen.errors import InputError
     from datagen.io.jsonfile import write_json_atomic
 
-    if out_file is not None and out_file.exists() and schema.exists() and out_file.samefile(schema):
-        if not in_place:
-            raise InputError(
-                f"-o names the input file {schema}; it is not overwritten",
-                hint="write the upgrade elsewhere, or add --in-place to replace the input",
-            )
+    same = out_file is not None and out_file.exists() and schema.exists() and out_file.samefile(schema)
+    if same and not in_place:
+        raise InputError(
+            f"-o names the input file {schema}; it is not overwritten",
+            hint="write the upgrade elsewhere, or add --in-place to replace the input",
+        )
     if out_file is not None and out_file.is_dir():
         raise InputError(f"-o {out_file} is a folder", hint="name the file to write, e.g. -o new.json")
     result = check_file(schema)
