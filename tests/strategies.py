@@ -566,6 +566,11 @@ class _Builder:
                     else [],
                 }
                 self.scaled |= set(e.node["segment_behavior"]["applies_to_columns"])
+                if not e.node["segment_behavior"][
+                    "applies_to_columns"
+                ]:  # a value multiplier would scale nothing
+                    for b in e.node["segment_behavior"]["behaviors"].values():
+                        del b["value_multiplier"]
                 for c in children:
                     block = c.node.get("stage_config") or c.node.get("state_transition_model")
                     if block and c.node["parents"][0] == e.id and chosen and self.maybe():

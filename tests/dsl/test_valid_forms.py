@@ -68,6 +68,7 @@ VALID_FORMS: dict[str, Edit] = {
         drop(f"{ORDERS}.fanout"),
         put(f"{ORDERS}.rows", 50),
         put(f"{CUSTOMERS}.segment_behavior.applies_to_columns", []),
+        drop(f"{CUSTOMERS}.segment_behavior.behaviors.vip.value_multiplier"),  # it would scale nothing
         drop("constraints.inequalities"),
     ),
     "extra_parent": chain(
