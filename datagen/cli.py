@@ -119,6 +119,55 @@ def check(
 
 
 @app.command()
+@friendly_errors
+def upgrade(
+    schema: Annotated[Path, typer.Argument(help="Schema file written for v1 (or any older shape).")],
+    out_file: Annotated[
+        Path | None,
+        typer.Option("-o", "--out", help="Write the upgraded schema here (default: print it)."),
+    ] = None,
+    in_place: Annotated[
+        bool, typer.Option("--in-place", help="Allow -o to name the input file itself.")
+    ] = False,
+) -> None:
+    """Rewrite a schema in the current form (every change listed as a note on stderr). Exit 0 when the
+    result checks, 2 when something still needs a person (its errors are listed; nothing is written)."""
+    from datagen.dsl import check_file
+    from datagen.errors import InputError
+    from datagen.io.jsonfile import write_json_atomic
+
+    same = out_file is not None and out_file.exists() and schema.exists() and out_file.samefile(schema)
+    if same and not in_place:
+        raise InputError(
+            f"-o names the input file {schema}; it is not overwritten",
+            hint="write the upgrade elsewhere, or add --in-place to replace the input",
+        )
+    if out_file is not None and out_file.is_dir():
+        raise InputError(f"-o {out_file} is a folder", hint="name the file to write, e.g. -o new.json")
+    result = check_file(schema)
+    print_issues(result.legacy_notes, console=err)
+    if not result.ok:
+        print_issues(result.errors, console=err)
+        err.print(
+            styled((f"{schema}: {len(result.errors)} error(s) still need a person", "bold red")),
+            " (nothing written)",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
+    changes = f"{len(result.legacy_notes)} change(s)"
+    if out_file is None:
+        write_raw(json.dumps(result.document, indent=2, ensure_ascii=False))
+        return
+    try:
+        write_json_atomic(out_file, result.document)
+    except OSError as exc:
+        raise InputError(
+            f"cannot write {out_file}: {exc.strerror or exc}", hint="choose a folder you can write to"
+        ) from exc
+    err.print(styled(("upgraded", "green"), f" {schema} -> {out_file} ({changes})"), soft_wrap=True)
+
+
+@app.command()
 def jsonschema() -> None:
     """Print the DSL's JSON Schema (draft 2020-12) for editor completion; see README for "$schema"."""
     from datagen.dsl.jsonschema import dsl_json_schema

@@ -474,7 +474,8 @@ class _Builder:
             self.stages(t)
         elif walk == "states":
             self.states(t)
-        if parents and effects is not None and parents[0].time_col and self.maybe(0.2):
+        # a table-level effect scales the fanout (on a fact without one it would do nothing)
+        if parents and effects is not None and parents[0].time_col and self.maybe(0.2) and "fanout" in t.node:
             t.node["modifiers"] = [
                 {
                     "transform": "effect",
@@ -565,6 +566,11 @@ class _Builder:
                     else [],
                 }
                 self.scaled |= set(e.node["segment_behavior"]["applies_to_columns"])
+                if not e.node["segment_behavior"][
+                    "applies_to_columns"
+                ]:  # a value multiplier would scale nothing
+                    for b in e.node["segment_behavior"]["behaviors"].values():
+                        del b["value_multiplier"]
                 for c in children:
                     block = c.node.get("stage_config") or c.node.get("state_transition_model")
                     if block and c.node["parents"][0] == e.id and chosen and self.maybe():

@@ -318,6 +318,9 @@ class DatagenApp(App[None]):
         if message.source is not None:
             self.session.source = str(message.source)
             self.say("assistant", OPENED.format(path=_display_path(message.source)))
+            if checked.legacy_notes:  # an older schema: say what reading it changed (`datagen upgrade`)
+                changes = "\n".join(f"- {n.path}: {n.message}" for n in checked.legacy_notes)
+                self.say("assistant", f"It is written in an older form; I read it as:\n{changes}")
             self._let_go()  # the next message starts a conversation about this schema
         self.show_checked(checked, checked.document)
 

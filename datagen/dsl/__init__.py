@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from datagen.dsl.issues import Issue, IssueList
-from datagen.dsl.load import document_problems, normalise_legacy, pydantic_issues, read_json
+from datagen.dsl.legacy import is_legacy_note, normalise_legacy
+from datagen.dsl.load import document_problems, pydantic_issues, read_json
 from datagen.dsl.models import Schema
 from datagen.errors import SchemaError
 
@@ -42,6 +43,11 @@ class CheckResult:
     @property
     def notes(self) -> list[Issue]:
         return [i for i in self.issues if i.severity == "note"]
+
+    @property
+    def legacy_notes(self) -> list[Issue]:
+        """What reading an older shape changed (docs/schema-language.md §11), one note per change."""
+        return [i for i in self.notes if is_legacy_note(i.code)]
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -1,5 +1,5 @@
-"""From text to models: JSON syntax errors with line and column, legacy spellings normalised (with a
-note each), pydantic errors turned into path + plain-words issues."""
+"""From text to models: JSON syntax errors with line and column, and pydantic errors turned into path +
+plain-words issues. Legacy shapes are rewritten before the models read them (legacy.py)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from datagen.dsl.freq import normalise_freq
 from datagen.dsl.generators import GENERATOR_MODELS
 from datagen.dsl.issues import IssueList, PathPart, allowed_list, did_you_mean, format_path
 from datagen.dsl.limits import MAX_NESTING, MAX_NUMBER_DIGITS, MAX_SCHEMA_BYTES
-from datagen.dsl.models import Fanout, Schema
+from datagen.dsl.models import Schema
 from datagen.dsl.modifiers import MODIFIER_NAMES
 from datagen.errors import InputError
 
@@ -167,40 +166,6 @@ def _has_surrogate(text: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
-
-
-def normalise_legacy(raw: Any, notes: IssueList) -> Any:
-    """Rewrite unambiguous legacy spellings in place-copy and note each one (docs/schema-language.md §1)."""
-    if not isinstance(raw, dict):
-        return raw
-    data = json.loads(json.dumps(raw))  # deep copy of plain JSON
-
-    def fix_freq(obj: dict[str, Any], key: str, path: list[PathPart]) -> None:
-        value = obj.get(key)
-        if isinstance(value, str):
-            new, note = normalise_freq(value)
-            if note:
-                obj[key] = new
-                notes.note([*path, key], note, code="legacy_freq")
-
-    if isinstance(data.get("timeframe"), dict):
-        fix_freq(data["timeframe"], "freq", ["timeframe"])
-    for ni, node in enumerate(data.get("nodes") or []):
-        if not isinstance(node, dict):
-            continue
-        for ci, col in enumerate(node.get("columns") or []):
-            gen = col.get("generator") if isinstance(col, dict) else None
-            if isinstance(gen, dict) and isinstance(gen.get("datetime_series"), dict):
-                fix_freq(
-                    gen["datetime_series"],
-                    "freq",
-                    ["nodes", ni, "columns", ci, "generator", "datetime_series"],
-                )
-        fanout = node.get("fanout")
-        if isinstance(fanout, dict):
-            for old, new in read_as(fanout, Fanout.LEGACY_KEYS):
-                notes.note(["nodes", ni, "fanout"], f"legacy key '{old}' read as '{new}'", code="legacy_key")
-    return data
 
 
 def read_as(obj: dict[str, Any], spellings: Mapping[str, str]) -> list[tuple[str, str]]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
-from datagen.dsl.base import NUMERIC, TIME, ColumnType, Feature, Read, Role, Strict
+from datagen.dsl.base import NUMERIC, TIME, ColumnType, Feature, Read, Role, Strict, split_ref
 from datagen.dsl.generators import Distribution, PatternSpec, Scalar
 
 if TYPE_CHECKING:
@@ -63,7 +63,15 @@ class EffectWindow(Strict):
 class EffectMap(Strict):
     field: str
     op: Literal["mul", "add"] = "mul"
-    default: float = 1.0
+    default: float | None = None
+
+    @property
+    def fill(self) -> float:
+        """The value of a row no window covers: the declared `default`, else what leaves the row as it
+        is under `op` (1 to multiply by, 0 to add)."""
+        if self.default is not None:
+            return self.default
+        return 0.0 if self.op == "add" else 1.0
 
 
 class EffectArgs(Strict):
@@ -139,12 +147,29 @@ class ModifierModel(Feature):
         """Whether, on `column`, it reads a time column of the row."""
         return self.time_argument is not None
 
-    def time_column(self, node: Node, column: Column) -> str | None:
-        """The time column it reads on `node`: the one it names, else the table's first datetime column
-        other than the column itself (the check step notes which it chose)."""
+    def time_source(self, node: Node, column: Column) -> tuple[str, str] | None:
+        """(table, column) of the time it reads on `node`: the column it names — of the row itself, or
+        of a parent row as `parent.column` (an order item read at its order's time) — else the table's
+        first datetime column other than the column itself (the check step notes which it chose)."""
         if not self.reads_time(column):
             return None
-        return self.named_time_column() or node.first_time_column(exclude=column.name)
+        named = self.named_time_column()
+        parent = split_ref(named) if named else None
+        if parent is not None:
+            return parent
+        name = named or node.first_time_column(exclude=column.name)
+        return (node.id, name) if name else None
+
+    def time_column(self, node: Node, column: Column) -> str | None:
+        """The column of the row itself it reads time from; None when it reads none, or a parent's."""
+        source = self.time_source(node, column)
+        return source[1] if source is not None and source[0] == node.id else None
+
+    def reads(self, node: Node, schema: Schema) -> list[Read]:
+        """A parent's time column it reads, if it names one."""
+        named = self.named_time_column()
+        parent = split_ref(named) if named else None
+        return [Read(*parent)] if parent is not None and parent[0] != node.id else []
 
     def local_columns(self, node: Node, column: Column) -> set[str]:
         """Columns of the same row it reads, so they are generated first."""
@@ -245,6 +270,7 @@ class TimeJitter(ModifierModel):
 class Effect(ModifierModel):
     # On a column: the value scaled (op mul) or shifted (op add) by the effect rows active at the row's time.
     # On a table (`Node.modifiers`): the fanout, read on the primary parent's row.
+    column_types = NUMERIC
     time_argument = "time_column"
     transform: Literal["effect"]
     args: EffectArgs
@@ -261,7 +287,8 @@ class Effect(ModifierModel):
     def reads(self, node: Node, schema: Schema) -> list[Read]:
         a = self.args
         columns = [*a.on.values(), a.window.start_col, a.window.end_col, a.map.field]
-        return [Read(a.effect_table, c, whole_table=True) for c in dict.fromkeys(columns)]
+        effect = [Read(a.effect_table, c, whole_table=True) for c in dict.fromkeys(columns)]
+        return [*effect, *super().reads(node, schema)]
 
     def row_time_column(self, row_node: Node) -> str | None:
         """The time column of `row_node` windows are matched at: the named one, else its first datetime

@@ -11,6 +11,10 @@ from pydantic import Field, field_validator
 
 from datagen.dsl.base import ONE_OR_MANY, Feature, Strict, one_or_many
 
+# A composite_effect metric naming no column: the table's row count per stratum (a column of that
+# name, if the table has one, is the metric instead).
+COUNT_METRIC = "rows"
+
 
 class TargetModel(Feature):
     """A target kind's descriptor."""
@@ -43,12 +47,17 @@ class MeanInRangeTarget(TargetModel):
 
 
 class CompositeEffectTarget(TargetModel):
-    # The lift of `metric` per stratum of the influences, against the declared multipliers.
+    # The lift of `metric` per stratum of the influences, against the declared multipliers; with `metric`
+    # "rows" (and no such column), the table's row count per stratum against the declared weights.
     keyword = "composite_effect"
     columns = ("metric",)
     metric: str
     influences: list[str] = Field(min_length=1)
     tolerance: Tolerance = Field(default_factory=lambda: Tolerance(mape=0.1))
+
+    def counts_rows(self, column_names: list[str]) -> bool:
+        """Whether the metric is the table's row count (the word "rows", naming no column)."""
+        return self.metric == COUNT_METRIC and COUNT_METRIC not in column_names
 
 
 class Targets(Strict):

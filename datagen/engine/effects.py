@@ -39,7 +39,7 @@ def effect_multiplier(store: Store, args: Any, keys: dict[str, np.ndarray], t: n
     n = len(t)
     table = args.effect_table
     mul = args.map.op == "mul"
-    default = float(args.map.default)
+    default = float(args.map.fill)
     if store.rows.get(table, 0) == 0 or n == 0:
         return np.full(n, default)
     eff_code, row_code = _key_codes(store, table, args.on, keys, n)

@@ -36,9 +36,10 @@ def _numeric(values: np.ndarray) -> np.ndarray:
 
 
 def _time(block: Block, col: Column, mod: ModifierModel) -> np.ndarray:
-    name = mod.time_column(block.table.node, col)
-    assert name is not None  # the check step requires one
-    return block.values[name].astype("datetime64[us]")
+    """The time each row is read at: a column of the row, or of the parent row it belongs to."""
+    source = mod.time_source(block.table.node, col)
+    assert source is not None  # the check step requires one
+    return block.related_value(*source).astype("datetime64[us]")
 
 
 def multiply(block: Block, col: Column, i: int, mod: Multiply, v: np.ndarray) -> np.ndarray:

@@ -80,9 +80,21 @@ def _weights_sql(weights: list[float]) -> str:
     return "[" + ", ".join(f"{float(w)!r}::DOUBLE" for w in weights) + "]"
 
 
-def _time(node: Node, col: Column, mod: ModifierModel) -> str | None:
-    name = mod.time_column(node, col)
-    return f"CAST(d.{q(name)} AS TIMESTAMPTZ)" if name else None
+def _time(ctx: Context, node: Node, col: Column, mod: ModifierModel, model: RowModel) -> str | None:
+    """SQL of the time a row is read at: its own column, or its parent's joined by the foreign key
+    (None when neither can be read)."""
+    source = mod.time_source(node, col)
+    if source is None:
+        return None
+    table, name = source
+    if table == node.id:
+        return f"CAST(d.{q(name)} AS TIMESTAMPTZ)"
+    link = ctx.link(node.id, table)
+    if link is None or not ctx.has(table, name):
+        return None
+    alias = f"t{len(model.joins)}"
+    model.joins.append(f"LEFT JOIN {q(table)} {alias} ON d.{q(link[0])} = {alias}.{q(link[1])}")
+    return f"CAST({alias}.{q(name)} AS TIMESTAMPTZ)"
 
 
 def sample_magnitude(args: OutliersArgs, n: int, seed: int) -> np.ndarray:
@@ -107,16 +119,16 @@ def multiply_factor(ctx: Context, node: Node, col: Column, i: int, mod: Multiply
 def seasonality_factor(
     ctx: Context, node: Node, col: Column, i: int, mod: Seasonality, model: RowModel
 ) -> Factor | str:
-    time_sql = _time(node, col, mod)
+    time_sql = _time(ctx, node, col, mod, model)
     if time_sql is None:
-        return f"seasonality (modifier {i}) has no time column"
+        return f"seasonality (modifier {i}) has no time column that can be read"
     field_sql = calendar_sql(mod.args.dimension, time_sql)
     sql = f"coalesce(list_extract({_weights_sql(mod.args.weights)}, {field_sql} + 1), 1.0)"
     return Factor(mod, sql, field_sql, i, mod.args.dimension, mod.influence())
 
 
 def trend_factor(ctx: Context, node: Node, col: Column, i: int, mod: Trend, model: RowModel) -> Factor | str:
-    time_sql = _time(node, col, mod)
+    time_sql = _time(ctx, node, col, mod, model)
     if time_sql is None:
         return f"trend (modifier {i}) has no time column"
     sql = f"coalesce({_trend_sql(mod.args, _years(ctx, time_sql))}, 1.0)"
@@ -124,9 +136,10 @@ def trend_factor(ctx: Context, node: Node, col: Column, i: int, mod: Trend, mode
 
 
 def effect_factor(ctx: Context, node: Node, col: Column, i: int, mod: Effect, model: RowModel) -> Factor:
+    time_sql = _time(ctx, node, col, mod, model)
     alias = f"e{len(model.joins)}"
-    model.joins.append(_effect_join(ctx, mod.args, alias, _time(node, col, mod)))
-    sql = f"coalesce({alias}.f, {float(mod.args.map.default)!r})"
+    model.joins.append(_effect_join(ctx, mod.args, alias, time_sql))
+    sql = f"coalesce({alias}.f, {float(mod.args.map.fill)!r})"
     return Factor(mod, sql, bin_sql(sql), i, influence=mod.influence())
 
 

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -175,6 +176,21 @@ def _observed(ctx: Context, table: str, column: str, dim: str) -> np.ndarray:
         ctx.cache[key] = cube
     cube = ctx.cache[key]
     return {"month": cube.sum(axis=(1, 2)), "dow": cube.sum(axis=(0, 2)), "hour": cube.sum(axis=(0, 1))}[dim]
+
+
+def calendar_counts(
+    ctx: Context, node: Node, col: Column, dim: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | str:
+    """Rows per stratum of `dim` in a `datetime_series` column, with the expected share of each under
+    the declared weights and under none (the calendar's own exposure); a string when not computable."""
+    bounds = _bounds(ctx, node, col)
+    if isinstance(bounds, str):
+        return bounds
+    jitter = math.sqrt(sum(m.args.std_minutes**2 for m in col.modifiers if isinstance(m, TimeJitter)))
+    series = series_of(ctx.schema, col)
+    weighted = expected_shares(series, bounds, [dim], jitter)[dim]
+    exposure = expected_shares(dataclasses.replace(series, patterns=()), bounds, [dim], jitter)[dim]
+    return _observed(ctx, node.id, col.name, dim), weighted, exposure
 
 
 def time_pattern(ctx: Context, node: Node, col: Column, dim: str) -> Result:

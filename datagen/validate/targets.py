@@ -19,14 +19,17 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from datagen.dsl.generators import DatetimeSeriesGen
 from datagen.dsl.modifiers import Seasonality
 from datagen.dsl.targets import CompositeEffectTarget, MeanInRangeTarget, WeekendShareTarget
 from datagen.validate.behaviour import register
+from datagen.validate.calendar import LABELS, activity_shaped
 from datagen.validate.context import Context, q
 from datagen.validate.factors import Factor, bin_sql, calendar_sql
 from datagen.validate.multipliers import add_segments, row_model
 from datagen.validate.reference import reference_values
 from datagen.validate.results import Result, verdict
+from datagen.validate.seasonality import calendar_counts
 
 MIN_STRATUM_ROWS = 20
 CALENDAR = Seasonality.influences  # hour, dow, month
@@ -44,7 +47,9 @@ def target_checks(ctx: Context) -> Iterator[Result]:
         if ctx.has(m.table, m.column):
             yield ctx.attempt("mean_in_range", "behavioural", m.table, m.column, mean_in_range, ctx, m)
     for ce in t.composite_effect:
-        if ctx.has(ce.table, ce.metric):
+        if ce.table in ctx.nodes and ce.counts_rows(ctx.node(ce.table).column_names):
+            yield ctx.attempt("composite_effect", "behavioural", ce.table, None, composite_rows, ctx, ce)
+        elif ctx.has(ce.table, ce.metric):
             yield ctx.attempt(
                 "composite_effect", "behavioural", ce.table, ce.metric, composite_effect, ctx, ce
             )
@@ -114,6 +119,87 @@ def _in_range(
     )
 
 
+def composite_rows(ctx: Context, ce: CompositeEffectTarget) -> Result:
+    """The table's row count per stratum of its calendar influences (its first datetime column, a
+    `datetime_series`): each stratum's lift is its share of rows over its share of the calendar, and
+    the expected lift the declared weights' share over the same."""
+    node = ctx.node(ce.table)
+
+    def skip(msg: str) -> Result:
+        return Result("composite_effect", "behavioural", ce.table, None, "skip", f"not checked: {msg}")
+
+    others = [i for i in ce.influences if i not in CALENDAR]
+    if others:
+        return skip(
+            f"row counts per {', '.join(others)} are not compared here (segment fanout and effects on "
+            "fanout have their own checks); give calendar influences (hour, dow, month)"
+        )
+    tcol = node.first_time_column()
+    col = node.column(tcol) if tcol else None
+    if col is None or not isinstance(col.generator, DatetimeSeriesGen) or not ctx.has(node.id, col.name):
+        return skip(f"'{ce.table}' has no datetime_series column to count its rows by")
+    counts, lifts, expected, labels = [], [], [], []
+    for dim in ce.influences:
+        if activity_shaped(ctx.schema, node, col) and dim == "month":
+            return skip("months follow the parent's activity curve, not the declared weights alone")
+        found = calendar_counts(ctx, node, col, dim)
+        if isinstance(found, str):
+            return skip(found)
+        n, weighted, exposure = found
+        total = n.sum()
+        keep = (n >= MIN_STRATUM_ROWS) & (exposure > 0)
+        if total == 0 or not keep.any():
+            return skip(f"no {dim} stratum has {MIN_STRATUM_ROWS} rows")
+        labels += [f"{dim} {LABELS[dim][i]}" for i in np.flatnonzero(keep)]
+        counts.append(n[keep])
+        lifts.append(n[keep] / total / exposure[keep])
+        expected.append(weighted[keep] / exposure[keep])
+    n, lift, exp = (np.concatenate(x) for x in (counts, lifts, expected))
+    return _lift_verdict(ce, None, n, lift, exp, labels, "rows")
+
+
+def _lift_verdict(
+    ce: CompositeEffectTarget,
+    column: str | None,
+    n: np.ndarray,
+    lift: np.ndarray,
+    expected: np.ndarray,
+    labels: list,
+    what: str,
+    extra: dict | None = None,
+) -> Result:
+    """MAE and MAPE of observed against expected lifts (weighted by rows) against the tolerance."""
+    err = np.abs(lift - expected)
+    mae = float(np.sum(n * err) / n.sum())
+    mape = float(np.sum(n * err / np.abs(expected)) / n.sum())
+    tol = ce.tolerance
+    mape_limit = tol.mape if tol.mape is not None or tol.mae is not None else 0.1
+    ok = (tol.mae is None or mae <= tol.mae) and (mape_limit is None or mape <= mape_limit)
+    limits = ", ".join(
+        f"{name} ≤ {v}" for name, v in (("mae", tol.mae), ("mape", mape_limit)) if v is not None
+    )
+    worst = np.argsort(-(err / np.abs(expected)))[:5]
+    return Result(
+        "composite_effect",
+        "behavioural",
+        ce.table,
+        column,
+        verdict(ok),
+        f"{what} per stratum of {', '.join(ce.influences)}: MAE {mae:.4f}, MAPE {mape:.4f} "
+        f"over {len(n)} strata ({int(n.sum()):,} rows; tolerance {limits})",
+        examples=[
+            {"stratum": labels[j], "rows": int(n[j]), "lift": lift[j], "expected": expected[j]} for j in worst
+        ]
+        if not ok
+        else [],
+        details={"mae": mae, "mape": mape, "strata": len(n), **(extra or {}), "influences": ce.influences},
+        fix=None
+        if ok
+        else "the multipliers in the data differ from the declared ones: check the influences' "
+        "modifiers (seasonality weights, effect windows and fields, outlier rate), or widen the tolerance",
+    )
+
+
 def composite_effect(ctx: Context, ce: CompositeEffectTarget) -> Result:
     node = ctx.node(ce.table)
     col = node.column(ce.metric)
@@ -168,38 +254,5 @@ def composite_effect(ctx: Context, ce: CompositeEffectTarget) -> Result:
     n = np.array([r[k] for r in used], dtype=float)
     lift = np.array([r[k + 1] for r in used]) / n / base
     expected = np.array([r[k + 2] for r in used]) / n
-    err = np.abs(lift - expected)
-    mae = float(np.sum(n * err) / n.sum())
-    mape = float(np.sum(n * err / np.abs(expected)) / n.sum())
-    tol = ce.tolerance
-    mape_limit = tol.mape if tol.mape is not None or tol.mae is not None else 0.1
-    ok = (tol.mae is None or mae <= tol.mae) and (mape_limit is None or mape <= mape_limit)
-    worst = np.argsort(-(err / np.abs(expected)))[:5]
-    limits = ", ".join(
-        f"{name} ≤ {v}" for name, v in (("mae", tol.mae), ("mape", mape_limit)) if v is not None
-    )
-    return Result(
-        "composite_effect",
-        "behavioural",
-        ce.table,
-        ce.metric,
-        verdict(ok),
-        f"lift per stratum of {', '.join(ce.influences)}: MAE {mae:.4f}, MAPE {mape:.4f} "
-        f"over {len(used)} strata ({int(n.sum()):,} rows; tolerance {limits})",
-        examples=[
-            {
-                "stratum": dict(zip(names, used[j][:k], strict=True)),
-                "rows": int(n[j]),
-                "lift": lift[j],
-                "expected": expected[j],
-            }
-            for j in worst
-        ]
-        if not ok
-        else [],
-        details={"mae": mae, "mape": mape, "strata": len(used), "base": base, "influences": ce.influences},
-        fix=None
-        if ok
-        else "the multipliers in the data differ from the declared ones: check the influences' "
-        "modifiers (seasonality weights, effect windows and fields, outlier rate), or widen the tolerance",
-    )
+    labels = [dict(zip(names, r[:k], strict=True)) for r in used]
+    return _lift_verdict(ce, ce.metric, n, lift, expected, labels, "lift", {"base": base})

@@ -117,9 +117,9 @@ CASES: list[BadCase] = [
     ),
     case(
         "param_of_another_distribution",
-        put(f"{AMOUNT}.generator.distribution", {"type": "normal", "params": {"mean": 3, "sigma": 1}}),
+        put(f"{AMOUNT}.generator.distribution", {"type": "normal", "params": {"mean": 3, "lambda": 1}}),
         f"{AMOUNT}.generator.distribution.params",
-        "unknown key 'sigma'",
+        "unknown key 'lambda'",
         "type 'normal'",
         "mean, std",
     ),
@@ -290,9 +290,9 @@ CASES: list[BadCase] = [
     case("timeframe_empty", put("timeframe.end", "2024-01-01T00:00:00Z"), "timeframe", "must be before end"),
     case(
         "timeframe_freq_pandas_cannot_parse",
-        put("timeframe.freq", "hourly"),
+        put("timeframe.freq", "fortnightly"),
         "timeframe.freq",
-        "'hourly' is not a pandas alias",
+        "'fortnightly' is not a pandas alias",
         "'h'",
     ),
     case("no_tables", put("nodes", []), "nodes", "at least 1"),
@@ -485,9 +485,9 @@ CASES: list[BadCase] = [
     ),
     case(
         "series_freq_pandas_cannot_parse",
-        put(f"{ORDERS}.columns[2].generator.datetime_series.freq", "1hour"),
+        put(f"{ORDERS}.columns[2].generator.datetime_series.freq", "1hr"),
         f"{ORDERS}.columns[2].generator.datetime_series.freq",
-        "'1hour' is not a pandas alias",
+        "'1hr' is not a pandas alias",
     ),
     case(
         "within_unknown_word",
@@ -732,7 +732,12 @@ CASES: list[BadCase] = [
     ),
     case(
         "trend_in_table_without_time",
-        chain(drop(f"{ORDERS}.columns[2]"), put("constraints", {}), drop("targets")),
+        chain(
+            drop(f"{ORDERS}.columns[2]"),
+            drop(f"{CUSTOMERS}.columns[4]"),
+            put("constraints", {}),
+            drop("targets"),
+        ),
         f"{ORDERS}.columns[2].modifiers[0].args.time_reference",
         "'trend' reads time",
         "no datetime column",

@@ -68,6 +68,7 @@ VALID_FORMS: dict[str, Edit] = {
         drop(f"{ORDERS}.fanout"),
         put(f"{ORDERS}.rows", 50),
         put(f"{CUSTOMERS}.segment_behavior.applies_to_columns", []),
+        drop(f"{CUSTOMERS}.segment_behavior.behaviors.vip.value_multiplier"),  # it would scale nothing
         drop("constraints.inequalities"),
     ),
     "extra_parent": chain(
@@ -394,6 +395,7 @@ VALID_FORMS: dict[str, Edit] = {
         },
     ),
     "stage_config_default_columns": chain(
+        drop(f"{ORDERS}.fanout"),  # a walk decides the rows; a fanout there is ignored
         append(NEW_ORDER_COLUMN, col("stage_name", "string", {"choice": {"choices": ["cart", "paid"]}})),
         append(NEW_ORDER_COLUMN, col("stage_index", "int", {"choice": {"choices": [0, 1]}})),
         put(
@@ -406,6 +408,7 @@ VALID_FORMS: dict[str, Edit] = {
         ),
     ),
     "stage_config_named_columns": chain(
+        drop(f"{ORDERS}.fanout"),  # a walk decides the rows; a fanout there is ignored
         append(NEW_ORDER_COLUMN, col("step", "string", {"choice": {"choices": ["cart"]}})),
         put(
             f"{ORDERS}.stage_config",
@@ -417,6 +420,7 @@ VALID_FORMS: dict[str, Edit] = {
         ),
     ),
     "state_transition_model": chain(
+        drop(f"{ORDERS}.fanout"),  # a walk decides the rows; a fanout there is ignored
         append(NEW_ORDER_COLUMN, col("state", "string", {"choice": {"choices": ["active"]}})),
         append(
             NEW_ORDER_COLUMN,

@@ -316,6 +316,26 @@ async def test_the_open_dialog_takes_a_path(settings: Settings, shop_file: Path)
         assert lines(app, "assistant")[-1].startswith(f"Opened {shop_file.name}.")
 
 
+async def test_an_older_schema_is_opened_in_the_current_form_and_the_chat_lists_the_changes(
+    settings: Settings, tmp_path: Path
+) -> None:
+    old = json.loads(json.dumps(SHOP))
+    old["timeframe"]["freq"] = "Hours"
+    del old["constraints"]
+    (tmp_path / "old.json").write_text(json.dumps(old), encoding="utf-8")
+    app = create_app(ScriptedBackend(), settings, schema_path=Path("old.json"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.checked is not None and app.checked.ok
+        said = lines(app, "assistant")
+        opened = next(i for i, line in enumerate(said) if line.startswith("Opened old.json."))
+        changes = said[opened + 1]
+        assert changes.startswith("It is written in an older form; I read it as:")
+        assert "- timeframe.freq: frequency 'Hours' read as the alias 'h'" in changes
+        assert "- constraints: no 'constraints' block: read as {}" in changes
+        assert app.checked.document["timeframe"]["freq"] == "h"  # what the app shows and edits
+
+
 async def test_a_missing_or_broken_file_is_a_message(settings: Settings, tmp_path: Path) -> None:
     (tmp_path / "broken.json").write_text('{"version": "1.0",', encoding="utf-8")
     app = create_app(ScriptedBackend(), settings, schema_path=Path("broken.json"))

@@ -70,6 +70,14 @@ def _segments(c: Checker, node: Node, sb: SegmentBehavior, path: Path) -> None:
                 )
     for i, ref in enumerate(sb.applies_to_columns):
         _child_column(c, node, ref, [*path, "applies_to_columns", i])
+    scaled = [name for name, b in sb.behaviors.items() if b.value_multiplier != 1]
+    if scaled and not sb.applies_to_columns:
+        c.issues.warning(
+            [*path, "applies_to_columns"],
+            f"value_multiplier of {', '.join(scaled)} scales nothing: no column is listed; name the child "
+            'columns it multiplies, e.g. "applies_to_columns": ["orders.amount"]',
+            code="value_multiplier_unused",
+        )
 
 
 def _vintage(c: Checker, node: Node, vb: VintageBehavior, path: Path) -> None:

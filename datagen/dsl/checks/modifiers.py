@@ -34,14 +34,31 @@ def check_modifier(c: Checker, node: Node, col: Column, mod: ModifierModel, path
 
 
 def check_time_column(c: Checker, node: Node, col: Column, mod: ModifierModel, path: Path) -> None:
-    chosen = mod.time_column(node, col)
-    if chosen is None:
+    source = mod.time_source(node, col)
+    if source is None:  # (with a parent that has one, the legacy reading names the parent's: §11)
         c.issues.error(
             path,
             f"'{mod.keyword}' reads time, but table '{node.id}' has no datetime column; add one "
             f"or name it in '{mod.time_argument}'",
             code="no_time_column",
         )
+        return
+    table, chosen = source
+    if table != node.id:
+        if table not in (node.parents or []):
+            c.issues.error(
+                path,
+                f"'{table}.{chosen}': a time read from another table must be a parent's "
+                f"(parents of '{node.id}': {', '.join(node.parents or []) or 'none'})",
+                code="time_not_parent",
+            )
+        elif c.ref(f"{table}.{chosen}", path, TIME) is not None:
+            c.issues.note(
+                path,
+                f"'{mod.keyword}' on '{node.id}.{col.name}' reads each row's time from its parent row "
+                f"('{table}.{chosen}')",
+                code="parent_time_column",
+            )
     elif mod.named_time_column() is None:
         c.issues.note(
             path,
@@ -95,6 +112,15 @@ def check_effect(c: Checker, node: Node, mod: Effect, path: Path, *, table_level
     c.column(effect, args.window.start_col, [*path, "window", "start_col"], TIME)
     c.column(effect, args.window.end_col, [*path, "window", "end_col"], TIME)
     c.column(effect, args.map.field, [*path, "map", "field"], NUMERIC)
+    if args.map.op == "add" and args.map.default is None:
+        c.issues.note(
+            [*path, "map", "default"],
+            "op 'add' without 'default': rows no window covers get + 0 (the default follows op: 0 to "
+            'add, 1 to multiply; before, it was 1 for both — write "default": 1 to keep that)',
+            code="effect_default",
+        )
+    if not table_level:
+        return  # a column's time is checked like every modifier's (check_time_column)
     tcol = mod.row_time_column(local)
     if tcol is None:
         c.issues.error(

@@ -74,8 +74,44 @@ def check_node(c: Checker, ni: int, node: Node) -> None:
         check_column(c, node, col, [*base, "columns", ci])
     for mi, effect in enumerate(node.modifiers):
         check_effect(c, node, effect, [*base, "modifiers", mi, "args"], table_level=True)
+    check_ignored_fanout(c, ni, node)
     check_column_order(c, ni, node)
     check_behaviours(c, ni, node)
+
+
+def check_ignored_fanout(c: Checker, ni: int, node: Node) -> None:
+    """What a fact's fanout (or a table-level effect on it) declares that nothing reads."""
+    base: Path = ["nodes", ni]
+    f = node.fanout
+    if node.kind == "fact" and node.walk is not None and f is not None:
+        c.issues.warning(
+            [*base, "fanout"],
+            f"fanout is ignored: the {node.walk.keyword} walk makes one row per reached stage or entered "
+            "state; remove fanout",
+            code="ignored_fanout",
+        )
+        return
+    if f is not None and f.dispersion is not None and f.distribution != "negative_binomial":
+        c.issues.warning(
+            [*base, "fanout", "dispersion"],
+            f"dispersion is ignored by a {f.distribution} fanout (only negative_binomial reads it); "
+            'remove it or use "distribution": "negative_binomial"',
+            code="ignored_key",
+        )
+    if f is not None and f.distribution == "uniform" and f.lambda_ is not None:
+        c.issues.warning(
+            [*base, "fanout", "lambda"],
+            "lambda is ignored by a uniform fanout (it draws between min and max); remove it or use "
+            '"distribution": "poisson"',
+            code="ignored_key",
+        )
+    if node.modifiers and node.parents and (f is None or node.walk is not None):
+        c.issues.warning(
+            [*base, "modifiers"],
+            "a table-level effect scales the fanout, and this fact has none (one row per parent), so it "
+            "does nothing; add a fanout, or put the effect on a column",
+            code="ignored_effect",
+        )
 
 
 def check_placement(c: Checker, ni: int, node: Node, kind: str) -> None:

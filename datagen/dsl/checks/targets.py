@@ -72,9 +72,11 @@ def _mean_in_range(c: Checker, node: Node | None, m: MeanInRangeTarget, path: Pa
 def _composite_effect(c: Checker, node: Node | None, ce: CompositeEffectTarget, path: Path) -> None:
     if node is None:
         return
-    c.column(node, ce.metric, [*path, "metric"], NUMERIC)
+    if not ce.counts_rows(node.column_names):
+        c.column(node, ce.metric, [*path, "metric"], NUMERIC)
     fixed = influence_names()
-    named = {i for col in node.columns for m in col.modifiers if (i := m.influence()) and i not in fixed}
+    mods = [*(m for col in node.columns for m in col.modifiers), *node.modifiers]
+    named = {i for m in mods if (i := m.influence()) and i not in fixed}
     allowed = (*fixed, *sorted(named))  # and each effect table of the table's columns
     for ii, inf in enumerate(ce.influences):
         if inf not in allowed:

@@ -84,7 +84,7 @@ def _recover_trend(
     basis, read, name = _trend_basis(args)
     tcol = trend.time_column(node, col)
     if tcol is None:
-        return Skipped("trend", node.id, col.name, name, "no time column")
+        return Skipped("trend", node.id, col.name, name, "no time column of its own (it reads a parent's)")
     t = us(tcol)
     value = q(col.name)
     for mod in col.modifiers:  # numeric seasonality multiplies the value: divide it back out
