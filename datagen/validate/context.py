@@ -194,9 +194,11 @@ class Context:
         return self.con.execute(sql, params or []).fetchall()
 
     def one(self, sql: str, params: list[Any] | None = None) -> tuple:
-        row = self.con.execute(sql, params or []).fetchone()
-        assert row is not None
-        return row
+        """The first row of a query. Every result is read to its end (`fetchall`): one left open keeps
+        the connection busy, and the next query through another API (`con.sql`, `register`) fails."""
+        rows = self.fetch(sql, params)
+        assert rows
+        return rows[0]
 
     def duplicates(self, table: str, column: str) -> tuple[int, int, list[dict[str, Any]]]:
         """Repeated non-null values of a column: (how many values, how many rows share them, examples)."""
@@ -246,7 +248,8 @@ class Context:
         out: dict[str, dict[str, Any]] = {}
         if cols:
             cur = self.con.execute(f"SELECT {', '.join(parts)} FROM {q(table)}")
-            row = dict(zip([d[0] for d in cur.description], cur.fetchone() or (), strict=True))
+            names = [d[0] for d in cur.description]
+            row = dict(zip(names, cur.fetchall()[0], strict=True))  # read to the end: see `one`
             n = self.rows[table]
             for i, c in enumerate(cols):
                 nulls = n - int(row[f"c{i}"])

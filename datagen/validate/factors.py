@@ -61,7 +61,7 @@ class RowModel:
 
     def product(self, keep: list[Factor] | None = None) -> str:
         chosen = self.factors if keep is None else keep
-        return " * ".join(f"({f.sql})" for f in chosen) or "1.0"
+        return " * ".join(f"({f.sql})" for f in chosen) or "CAST(1.0 AS DOUBLE)"  # not a DECIMAL literal
 
     def source(self) -> str:
         return f"FROM {q(self.table)} d " + " ".join(self.joins)
