@@ -216,3 +216,50 @@ def test_a_check_that_reads_a_hidden_time_column_is_skipped_not_failed(tmp_path:
     write(doc, tmp_path / "d")
     [season] = results(validated(copy.deepcopy(doc), tmp_path / "d"), "seasonality", "orders")
     assert season.status == "skip" and "ordered_at" in season.message and "hidden" in season.message
+
+
+def test_behaviours_on_hidden_columns_are_skipped_with_the_reason(tmp_path: Path) -> None:
+    """A trend on a hidden helper, and a segment multiplying one: the data cannot show them, so their
+    recoveries say so instead of failing on a column the files do not hold."""
+    customers = {
+        "id": "customers",
+        "kind": "entity",
+        "pk": "customer_id",
+        "rows": 600,
+        "columns": [
+            seq("customer_id"),
+            col("tier", "string", {"choice": {"choices": ["vip", "regular"], "weights": [1, 3]}}),
+        ],
+        "segment_behavior": {
+            "segment_column": "tier",
+            "behaviors": {"vip": {"value_multiplier": 2.0}},
+            "applies_to_columns": ["orders.base"],
+        },
+    }
+    orders = {
+        "id": "orders",
+        "kind": "fact",
+        "pk": "order_id",
+        "parents": ["customers"],
+        "fanout": {"distribution": "poisson", "lambda": 5},
+        "columns": [
+            seq("order_id"),
+            col("customer_id", "int", {"lookup": {"from": "customers.customer_id"}}),
+            col("ordered_at", "datetime", {"datetime_series": {"within": "timeframe", "freq": "h"}}),
+            col(
+                "base",
+                "float",
+                {"distribution": {"type": "lognormal", "params": {"mean": 3, "sigma": 0.3}}},
+                output=False,
+                modifiers=[mod("trend", growth_rate=0.5)],
+            ),
+            col("amount", "float", {"expression": {"code": "base * 1.2"}}, decimals=2),
+        ],
+    }
+    doc = document(customers, orders)
+    write(doc, tmp_path / "d")
+    report = validated(doc, tmp_path / "d")
+    assert report.ok, [f"{f.check} {f.where}: {f.message}" for f in report.failures]
+    skipped = {(r.check, r.column): r.message for r in report.results if r.status == "skip"}
+    assert "base is a hidden helper" in skipped[("trend", "base")]
+    assert "base is a hidden helper" in skipped[("segment_value", "base")]
