@@ -265,6 +265,8 @@ def _preflight(schema, rows: int, seed: int) -> None:
         for row in table.slice(0, 5).to_pylist():
             view.add_row(*[plain("∅" if v is None else str(v)) for v in row.values()])
         out.print(view)
+    for w in pf.warnings:
+        err.print(styled(("warning", "yellow"), f" {w}"), soft_wrap=True)
     if pf.problems:
         for p in pf.problems:
             err.print(styled(("problem", "bold red"), f" {p}"), soft_wrap=True)

@@ -103,6 +103,7 @@ PHRASES: dict[type, Callable[[Any], str]] = {
     m.Effect: _effect,
     m.Outliers: _outliers,
     m.Trend: _trend,
+    m.PricePoint: lambda x: "price points ending " + "/".join(f"{e:g}" for e in sorted(x.args.endings)),
     # behaviour blocks: what shapes the table's rows
     b.SegmentBehavior: lambda x: f"segments by {x.segment_column}: {', '.join(x.behaviors)}",
     b.VintageBehavior: lambda x: f"activity changes with age since {x.created_at_column}",
@@ -126,7 +127,10 @@ def describe_source(column: Column) -> str:
 
 def _with_modifiers(column: Column) -> str:
     changes = [phrase(m) for m in column.modifiers]
-    return describe_source(column) + (f" · {', '.join(changes)}" if changes else "")
+    if column.decimals is not None:
+        changes.append(f"{column.decimals} decimals")
+    text = describe_source(column) + (f" · {', '.join(changes)}" if changes else "")
+    return text if column.output else f"{text} (hidden helper, not written)"
 
 
 def _size(node: Node) -> str:

@@ -64,6 +64,7 @@ class Role(Enum):
     CLIPS = "clips"  # v bounded to [min, max]
     RELABELS = "relabels"  # a categorical remap: nothing numeric survives it
     SPIKES = "spikes"  # a random share of the rows scaled by a random magnitude
+    SNAPS = "snaps"  # v moved to the nearest of a set of values (price points): by under half a step
     PLACES_IN_TIME = "places in time"  # shapes where times are drawn, or moves them
 
 

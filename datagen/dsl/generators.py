@@ -55,6 +55,8 @@ _POSITIVE = {"std", "sigma", "lambda", "a", "b", "shape", "scale"}
 # Draws stay finite up to here (numpy returns inf past ~1.8e308, and refuses a Poisson lambda past ~9e18).
 FINITE_LIMIT = 1e300
 MAX_WEIGHT = 1e12  # relative weights; patterns multiply, so each stays far from overflow
+# Rows a clamp's interval holds so little of that this many redraws miss it are left to the caller.
+MAX_TRUNCATION_ROUNDS = 100
 
 DistributionType = Literal[
     "normal", "lognormal", "uniform", "poisson", "beta", "gamma", "weibull", "exponential"
@@ -120,6 +122,57 @@ class Distribution(Strict):
         if kind == "weibull":
             return rng.weibull(p["shape"], n) * p["scale"]
         return rng.exponential(p["scale"], n)
+
+    @property
+    def clamp_bounds(self) -> tuple[float, float]:
+        """The clamp as [lo, hi], an open side as ∓inf (the whole line without a clamp)."""
+        lo, hi = self.clamp or (None, None)
+        return (-math.inf if lo is None else lo, math.inf if hi is None else hi)
+
+    def sample_clamped(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """n draws of the distribution truncated to its clamp: a draw outside is drawn again inside
+        (`sample_within`), so no value piles up at a bound; only where the clamp holds too little of the
+        distribution to reach is a value clipped to it."""
+        values = self.sample(rng, n)
+        if not self.clamp:
+            return values
+        lo, hi = self.clamp_bounds
+        outside = np.flatnonzero((values < lo) | (values > hi))
+        if len(outside):
+            again = self.sample_within(rng, np.full(len(outside), lo), np.full(len(outside), hi))
+            values[outside] = np.where(np.isnan(again), np.clip(values[outside], lo, hi), again)
+        return values
+
+    def sample_within(self, rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """One draw per row from the distribution restricted to that row's [lo, hi] (±inf for an open
+        side): by the inverse of the distribution function where it has a closed form (uniform,
+        exponential, weibull), otherwise by drawing the rows still outside again, at most
+        MAX_TRUNCATION_ROUNDS times. NaN where no draw lands inside (an interval holding next to none
+        of the distribution, or none at all)."""
+        n, p = len(lo), self.params
+        if self.type == "uniform":
+            a, b = np.maximum(lo, p["low"]), np.minimum(hi, p["high"])
+            return np.where(a <= b, a + rng.random(n) * (b - a), np.nan)
+        if self.type in ("exponential", "weibull"):
+            # (x/scale)^shape is Exp(1): draw it truncated to [A, B], in log space so far tails stay exact.
+            shape, scale = p.get("shape", 1.0), p["scale"]
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                a = (np.maximum(lo, 0.0) / scale) ** shape
+                span = (np.maximum(hi, 0.0) / scale) ** shape - a
+                t = -np.log1p(-rng.random(n) * -np.expm1(-span))
+                x = scale * (a + t) ** (1 / shape)
+            ok = (span >= 0) & np.isfinite(x)
+            return np.where(ok, np.clip(x, lo, hi), np.nan)
+        out = np.full(n, np.nan)
+        pending = np.arange(n)
+        for _ in range(MAX_TRUNCATION_ROUNDS):
+            if not len(pending):
+                break
+            x = self.sample(rng, len(pending))
+            inside = (x >= lo[pending]) & (x <= hi[pending])
+            out[pending[inside]] = x[inside]
+            pending = pending[~inside]
+        return out
 
 
 def distribution_range_problem(kind: str, p: dict[str, float]) -> str | None:

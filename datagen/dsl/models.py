@@ -114,6 +114,9 @@ class ColumnConstraints(Strict):
     enum_ref: str | None = None
 
 
+MAX_DECIMALS = 12  # a float64 holds about 15 significant digits; more would only round noise
+
+
 class Column(Strict):
     name: str
     type: ColumnType
@@ -123,6 +126,11 @@ class Column(Strict):
     generator: Generator
     modifiers: list[Modifier] = Field(default_factory=list)
     constraints: ColumnConstraints | None = None
+    # Rounds a float column to this many decimals once its value is final (money in cents: 2), so every
+    # later column and the file read the value as written.
+    decimals: int | None = Field(default=None, ge=0, le=MAX_DECIMALS)
+    # A hidden helper (false): generated and read by other columns, never written.
+    output: bool = True
 
     @field_validator("name")
     @classmethod
@@ -145,6 +153,16 @@ class Column(Strict):
             raise ValueError(
                 f"null_rate {self.null_rate} is set but nullable is false; "
                 'add "nullable": true or drop null_rate'
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _decimals_on_floats(self) -> Column:
+        if self.decimals is not None and self.type != "float":
+            raise ValueError(
+                f"decimals rounds float columns; '{self.name}' is {self.type}"
+                + (" (its values are whole numbers already)" if self.type == "int" else "")
+                + "; drop decimals or make the column a float"
             )
         return self
 
@@ -265,6 +283,15 @@ class Node(Strict):
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    @property
+    def output_columns(self) -> list[Column]:
+        """The columns written to the table's files, in declared order (hidden helpers left out)."""
+        return [c for c in self.columns if c.output]
+
+    @property
+    def output_column_names(self) -> list[str]:
+        return [c.name for c in self.output_columns]
 
     @property
     def primary_parent(self) -> str | None:

@@ -7,8 +7,10 @@ and the name a `composite_effect` target gives its influence."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, get_args
 
+import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from datagen.dsl.base import NUMERIC, TIME, ColumnType, Feature, Read, Role, Strict, split_ref
@@ -119,6 +121,51 @@ class TrendArgs(Strict):
     def log_params(self) -> tuple[float, float]:
         """(a, b) of the logarithmic form 1 + a·ln(1 + b·t): the declared params, else (growth_rate, 1)."""
         return (self.params.a, self.params.b) if self.params is not None else (self.growth_rate, 1.0)
+
+
+class PricePointArgs(Strict):
+    """Price points are the whole multiples of `unit` plus an ending: with endings [0.49, 0.99] and unit 1,
+    …, 18.99, 19.49, 19.99, 20.49, …; with endings [9] and unit 10: 9, 19, 29, …"""
+
+    endings: list[float] = Field(min_length=1, max_length=100)
+    unit: float = Field(default=1.0, gt=0, le=1e15)
+
+    @model_validator(mode="after")
+    def _endings_inside_unit(self) -> PricePointArgs:
+        outside = [e for e in self.endings if not 0 <= e < self.unit]
+        if outside:
+            raise ValueError(
+                f"endings are what a price ends in, from 0 up to (not including) the unit {self.unit:g}; "
+                f"{', '.join(f'{e:g}' for e in outside)} is not"
+            )
+        if len(set(self.endings)) < len(self.endings):
+            raise ValueError("endings must be distinct")
+        return self
+
+    @property
+    def decimals(self) -> int:
+        """Decimals a price point has: the most any ending or the unit is written with."""
+        exponents = (
+            Decimal(repr(float(x))).normalize().as_tuple().exponent for x in (*self.endings, self.unit)
+        )
+        return max(0, *(-e for e in exponents if isinstance(e, int)))
+
+    def snap(self, values: np.ndarray) -> np.ndarray:
+        """Each value moved to the nearest price point, ties upwards; a positive value never below the
+        first point above zero (no price becomes free or negative). Negative values are snapped by size
+        and keep their sign (refunds), 0 and NaN stay. The move is at most half the gap between two
+        neighbouring points, so a distribution wider than the gaps keeps its shape and nearly its mean."""
+        unit, ends = self.unit, np.sort(np.asarray(self.endings, dtype=float))
+        size = np.abs(values)
+        whole = np.floor(size / unit) * unit
+        rest = np.clip(size - whole, 0.0, np.nextafter(unit, 0))
+        i = np.searchsorted(ends, rest, side="left")  # the first ending at or above the rest
+        m = len(ends)
+        up = np.where(i < m, whole + ends[np.minimum(i, m - 1)], whole + unit + ends[0])
+        down = np.where(i > 0, whole + ends[np.maximum(i - 1, 0)], whole - unit + ends[-1])
+        near = np.where((up - size <= size - down) | (down <= 0), up, down)
+        out = np.where(size == 0, 0.0, np.sign(values) * near)
+        return np.asarray(np.round(out, self.decimals))
 
 
 class ModifierModel(Feature):
@@ -341,8 +388,28 @@ class Trend(ModifierModel):
         return Role.SCALES
 
 
+class PricePoint(ModifierModel):
+    # v moved to the nearest price point (a multiple of `unit` plus an ending): 19.99, 24.49, …
+    column_types = NUMERIC
+    transform: Literal["price_point"]
+    args: PricePointArgs
+
+    def role(self, column: Column) -> Role:
+        return Role.SNAPS
+
+
 Modifier = Annotated[
-    Multiply | Add | Clamp | Jitter | MapValues | Seasonality | TimeJitter | Effect | Outliers | Trend,
+    Multiply
+    | Add
+    | Clamp
+    | Jitter
+    | MapValues
+    | Seasonality
+    | TimeJitter
+    | Effect
+    | Outliers
+    | Trend
+    | PricePoint,
     Field(discriminator="transform"),
 ]
 MODIFIER_MODELS: tuple[type[ModifierModel], ...] = get_args(get_args(Modifier)[0])

@@ -84,6 +84,8 @@ class Block:
     parent_block: int | None = None  # facts: the block of parent rows these rows were born from
     child_offset: int = 0  # facts: position of the first row among that parent block's children
     values: dict[str, np.ndarray] = field(default_factory=dict)
+    # values a clamp clipped to a bound, by (column, where: "clamp" or "modifiers[i]"), for the preflight
+    clipped: dict[tuple[str, str], int] = field(default_factory=dict)
     _sources: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
@@ -93,6 +95,11 @@ class Block:
     @property
     def node_id(self) -> str:
         return self.table.id
+
+    def count_clipped(self, column: str, where: str, count: int) -> None:
+        if count:
+            key = (column, where)
+            self.clipped[key] = self.clipped.get(key, 0) + count
 
     def rng(self, column: str, purpose: str = "") -> np.random.Generator:
         return block_rng(self.seed, self.node_id, column, self.index, purpose)

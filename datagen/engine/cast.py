@@ -1,7 +1,10 @@
-"""The last step of every column: nulls, then the cast to the declared type as an Arrow array.
+"""The last step of every column: nulls, the value as written (`settle`), then the cast to the declared
+type as an Arrow array.
 
 Inside the engine a null is NaN (numbers), NaT (times) or None (text, bool); ints with nulls travel as
-floats and are rounded back here — keys never become floats on disk."""
+floats and are rounded back here — keys never become floats on disk. A column is settled as soon as it
+is final, before any later column reads it: an expression over an `int` column reads the whole number
+the file holds, one over a money column with `decimals` the cents."""
 
 from __future__ import annotations
 
@@ -52,7 +55,24 @@ def declared_type_of(t: pa.DataType) -> str | None:
 
 
 def arrow_schema(node: Node) -> pa.Schema:
-    return pa.schema([pa.field(c.name, ARROW_TYPES[c.type], nullable=c.nullable) for c in node.columns])
+    """The written columns (hidden helpers left out), typed and nullable as declared."""
+    return pa.schema(
+        [pa.field(c.name, ARROW_TYPES[c.type], nullable=c.nullable) for c in node.output_columns]
+    )
+
+
+def settle(col: Column, values: np.ndarray) -> np.ndarray:
+    """The column's values as they will be written, where the cast would change a number: an `int`
+    rounded to the nearest whole number (halves to even), a float with `decimals` rounded to them, a
+    `date` cut to its day. Nulls stay null; anything else is left to the cast."""
+    kind = values.dtype.kind
+    if col.type == "int" and kind == "f":
+        return np.asarray(np.rint(values))
+    if col.type == "float" and col.decimals is not None and kind == "f":
+        return np.asarray(np.round(values, col.decimals))
+    if col.type == "date" and kind == "M":
+        return values.astype("datetime64[D]").astype("datetime64[us]")
+    return values
 
 
 def clamp_bounds(col: Column, lo: float | None, hi: float | None) -> tuple[float | None, float | None]:

@@ -20,8 +20,9 @@ from datagen.dsl.limits import MAX_ROWS
 from datagen.dsl.models import Node, Schema
 from datagen.engine.behaviours import value_multiplier
 from datagen.engine.block import Block, Store
-from datagen.engine.cast import arrow_schema, clamp_bounds, inject_nulls, to_arrow
+from datagen.engine.cast import arrow_schema, inject_nulls, settle, to_arrow
 from datagen.engine.fanout import child_counts
+from datagen.engine.generators import truncate_to_clamp
 from datagen.engine.plan import Plan, TablePlan, make_plan
 from datagen.engine.registry import GENERATORS, MODIFIERS, behaviour_engine, walk_engine
 from datagen.engine.rng import BLOCK_ROWS
@@ -96,6 +97,7 @@ class Engine:
         self.plan: Plan = make_plan(self.schema)
         self.store = Store()
         self.walk_cache: tuple[tuple[str, int], WalkResult] | None = None  # the last parent block's walk
+        self.clipped: dict[tuple[str, str, str], int] = {}  # (table, column, where) -> values clipped
         tf = self.schema.timeframe
         self.tf = (int(to_us(tf.start_dt)), int(to_us(tf.end_dt)))
 
@@ -203,10 +205,15 @@ class Engine:
             )
 
     def fill(self, block: Block) -> None:
-        """Generate every column of a block, in the plan's order."""
+        """Generate every column of a block, in the plan's order. Each column is settled (cast.settle)
+        once final, so every later column reads the value as written."""
         node = block.table.node
         walk = node.walk
         filled = walk_engine(walk).fill(walk, self, block) if walk is not None else set()
+        for name in filled:
+            col = node.column(name)
+            assert col is not None
+            block.values[name] = settle(col, block.values[name])
         for name in block.table.column_order:
             if name in filled:
                 continue
@@ -221,10 +228,10 @@ class Engine:
                     if mult is not None:
                         v = v.astype(float) * mult
                     if isinstance(gen, DistributionGen) and gen.distribution.clamp:
-                        v = np.clip(v, *clamp_bounds(col, *gen.distribution.clamp))
+                        v = truncate_to_clamp(block, col, gen.distribution, v, mult)
                     for i, mod in enumerate(col.modifiers):
                         v = MODIFIERS[type(mod)](block, col, i, mod, v)
-                block.values[name] = inject_nulls(block, col, v)
+                block.values[name] = settle(col, inject_nulls(block, col, v))
             except DatagenError as exc:
                 raise GenerationError(f"{self.where(block, name)}: {exc.message}", hint=exc.hint) from exc
             except Exception as exc:  # a bug or an input the checks let through: say where
@@ -242,9 +249,15 @@ class Engine:
         return f"{node.id}.{column} (nodes[{block.table.index}].columns[{node.column_names.index(column)}])"
 
     def to_table(self, block: Block) -> pa.Table:
+        """The block's written columns (hidden helpers are generated, read, and left out here)."""
         node = block.table.node
-        arrays = [to_arrow(c, block.values[c.name], node.id) for c in node.columns]
+        arrays = [to_arrow(c, block.values[c.name], node.id) for c in node.output_columns]
         return pa.Table.from_arrays(arrays, schema=arrow_schema(node))
+
+    def count_clipped(self, block: Block) -> None:
+        for (column, where), count in block.clipped.items():
+            key = (block.node_id, column, where)
+            self.clipped[key] = self.clipped.get(key, 0) + count
 
     # --- the whole run -------------------------------------------------------------------------------
     def run(
@@ -269,6 +282,7 @@ class Engine:
             pending_rows = 0
             for block in self.blocks(tp, layout):
                 self.fill(block)
+                self.count_clipped(block)
                 for c in tp.keep:
                     kept[c].append(block.values[c])
                 pending.append(self.to_table(block))

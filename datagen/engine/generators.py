@@ -1,8 +1,9 @@
 """Column generators: one function per generator, all vectorised over a block (the registry maps each
 generator's model type to its function).
 
-A generator returns the block's raw values; distribution clamps are applied later (after behaviour
-multipliers, docs/schema-language.md §8.1), then modifiers, then nulls, then the final cast."""
+A generator returns the block's raw values; a distribution's clamp is applied later, to the values
+after behaviour multipliers (docs/schema-language.md §4, §8.1: `truncate_to_clamp`), then modifiers,
+then nulls, then the final cast."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from datagen.dsl.expressions import Expression, parse_expression
 from datagen.dsl.generators import (
     ChoiceGen,
     DatetimeSeriesGen,
+    Distribution,
     DistributionGen,
     EnumListGen,
     ExpressionGen,
@@ -27,6 +29,7 @@ from datagen.dsl.limits import INT64_MAX, INT64_MIN
 from datagen.dsl.models import Column, parse_instant
 from datagen.engine.behaviours import TimeDensity, time_density
 from datagen.engine.block import Block
+from datagen.engine.cast import clamp_bounds
 from datagen.engine.rng import stable_hash
 from datagen.engine.timegrid import Grid, build_grid, to_us
 from datagen.errors import GenerationError
@@ -108,6 +111,36 @@ def _options(choices: tuple[Any, ...], ctype: str) -> np.ndarray:
 
 def distribution(block: Block, col: Column, gen: DistributionGen) -> np.ndarray:
     return gen.distribution.sample(block.rng(col.name), block.n)
+
+
+def truncate_to_clamp(
+    block: Block, col: Column, dist: Distribution, values: np.ndarray, mult: np.ndarray | float | None
+) -> np.ndarray:
+    """A distribution's clamp truncates (docs/schema-language.md §10.6): a row whose value — the draw
+    times the row's behaviour multiplier `mult` — falls outside the clamp draws again, from the
+    distribution restricted to [lo/mult, hi/mult], so the final value lies inside and nothing piles up
+    at a bound. Rows whose interval holds next to none of the distribution (or whose multiplier is 0)
+    are clipped instead, and counted in `block.clipped` for the preflight to report."""
+    assert dist.clamp is not None  # called for clamped distributions only
+    low, high = clamp_bounds(col, dist.clamp[0], dist.clamp[1])
+    lo, hi = -np.inf if low is None else low, np.inf if high is None else high
+    outside = np.flatnonzero((values < lo) | (values > hi))
+    if len(outside) == 0:
+        return values
+    values = values.astype(float, copy=True)
+    m = np.broadcast_to(np.asarray(1.0 if mult is None else mult, dtype=float), values.shape)[outside]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raw_lo, raw_hi = np.where(m > 0, lo / m, hi / m), np.where(m > 0, hi / m, lo / m)
+    usable = np.isfinite(m) & (m != 0)
+    raw = np.full(len(outside), np.nan)
+    if usable.any():
+        rng = block.rng(col.name, "clamp")
+        raw[usable] = dist.sample_within(rng, raw_lo[usable], raw_hi[usable])
+    redrawn = raw * m
+    placed = ~np.isnan(redrawn)
+    values[outside] = np.where(placed, redrawn, values[outside])
+    block.count_clipped(col.name, "clamp", int((~placed).sum()))
+    return np.asarray(np.clip(values, lo, hi))  # the rest, and products an ulp past a bound
 
 
 def datetime_series(block: Block, col: Column, gen: DatetimeSeriesGen) -> np.ndarray:

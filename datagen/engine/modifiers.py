@@ -19,6 +19,7 @@ from datagen.dsl.modifiers import (
     ModifierModel,
     Multiply,
     Outliers,
+    PricePoint,
     Seasonality,
     TimeJitter,
     Trend,
@@ -51,8 +52,17 @@ def add(block: Block, col: Column, i: int, mod: Add, v: np.ndarray) -> np.ndarra
 
 
 def clamp(block: Block, col: Column, i: int, mod: Clamp, v: np.ndarray) -> np.ndarray:
+    """Clips (unlike a distribution's clamp, which truncates); how many values it moved onto a bound is
+    counted for the preflight's warning."""
     lo, hi = clamp_bounds(col, mod.args.min, mod.args.max)
-    return np.asarray(np.clip(_numeric(v), lo, hi))
+    x = _numeric(v)
+    moved = (x < lo if lo is not None else False) | (x > hi if hi is not None else False)
+    block.count_clipped(col.name, f"modifiers[{i}]", int(np.count_nonzero(moved)))
+    return np.asarray(np.clip(x, lo, hi))
+
+
+def price_point(block: Block, col: Column, i: int, mod: PricePoint, v: np.ndarray) -> np.ndarray:
+    return mod.args.snap(_numeric(v))
 
 
 def jitter(block: Block, col: Column, i: int, mod: Jitter, v: np.ndarray) -> np.ndarray:
@@ -131,9 +141,7 @@ def outliers(block: Block, col: Column, i: int, mod: Outliers, v: np.ndarray) ->
     else:
         hit = block.rng(col.name, f"mod{i}").random(block.n) < args.rate
     magnitude = args.magnitude
-    m = magnitude.sample(block.rng(col.name, f"mod{i}-magnitude"), block.n)
-    if magnitude.clamp:
-        m = np.clip(m, magnitude.clamp[0], magnitude.clamp[1])
+    m = magnitude.sample_clamped(block.rng(col.name, f"mod{i}-magnitude"), block.n)
     x[hit] = x[hit] / (1 + m[hit]) if args.mode == "drop" else x[hit] * (1 + m[hit])
     return x
 

@@ -49,6 +49,7 @@ MODIFIERS: dict[type[m.ModifierModel], ModifierFn] = {
     m.Effect: modifiers.effect,
     m.Outliers: modifiers.outliers,
     m.Trend: modifiers.trend,
+    m.PricePoint: modifiers.price_point,
 }
 
 BEHAVIOURS: dict[type[b.BehaviourBlock], BehaviourEngine[Any]] = {

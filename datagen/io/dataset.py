@@ -44,7 +44,7 @@ class DatasetResult:
 def check_disk(engine: Engine, target: Path) -> None:
     """Refuse before any work when the estimate clearly does not fit on the disk."""
     need = sum(
-        rows * len(engine.plan.table(t).node.columns) * BYTES_PER_VALUE
+        rows * len(engine.plan.table(t).node.output_columns) * BYTES_PER_VALUE
         for t, rows in engine.estimate_rows().items()
     )
     probe = target if target.exists() else next((p for p in target.parents if p.exists()), Path("."))
@@ -137,7 +137,7 @@ def build_metadata(
         "tables": {
             n.id: {
                 "rows": by_id[n.id].rows,
-                "columns": [{"name": c.name, "type": c.type} for c in n.columns],
+                "columns": [{"name": c.name, "type": c.type} for c in n.output_columns],
                 "primary_key": n.pk,
                 "files": written[n.id].files if n.id in written else [],
                 "seconds": round(by_id[n.id].seconds, 4),
@@ -204,7 +204,7 @@ def export_dataset(
         raise InputError(f"unknown export format '{fmt}'", hint="use --format " + " or ".join(EXPORT_FORMATS))
     schema = checked.raise_for_errors()
     metadata = open_dataset(data_dir)
-    tables = [ExportTable(n.id, n.pk, n.column_names, n.description) for n in schema.nodes]
+    tables = [ExportTable(n.id, n.pk, n.output_column_names, n.description) for n in schema.nodes]
     dataset: dict[str, Any] = {
         "name": schema.metadata.name,
         "description": schema.metadata.description,

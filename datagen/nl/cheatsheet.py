@@ -132,4 +132,11 @@ def cheatsheet() -> str:
         'Modifier: {"transform": <name>, "args": {...}}, applied in list order; args by name:',
     ]
     out += [f"- {mod.keyword}: {render_type(mod.model_fields['args'].annotation)}" for mod in MODIFIERS]
+    out += [
+        "",
+        'Values that look real: "decimals": 2 on money (float) columns; price_point (endings [0.99, 0.49]) '
+        "on prices, after what scales them; a distribution's clamp draws again inside the bounds, the clamp "
+        'modifier clips (values pile up at the bound); "output": false on a helper column other columns '
+        "read (a delay, a noise factor, an effect's strength) keeps it out of the files.",
+    ]
     return "\n".join(out) + "\n"

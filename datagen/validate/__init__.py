@@ -3,7 +3,7 @@
     report = validate("examples/shop.json", "data/shop")
     report.score, report.ok, report.exit_code, report.failures, report.to_dict()
 
-Checks come in three buckets — structural (structural.py), value (values.py) and behavioural
+Checks come in three buckets — structural (structural.py), value (values.py, precision.py) and behavioural
 (behaviour.py, with its registry for new behaviour checks) — each a SQL query over the Parquet files
 through DuckDB (context.py), so memory stays bounded whatever the data size. treatments.py says, for
 every feature of the language, which checks hold the data to it (or why none does). score.py holds the
@@ -15,8 +15,9 @@ joined in SQL), the expected share of rows per calendar stratum (calendar.py, it
 arithmetic), expected counts, rates and transitions (recovery/), outlier shares. It shares with the
 engine only the language's definitions in datagen.dsl (units, curve values, distribution draws, default
 columns), and uses engine code in three allow-listed places: reference samples with the part under test
-removed (reference.py), which inequalities the engine draws inside bounds (seasonality.py), and how
-declared types are stored (context.py). docs/contributing.md explains why; tests/test_architecture.py
+removed, and hidden helper columns an effect reads, regenerated and matched against the data
+(reference.py); which inequalities the engine draws inside bounds (seasonality.py), and how declared
+types are stored (context.py). docs/contributing.md explains why; tests/test_architecture.py
 enforces it."""
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from datagen.dsl import CheckResult, Schema, check, check_file, schema_hash
 from datagen.io.dataset import open_dataset
 from datagen.validate.behaviour import behaviour_checks, register
 from datagen.validate.context import Context, Settings
+from datagen.validate.precision import precision_checks
 from datagen.validate.report import REPORT_SCHEMA, Report
 from datagen.validate.results import Result
 from datagen.validate.score import DEFAULT_THRESHOLD, quality_score
@@ -88,7 +90,12 @@ def validate(
     t0 = time.perf_counter()
     ctx = Context(s, Path(data_dir), settings)
     try:
-        results = [*structural_checks(ctx), *value_checks(ctx), *behaviour_checks(ctx)]
+        results = [
+            *structural_checks(ctx),
+            *value_checks(ctx),
+            *precision_checks(ctx),
+            *behaviour_checks(ctx),
+        ]
         tables = {
             n.id: {
                 "rows": ctx.rows[n.id],

@@ -18,6 +18,7 @@ engine, so a wrong weekday in the engine would show up as a failed check."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -192,3 +193,48 @@ def activity_shaped(schema: Schema, node: Node, col: Column) -> bool:
         return False
     parent = schema.node(node.parents[0])
     return parent is not None and any(b.places_child_times() for b in parent.behaviours)
+
+
+@dataclass
+class Origins:
+    """Rows grouped by the day their parent was created (where its age is 0) and the days of their
+    sampling bounds (NaN when unbounded): day numbers since the epoch."""
+
+    origin: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    count: np.ndarray
+
+
+MAX_CELLS = 50_000_000  # groups × days the day-level sum may take
+
+
+def activity_month_shares(
+    s: Series, origins: Origins, activity: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray | None:
+    """Expected share of rows per month for times placed along an activity curve of their parent's
+    age: a row created on day c lands on day d (inside its bounds) with weight W(d)·A(d - c), W the
+    pattern-weighted grid's mass of that day and A the curve at the age of the day's middle, in days
+    (`activity`). Day resolution: a parent created in the afternoon still gets that whole day, a
+    small error next to a month. None when the sum would be too big to take."""
+    grid = build_grid(s)
+    first = int(np.floor_divide(grid.points[0], DAY_US))
+    days = np.floor_divide(grid.points, DAY_US) - first
+    weight = np.bincount(days, grid.weights)
+    n_days = len(weight)
+    if len(origins.count) * n_days > MAX_CELLS:
+        return None
+    day_no = np.arange(n_days) + first
+    month = fields(day_no * DAY_US)["month"]
+    mass = np.zeros(12)
+    for c, lo, hi, count in zip(origins.origin, origins.lo, origins.hi, origins.count, strict=True):
+        start = 0 if np.isnan(lo) else int(max(lo - first, 0))
+        stop = n_days if np.isnan(hi) else int(min(hi - first + 1, n_days))
+        if stop <= start:
+            continue
+        ages = day_no[start:stop] - c + 0.5
+        w = weight[start:stop] * activity(np.maximum(ages, 0.0))
+        total = w.sum()
+        if total > 0:
+            mass += np.bincount(month[start:stop], w * (count / total), 12)
+    return mass / mass.sum() if mass.sum() > 0 else None

@@ -194,9 +194,9 @@ class Context:
         return self.con.execute(sql, params or []).fetchall()
 
     def one(self, sql: str, params: list[Any] | None = None) -> tuple:
-        # fetched whole: a result left open (fetchone) makes the next query through the relation API
-        # (effect intervals) fail with "connection has an unfinished result"
-        rows = self.con.execute(sql, params or []).fetchall()
+        """The first row of a query. Every result is read to its end (`fetchall`): one left open keeps
+        the connection busy, and the next query through another API (`con.sql`, `register`) fails."""
+        rows = self.fetch(sql, params)
         assert rows
         return rows[0]
 
@@ -248,8 +248,8 @@ class Context:
         out: dict[str, dict[str, Any]] = {}
         if cols:
             cur = self.con.execute(f"SELECT {', '.join(parts)} FROM {q(table)}")
-            found = cur.fetchall()  # whole, as in `one`
-            row = dict(zip([d[0] for d in cur.description], found[0] if found else (), strict=True))
+            names = [d[0] for d in cur.description]
+            row = dict(zip(names, cur.fetchall()[0], strict=True))  # read to the end: see `one`
             n = self.rows[table]
             for i, c in enumerate(cols):
                 nulls = n - int(row[f"c{i}"])

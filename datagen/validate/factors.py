@@ -33,6 +33,7 @@ from datagen.dsl.modifiers import (
 )
 from datagen.dsl.units import YEAR_US
 from datagen.validate.context import Context, q
+from datagen.validate.reference import with_hidden
 
 CALENDAR_SQL = {"hour": "hour({t})", "dow": "(isodow({t}) - 1)", "month": "(month({t}) - 1)"}
 
@@ -61,7 +62,7 @@ class RowModel:
 
     def product(self, keep: list[Factor] | None = None) -> str:
         chosen = self.factors if keep is None else keep
-        return " * ".join(f"({f.sql})" for f in chosen) or "1.0"
+        return " * ".join(f"({f.sql})" for f in chosen) or "CAST(1.0 AS DOUBLE)"  # not a DECIMAL literal
 
     def source(self) -> str:
         return f"FROM {q(self.table)} d " + " ".join(self.joins)
@@ -98,11 +99,10 @@ def _time(ctx: Context, node: Node, col: Column, mod: ModifierModel, model: RowM
 
 
 def sample_magnitude(args: OutliersArgs, n: int, seed: int) -> np.ndarray:
-    """n draws of the declared outlier magnitude m (clamped as declared), from the validator's own
-    random stream."""
+    """n draws of the declared outlier magnitude m (truncated to its clamp, as a distribution's clamp
+    means), from the validator's own random stream."""
     dist: Distribution = args.magnitude
-    m = dist.sample(np.random.default_rng(seed), n)
-    return np.clip(m, dist.clamp[0], dist.clamp[1]) if dist.clamp else m
+    return dist.sample_clamped(np.random.default_rng(seed), n)
 
 
 def expected_magnitude(args: OutliersArgs, mode: str, draws: int = 200_000) -> float:
@@ -189,8 +189,12 @@ def _effect_join(ctx: Context, a: EffectArgs, alias: str, time_sql: str | None) 
     signature = (a.effect_table, tuple(a.on.items()), a.window.start_col, a.window.end_col, a.map.field)
     name = ctx.registered.get(signature)
     if name is None:
+        # a hidden field or window is regenerated (reference.py)
+        source = with_hidden(
+            ctx, a.effect_table, {*a.on.values(), a.window.start_col, a.window.end_col, a.map.field}
+        )
         name = ctx.registered[signature] = f"__effect_{len(ctx.registered)}"
-        ctx.con.register(name, effect_intervals(ctx, a))
+        ctx.con.register(name, effect_intervals(ctx, a, source))
     conds = [f"d.{q(local)} = {alias}.{q(eff)}" for local, eff in a.on.items()]
     if time_sql is None:
         conds.append("false")
@@ -199,11 +203,13 @@ def _effect_join(ctx: Context, a: EffectArgs, alias: str, time_sql: str | None) 
     return f"LEFT JOIN {q(name)} {alias} ON " + " AND ".join(conds)
 
 
-def effect_intervals(ctx: Any, a: EffectArgs) -> pa.Table:
+def effect_intervals(ctx: Any, a: EffectArgs, source: str | None = None) -> pa.Table:
     """Elementary intervals of an effect table per key: (keys…, t0, t1, f) — between consecutive window
     boundaries of a key, where at least one window [start, end) is open, f the product of the open
     windows' values. Effect tables are small (campaigns, maintenance windows), so this reads them whole;
-    the data table is never read here. Plain SQL from the declaration, not the engine's event sweep."""
+    the data table is never read here. Plain SQL from the declaration, not the engine's event sweep.
+    `source`: the relation holding the effect table (its view by default)."""
+    source = source or q(a.effect_table)
     keys = [q(k) for k in dict.fromkeys(a.on.values())]
     start, end = (f"epoch_us(CAST({q(c)} AS TIMESTAMPTZ))" for c in (a.window.start_col, a.window.end_col))
     value = f"CAST({q(a.map.field)} AS DOUBLE)"
@@ -211,7 +217,7 @@ def effect_intervals(ctx: Any, a: EffectArgs) -> pa.Table:
     partition = f"PARTITION BY {', '.join(keys)} " if keys else ""
     same_key = "".join(f"w.{k} IS NOT DISTINCT FROM b.{k} AND " for k in keys)
     return ctx.con.sql(
-        f"""WITH w AS (SELECT {key_list}{start} AS s, {end} AS e, {value} AS v FROM {q(a.effect_table)}
+        f"""WITH w AS (SELECT {key_list}{start} AS s, {end} AS e, {value} AS v FROM {source}
                        WHERE {start} IS NOT NULL AND {end} IS NOT NULL AND {value} IS NOT NULL
                        AND NOT isnan({value}) AND {start} < {end}),
                  t AS (SELECT {key_list}s AS t FROM w UNION SELECT {key_list}e FROM w),

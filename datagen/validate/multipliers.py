@@ -22,6 +22,13 @@ def row_model(ctx: Context, node: Node, col: Column) -> RowModel:
     model = RowModel(node.id, col.name)
     seen_multiplier = False
     for i, mod in enumerate(col.modifiers):
+        absent = sorted(c for c in mod.local_columns(node, col) if not ctx.has(node.id, c))
+        if absent:
+            model.problem = (
+                f"'{mod.keyword}' (modifier {i}) reads {', '.join(absent)}, which the data does not hold "
+                '(a hidden helper, "output": false)'
+            )
+            return model
         role = mod.role(col)
         additive = role in (Role.ADDS, Role.RELABELS)
         if additive and seen_multiplier:

@@ -28,6 +28,7 @@ from datagen.engine.fanout import fanout_multiplier
 from datagen.engine.registry import behaviour_engine
 from datagen.engine.timegrid import to_us
 from datagen.validate.context import Context, q
+from datagen.validate.reference import with_hidden
 from datagen.validate.results import Result, verdict
 
 Z = 6.0
@@ -164,7 +165,8 @@ def _effect_tables(ctx: Context, node: Node) -> Store:
         a = effect.args
         cols = {*a.on.values(), a.window.start_col, a.window.end_col, a.map.field}
         names = sorted(cols)
-        sql = f"SELECT {', '.join(q(c) for c in names)} FROM {q(a.effect_table)}"
+        source = with_hidden(ctx, a.effect_table, cols)  # a hidden field is regenerated (reference.py)
+        sql = f"SELECT {', '.join(q(c) for c in names)} FROM {source}"
         table = ctx.con.cursor().sql(sql).to_arrow_table()
         store.columns[a.effect_table] = {c: _numpy(table.column(c)) for c in names}
         store.rows[a.effect_table] = table.num_rows

@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from datagen.dsl.behaviours import VintageBehavior
 from datagen.dsl.generators import DatetimeSeriesGen
 from datagen.dsl.models import Column, Node
 from datagen.dsl.modifiers import Outliers, Seasonality, TimeJitter
 from datagen.dsl.references import walk_columns
-from datagen.dsl.units import HOUR_US
+from datagen.dsl.units import DAY_US, HOUR_US, UNIT_US
 from datagen.engine.plan import Plan, make_plan
 from datagen.validate.behaviour import register
 from datagen.validate.calendar import (
@@ -32,6 +33,8 @@ from datagen.validate.calendar import (
     LABELS,
     SIZES,
     Bounds,
+    Origins,
+    activity_month_shares,
     activity_shaped,
     expected_shares,
     series_of,
@@ -118,8 +121,6 @@ def _time_dimensions(ctx: Context, node: Node, col: Column) -> list[str]:
     dims = list(dict.fromkeys(d for d, _ in s.patterns))
     if col.type == "date":
         dims = [d for d in dims if d != "hour"]
-    if activity_shaped(ctx.schema, node, col):
-        dims = [d for d in dims if d != "month"]
     return dims
 
 
@@ -129,12 +130,10 @@ def _plan(ctx: Context) -> Plan:
     return ctx.cache[("plan",)]
 
 
-def _bounds(ctx: Context, node: Node, col: Column) -> Bounds | str | None:
-    """Rows grouped by the hour of their sampling bounds (the inequalities the engine enforces by
-    drawing inside them); a string when a bound's source cannot be joined."""
+def _bound_sql(ctx: Context, node: Node, col: Column) -> tuple[list[str], list[str], list[str]] | str:
+    """The joins and the per-row lower and upper bounds (epoch µs, as SQL) of the inequalities the
+    engine enforces by drawing inside them; a string when a bound's source cannot be joined."""
     found = _plan(ctx).table(node.id).bounds.get(col.name, [])
-    if not found:
-        return None
     joins: list[str] = []
     lo: list[str] = []
     hi: list[str] = []
@@ -148,6 +147,18 @@ def _bounds(ctx: Context, node: Node, col: Column) -> Bounds | str | None:
             joins.append(f"LEFT JOIN {q(b.source_table)} p{i} ON d.{q(link[0])} = p{i}.{q(link[1])}")
             ref = f"p{i}.{q(b.source_column)}"
         (lo if b.side == "lo" else hi).append(f"epoch_us(CAST({ref} AS TIMESTAMPTZ))")
+    return joins, lo, hi
+
+
+def _bounds(ctx: Context, node: Node, col: Column) -> Bounds | str | None:
+    """Rows grouped by the hour of their sampling bounds (the inequalities the engine enforces by
+    drawing inside them); a string when a bound's source cannot be joined."""
+    if not _plan(ctx).table(node.id).bounds.get(col.name):
+        return None
+    found = _bound_sql(ctx, node, col)
+    if isinstance(found, str):
+        return found
+    joins, lo, hi = found
     lo_sql = f"ceil(greatest({', '.join(lo)}) / {HOUR_US}) * {HOUR_US}" if lo else "NULL"
     hi_sql = f"floor(least({', '.join(hi)}) / {HOUR_US}) * {HOUR_US}" if hi else "NULL"
     rows = ctx.fetch(
@@ -160,6 +171,37 @@ def _bounds(ctx: Context, node: Node, col: Column) -> Bounds | str | None:
     if len(arr) == 0:
         arr = np.zeros((0, 3), dtype=np.int64)
     return Bounds(arr[:, 0], arr[:, 1], arr[:, 2].astype(float))
+
+
+def _origins(ctx: Context, node: Node, col: Column, parent: Node, created: str) -> Origins | str:
+    """Rows grouped by the day their parent was created (a null creation counts from the timeframe
+    start, as the engine counts it) and the days of their sampling bounds."""
+    found = _bound_sql(ctx, node, col)
+    if isinstance(found, str):
+        return found
+    joins, lo, hi = found
+    link = ctx.link(node.id, parent.id)
+    if link is None or not ctx.has(parent.id, created):
+        return f"cannot join {node.id} to {parent.id} to read its creation time {created}"
+    start = int(ctx.schema.timeframe.start_dt.timestamp() * 1_000_000)
+    joins.append(f"LEFT JOIN {q(parent.id)} o ON d.{q(link[0])} = o.{q(link[1])}")
+    origin = f"coalesce(epoch_us(CAST(o.{q(created)} AS TIMESTAMPTZ)), {start})"
+    day = f"{DAY_US}"
+    lo_sql = f"floor(greatest({', '.join(lo)}) / {day})" if lo else "NULL"
+    hi_sql = f"floor(least({', '.join(hi)}) / {day})" if hi else "NULL"
+    rows = ctx.fetch(
+        f"SELECT CAST(floor({origin} / {day}) AS BIGINT), CAST({lo_sql} AS DOUBLE), "
+        f"CAST({hi_sql} AS DOUBLE), count(*) FROM {q(node.id)} d {' '.join(joins)} "
+        f"WHERE d.{q(col.name)} IS NOT NULL GROUP BY ALL"
+    )
+    cols = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
+    nan = float("nan")
+    return Origins(
+        np.array(cols[0], dtype=float),
+        np.array([nan if v is None else v for v in cols[1]], dtype=float),
+        np.array([nan if v is None else v for v in cols[2]], dtype=float),
+        np.array(cols[3], dtype=float),
+    )
 
 
 def _observed(ctx: Context, table: str, column: str, dim: str) -> np.ndarray:
@@ -193,12 +235,48 @@ def calendar_counts(
     return _observed(ctx, node.id, col.name, dim), weighted, exposure
 
 
+def _activity_months(ctx: Context, node: Node, col: Column) -> np.ndarray | str:
+    """Expected month shares of a child's times placed along its parent's vintage activity curves
+    (calendar.activity_month_shares); a string saying why they cannot be derived."""
+    parent = ctx.node(node.parents[0]) if node.parents else None
+    assert parent is not None  # activity-shaped columns belong to facts with a parent
+    placing = [b for b in parent.behaviours if b.places_child_times()]
+    others = [b.keyword for b in placing if not isinstance(b, VintageBehavior)]
+    vintage = next((b for b in placing if isinstance(b, VintageBehavior)), None)
+    if others or vintage is None:
+        return (
+            f"months not checked: {', '.join(others)} on {parent.id} places these times in a way "
+            "not re-derived here"
+        )
+    curves = vintage.fanout_curves
+
+    def activity(age_days: np.ndarray) -> np.ndarray:
+        out = np.ones(len(age_days))
+        for curve in curves:
+            out *= curve.value_at(age_days * (DAY_US / UNIT_US[curve.time_unit]))
+        return out
+
+    origins = _origins(ctx, node, col, parent, vintage.created_at_column)
+    if isinstance(origins, str):
+        return origins
+    shares = activity_month_shares(series_of(ctx.schema, col), origins, activity)
+    return "months not checked: too many parent days to sum" if shares is None else shares
+
+
 def time_pattern(ctx: Context, node: Node, col: Column, dim: str) -> Result:
-    bounds = _bounds(ctx, node, col)
-    if isinstance(bounds, str):
-        return _skip(node, col, bounds)
     jitter = math.sqrt(sum(m.args.std_minutes**2 for m in col.modifiers if isinstance(m, TimeJitter)))
-    expected = expected_shares(series_of(ctx.schema, col), bounds, [dim], jitter)[dim]
+    if dim == "month" and activity_shaped(ctx.schema, node, col):
+        # the parent's age curve reshapes the months (not the hours or weekdays): its expectation is
+        # derived with the curve, day by day (a time jitter of minutes does not move months)
+        found = _activity_months(ctx, node, col)
+        if isinstance(found, str):
+            return _skip(node, col, found)
+        expected = found
+    else:
+        bounds = _bounds(ctx, node, col)
+        if isinstance(bounds, str):
+            return _skip(node, col, bounds)
+        expected = expected_shares(series_of(ctx.schema, col), bounds, [dim], jitter)[dim]
     counts = _observed(ctx, node.id, col.name, dim)
     n = int(counts.sum())
     if n == 0:

@@ -51,14 +51,16 @@ def _result(check: str, table: str, column: str | None, ok: bool, message: str, 
 
 
 def columns_present(ctx: Context, table: str) -> Result:
-    declared = ctx.node(table).column_names
+    """The written columns (hidden helpers, `"output": false`, are expected absent: one present is an
+    extra column)."""
+    declared = ctx.node(table).output_column_names
     present = ctx.present(table)
     missing = [c for c in declared if c not in present]
     extra = sorted({n for s in ctx.stored[table] for n in s.names} - set(declared))
     if missing:
-        msg = f"missing column(s) {', '.join(missing)} (of {len(declared)} declared)"
+        msg = f"missing column(s) {', '.join(missing)} (of {len(declared)} written)"
     else:
-        msg = f"all {len(declared)} declared columns present"
+        msg = f"all {len(declared)} written columns present"
     if extra:
         msg += f"; extra column(s) not in the schema: {', '.join(extra)}"
     fix = None

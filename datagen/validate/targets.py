@@ -244,7 +244,8 @@ def composite_effect(ctx: Context, ce: CompositeEffectTarget) -> Result:
     group = ", ".join(f"k{i}" for i in range(len(strata)))
     rows = ctx.fetch(
         f"SELECT {group}, count(*), sum(v), sum(m) FROM (SELECT {keys}, "
-        f"CAST(d.{q(ce.metric)} AS DOUBLE) AS v, {model.product(chosen)} AS m {model.source()}) "
+        f"CAST(d.{q(ce.metric)} AS DOUBLE) AS v, CAST({model.product(chosen)} AS DOUBLE) AS m "
+        f"{model.source()}) "
         f"WHERE v IS NOT NULL AND NOT isnan(v) GROUP BY {group}"
     )
     k = len(strata)

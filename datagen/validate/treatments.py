@@ -56,6 +56,10 @@ def _clamp(mod: m.Clamp, x: np.ndarray) -> np.ndarray:
     return np.clip(x, mod.args.min, mod.args.max)
 
 
+def _price_point(mod: m.PricePoint, x: np.ndarray) -> np.ndarray:
+    return mod.args.snap(x)
+
+
 NOT_RECOVERED = "not recovered from the data: {}"
 
 TREATMENTS: dict[type, Treatment] = {
@@ -95,6 +99,8 @@ TREATMENTS: dict[type, Treatment] = {
     m.Effect: Treatment(checks=("targets",), factor=effect_factor, shared=True),  # composite_effect
     m.Outliers: Treatment(checks=("outliers",), factor=outliers_factor),
     m.Trend: Treatment(checks=("trend",), factor=trend_factor),
+    # every value on a price point when nothing moves it after (values/precision.py)
+    m.PricePoint: Treatment(checks=("values",), reapply=_price_point),
     # behaviour blocks
     b.SegmentBehavior: Treatment(checks=("segments",)),
     b.VintageBehavior: Treatment(checks=("vintage",)),

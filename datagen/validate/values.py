@@ -78,7 +78,7 @@ def _ref(ref: str) -> tuple[str, str]:
     return parts
 
 
-def _violations(
+def violations(
     ctx: Context,
     check: str,
     table: str,
@@ -141,7 +141,7 @@ def range_check(
     rule = f"{'' if lo is None else f'{lo} <= '}{column}{'' if hi is None else f' <= {hi}'}"
     if not preds:
         return Result("range", "value", table, column, "skip", "no bound declared", hard=True)
-    return _violations(
+    return violations(
         ctx,
         "range",
         table,
@@ -158,7 +158,7 @@ def inequality(ctx: Context, ineq: Inequality) -> Result:
     rule = f"{ineq.left} {ineq.op} {ineq.right}"
     if lt == rt:
         where = f"{q(lc)} IS NOT NULL AND {q(rc)} IS NOT NULL AND NOT ({q(lc)} {ineq.op} {q(rc)})"
-        return _violations(ctx, "inequality", lt, lc, where, [], f"break {rule}", {"rule": rule})
+        return violations(ctx, "inequality", lt, lc, where, [], f"break {rule}", {"rule": rule})
     child, parent = (lt, rt) if rt in (ctx.node(lt).parents or []) else (rt, lt)
     link = ctx.link(child, parent)
     column = lc if child == lt else rc
@@ -207,7 +207,7 @@ def pattern(ctx: Context, table: str, column: str, regex: str, source: str) -> R
         re.compile(regex)
     except re.error as exc:  # the schema checker rejects these; data from an old schema may still arrive
         return Result("pattern", "value", table, column, "fail", f"regex does not compile: {exc}", hard=True)
-    return _violations(
+    return violations(
         ctx,
         "pattern",
         table,
@@ -255,7 +255,7 @@ def enum_values(ctx: Context, table: str, column: str, values: list[Any], source
     else:
         where, params = f"{x} IS NOT NULL", []
     shown = ", ".join(repr(v) for v in values[:12]) + (", …" if len(values) > 12 else "")
-    return _violations(
+    return violations(
         ctx,
         "enum",
         table,
@@ -273,7 +273,7 @@ def enum_ref(ctx: Context, table: str, column: str, ref: str, source: str) -> Re
         f"{q(column)} IS NOT NULL AND {q(column)} NOT IN "
         f"(SELECT {q(rc)} FROM {q(rt)} WHERE {q(rc)} IS NOT NULL)"
     )
-    return _violations(
+    return violations(
         ctx,
         "enum",
         table,

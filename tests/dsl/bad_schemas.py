@@ -1537,6 +1537,106 @@ CASES: list[BadCase] = [
         f"{ORDERS}.state_transition_model.states.a",
         "terminal state has no next_states",
     ),
+    # --- values that look real: decimals, price points (docs/schema-language.md §10.6) ----------------
+    case(
+        "decimals_on_an_int_column",
+        put(f"{CUSTOMERS}.columns[0].decimals", 2),
+        f"{CUSTOMERS}.columns[0]",
+        "decimals rounds float columns",
+        "'customer_id' is int",
+    ),
+    case(
+        "decimals_negative", put(f"{AMOUNT}.decimals", -1), f"{AMOUNT}.decimals", "greater than or equal to 0"
+    ),
+    case(
+        "price_point_with_cents_on_an_int_column",
+        chain(
+            new_column(ORDERS, {"name": "items", "type": "int", "generator": {"sequence": {}}}),
+            put(
+                f"{ORDERS}.columns[5].modifiers", [{"transform": "price_point", "args": {"endings": [0.99]}}]
+            ),
+        ),
+        f"{ORDERS}.columns[5].modifiers[0].args",
+        "int column",
+        "rounded away",
+    ),
+    case(
+        "price_point_finer_than_the_decimals",
+        chain(
+            put(f"{AMOUNT}.decimals", 1),
+            append(f"{AMOUNT}.modifiers", {"transform": "price_point", "args": {"endings": [0.99]}}),
+        ),
+        f"{AMOUNT}.modifiers[1].args.endings",
+        "2 decimal(s)",
+        "rounded to 1",
+    ),
+    case(
+        "price_point_ending_past_the_unit",
+        append(f"{AMOUNT}.modifiers", {"transform": "price_point", "args": {"endings": [0.99, 1.5]}}),
+        f"{AMOUNT}.modifiers[1].args",
+        "up to (not including) the unit 1",
+        "1.5",
+    ),
+    case(
+        "seasonality_with_a_time_column_on_a_datetime",
+        put(
+            f"{ORDERS}.columns[2].modifiers",
+            [
+                {
+                    "transform": "seasonality",
+                    "args": {"dimension": "hour", "weights": [1] * 24, "time_column": "ordered_at"},
+                }
+            ],
+        ),
+        f"{ORDERS}.columns[2].modifiers[0].args.time_column",
+        "reshapes when its times fall",
+        "drop time_column",
+    ),
+    # --- hidden helper columns (docs/schema-language.md §10.4) ----------------------------------------
+    case(
+        "hidden_primary_key",
+        put(f"{CUSTOMERS}.columns[0].output", False),
+        f"{CUSTOMERS}.columns[0].output",
+        "hidden helper",
+        "primary key",
+        count=None,  # the order's lookup into the hidden key is then not an implied foreign key either
+    ),
+    case(
+        "constraint_on_a_hidden_column",
+        chain(put(f"{TAX}.output", False), put("constraints.ranges", [{"attr": "orders.tax", "min": 0}])),
+        "constraints.ranges[0].attr",
+        "'orders.tax' is a hidden helper",
+        "a constraint is checked on the data",
+    ),
+    case(
+        "target_on_a_hidden_column",
+        put(f"{ORDERS}.columns[2].output", False),
+        "targets.weekend_share[0].timestamp",
+        "'orders.ordered_at' is a hidden helper",
+        "a target is measured on the data",
+        count=None,  # the inequality on it is refused too
+    ),
+    case(
+        "segment_column_hidden",
+        put(f"{CUSTOMERS}.columns[3].output", False),
+        f"{CUSTOMERS}.columns[3].output",
+        "'customers.segment' is a hidden helper",
+        "behaviour block",
+    ),
+    case(
+        "every_column_hidden",
+        chain(*(put(f"{ORDERS}.columns[{i}].output", False) for i in range(5))),
+        f"{ORDERS}.columns",
+        "every column of 'orders' is hidden",
+        count=None,
+    ),
+    case(
+        "hidden_column_nothing_reads",
+        put(f"{TAX}.output", False),
+        f"{TAX}.output",
+        "no other column reads it",
+        severity="warning",
+    ),
     case(
         "stages_and_states_on_one_fact",
         chain(

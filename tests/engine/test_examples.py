@@ -48,7 +48,7 @@ def test_every_example_generates_every_table(example) -> None:
     assert set(tables) == set(schema.node_ids)
     for node in schema.nodes:
         assert tables[node.id].num_rows > 0, f"{node.id} is empty"
-        assert tables[node.id].column_names == node.column_names
+        assert tables[node.id].column_names == node.output_column_names
 
 
 def test_every_example_holds_what_it_declares(example) -> None:
@@ -82,6 +82,7 @@ def test_generate_command_writes_declared_types_to_parquet(tmp_path: Path) -> No
         files = table_files(out, node.id)
         assert files, f"{node.id} was not written"
         arrow = pq.read_schema(files[0])
-        for column in node.columns:
+        assert arrow.names == node.output_column_names  # hidden helpers are not written
+        for column in node.output_columns:
             assert arrow.field(column.name).type == PARQUET_TYPES[column.type], f"{node.id}.{column.name}"
         assert sum(pq.ParquetFile(f).metadata.num_rows for f in files) == meta["tables"][node.id]["rows"]

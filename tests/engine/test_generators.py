@@ -162,11 +162,18 @@ def test_support_of_bounded_distributions(draws: pa.Table) -> None:
     assert draws.schema.field("poisson").type == pa.int64() and p.min() >= 0
 
 
-def test_clamp_clips_and_piles_up_at_the_bounds(draws: pa.Table) -> None:
+def test_a_distribution_clamp_truncates_without_piling_up_at_the_bounds(draws: pa.Table) -> None:
+    """Normal(0, 1) clamped to [-1, 1] is the truncated normal: nothing sits on a bound (clipping put
+    a third of the values there), and the variance is the truncated one, 1 - 2φ(1)/(Φ(1) - Φ(-1))."""
     x = values(draws, "clamped")
-    assert x.min() == -1 and x.max() == 1
-    tails = 2 * 0.5 * math.erfc(1 / math.sqrt(2))  # P(|Z| > 1)
-    assert_near(np.isin(x, [-1, 1]).mean(), tails, math.sqrt(tails * (1 - tails) / N))
+    assert x.min() >= -1 and x.max() <= 1
+    assert not np.isin(x, [-1, 1]).any()
+    inside = math.erf(1 / math.sqrt(2))  # Φ(1) - Φ(-1)
+    density = math.exp(-0.5) / math.sqrt(2 * math.pi)  # φ(1)
+    variance = 1 - 2 * density / inside
+    fourth = 3 - (2 * density * (1 + 3 * 1)) / inside  # E[X⁴] of the truncated normal on [-1, 1]
+    assert_near(x.mean(), 0.0, math.sqrt(variance / N))
+    assert_near(np.mean(x**2), variance, math.sqrt((fourth - variance**2) / N))
 
 
 def test_int_clamp_holds_after_rounding(draws: pa.Table) -> None:

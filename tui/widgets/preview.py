@@ -50,6 +50,8 @@ class PreviewView(Vertical):
                 text.append(safe(f"• {p}\n"), style="red")
         else:
             text.append("Every column generated without problems.", style="green")
+        for w in result.warnings:
+            text.append(safe(f"\n⚠ {w}"), style="yellow")
         summary.update(text)
         for tid, table in result.tables.items():
             grid: DataTable[Any] = DataTable(zebra_stripes=True, id=f"preview-{tid}")

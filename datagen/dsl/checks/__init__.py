@@ -5,8 +5,9 @@ a fix.
 `Checker` holds the schema and the reference helpers every check uses; the checks themselves live in
 one module per part of the language: tables.py (ids, kinds, vocab tables, column and table order),
 columns.py (one check per generator), modifiers.py (one per modifier), behaviours.py (one per
-behaviour block), constraints.py (declared and implied constraints) and targets.py (one per target
-kind). Each family keys its checks on the feature's model type."""
+behaviour block), constraints.py (declared and implied constraints), targets.py (one per target
+kind) and hidden.py (what may not name a hidden helper column). Each family keys its checks on the
+feature's model type."""
 
 from __future__ import annotations
 
@@ -82,7 +83,7 @@ class Checker:
 
     # --- the checks --------------------------------------------------------------------------------
     def run(self) -> None:
-        from datagen.dsl.checks import constraints, tables, targets
+        from datagen.dsl.checks import constraints, hidden, tables, targets
 
         tables.check_ids(self)
         for ni, node in enumerate(self.s.nodes):
@@ -90,5 +91,6 @@ class Checker:
         tables.check_table_graph(self)
         constraints.check_constraints(self)
         targets.check_targets(self)
+        hidden.check_hidden(self)
         check_feasible(self.s, self.issues)
         constraints.add_implied_constraints(self)

@@ -104,7 +104,8 @@ def check_inequality_tables(c: Checker, left: Node, right: Node, path: Path) -> 
 def add_implied_constraints(c: Checker) -> None:
     cons = c.s.constraints
     for node in c.s.nodes:
-        if node.pk and node.column(node.pk) and f"{node.id}.{node.pk}" not in cons.unique:
+        pk = node.column(node.pk) if node.pk else None
+        if pk is not None and pk.output and f"{node.id}.{node.pk}" not in cons.unique:
             cons.unique.append(f"{node.id}.{node.pk}")
             c.issues.note(
                 ["constraints", "unique"],
@@ -115,8 +116,8 @@ def add_implied_constraints(c: Checker) -> None:
     for ni, node in enumerate(c.s.nodes):
         for ci, col in enumerate(node.columns):
             gen = col.generator
-            if not isinstance(gen, LookupGen) or gen.lookup.on or gen.source is None:
-                continue
+            if not isinstance(gen, LookupGen) or gen.lookup.on or gen.source is None or not col.output:
+                continue  # a hidden helper is not in the data, so no constraint can name it
             target = c.nodes.get(gen.source[0])
             if target is None or target.pk != gen.source[1] or target.column(gen.source[1]) is None:
                 continue

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from datagen.dsl.base import NUMERIC, TIME
 from datagen.dsl.generators import DatetimeSeriesGen
 from datagen.dsl.models import Column, Node
-from datagen.dsl.modifiers import Effect, ModifierModel, Outliers, Seasonality
+from datagen.dsl.modifiers import Effect, ModifierModel, Outliers, PricePoint, Seasonality
 
 if TYPE_CHECKING:
     from datagen.dsl.checks import Checker, Path
@@ -71,11 +71,38 @@ def check_time_column(c: Checker, node: Node, col: Column, mod: ModifierModel, p
 
 
 def _seasonality(c: Checker, node: Node, col: Column, mod: Seasonality, path: Path) -> None:
-    if mod.shapes_sampling(col) and not isinstance(col.generator, DatetimeSeriesGen):
+    if col.type in TIME and mod.args.time_column is not None:
+        c.issues.error(
+            [*path, "args", "time_column"],
+            f"seasonality on the datetime column '{col.name}' reshapes when its times fall, and reads no "
+            "other time; drop time_column (a time_column is for scaling a numeric column by the time "
+            "of the row)",
+            code="wrong_type",
+        )
+    elif mod.shapes_sampling(col) and not isinstance(col.generator, DatetimeSeriesGen):
         c.issues.error(
             [*path, "transform"],
             f"seasonality on a datetime column shapes a datetime_series; '{col.name}' is not one",
             code="wrong_generator",
+        )
+
+
+def _price_point(c: Checker, node: Node, col: Column, mod: PricePoint, path: Path) -> None:
+    places = mod.args.decimals
+    if col.type == "int" and places > 0:
+        c.issues.error(
+            [*path, "args"],
+            f"'{col.name}' is an int column, so price points with decimals would be rounded away; make "
+            'it a float (with "decimals": 2 for cents), or use whole endings (e.g. "unit": 10, '
+            '"endings": [9])',
+            code="wrong_type",
+        )
+    elif col.decimals is not None and col.decimals < places:
+        c.issues.error(
+            [*path, "args", "endings"],
+            f"price points have {places} decimal(s) but '{col.name}' is rounded to {col.decimals}, which "
+            "would move them; raise the column's decimals or shorten the endings",
+            code="decimals_too_few",
         )
 
 
@@ -138,4 +165,5 @@ MODIFIER_CHECKS: dict[type[ModifierModel], ModifierCheck] = {
     Seasonality: _seasonality,
     Effect: _effect,
     Outliers: _outliers,
+    PricePoint: _price_point,
 }

@@ -72,9 +72,15 @@ def timeframe(schema: Schema) -> tuple[int, int]:
     return round(tf.start_dt.timestamp() * 1e6), round(tf.end_dt.timestamp() * 1e6)
 
 
+def written(node: Node, column: str | None) -> bool:
+    """Whether the data holds the column (a hidden helper, `"output": false`, is never written)."""
+    col = node.column(column) if column else None
+    return col is not None and col.output
+
+
 def key_into(schema: Schema, child: Node, parent: Node) -> str | None:
     """The child's column holding the parent's key: a declared (or implied) foreign key into the
-    parent's PK, else a plain lookup into it."""
+    parent's PK, else a plain lookup into it (a written one: a hidden helper is not in the data)."""
     for fk in schema.constraints.foreign_keys:
         a, b = split_ref(fk.from_), split_ref(fk.to)
         if a and b and a[0] == child.id and b == (parent.id, parent.pk):
@@ -82,7 +88,8 @@ def key_into(schema: Schema, child: Node, parent: Node) -> str | None:
     for col in child.columns:
         gen = col.generator
         if (
-            isinstance(gen, LookupGen)
+            col.output
+            and isinstance(gen, LookupGen)
             and not gen.lookup.on
             and gen.lookup.from_ == f"{parent.id}.{parent.pk}"
         ):

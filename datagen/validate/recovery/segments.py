@@ -21,6 +21,7 @@ from datagen.validate.recovery.common import (
     children,
     key_into,
     ratio_se,
+    written,
 )
 
 
@@ -49,7 +50,10 @@ def recover_segments(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Fin
                 if table != child.id:
                     continue
                 subject = f"mean {column} by {parent.id}.{sb.segment_column}"
-                if fk is None:
+                if not written(child, column):
+                    why = f"{column} is a hidden helper, not in the data"
+                    out.append(Skipped("segment_value", child.id, column, subject, why))
+                elif fk is None:
                     out.append(
                         Skipped("segment_value", child.id, column, subject, f"no key into {parent.id}")
                     )

@@ -104,7 +104,7 @@ def _stage_gap(con, node: Node, sc, cutoff: float) -> list[Finding]:
         f"""SELECT count(*), avg((b.t - a.t) / {HOUR_US}), stddev_samp((b.t - a.t) / {HOUR_US})
             FROM __datagen_walks a JOIN __datagen_walks b ON b.id = a.id AND b.i = a.i + 1
             WHERE a.t <= {cutoff}"""
-    ).fetchone()
+    ).fetchall()[0]
     if n < MIN_GROUP:
         return []
     declared = gap_mean_hours(sc.gap)
@@ -119,5 +119,5 @@ def _stage_order(con, node: Node, start: int, end: int) -> list[Finding]:
                    OR i <> rn - 1 OR t <= prev_t)
             FROM (SELECT *, row_number() OVER w AS rn, lag(t) OVER w AS prev_t
                   FROM __datagen_walks WINDOW w AS (PARTITION BY id ORDER BY i, pk))"""
-    ).fetchone()
+    ).fetchall()[0]
     return [bookkeeping("stage", node.id, "out of order or outside the timeframe", bad, n)]

@@ -192,7 +192,7 @@ def _state_durations(con, node: Node, sm, end: int) -> list[Finding]:
         n, mean, sd = con.execute(
             f"""SELECT count(*), avg((t_next - t) / {period}), stddev_samp((t_next - t) / {period})
                 FROM __datagen_spells WHERE state = {sql_text(name)} AND t <= {cutoff}"""
-        ).fetchone()
+        ).fetchall()[0]
         if n >= MIN_GROUP and mean is not None:
             declared = duration_mean(spec.duration)
             subject = f"mean duration of a semi-Markov state ({sm.period_unit}s)"
@@ -209,5 +209,5 @@ def _state_bookkeeping(con, node: Node, sm, has_prev: bool, start: int, end: int
         f"""SELECT count(*), count(*) FILTER (WHERE (rn = 1 AND state <> {sql_text(sm.initial_state)})
                    {prev_bad} OR t < {start} OR t > {end} OR (nxt IS NOT NULL AND state IN ({terminal})))
             FROM __datagen_spells"""
-    ).fetchone()
+    ).fetchall()[0]
     return [bookkeeping("state", node.id, "breaking initial / previous / terminal / timeframe", bad, n)]

@@ -24,6 +24,7 @@ from datagen.validate.recovery.common import (
     ratio_se,
     timeframe,
     us,
+    written,
 )
 
 
@@ -55,8 +56,10 @@ def recover_vintage(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Find
         activity = vb.fanout_curves
         for child in children(schema, parent):
             fk, tcol = key_into(schema, child, parent), child.first_time_column()
-            if fk is None or tcol is None:
+            if fk is None or tcol is None or not written(child, tcol):
                 why = f"no key into {parent.id}" if fk is None else "no time column"
+                if tcol is not None and not written(child, tcol):
+                    why = f"its time column {tcol} is a hidden helper, not in the data"
                 out.append(Skipped("vintage", child.id, None, f"age of {parent.id}", why))
                 continue
             if activity and child.primary_parent == parent.id and child.fanout is not None:
@@ -65,7 +68,10 @@ def recover_vintage(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Find
                 )
             for ref in sorted(vb.value_columns):
                 table, column = split_ref(ref) or ("", "")
-                if table == child.id:
+                if table == child.id and not written(child, column):
+                    why = f"{column} is a hidden helper, not in the data"
+                    out.append(Skipped("vintage_value", child.id, column, f"{column} by age", why))
+                elif table == child.id:
                     out += _vintage_value(
                         con,
                         parent,
