@@ -145,6 +145,7 @@ class Conversation:
         turn_timeout: float = DEFAULT_LLM_TIMEOUT,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        on_partial: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.client = client
         self.on_event = on_event
@@ -158,6 +159,7 @@ class Conversation:
         self.turn_timeout = turn_timeout  # seconds of wall-clock time for one user turn, all included
         self.sleep = sleep
         self.clock = clock
+        self.on_partial = on_partial  # the schema as the model writes it; needs a client that streams
         self._deadline = clock() + turn_timeout
         self.state = State.IDLE
         self.schema: Schema | None = None
@@ -503,7 +505,8 @@ class Conversation:
                 {"stage": "request", "request": turn.requests},
             )
             try:
-                parsed, usage = self.client.complete(messages, model, timeout=remaining)
+                streaming = {"on_partial": self._partial_reply} if self.on_partial is not None else {}
+                parsed, usage = self.client.complete(messages, model, timeout=remaining, **streaming)
             except (UnreadableReply, Refusal) as exc:
                 self._count(exc.usage)
                 raise
@@ -527,6 +530,13 @@ class Conversation:
             reraise=True,
         )
         return retrying(attempt)
+
+    def _partial_reply(self, reply: dict[str, Any]) -> None:
+        """A reply still being written: its schema so far (redacted) goes to `on_partial`."""
+        turn = reply.get("turn")
+        if isinstance(turn, dict) and turn.get("type") == "propose" and isinstance(turn.get("schema"), dict):
+            assert self.on_partial is not None
+            self.on_partial(redact_data(turn["schema"]))
 
     def _out_of_requests(self, _: RetryCallState) -> bool:
         return self.last_turn.requests >= self.max_requests
