@@ -9,8 +9,9 @@ data and exports go and how it behaves (`DATAGEN_TUI_*`).
 When the environment names no endpoint, the connection saved in the chat app (datagen/connection.py:
 endpoint, model, mode, and the key from the keyring or a private file) is used, so a model connected
 once works for every command. Reading the settings never fails for a missing model (a schema can be
-generated without one); `require_llm()` says what to set when a command needs it. The key is a `SecretStr` and is remembered
-by the redactor as soon as it is read, so no message, file or log can carry it."""
+generated without one); `require_llm()` says what to set when a command needs it. The key is a
+`SecretStr` and is remembered by the redactor as soon as it is read, so no message, file or log can
+carry it."""
 
 from __future__ import annotations
 
