@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(Path("data"), validation_alias="DATAGEN_TUI_DATA_DIR")  # data/<schema name>
     export_dir: Path = Field(Path("export"), validation_alias="DATAGEN_TUI_EXPORT_DIR")  # export/<name>
+    # where "Save as CSV / Excel" offers to save (default: the Documents folder, else the working one)
+    save_dir: Path | None = Field(None, validation_alias="DATAGEN_TUI_SAVE_DIR")
     sample_rows: int = Field(50, ge=1, validation_alias="DATAGEN_TUI_SAMPLE_ROWS")  # preview sample size
     preview_rows: int = Field(100, ge=1, validation_alias="DATAGEN_TUI_PREVIEW_ROWS")  # rows shown per table
     seed: int = Field(42, validation_alias="DATAGEN_TUI_SEED")

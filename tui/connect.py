@@ -74,11 +74,17 @@ class ConnectScreen(ModalScreen[Connected | str | None]):
             yield Static(INTRO, id="connect-intro", markup=False)
             with TabbedContent(id="connect-tabs"):
                 with TabPane("On this computer", id="tab-local"):
-                    yield Static("Looking for model servers on this computer…", id="local-status", markup=False)
+                    yield Static(
+                        "Looking for model servers on this computer…", id="local-status", markup=False
+                    )
                     yield OptionList(id="local-models", markup=False)
                     yield Button("Look again", id="look-again", compact=True)
                 with TabPane("OpenAI", id="tab-openai"):
-                    key_hint = f"A key is saved ({self.saved_key}); paste one to replace it." if self.saved_key else ""
+                    key_hint = (
+                        f"A key is saved ({self.saved_key}); paste one to replace it."
+                        if self.saved_key
+                        else ""
+                    )
                     yield Label("Your OpenAI API key (starts with sk-)", markup=False)
                     yield Input(placeholder="sk-…", password=True, id="openai-key")
                     yield Static(key_hint, id="openai-saved", markup=False)
@@ -195,7 +201,10 @@ class ConnectScreen(ModalScreen[Connected | str | None]):
         result.update(("✓ " if outcome.ok else "✗ ") + safe(outcome.message))
         result.set_classes("-ok" if outcome.ok else "-problem")
         if outcome.ok and saved is not None:
-            where = {connection.IN_KEYRING: "your system keyring", connection.IN_FILE: "a file only you can read"}
+            where = {
+                connection.IN_KEYRING: "your system keyring",
+                connection.IN_FILE: "a file only you can read",
+            }
             self.dismiss(Connected(chosen.label, where.get(saved.key_store or "")))
 
     @on(Button.Pressed, "#connect-example")

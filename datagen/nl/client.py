@@ -375,11 +375,12 @@ class OpenAIClient:
         _, request = handlers.request_handler(response_model=response_model, kwargs=request)
         seen = _StreamSeen()
         try:
-            stream = self._openai.chat.completions.create(
+            raw = self._openai.chat.completions.with_raw_response.create(
                 **request,
                 stream_options={"include_usage": True},
                 timeout=httpx2.Timeout(budget, connect=min(CONNECT_TIMEOUT, budget)),
             )
+            stream = self._chunks(raw)
             text = ""
             assert handlers.stream_extractor is not None
             for piece in handlers.stream_extractor(seen.watch(stream)):
@@ -407,6 +408,39 @@ class OpenAIClient:
             return response_model.model_validate_json(text or "{}"), usage
         except PydanticValidationError as exc:
             raise UnreadableReply(describe_validation(exc), raw=text, usage=usage) from None
+
+    def _chunks(self, raw: Any) -> Iterable[Any]:
+        """The stream's chunks; a server that ignores `stream` and sends one whole completion gives it
+        as a single chunk (the same fields, as a delta), so both take the same road."""
+        from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+        if "text/event-stream" in raw.http_response.headers.get("content-type", ""):
+            return raw.parse()  # type: ignore[no-any-return]
+        body = raw.http_response.read()
+        try:
+            completion = ChatCompletion.model_validate_json(body)
+        except PydanticValidationError:
+            text = body.decode("utf-8", errors="replace")
+            raise LLMError(
+                f"{self.settings.endpoint} answered, but not with a chat completion "
+                f"({_not_a_completion(text)})",
+                hint="OPENAI_BASE_URL must be the root of an OpenAI-compatible API (it usually ends in /v1)",
+            ) from None
+        choices = []
+        for choice in completion.choices:
+            message = choice.message.model_dump(exclude_none=True)
+            calls = [{**call, "index": i} for i, call in enumerate(message.pop("tool_calls", []))]
+            delta = {**message, **({"tool_calls": calls} if calls else {})}
+            choices.append({"index": choice.index, "delta": delta, "finish_reason": choice.finish_reason})
+        chunk = {
+            "id": completion.id,
+            "object": "chat.completion.chunk",
+            "created": completion.created,
+            "model": completion.model,
+            "choices": choices,
+            "usage": completion.usage.model_dump() if completion.usage else None,
+        }
+        return [ChatCompletionChunk.model_validate(chunk)]
 
     def _translate(self, cause: BaseException, response: Any, budget: float) -> LLMError:
         import openai

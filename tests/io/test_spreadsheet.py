@@ -93,7 +93,7 @@ def test_csv_and_excel_share_the_folder_and_a_foreign_file_is_never_replaced(
     theirs = tmp_path / "theirs"
     theirs.mkdir()
     (theirs / "owners.csv").write_text("their own owners", encoding="utf-8")  # where we would write
-    with pytest.raises(InputError, match="owners.csv"):
+    with pytest.raises(InputError, match=r"owners\.csv"):
         spreadsheet.save_csv(data, theirs, TABLES)
     assert (theirs / "owners.csv").read_text(encoding="utf-8") == "their own owners"
 

@@ -94,3 +94,27 @@ def test_a_streamed_reply_that_does_not_fit_the_turn_model_says_why() -> None:
     with pytest.raises(UnreadableReply) as caught:
         client.complete([{"role": "user", "content": "x"}], Turn, timeout=10, on_partial=lambda _: None)
     assert "turn" in caught.value.problems
+
+
+def test_a_server_that_ignores_stream_and_sends_one_completion_is_read_all_the_same() -> None:
+    from tests.nl.fake_endpoint import FakeEndpoint, Model
+    from tests.nl.wire import Reply
+
+    with FakeEndpoint(Model(Reply(turn("bookshop")))) as endpoint:
+        settings = Settings(api_key=TEST_KEY, base_url=endpoint.url, model="m", llm_mode="TOOLS")
+        drafts: list[dict[str, Any]] = []
+        conv = Conversation(OpenAIClient(settings), on_partial=drafts.append)
+        conv.send(PROMPT)
+        assert endpoint.requests[0]["stream"] is True
+    assert conv.state == State.READY and drafts[-1] == turn("bookshop")["schema"]
+    assert conv.last_turn.prompt_tokens > 0  # the completion's usage
+
+
+def test_a_web_page_instead_of_a_stream_says_so() -> None:
+    client = _client(
+        httpx2.MockTransport(
+            lambda _: httpx2.Response(200, headers={"content-type": "text/html"}, content=b"<html>hi</html>")
+        )
+    )
+    with pytest.raises(LLMError, match="not with a chat completion .an HTML page"):
+        client.complete([{"role": "user", "content": "x"}], Turn, timeout=10, on_partial=lambda _: None)

@@ -164,7 +164,12 @@ class ChatInput(TextArea):
 
     def __init__(self, *, placeholder: str = "", id: str | None = None) -> None:
         super().__init__(
-            id=id, soft_wrap=True, show_line_numbers=False, compact=True, placeholder=placeholder, tab_behavior="focus"
+            id=id,
+            soft_wrap=True,
+            show_line_numbers=False,
+            compact=True,
+            placeholder=placeholder,
+            tab_behavior="focus",
         )
         self.highlight_cursor_line = False
 
