@@ -116,5 +116,5 @@ def test_a_web_page_instead_of_a_stream_says_so() -> None:
             lambda _: httpx2.Response(200, headers={"content-type": "text/html"}, content=b"<html>hi</html>")
         )
     )
-    with pytest.raises(LLMError, match="not with a chat completion .an HTML page"):
+    with pytest.raises(LLMError, match=r"not with a chat completion \(an HTML page"):
         client.complete([{"role": "user", "content": "x"}], Turn, timeout=10, on_partial=lambda _: None)

@@ -243,7 +243,7 @@ async def test_start_new_instead_of_resuming(settings: Settings) -> None:
         await pilot.press("escape")
         await settle(pilot)
         assert lines(app)[-1] == "Your earlier conversations are kept: ctrl+l lists them."  # not silent
-        assert app.checked is None and [s.title for s, _ in app.store.saved()][0] == "a shop"
+        assert app.checked is None and next(s.title for s, _ in app.store.saved()) == "a shop"
 
 
 async def test_generate_writes_the_dataset_and_export_writes_csv(settings: Settings, shop_file: Path) -> None:
