@@ -114,17 +114,18 @@ class DatagenApp(App[None]):
     TITLE = "Datagen"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+g", "generate", "Make data", tooltip="Generate the full dataset"),
-        Binding("ctrl+e", "save_data", "Save data", tooltip="Save the data as Excel or CSV"),
+        # priority: the input box would take ctrl+e (end of line) and ctrl+k (delete to the end)
+        Binding("ctrl+e", "save_data", "Save data", tooltip="Save the data as Excel or CSV", priority=True),
         Binding("ctrl+r", "validate", "Check", show=False),
         Binding("ctrl+s", "save", "Save schema", show=False),
         Binding("ctrl+t", "export", "Keboola export", show=False),
         Binding("ctrl+o", "open", "Open", show=False),
         Binding("ctrl+n", "new", "New", show=False),
         Binding("ctrl+l", "sessions", "Conversations", show=False),
-        Binding("ctrl+k", "connect", "Connect a model", show=False),
-        Binding("alt+1", "tab('tab-schema')", "Schema tab", show=False),
-        Binding("alt+2", "tab('tab-preview')", "Preview tab", show=False),
-        Binding("alt+3", "tab('tab-quality')", "Quality tab", show=False),
+        Binding("ctrl+k", "connect", "Connect a model", show=False, priority=True),
+        Binding("f2,alt+1", "tab('tab-schema')", "Schema tab", show=False),
+        Binding("f3,alt+2", "tab('tab-preview')", "Preview tab", show=False),
+        Binding("f4,alt+3", "tab('tab-quality')", "Quality tab", show=False),
         Binding("escape", "cancel", "Stop"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
@@ -997,7 +998,7 @@ class DatagenApp(App[None]):
         ):
             yield SystemCommand(
                 f"Show the {title} tab",
-                f"Switch the right side to {title} (alt+{i})",
+                f"Switch the right side to {title} (F{i + 1})",
                 lambda tab=tab: self.action_tab(tab),
             )
 

@@ -86,17 +86,17 @@ class ConnectScreen(ModalScreen[Connected | str | None]):
                         else ""
                     )
                     yield Label("Your OpenAI API key (starts with sk-)", markup=False)
-                    yield Input(placeholder="sk-…", password=True, id="openai-key")
+                    yield Input(placeholder="sk-…", password=True, id="openai-key", compact=True)
                     yield Static(key_hint, id="openai-saved", markup=False)
                     yield Label("Model", markup=False)
-                    yield Input(DEFAULT_MODEL, id="openai-model")
+                    yield Input(DEFAULT_MODEL, id="openai-model", compact=True)
                 with TabPane("Another server", id="tab-custom"):
                     yield Label("Address of an OpenAI-compatible API (ends in /v1)", markup=False)
-                    yield Input(placeholder="http://my-server:8000/v1", id="custom-url")
+                    yield Input(placeholder="http://my-server:8000/v1", id="custom-url", compact=True)
                     yield Label("Model", markup=False)
-                    yield Input(id="custom-model")
+                    yield Input(id="custom-model", compact=True)
                     yield Label("Key (if the server needs one)", markup=False)
-                    yield Input(password=True, id="custom-key")
+                    yield Input(password=True, id="custom-key", compact=True)
             yield Static("", id="connect-result", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Test and save", variant="primary", id="connect-test", compact=True)
@@ -127,6 +127,9 @@ class ConnectScreen(ModalScreen[Connected | str | None]):
         choices = [(s, m) for s in servers for m in s.models]
         if not servers:
             status.update(NONE_FOUND)
+            self.query_one("#connect-result", Static).update(
+                "No model server runs on this computer; paste an OpenAI key, or use another server."
+            )
             self.query_one("#connect-tabs", TabbedContent).active = "tab-openai"
         elif not choices:
             names = ", ".join(s.name for s in servers)
@@ -164,7 +167,7 @@ class ConnectScreen(ModalScreen[Connected | str | None]):
         if not url.startswith(("http://", "https://")):
             return "Give the server's address, starting with http:// or https://."
         if not model:
-            models = list_models(url, self.query_one("#custom-key", Input).value.strip() or None)
+            models = list_models(url, self.query_one("#custom-key", Input).value.strip() or None, timeout=3)
             hint = f" It lists: {', '.join(models[:6])}." if models else ""
             return "Name the model to use." + hint
         key = self.query_one("#custom-key", Input).value.strip() or None

@@ -126,7 +126,7 @@ def _plain_choice(g: g.ChoiceGen) -> str:
     choices = [str(c) for c in a.choices or []]
     if a.weights and len(a.weights) == len(choices) and len(choices) <= 4:
         total = sum(a.weights) or 1
-        shares = ", ".join(f"{c} {percent(w / total)}" for c, w in zip(choices, a.weights, strict=True))
+        shares = ", ".join(f"{c} ({percent(w / total)})" for c, w in zip(choices, a.weights, strict=True))
         return f"one of: {shares}"
     return f"one of: {_list(choices)}"
 
@@ -188,7 +188,8 @@ def _plain_faker(g: g.FakerGen) -> str:
         text = (g.faker.args or {}).get("text")
         what = f"codes like {_short(str(text), 20)}" if text else "made-up codes"
     else:
-        what = "realistic " + _FAKER_WORDS.get(method, words(method))
+        plural = words(method) if method.endswith("s") else words(method) + "s"
+        what = "realistic " + _FAKER_WORDS.get(method, plural)
     return what + (", each one different" if g.faker.unique else "")
 
 

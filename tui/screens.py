@@ -98,7 +98,7 @@ class ResumeScreen(ModalScreen[str]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
             yield Label("Pick up where you left off?", classes="dialog-title")
-            yield Label(describe(self.session), markup=False)
+            yield Static(describe(self.session), markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Resume", variant="primary", id="resume", compact=True)
                 yield Button("All conversations", id="all", compact=True)

@@ -46,7 +46,7 @@ def test_outline_in_plain_words_says_sizes_sources_and_relations_as_sentences() 
         ("ordered_at", "date and time", "a date and time in the period, more on Saturdays and Sundays"),
         ("amount", "number", "any number from 5 to 50"),
     ]
-    assert customers.columns[1].source == "one of: vip 20 %, regular 80 %"
+    assert customers.columns[1].source == "one of: vip (20 %), regular (80 %)"
     assert relations(schema, plain=True) == ["every order belongs to a real customer"]
 
 
