@@ -239,7 +239,9 @@ class DatagenApp(App[None]):
         self.autosave()
 
     def autosave(self) -> None:
-        if not self.settings.autosave:
+        """Saved after every step; a session with nothing of the person's in it yet is not (so a start
+        that only showed the welcome leaves nothing behind)."""
+        if not self.settings.autosave or self.session.state == "empty":
             return
         try:
             self.store.save(self.session)
@@ -727,7 +729,9 @@ class DatagenApp(App[None]):
         self.dataset = result.out_dir
         self.session.data_dir = str(result.out_dir)
         rows = sum(s.rows for s in result.stats)
-        self.say("note", f"Wrote {rows:,} rows in {len(result.stats)} table(s) to {result.out_dir}.")
+        self.say(
+            "note", f"Wrote {rows:,} rows in {len(result.stats)} table(s) to {result.out_dir.absolute()}."
+        )
         if self._pending_save is not None and self.checked is not None:
             destination, self._pending_save = self._pending_save, None
             self._save_data(self.checked, result.out_dir, destination)

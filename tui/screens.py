@@ -113,16 +113,17 @@ class ResumeScreen(ModalScreen[str]):
 
 
 def describe(session: Session, when: datetime | None = None) -> str:
-    """`“a shop with weekends” — 2 tables (customers, orders) · has a schema · 12 Mar 14:05`."""
+    """`“a shop with weekends”` and, on the next line,
+    `2 table(s): customers, orders · has a schema · 12 Mar 14:05`."""
     tables = session.tables
-    parts = [f"“{session.title}”"]
+    parts = []
     if tables:
-        shown = ", ".join(tables[:3]) + (", …" if len(tables) > 3 else "")
-        parts.append(f"{len(tables)} table(s) ({shown})")
+        shown = ", ".join(tables[:4]) + (", …" if len(tables) > 4 else "")
+        parts.append(f"{len(tables)} table(s): {shown}")
     parts.append(session.state)
     if when is not None:
         parts.append(when.astimezone().strftime("%d %b %H:%M"))
-    return " · ".join(parts)
+    return f"“{session.title}”\n" + " · ".join(parts)
 
 
 class SessionsScreen(ModalScreen[Session | None]):
@@ -160,7 +161,8 @@ class SessionsScreen(ModalScreen[Session | None]):
         options.clear_options()
         for session, when in self.sessions:
             mark = "✗ " if session.state in ("failed", "empty") else "  "
-            options.add_option(Option(mark + describe(session, when), id=session.id))
+            title, details = describe(session, when).split("\n", 1)
+            options.add_option(Option(f"{mark}{title}\n    {details}", id=session.id))
         if self.sessions:
             options.highlighted = 0
         self.query_one("#sessions-empty", Static).update(

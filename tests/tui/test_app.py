@@ -442,3 +442,14 @@ async def test_preview_problems_are_shown_and_the_checks_wait_for_a_clean_sample
         assert "1 problem(s) in the sample" in summary and "orders.ratio: " in summary
         assert "values are infinite" in summary
         assert str(app.query_one("#quality-score").value) == ""
+
+
+async def test_the_input_takes_several_lines_and_sends_once_with_everything_typed(settings: Settings) -> None:
+    backend = ScriptedBackend([propose(SHOP)])
+    app = create_app(backend, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#chat-input")
+        await pilot.press(*"a shop", "ctrl+j", *"with weekends", "enter")  # no pause: keys queue up
+        await settle(pilot)
+        assert backend.made[0].calls == [("send", "a shop\nwith weekends")]
+        assert app.query_one("#chat-input").value == ""

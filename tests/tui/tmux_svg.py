@@ -7,6 +7,7 @@ The pane is read with its colours (`capture-pane -e`) and drawn by rich's SVG ex
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -30,11 +31,12 @@ def capture(session: str) -> tuple[str, int]:
 
 def save(session: str, target: Path, title: str) -> None:
     screen, width = capture(session)
-    console = Console(
-        record=True, width=width, force_terminal=True, color_system="truecolor", file=open("/dev/null", "w")
-    )  # noqa: SIM115
-    for line in screen.split("\n"):
-        console.print(Text.from_ansi(line), no_wrap=True, overflow="crop")
+    with open(os.devnull, "w") as nowhere:
+        console = Console(
+            record=True, width=width, force_terminal=True, color_system="truecolor", file=nowhere
+        )
+        for line in screen.split("\n"):
+            console.print(Text.from_ansi(line), no_wrap=True, overflow="crop")
     target.write_text(console.export_svg(title=title), encoding="utf-8")
 
 

@@ -147,10 +147,13 @@ class ChatInput(TextArea):
     """The message box: several lines, so a long request stays in view. Enter sends; ctrl+j (or
     shift+enter / alt+enter where the terminal tells them apart) starts a new line."""
 
+    # Shown in the footer; the keys themselves are handled in `_on_key`, in order with the typed
+    # characters (a priority binding would run before characters still queued, cutting a fast paste).
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "submit", "Send", show=True, priority=True),
-        Binding("ctrl+j,shift+enter,alt+enter", "newline", "New line", show=False, priority=True),
+        Binding("enter", "submit", "Send", show=True),
+        Binding("ctrl+j", "newline", "New line", show=False),
     ]
+    NEWLINE_KEYS = ("ctrl+j", "shift+enter", "alt+enter")
 
     class Submitted(Message):
         def __init__(self, input: ChatInput, value: str) -> None:
@@ -189,8 +192,13 @@ class ChatInput(TextArea):
         self.insert("\n")
 
     async def _on_key(self, event: events.Key) -> None:
-        if event.key == "enter":  # sent by the binding; never typed as a newline
+        if event.key == "enter" or event.key in self.NEWLINE_KEYS:
             event.prevent_default()
+            event.stop()
+            if event.key == "enter":
+                self.action_submit()
+            else:
+                self.action_newline()
             return
         await super()._on_key(event)
 
