@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import SecretStr
+from rich.text import Text
 from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
@@ -173,7 +174,6 @@ class DatagenApp(App[None]):
         self._report: tuple[Any, str] | None = None
         self._quality_plain = True
         self._pending_save: DataDestination | None = None
-        self._errors = 0
 
     # ----- layout ---------------------------------------------------------------------------------
 
@@ -509,31 +509,27 @@ class DatagenApp(App[None]):
             self.refresh_bindings()
 
     def _handle_exception(self, error: Exception) -> None:
-        """The safety net outside workers: an error in a handler becomes a chat message (the details go
-        to a crash file) and the app carries on; only a fourth one, or one before the chat exists,
-        ends it, with a readable message instead of Textual's traceback. (Textual has no public hook
-        for this; `_handle_exception` is where every unhandled error of the app arrives.)"""
+        """The safety net outside workers. Textual stops the message loop an unhandled error came from,
+        so the app cannot go on; it ends as it would (the session is autosaved after every step), but
+        with a readable message and the details in a crash file instead of a traceback on the screen.
+        (`_handle_exception` is where Textual sends every unhandled error; there is no public hook.)"""
         if self.reraise_unexpected:
             super()._handle_exception(error)
             return
-        self._errors += 1
         where = self._crash_report(error)
-        try:
-            if self._errors > 3:
-                raise RuntimeError("too many")
-            self.say(
-                "error", f"{BUG}\n{type(error).__name__}: {error}" + (f"\nDetails: {where}" if where else "")
+        self._return_code = 1
+        self._exit_renderables.append(
+            Text(
+                safe(
+                    f"Datagen stopped because of a bug (not your input): {type(error).__name__}: {error}\n"
+                    "Your conversation is saved: start datagen tui again to pick it up."
+                    + (f"\nDetails for a bug report: {where}" if where else "")
+                )
             )
-            self.thinking = self.generating = False
-            self._waiting_since = None
-            self.clear_status()
-            self.refresh_bindings()
-        except Exception:
-            detail = f" Details are in {where}." if where else ""
-            self.exit(
-                return_code=1,
-                message=f"Datagen stopped because of a bug: {type(error).__name__}: {error}.{detail}",
-            )
+        )
+        self.bell()
+        self._exception_event.set()  # whoever waits for the app to settle (a test's pilot) stops waiting
+        self._close_messages_no_wait()
 
     def _crash_report(self, error: BaseException) -> Path | None:
         try:
