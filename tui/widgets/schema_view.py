@@ -27,17 +27,18 @@ def _table_label(t: TableOutline, plain: bool) -> Text:
     return Text.assemble((t.id, "bold"), "  ", (f"{t.kind} · {t.size}", "dim"))
 
 
-def _column_labels(t: TableOutline) -> list[Text]:
+def _column_labels(t: TableOutline, plain: bool) -> list[Text]:
+    """Name, type and source; in plain words the source alone says what the values are (and the line
+    fits a small terminal)."""
     width = max(len(c.name) for c in t.columns)
     kinds = max(len(c.type) for c in t.columns)
     return [
         Text.assemble(
             (c.name.ljust(width), "bold" if c.name == t.columns[0].name else ""),
             "  ",
-            (c.type.ljust(kinds), "cyan"),
-            "  ",
-            (safe(c.source), "dim"),
-            (" · nullable" if c.nullable else "", "dim italic"),
+            ("" if plain else c.type.ljust(kinds) + "  ", "cyan"),
+            (safe(c.source), "" if plain else "dim"),
+            (" (may be empty)" if plain else " · nullable") if c.nullable else "",
         )
         for c in t.columns
     ]
@@ -117,7 +118,7 @@ class SchemaView(Vertical):
         summary.update(_issues_text(checked) if checked.errors else head)
         for t in tables:
             node = tree.root.add(_table_label(t, self.plain), expand=True)
-            for label in _column_labels(t):
+            for label in _column_labels(t, self.plain):
                 node.add_leaf(label)
             for b in t.behaviours:
                 node.add_leaf(Text("★ " + b, style="magenta"))
