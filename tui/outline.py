@@ -156,7 +156,8 @@ def _busiest(dimension: str, weights: list[float]) -> str:
     top = max(weights)
     peaks = [i for i, w in enumerate(weights) if w >= top * 0.9]
     if dimension == "dow" and len(weights) == 7:
-        return "more on " + _list([_DAYS[i] for i in peaks], 3)
+        named = {(0, 1, 2, 3, 4): "weekdays", (5, 6): "weekends"}.get(tuple(peaks))
+        return "more on " + (named or _list([_DAYS[i] for i in peaks], 3))
     if dimension == "hour":
         return f"busiest around {peaks[0]:02d}:00"
     if dimension == "month" and len(weights) == 12:

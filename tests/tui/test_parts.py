@@ -43,7 +43,7 @@ def test_outline_in_plain_words_says_sizes_sources_and_relations_as_sentences() 
     assert [(c.name, c.type, c.source) for c in orders.columns] == [
         ("order_id", "whole number", "a number counting up from 1"),
         ("customer_id", "whole number", "the customer it belongs to"),
-        ("ordered_at", "date and time", "a date and time in the period, more on Saturdays and Sundays"),
+        ("ordered_at", "date and time", "a date and time in the period, more on weekends"),
         ("amount", "number", "any number from 5 to 50"),
     ]
     assert customers.columns[1].source == "one of: vip (20 %), regular (80 %)"

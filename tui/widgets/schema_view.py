@@ -32,16 +32,21 @@ def _column_labels(t: TableOutline, plain: bool) -> list[Text]:
     fits a small terminal)."""
     width = max(len(c.name) for c in t.columns)
     kinds = max(len(c.type) for c in t.columns)
-    return [
-        Text.assemble(
-            (c.name.ljust(width), "bold" if c.name == t.columns[0].name else ""),
-            "  ",
-            ("" if plain else c.type.ljust(kinds) + "  ", "cyan"),
-            (safe(c.source), "" if plain else "dim"),
-            (" (may be empty)" if plain else " · nullable") if c.nullable else "",
-        )
-        for c in t.columns
-    ]
+    labels = []
+    for c in t.columns:
+        label = Text()
+        label.append(c.name.ljust(width) + "  ", style="bold" if c.name == t.columns[0].name else None)
+        if plain:
+            label.append(safe(c.source))
+            if c.nullable:
+                label.append(" (may be empty)", style="dim italic")
+        else:
+            label.append(c.type.ljust(kinds) + "  ", style="cyan")
+            label.append(safe(c.source), style="dim")
+            if c.nullable:
+                label.append(" · nullable", style="dim italic")
+        labels.append(label)
+    return labels
 
 
 class SchemaView(Vertical):
