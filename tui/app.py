@@ -215,9 +215,10 @@ class DatagenApp(App[None]):
             self.say("assistant", WELCOME)
 
     def on_resize(self) -> None:
-        """Small terminals give every cell to what matters: below 110 columns the footer keeps the actions
-        (ctrl+p still opens the palette); below 32 rows the schema's description yields to the tree."""
-        self.query_one(Footer).show_command_palette = self.size.width >= 100
+        """Small terminals give every cell to what matters: below 70 columns the footer keeps the actions
+        and drops the palette's hint (ctrl+p still opens it); below 32 rows the schema's description
+        yields to the tree."""
+        self.query_one(Footer).show_command_palette = self.size.width >= 70
         self.query_one("#schema-description").display = self.size.height >= 32
 
     @property
