@@ -6,9 +6,12 @@ JSON_SCHEMA (`response_format` with a JSON Schema; Ollama, llama.cpp, recent Ope
 (JSON mode with the schema in the prompt; servers that have neither). The chat app: where sessions,
 data and exports go and how it behaves (`DATAGEN_TUI_*`).
 
-Reading the settings never fails for a missing model (a schema can be generated without one);
-`require_llm()` says what to set when a command needs it. The key is a `SecretStr` and is remembered
-by the redactor as soon as it is read, so no message, file or log can carry it."""
+When the environment names no endpoint, the connection saved in the chat app (datagen/connection.py:
+endpoint, model, mode, and the key from the keyring or a private file) is used, so a model connected
+once works for every command. Reading the settings never fails for a missing model (a schema can be
+generated without one); `require_llm()` says what to set when a command needs it. The key is a
+`SecretStr` and is remembered by the redactor as soon as it is read, so no message, file or log can
+carry it."""
 
 from __future__ import annotations
 
@@ -19,7 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic import ValidationError as PydanticValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from datagen.errors import InputError, LLMError
 from datagen.redact import redact, remember_secret, remember_url_secrets
@@ -38,6 +42,33 @@ def _default_sessions_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("datagen")) / "sessions"
+
+
+_ENDPOINT_NAMES = ("api_key", "base_url", "OPENAI_API_KEY", "OPENAI_BASE_URL")
+
+
+class SavedConnectionSource(PydanticBaseSettingsSource):
+    """The saved connection, below the environment and the flags, and taken whole or not at all: when
+    a key or an endpoint is given any other way, none of it is used (a key saved for OpenAI must never
+    be sent to a server named in the environment)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], given: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self.given = given
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads the file once
+
+    def __call__(self) -> dict[str, Any]:
+        import os
+
+        from datagen import connection
+
+        named = any(os.environ.get(n, "").strip() for n in ("OPENAI_API_KEY", "OPENAI_BASE_URL"))
+        if named or any(self.given.get(n) is not None for n in _ENDPOINT_NAMES):
+            return {}
+        saved = connection.load()
+        return saved.settings_values() if saved is not None else {}
 
 
 class Settings(BaseSettings):
@@ -63,11 +94,25 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(Path("data"), validation_alias="DATAGEN_TUI_DATA_DIR")  # data/<schema name>
     export_dir: Path = Field(Path("export"), validation_alias="DATAGEN_TUI_EXPORT_DIR")  # export/<name>
+    # where "Save as CSV / Excel" offers to save (default: the Documents folder, else the working one)
+    save_dir: Path | None = Field(None, validation_alias="DATAGEN_TUI_SAVE_DIR")
     sample_rows: int = Field(50, ge=1, validation_alias="DATAGEN_TUI_SAMPLE_ROWS")  # preview sample size
     preview_rows: int = Field(100, ge=1, validation_alias="DATAGEN_TUI_PREVIEW_ROWS")  # rows shown per table
     seed: int = Field(42, validation_alias="DATAGEN_TUI_SEED")
     cursor_blink: bool = Field(True, validation_alias="DATAGEN_TUI_CURSOR_BLINK")
     autosave: bool = Field(True, validation_alias="DATAGEN_TUI_AUTOSAVE")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        given = getattr(init_settings, "init_kwargs", {})
+        return init_settings, env_settings, SavedConnectionSource(settings_cls, given)
 
     @field_validator("api_key", "base_url", "model", "today", mode="before")
     @classmethod

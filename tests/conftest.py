@@ -15,3 +15,14 @@ def _faker_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     monkeypatch.setenv("DATAGEN_CACHE_DIR", str(folder))
     monkeypatch.delenv("DATAGEN_NO_CACHE", raising=False)
     return folder
+
+
+@pytest.fixture(autouse=True)
+def _user_config_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model connected in the chat app is saved per user; tests never read or write the user's real
+    connection, and never touch the machine's keyring (a test that needs one sets its own)."""
+    import keyring
+    from keyring.backends import fail
+
+    monkeypatch.setenv("DATAGEN_CONFIG_DIR", str(tmp_path / "user-config"))
+    keyring.set_keyring(fail.Keyring())

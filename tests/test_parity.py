@@ -1,7 +1,8 @@
 """Parity: every feature of the language (datagen.dsl.features: each generator, modifier, behaviour
 block and target kind) is implemented by the engine (or says why not), held to its declaration by the
 validator (or says why not), checked by the check step, listed in the cheat sheet the model reads and
-phrased in the TUI outline. A new model that misses one of them fails here, saying what to add where."""
+phrased in the TUI outline (in the schema's terms and in plain words). A new model that misses one
+of them fails here, saying what to add where."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from datagen.engine import registry
 from datagen.nl.cheatsheet import cheatsheet
 from datagen.validate import behaviour
 from datagen.validate.treatments import BUCKETS, TREATMENTS
-from tui.outline import PHRASES
+from tui.outline import PHRASES, Phrase
 
 ENGINE = {**registry.GENERATORS, **registry.MODIFIERS, **registry.BEHAVIOURS}
 CHECKER = {**GENERATOR_CHECKS, **BEHAVIOUR_CHECKS, **TARGET_CHECKS}  # modifiers: read from descriptors
@@ -49,8 +50,8 @@ def missing(features: tuple[type, ...]) -> list[str]:
             out.append(f"{name}: no check in the check step (datagen/dsl/checks/)")
         if not re.search(rf"^- ({re.escape(f.keyword)}|{f.__name__}): ", text, re.M):
             out.append(f"{name}: no cheat-sheet entry (datagen/nl/cheatsheet.py)")
-        if f not in PHRASES:
-            out.append(f"{name}: no TUI outline phrase (tui/outline.py PHRASES)")
+        if not isinstance(PHRASES.get(f), Phrase):
+            out.append(f"{name}: no TUI outline phrase (tui/outline.py PHRASES: Phrase(technical, plain))")
     return out
 
 
@@ -88,3 +89,12 @@ def test_a_new_feature_without_implementations_is_named_with_what_it_lacks() -> 
         "no TUI outline phrase",
     ]
     assert all(g.startswith("Double (feature 'double')") for g in gaps)
+
+
+def test_an_outline_phrase_without_plain_words_is_a_gap(monkeypatch) -> None:
+    """A bare technical phrase (the form before plain words) is not enough: the app shows plain first."""
+    feature = next(iter(PHRASES))
+    monkeypatch.setitem(PHRASES, feature, PHRASES[feature].technical)
+    assert [g.split(": ", 1)[1] for g in missing((feature,))] == [
+        "no TUI outline phrase (tui/outline.py PHRASES: Phrase(technical, plain))"
+    ]

@@ -169,7 +169,7 @@ def test_a_bad_environment_value_is_an_exit_2_message_for_every_model_command(
 def test_python_m_tui_reports_a_bad_environment_value(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tui.factory import main
+    from tui.launch import main
 
     monkeypatch.setenv("DATAGEN_TUI_SAMPLE_ROWS", "many")
     assert main([]) == 2

@@ -33,11 +33,19 @@ class ConversationLike(Protocol):
 
 
 OnEvent = Callable[[EventLike], None]
+OnPartial = Callable[[dict[str, Any]], None]  # the schema so far, while the model writes it
 
 
 class Backend(Protocol):
-    """Makes conversations. `new` may raise DatagenError (e.g. no credentials): the app shows it."""
+    """Makes conversations. `new` may raise DatagenError (e.g. no credentials): the app shows it.
+    `configured()` says whether a model is set up; `use(settings)` switches to a newly connected one."""
 
-    def new(self, on_event: OnEvent) -> ConversationLike: ...
+    def new(self, on_event: OnEvent, on_partial: OnPartial | None = None) -> ConversationLike: ...
 
-    def resume(self, path: Path, on_event: OnEvent) -> ConversationLike: ...
+    def resume(
+        self, path: Path, on_event: OnEvent, on_partial: OnPartial | None = None
+    ) -> ConversationLike: ...
+
+    def configured(self) -> bool: ...
+
+    def use(self, settings: Any) -> None: ...

@@ -17,9 +17,13 @@ from datagen.dsl import CheckResult, check, check_file
 from datagen.engine.generate import Options
 from datagen.engine.preflight import Preflight, preflight
 from datagen.errors import InputError
+from datagen.io.csv_export import ExportTable
 from datagen.io.dataset import DatasetResult, export_dataset, write_dataset
 from datagen.io.jsonfile import write_json_atomic
+from datagen.io.manifest import SPREADSHEETS
+from datagen.io.names import default_output_dir
 from datagen.io.output import METADATA_FILE
+from datagen.io.spreadsheet import Saved, save_csv, save_excel
 from datagen.validate import Report, validate
 from datagen.validate import validate_dataset as validate_dataset  # the app's jobs.validate_dataset
 
@@ -106,6 +110,18 @@ def generate(
 def export(checked: CheckResult, data_dir: Path, out_dir: Path) -> list[Path]:
     """Keboola-ready CSV of a generated dataset, exactly as `datagen export` writes it."""
     return export_dataset(checked, data_dir, out_dir)
+
+
+def save_data(checked: CheckResult, data_dir: Path, parent: Path, *, excel: bool) -> Saved:
+    """The generated dataset as an Excel workbook or CSV files, in a folder named after the dataset
+    inside `parent` (`-2`, `-3`… when that name holds something else)."""
+    schema = checked.raise_for_errors()
+    name = schema.metadata.name
+    tables = [ExportTable(n.id, n.pk, n.column_names, n.description) for n in schema.nodes]
+    out = default_output_dir(parent, name, SPREADSHEETS)
+    if excel:
+        return save_excel(data_dir, out, tables, name)
+    return save_csv(data_dir, out, tables)
 
 
 def save_schema(document: Any, path: Path) -> Path:

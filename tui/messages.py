@@ -113,3 +113,29 @@ class Info(Message):
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
+
+
+class DraftSchema(Message):
+    """The schema as the model writes it (a partial document); only the latest matters."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        super().__init__()
+        self.document = document
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, DraftSchema)
+
+
+class NeedsModel(Message):
+    """A conversation could not start: no language model is connected."""
+
+
+class DataSaved(Message):
+    """The CSV files or the Excel workbook are on disk."""
+
+    def __init__(self, folder: Path, files: list[Path], rows: int, excel: bool) -> None:
+        super().__init__()
+        self.folder = folder
+        self.files = files
+        self.rows = rows
+        self.excel = excel

@@ -2,14 +2,16 @@
 where the values come from; the behaviours and targets that shape it; the relations between tables.
 Pure data, so it is tested without a screen.
 
-`PHRASES` holds one phrase per feature of the language, keyed on the feature's model type (the parity
-test checks every feature has one)."""
+`PHRASES` holds one `Phrase` per feature of the language, keyed on the feature's model type: the
+technical words and the plain ones (the parity test checks every feature has both). The plain view is
+what the app shows first; the technical one is a toggle away."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from datagen.dsl import behaviours as b
 from datagen.dsl import generators as g
@@ -18,6 +20,13 @@ from datagen.dsl import targets as t
 from datagen.dsl.features import TARGETS
 from datagen.dsl.models import Column, Node, Schema
 from datagen.dsl.references import walk_columns
+
+
+class Phrase(NamedTuple):
+    """A feature in a few words, twice: in the schema's own terms, and for someone who never saw them."""
+
+    technical: Callable[[Any], str]
+    plain: Callable[[Any], str]
 
 
 @dataclass(frozen=True)
@@ -82,55 +91,279 @@ def _outliers(m: m.Outliers) -> str:
     return f"{m.args.rate:.1%} outliers ({m.args.mode})"
 
 
-PHRASES: dict[type, Callable[[Any], str]] = {
-    # generators: where the values come from
-    g.SequenceGen: _sequence,
-    g.ChoiceGen: _choice,
-    g.DistributionGen: lambda x: f"{x.distribution.type} distribution",
-    g.DatetimeSeriesGen: _timestamps,
-    g.FakerGen: lambda x: f"faker {x.faker.method}" + (" (unique)" if x.faker.unique else ""),
-    g.LookupGen: lambda x: f"lookup {x.lookup.from_}",
-    g.ExpressionGen: lambda x: f"= {_short(x.expression.code)}",
-    g.EnumListGen: lambda x: f"list of {len(x.enum_list.values)}",
-    # modifiers: what happens to them next
-    m.Multiply: lambda x: f"× {_num(x.args.factor)}",
-    m.Add: lambda x: f"+ {_num(x.args.value)}",
-    m.Clamp: _clamp,
-    m.Jitter: lambda x: f"noise ({'×' if x.args.mode == 'mul' else '±'}{_num(x.args.std)})",
-    m.MapValues: lambda x: f"relabelled ({len(x.args.mapping)})",
-    m.Seasonality: lambda x: f"by {x.args.dimension}",
-    m.TimeJitter: lambda x: f"± {_num(x.args.std_minutes)} min",
-    m.Effect: _effect,
-    m.Outliers: _outliers,
-    m.Trend: _trend,
-    m.PricePoint: lambda x: "price points ending " + "/".join(f"{e:g}" for e in sorted(x.args.endings)),
-    # behaviour blocks: what shapes the table's rows
-    b.SegmentBehavior: lambda x: f"segments by {x.segment_column}: {', '.join(x.behaviors)}",
-    b.VintageBehavior: lambda x: f"activity changes with age since {x.created_at_column}",
-    b.StageConfig: lambda x: "funnel: " + " → ".join(s.stage_name for s in x.stages),
-    b.StateTransitionModel: lambda x: f"lifecycle starting in '{x.initial_state}'",
-    # targets: what an analyst should find
-    t.WeekendShareTarget: lambda x: f"target: weekend share of {x.timestamp} in [{x.min:g}, {x.max:g}]",
-    t.MeanInRangeTarget: lambda x: f"target: mean {x.column} in [{x.min:g}, {x.max:g}]",
-    t.CompositeEffectTarget: lambda x: f"target: {x.metric} lifts by {', '.join(x.influences)}",
+# ----- the same features in plain words, for someone who has never seen the schema language --------
+
+
+def words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def one_of(table: str) -> str:
+    """A table's name for one of its rows: `order_items` → `order item` (a guess, only for reading)."""
+    name = words(table)
+    for plural, single in (("ies", "y"), ("sses", "ss"), ("ches", "ch"), ("shes", "sh"), ("xes", "x")):
+        if name.endswith(plural):
+            return name[: -len(plural)] + single
+    return name[:-1] if name.endswith("s") and not name.endswith("ss") else name
+
+
+def _list(items: list[str], limit: int = 4) -> str:
+    """`a`, `a and b`, `a, b and c`, `a, b, c, d and 3 more`."""
+    shown = [str(i) for i in items[:limit]]
+    if len(items) > limit:
+        return ", ".join(shown) + f" and {len(items) - limit} more"
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1] if shown else ""
+
+
+def percent(x: float) -> str:
+    return f"{x * 100:.0f} %" if x >= 0.01 or x == 0 else f"{x * 100:.1g} %"
+
+
+def _plain_choice(g: g.ChoiceGen) -> str:
+    a = g.choice
+    if a.choices_ref:
+        return f"one of the values of {words(a.choices_ref)}"
+    choices = [str(c) for c in a.choices or []]
+    if a.weights and len(a.weights) == len(choices) and len(choices) <= 4:
+        total = sum(a.weights) or 1
+        shares = ", ".join(f"{c} ({percent(w / total)})" for c, w in zip(choices, a.weights, strict=True))
+        return f"one of: {shares}"
+    return f"one of: {_list(choices)}"
+
+
+_DIMENSION = {"dow": "day of the week", "hour": "hour of the day", "month": "month"}
+_DAYS = ["Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays"]
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
+def _busiest(dimension: str, weights: list[float]) -> str:
+    """`more on Saturdays and Sundays`, `busiest around 18:00`, `busiest in December`."""
+    if not weights or max(weights) == min(weights):
+        return ""
+    top = max(weights)
+    peaks = [i for i, w in enumerate(weights) if w >= top * 0.9]
+    if dimension == "dow" and len(weights) == 7:
+        named = {(0, 1, 2, 3, 4): "weekdays", (5, 6): "weekends"}.get(tuple(peaks))
+        return "more on " + (named or _list([_DAYS[i] for i in peaks], 3))
+    if dimension == "hour":
+        return f"busiest around {peaks[0]:02d}:00"
+    if dimension == "month" and len(weights) == 12:
+        return "busiest in " + _list([_MONTHS[i] for i in peaks], 3)
+    return f"varies by {_DIMENSION.get(dimension, dimension)}"
+
+
+def _plain_timestamps(g: g.DatetimeSeriesGen) -> str:
+    shapes = [s for s in (_busiest(p.dimension, p.weights) for p in g.datetime_series.pattern) if s]
+    return "a date and time in the period" + (f", {', '.join(shapes)}" if shapes else "")
+
+
+_FAKER_WORDS = {
+    "name": "people's names",
+    "email": "e-mail addresses",
+    "phone_number": "phone numbers",
+    "company": "company names",
+    "city": "city names",
+    "street_address": "street addresses",
+    "country_code": "country codes",
+    "user_name": "user names",
+    "job": "job titles",
 }
 
 
-def phrase(feature: object) -> str:
-    return PHRASES[type(feature)](feature)
+def _plain_faker(g: g.FakerGen) -> str:
+    method = g.faker.method
+    if method in ("bothify", "numerify", "lexify", "hexify"):
+        text = (g.faker.args or {}).get("text")
+        what = f"codes like {_short(str(text), 20)}" if text else "made-up codes"
+    else:
+        plural = words(method) if method.endswith("s") else words(method) + "s"
+        what = "realistic " + _FAKER_WORDS.get(method, plural)
+    return what + (", each one different" if g.faker.unique else "")
 
 
-def describe_source(column: Column) -> str:
+def _plain_lookup(g: g.LookupGen) -> str:
+    table, _, column = g.lookup.from_.partition(".")
+    if g.lookup.on is None:
+        return f"the {one_of(table)} it belongs to"
+    return f"the matching {one_of(table)}'s {words(column)}"
+
+
+def _plain_distribution(g: g.DistributionGen) -> str:
+    d, p = g.distribution.type, g.distribution.params
+    if d == "uniform":
+        return f"any number from {_num(p['low'])} to {_num(p['high'])}"
+    if d == "normal":
+        return f"around {_num(p['mean'])}, most within {_num(p['std'])} of it"
+    if d == "poisson":
+        return f"a count, about {_num(p['lambda'])} on average"
+    if d == "lognormal":
+        return f"mostly around {math.exp(p['mean']):.3g}, a few much larger"
+    if d == "exponential":
+        return f"mostly small, about {_num(p['scale'])} on average"
+    return f"a random number ({d} shape)"
+
+
+def _plain_clamp(m: m.Clamp) -> str:
+    lo, hi = m.args.min, m.args.max
+    if lo is not None and hi is not None:
+        return f"kept between {_num(lo)} and {_num(hi)}"
+    return f"never below {_num(lo)}" if lo is not None else f"never above {_num(hi or 0)}"
+
+
+def _plain_multiply(m: m.Multiply) -> str:
+    f = m.args.factor
+    return f"{'raised' if f >= 1 else 'lowered'} by {percent(abs(f - 1))}" if f > 0 else f"times {_num(f)}"
+
+
+def _plain_trend(m: m.Trend) -> str:
+    r = m.args.growth_rate
+    return f"{'growing' if r >= 0 else 'shrinking'} about {percent(abs(r))} a year"
+
+
+def _plain_segments(b: b.SegmentBehavior) -> str:
+    parts = []
+    for name, effect in b.behaviors.items():
+        if effect.fanout_multiplier != 1:
+            parts.append(f"{name}: {_num(effect.fanout_multiplier)}× as many")
+        elif effect.value_multiplier != 1:
+            parts.append(f"{name}: values {_num(effect.value_multiplier)}×")
+    return f"groups by {words(b.segment_column)}" + (f": {'; '.join(parts)}" if parts else "")
+
+
+# One Phrase per feature of the language: the technical view (the schema's own terms) and plain words.
+# The parity test (tests/test_parity.py) fails for a feature without both.
+PHRASES: dict[type, Phrase] = {
+    # generators: where the values come from
+    g.SequenceGen: Phrase(_sequence, lambda x: f"a number counting up from {x.sequence.start}"),
+    g.ChoiceGen: Phrase(_choice, _plain_choice),
+    g.DistributionGen: Phrase(lambda x: f"{x.distribution.type} distribution", _plain_distribution),
+    g.DatetimeSeriesGen: Phrase(_timestamps, _plain_timestamps),
+    g.FakerGen: Phrase(
+        lambda x: f"faker {x.faker.method}" + (" (unique)" if x.faker.unique else ""), _plain_faker
+    ),
+    g.LookupGen: Phrase(
+        lambda x: f"lookup {x.lookup.from_}",
+        _plain_lookup,
+    ),
+    g.ExpressionGen: Phrase(
+        lambda x: f"= {_short(x.expression.code)}", lambda x: f"worked out: {_short(x.expression.code)}"
+    ),
+    g.EnumListGen: Phrase(
+        lambda x: f"list of {len(x.enum_list.values)}",
+        lambda x: f"from a list: {_list([str(v) for v in x.enum_list.values], 3)}",
+    ),
+    # modifiers: what happens to them next
+    m.Multiply: Phrase(lambda x: f"× {_num(x.args.factor)}", _plain_multiply),
+    m.Add: Phrase(lambda x: f"+ {_num(x.args.value)}", lambda x: f"plus {_num(x.args.value)}"),
+    m.Clamp: Phrase(_clamp, _plain_clamp),
+    m.Jitter: Phrase(
+        lambda x: f"noise ({'×' if x.args.mode == 'mul' else '±'}{_num(x.args.std)})",
+        lambda x: "with a little random variation",
+    ),
+    m.MapValues: Phrase(
+        lambda x: f"relabelled ({len(x.args.mapping)})", lambda x: f"{len(x.args.mapping)} values renamed"
+    ),
+    m.Seasonality: Phrase(
+        lambda x: f"by {x.args.dimension}",
+        lambda x: f"changes with the {_DIMENSION.get(x.args.dimension, x.args.dimension)}",
+    ),
+    m.TimeJitter: Phrase(
+        lambda x: f"± {_num(x.args.std_minutes)} min",
+        lambda x: f"times moved by a few minutes (about {_num(x.args.std_minutes)})",
+    ),
+    m.Effect: Phrase(_effect, lambda x: f"changed by {words(x.args.effect_table)}"),
+    m.Outliers: Phrase(_outliers, lambda x: f"{percent(x.args.rate)} unusual values"),
+    m.Trend: Phrase(_trend, _plain_trend),
+    m.PricePoint: Phrase(
+        lambda x: "price points ending " + "/".join(f"{e:g}" for e in sorted(x.args.endings)),
+        lambda x: "prices ending in " + _list([f"{e:g}" for e in sorted(x.args.endings)]),
+    ),
+    # behaviour blocks: what shapes the table's rows
+    b.SegmentBehavior: Phrase(
+        lambda x: f"segments by {x.segment_column}: {', '.join(x.behaviors)}", _plain_segments
+    ),
+    b.VintageBehavior: Phrase(
+        lambda x: f"activity changes with age since {x.created_at_column}",
+        lambda x: f"activity changes as time passes since {words(x.created_at_column)}",
+    ),
+    b.StageConfig: Phrase(
+        lambda x: "funnel: " + " → ".join(s.stage_name for s in x.stages),
+        lambda x: "steps, fewer reaching each: " + " → ".join(s.stage_name for s in x.stages),
+    ),
+    b.StateTransitionModel: Phrase(
+        lambda x: f"lifecycle starting in '{x.initial_state}'",
+        lambda x: f"a life story: starts as {x.initial_state}, then moves between states",
+    ),
+    # targets: what an analyst should find
+    t.WeekendShareTarget: Phrase(
+        lambda x: f"target: weekend share of {x.timestamp} in [{x.min:g}, {x.max:g}]",
+        lambda x: f"{percent(x.min)}–{percent(x.max)} of them fall on a weekend, as asked",
+    ),
+    t.MeanInRangeTarget: Phrase(
+        lambda x: f"target: mean {x.column} in [{x.min:g}, {x.max:g}]",
+        lambda x: f"{words(x.column)} averages between {x.min:g} and {x.max:g}, as asked",
+    ),
+    t.CompositeEffectTarget: Phrase(
+        lambda x: f"target: {x.metric} lifts by {', '.join(x.influences)}",
+        lambda x: f"{words(x.metric)} goes up with {_list([words(i) for i in x.influences])}, as asked",
+    ),
+}
+
+
+def phrase(feature: object, plain: bool = False) -> str:
+    words = PHRASES[type(feature)]
+    return words.plain(feature) if plain else words.technical(feature)
+
+
+def describe_source(column: Column, plain: bool = False) -> str:
     """The generator as a phrase: `choice of 8`, `faker name`, `lookup customers.customer_id`, ..."""
-    return phrase(column.generator)
+    return phrase(column.generator, plain)
 
 
-def _with_modifiers(column: Column) -> str:
-    changes = [phrase(m) for m in column.modifiers]
+def _with_modifiers(column: Column, plain: bool) -> str:
+    changes = [phrase(m, plain) for m in column.modifiers]
     if column.decimals is not None:
-        changes.append(f"{column.decimals} decimals")
-    text = describe_source(column) + (f" · {', '.join(changes)}" if changes else "")
-    return text if column.output else f"{text} (hidden helper, not written)"
+        changes.append(f"rounded to {column.decimals} decimals" if plain else f"{column.decimals} decimals")
+    text = describe_source(column, plain) + (f" · {', '.join(changes)}" if changes else "")
+    if column.output:
+        return text
+    return (
+        f"{text} (used to work out other columns, not saved)"
+        if plain
+        else f"{text} (hidden helper, not written)"
+    )
+
+
+def _plain_size(node: Node) -> str:
+    """`200 owners`, `each owner has about 3 dogs`, `each order has 1 to 5 order items`."""
+    if node.kind == "vocab":
+        return f"a fixed list of {node.vocab_size:,}"
+    if not node.parents:
+        return f"{node.row_count:,} {words(node.id)}"
+    parent, own = one_of(node.parents[0]), words(node.id)
+    if node.stage_config is not None:
+        return f"for each {parent}, one per step reached"
+    if node.state_transition_model is not None:
+        return f"for each {parent}, one per state it goes through"
+    fanout = node.fanout
+    if fanout is None:
+        return f"one per {parent}"
+    if fanout.distribution == "uniform":
+        return f"each {parent} has {fanout.min} to {fanout.max} {own}"
+    return f"each {parent} has about {fanout.mean:g} {own}"
 
 
 def _size(node: Node) -> str:
@@ -151,36 +384,62 @@ def _size(node: Node) -> str:
     return f"~{fanout.mean:g} per row of {parent}"
 
 
-def _behaviours(schema: Schema, node: Node) -> list[str]:
-    out = [phrase(b) for b in node.behaviours]
-    out += [f"effect of {m.args.effect_table}" for m in node.modifiers]
+def _behaviours(schema: Schema, node: Node, plain: bool) -> list[str]:
+    out = [phrase(b, plain) for b in node.behaviours]
+    out += [
+        f"changed by {words(m.args.effect_table)}" if plain else f"effect of {m.args.effect_table}"
+        for m in node.modifiers
+    ]
     if schema.targets is not None:
         found = (t for kind in TARGETS for t in getattr(schema.targets, kind.keyword))
-        out += [phrase(t) for t in found if t.table == node.id]
+        out += [phrase(t, plain) for t in found if t.table == node.id]
     return out
 
 
-def outline(schema: Schema) -> list[TableOutline]:
-    return [_table(schema, n) for n in schema.nodes]
+def outline(schema: Schema, plain: bool = False) -> list[TableOutline]:
+    """Every table, in the schema's terms or (`plain`) in words for someone who never saw them."""
+    return [_table(schema, n, plain) for n in schema.nodes]
 
 
-def _table(schema: Schema, n: Node) -> TableOutline:
+_KINDS = {"entity": "things", "fact": "events", "vocab": "a list"}
+_TYPES = {
+    "int": "whole number",
+    "float": "number",
+    "string": "text",
+    "bool": "yes/no",
+    "datetime": "date and time",
+    "date": "date",
+}
+
+
+def _table(schema: Schema, n: Node, plain: bool) -> TableOutline:
     walked = walk_columns(n)  # a funnel's or state model's columns: their generators are placeholders
+    filled = "set by the steps above" if plain else "filled by the walk"
     return TableOutline(
         id=n.id,
-        kind=n.kind,
-        size=_size(n),
+        kind=_KINDS.get(n.kind, n.kind) if plain else n.kind,
+        size=_plain_size(n) if plain else _size(n),
         description=n.description,
         columns=[
             ColumnLine(
-                c.name, c.type, "filled by the walk" if c.name in walked else _with_modifiers(c), c.nullable
+                c.name,
+                _TYPES.get(c.type, c.type) if plain else c.type,
+                filled if c.name in walked else _with_modifiers(c, plain),
+                c.nullable,
             )
             for c in n.columns
         ],
-        behaviours=_behaviours(schema, n),
+        behaviours=_behaviours(schema, n, plain),
     )
 
 
-def relations(schema: Schema) -> list[str]:
-    """One line per foreign key, child first: `orders.customer_id → customers.customer_id`."""
-    return [f"{fk.from_} → {fk.to}" for fk in schema.constraints.foreign_keys]
+def relations(schema: Schema, plain: bool = False) -> list[str]:
+    """One line per foreign key, child first: `orders.customer_id → customers.customer_id`, or
+    (`plain`) `every order belongs to a real customer`."""
+    keys = schema.constraints.foreign_keys
+    if plain:
+        return [
+            f"every {one_of(fk.from_.split('.')[0])} belongs to a real {one_of(fk.to.split('.')[0])}"
+            for fk in keys
+        ]
+    return [f"{fk.from_} → {fk.to}" for fk in keys]

@@ -6,6 +6,7 @@ transcript, the schema document and where it came from, the answers given, the l
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -42,6 +43,23 @@ class Session:
     @property
     def empty(self) -> bool:
         return not self.transcript and self.document is None
+
+    @property
+    def tables(self) -> list[str]:
+        nodes = self.document.get("nodes") if isinstance(self.document, dict) else None
+        return [str(n["id"]) for n in nodes or [] if isinstance(n, dict) and "id" in n]
+
+    @property
+    def state(self) -> str:
+        """`has a schema`, `failed` (its last word is a problem and there is no schema), `empty` or
+        `in progress` (asked, answered, waiting)."""
+        if self.document is not None:
+            return "has a schema"
+        if not any(e.role == "user" for e in self.transcript):
+            return "empty"
+        said = ("assistant", "error", "answer")
+        last = next((e for e in reversed(self.transcript) if e.role in said), None)
+        return "failed" if last is not None and last.role == "error" else "in progress"
 
     @property
     def title(self) -> str:
@@ -91,13 +109,32 @@ class SessionStore:
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
-    def latest(self) -> Session | None:
-        """The most recently saved session that holds anything (to offer it for resume)."""
+    def saved(self) -> list[tuple[Session, datetime]]:
+        """Every readable session with when it was last saved, the ones worth going back to first
+        (a schema, or a conversation under way), newest first; failed and empty ones after them."""
         if not self.root.is_dir():
-            return None
-        files = sorted(self.root.glob(f"*/{SESSION_FILE}"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for path in files:
+            return []
+        found = []
+        for path in self.root.glob(f"*/{SESSION_FILE}"):
             session = self.load(path.parent)
-            if session is not None and not session.empty:
+            if session is not None:
+                with contextlib.suppress(OSError):
+                    found.append((session, datetime.fromtimestamp(path.stat().st_mtime, UTC)))
+        found.sort(key=lambda item: item[1], reverse=True)
+        found.sort(key=lambda item: item[0].state in ("failed", "empty"))
+        return found
+
+    def latest(self) -> Session | None:
+        """The most recent session worth offering for resume (none that failed or is empty)."""
+        for session, _ in self.saved():
+            if session.state not in ("failed", "empty"):
                 return session
         return None
+
+    def delete(self, session: Session) -> None:
+        """Remove a session's own files (and its folder when nothing else is in it)."""
+        folder = self.folder(session)
+        for name in (SESSION_FILE, CONVERSATION_FILE):
+            (folder / name).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            folder.rmdir()

@@ -35,15 +35,18 @@ MANIFEST_FILE = ".datagen-manifest.json"
 FORMAT = "datagen-output/1"
 DATASET = "dataset"
 CSV_EXPORT = "csv-export"
+SPREADSHEETS = "spreadsheets"
 _STEM = r"[A-Za-z_][A-Za-z0-9_]{0,127}"
+_SLUG = r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}"
 # The names each kind of folder can own: anything else listed makes the manifest untrusted.
 _TOP_FILES = {
     DATASET: re.compile(rf"\.metadata\.json|validation_report\.json|{_STEM}\.parquet"),
     CSV_EXPORT: re.compile(rf"dataset\.json|{_STEM}\.csv|{_STEM}\.csv\.manifest"),
+    SPREADSHEETS: re.compile(rf"{_STEM}\.csv|{_SLUG}\.xlsx"),
 }
-_FOLDERS = {DATASET: re.compile(_STEM), CSV_EXPORT: None}
+_FOLDERS = {DATASET: re.compile(_STEM), CSV_EXPORT: None, SPREADSHEETS: None}
 _PART = re.compile(r"part-\d{5,}\.parquet")
-_KIND_NAMES = {DATASET: "generated dataset", CSV_EXPORT: "CSV export"}
+_KIND_NAMES = {DATASET: "generated dataset", CSV_EXPORT: "CSV export", SPREADSHEETS: "CSV/Excel copy"}
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 
 

@@ -71,10 +71,15 @@ class AtomicOutputDir:
     removed, the new ones renamed in, and the complete manifest written last.
     """
 
-    def __init__(self, target: Path, *, kind: str, claims: Iterable[str] = ()) -> None:
+    def __init__(
+        self, target: Path, *, kind: str, claims: Iterable[str] = (), keep_others: bool = False
+    ) -> None:
         self.target = Path(os.path.abspath(target))
         self.kind = kind
         self.claims = {MANIFEST_FILE, *claims}
+        # keep_others: files of ours that this run neither writes nor claims stay (and stay listed), so
+        # one folder can hold the outputs of several runs (the CSV files and the Excel workbook)
+        self.keep_others = keep_others
         self._tmp: Path | None = None
 
     @property
@@ -230,13 +235,18 @@ class AtomicOutputDir:
         target = self.target
         owned = self._owned()  # the folder may have changed during the run
         self._refuse_foreign({f.split("/")[0] for f in files} | self.claims, owned)
+        kept = (
+            {f for f in owned.files if f not in files and f not in self.claims} if self.keep_others else set()
+        )
+        if kept:
+            done = Manifest(self.kind, True, tuple(sorted(files | kept)), done.folders)
         claim_all = Manifest(
             self.kind, False, tuple(sorted(owned.files | files)), tuple(sorted(owned.folders | folders))
         )
         write_manifest(target, claim_all)
         root = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            for rel in sorted(owned.files):
+            for rel in sorted(owned.files - kept):
                 with _parent_fd(root, rel) as (fd, name):
                     if fd is not None:
                         with contextlib.suppress(FileNotFoundError):

@@ -17,7 +17,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, TypeVar
@@ -32,6 +32,7 @@ from datagen.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
 Message = dict[str, str]
+OnPartial = Callable[[dict[str, Any]], None]  # the reply's JSON so far, parsed as far as it goes
 MAX_REPLY_BYTES = 4_000_000  # a schema reply is tens of kilobytes; anything near this is not one
 CONNECT_TIMEOUT = 15.0  # seconds to reach the server (an unreachable host fails fast, then is retried)
 # instructor logs every failed attempt at ERROR; we report them as events, so without an application
@@ -64,7 +65,8 @@ class LLM(Protocol):
     """Anything that turns a chat into one validated reply, within `timeout` seconds. Raise
     `TransientError` for failures worth retrying (a timeout too), `UnreadableReply` when the reply does
     not fit `response_model`, `Refusal` when the model declines, and `LLMError` for everything that
-    needs the person to change something."""
+    needs the person to change something. A client that can stream also takes `on_partial` (see
+    `OpenAIClient.complete`); the conversation passes it only when its own `on_partial` is set."""
 
     def complete(
         self, messages: list[Message], response_model: type[M], *, timeout: float
@@ -289,6 +291,41 @@ def resolve_model(settings: Settings, *, http_client: Any = None, api: Any = Non
     )
 
 
+_VALUE_ENDS = ("}", "]", ",")  # a piece holding one of these may have finished a value
+
+
+def _parse_partial(text: str) -> dict[str, Any] | None:
+    """The JSON object written so far, with its unfinished tail left out or cut short."""
+    from jiter import from_json
+
+    try:
+        value = from_json(text.encode(), partial_mode="trailing-strings")
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+class _StreamSeen:
+    """What the chunks of a stream said besides the reply's JSON: usage, finish reason, a refusal."""
+
+    def __init__(self) -> None:
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.finish_reason: str | None = None
+        self.refusal = ""
+
+    def watch(self, chunks: Iterable[Any]) -> Iterator[Any]:
+        for chunk in chunks:
+            usage = getattr(chunk, "usage", None)
+            if usage is not None:
+                self.prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+                self.completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+            for choice in getattr(chunk, "choices", None) or []:
+                self.finish_reason = choice.finish_reason or self.finish_reason
+                self.refusal += getattr(choice.delta, "refusal", None) or ""
+            yield chunk
+
+
 class OpenAIClient:
     """The real endpoint. `http_client` is for tests and proxies (an `httpx2.Client`). Without a model
     named, a server's only model is used (`resolve_model`)."""
@@ -303,9 +340,16 @@ class OpenAIClient:
         self._client = instructor.from_openai(self._openai, mode=instructor.Mode[self.settings.llm_mode])
 
     def complete(
-        self, messages: list[Message], response_model: type[M], *, timeout: float | None = None
+        self,
+        messages: list[Message],
+        response_model: type[M],
+        *,
+        timeout: float | None = None,
+        on_partial: OnPartial | None = None,
     ) -> tuple[M, Usage]:
-        """One request, over within `timeout` seconds (default: the settings' turn limit)."""
+        """One request, over within `timeout` seconds (default: the settings' turn limit). With
+        `on_partial`, the reply is streamed and `on_partial` gets the JSON written so far (parsed as
+        far as it goes) each time a value in it is complete; the result is the same either way."""
         budget = max(0.0, self.settings.llm_timeout if timeout is None else timeout)
         deadline = time.monotonic() + budget
         outcome: dict[str, Any] = {}
@@ -313,7 +357,10 @@ class OpenAIClient:
         def run() -> None:
             _deadline.set(deadline)  # this thread's context: what `_bound_body` reads
             try:
-                outcome["value"] = self._request(messages, response_model, budget)
+                if on_partial is None:
+                    outcome["value"] = self._request(messages, response_model, budget)
+                else:
+                    outcome["value"] = self._stream(messages, response_model, budget, on_partial)
             except BaseException as exc:  # handed to the waiting thread as is
                 outcome["error"] = exc
 
@@ -361,6 +408,91 @@ class OpenAIClient:
                 exc.__cause__ or exc, responses[-1] if responses else None, budget
             ) from None
         return parsed, _usage_of(responses[-1] if responses else None)
+
+    def _stream(
+        self, messages: list[Message], response_model: type[M], budget: float, on_partial: OnPartial
+    ) -> tuple[M, Usage]:
+        """One streamed request. The request is prepared by instructor's handler for the mode (the same
+        tools / response_format as `_request` sends) and the JSON is pulled out of the chunks by that
+        handler's stream extractor. instructor's own `create_partial` is not used: in 1.17 its sync
+        path reads the whole stream before yielding, and `Partial[...]` cannot make our discriminated
+        `Turn` union optional."""
+        import instructor
+        import openai
+        from instructor.v2.core.providers import Provider
+        from instructor.v2.core.registry import mode_registry
+
+        handlers = mode_registry.get_handlers(Provider.OPENAI, instructor.Mode[self.settings.llm_mode])
+        request = {"messages": messages, "model": self.settings.chat_model, "stream": True}
+        _, request = handlers.request_handler(response_model=response_model, kwargs=request)
+        seen = _StreamSeen()
+        try:
+            raw = self._openai.chat.completions.with_raw_response.create(
+                **request,
+                stream_options={"include_usage": True},
+                timeout=httpx2.Timeout(budget, connect=min(CONNECT_TIMEOUT, budget)),
+            )
+            stream = self._chunks(raw)
+            text = ""
+            assert handlers.stream_extractor is not None
+            for piece in handlers.stream_extractor(seen.watch(stream)):
+                text += piece
+                if any(mark in piece for mark in _VALUE_ENDS):
+                    partial = _parse_partial(text)
+                    if partial is not None:
+                        on_partial(partial)
+        except openai.OpenAIError as exc:
+            raise self._translate(exc, None, budget) from None
+        usage = Usage(1, seen.prompt_tokens, seen.completion_tokens)
+        if seen.refusal or seen.finish_reason == "content_filter":
+            raise Refusal(seen.refusal or "the endpoint's content filter stopped the reply", usage=usage)
+        if seen.finish_reason == "length":
+            raise UnreadableReply(
+                "- (reply): the reply was cut off before it ended (the model hit its output limit); "
+                "make the schema shorter",
+                raw=text,
+                usage=usage,
+            )
+        final = _parse_partial(text)
+        if final is not None:
+            on_partial(final)
+        try:
+            return response_model.model_validate_json(text or "{}"), usage
+        except PydanticValidationError as exc:
+            raise UnreadableReply(describe_validation(exc), raw=text, usage=usage) from None
+
+    def _chunks(self, raw: Any) -> Iterable[Any]:
+        """The stream's chunks; a server that ignores `stream` and sends one whole completion gives it
+        as a single chunk (the same fields, as a delta), so both take the same road."""
+        from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+        if "text/event-stream" in raw.http_response.headers.get("content-type", ""):
+            return raw.parse()  # type: ignore[no-any-return]
+        body = raw.http_response.read()
+        try:
+            completion = ChatCompletion.model_validate_json(body)
+        except PydanticValidationError:
+            text = body.decode("utf-8", errors="replace")
+            raise LLMError(
+                f"{self.settings.endpoint} answered, but not with a chat completion "
+                f"({_not_a_completion(text)})",
+                hint="OPENAI_BASE_URL must be the root of an OpenAI-compatible API (it usually ends in /v1)",
+            ) from None
+        choices = []
+        for choice in completion.choices:
+            message = choice.message.model_dump(exclude_none=True)
+            calls = [{**call, "index": i} for i, call in enumerate(message.pop("tool_calls", []))]
+            delta = {**message, **({"tool_calls": calls} if calls else {})}
+            choices.append({"index": choice.index, "delta": delta, "finish_reason": choice.finish_reason})
+        chunk = {
+            "id": completion.id,
+            "object": "chat.completion.chunk",
+            "created": completion.created,
+            "model": completion.model,
+            "choices": choices,
+            "usage": completion.usage.model_dump() if completion.usage else None,
+        }
+        return [ChatCompletionChunk.model_validate(chunk)]
 
     def _translate(self, cause: BaseException, response: Any, budget: float) -> LLMError:
         import openai

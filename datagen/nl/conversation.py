@@ -178,6 +178,7 @@ class Conversation:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         today: date | None = None,
+        on_partial: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.client = client
         self.on_event = on_event
@@ -192,6 +193,7 @@ class Conversation:
         self.sleep = sleep
         self.clock = clock
         self.today = today or datetime.now(UTC).date()  # "the last 18 months" ends here
+        self.on_partial = on_partial  # the schema as the model writes it; needs a client that streams
         self._deadline = clock() + turn_timeout
         self.state = State.IDLE
         self.schema: Schema | None = None
@@ -633,7 +635,8 @@ class Conversation:
                 {"stage": "request", "request": turn.requests},
             )
             try:
-                parsed, usage = self.client.complete(messages, model, timeout=remaining)
+                streaming = {"on_partial": self._partial_reply} if self.on_partial is not None else {}
+                parsed, usage = self.client.complete(messages, model, timeout=remaining, **streaming)
             except (UnreadableReply, Refusal) as exc:
                 self._count(exc.usage)
                 raise
@@ -657,6 +660,13 @@ class Conversation:
             reraise=True,
         )
         return retrying(attempt)
+
+    def _partial_reply(self, reply: dict[str, Any]) -> None:
+        """A reply still being written: its schema so far (redacted) goes to `on_partial`."""
+        turn = reply.get("turn")
+        if isinstance(turn, dict) and turn.get("type") == "propose" and isinstance(turn.get("schema"), dict):
+            assert self.on_partial is not None
+            self.on_partial(redact_data(turn["schema"]))
 
     def _out_of_requests(self, _: RetryCallState) -> bool:
         return self.last_turn.requests >= self.max_requests

@@ -11,13 +11,14 @@ import httpx2
 import pytest
 import vcr
 import yaml
-from openai.types.chat import ChatCompletion
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from datagen.nl.client import OpenAIClient
 from datagen.nl.conversation import Conversation
 from datagen.settings import Settings
 from tests.nl.recording import CASSETTES, VCR_CONFIG, chat_endpoint, is_authored
 from tests.nl.scenarios import SCENARIOS, turn
+from tests.nl.streamed import CASSETTE as STREAMED
 from tests.nl.wire import Error, Reply, ScriptedEndpoint
 
 FILES = sorted(CASSETTES.glob("*.yaml"))
@@ -29,7 +30,7 @@ def interactions(path) -> list[dict]:
 
 
 def test_every_cassette_belongs_to_a_scenario_or_the_eval() -> None:
-    expected = {s.cassette for s in SCENARIOS.values()} | {"eval_small.yaml"}
+    expected = {s.cassette for s in SCENARIOS.values()} | {"eval_small.yaml", STREAMED.name}
     assert {p.name for p in FILES} == expected
 
 
@@ -48,6 +49,9 @@ def test_responses_are_in_the_openai_wire_format(path) -> None:
     for item in interactions(path):
         assert item["request"]["method"] == "POST" and item["request"]["uri"].endswith("/chat/completions")
         response = item["response"]
+        if response["headers"].get("content-type", [""])[0].startswith("text/event-stream"):
+            _assert_chunks(response["body"]["string"])
+            continue
         body = json.loads(response["body"]["string"])
         if response["status"]["code"] == 200:
             completion = ChatCompletion.model_validate(body)
@@ -55,6 +59,14 @@ def test_responses_are_in_the_openai_wire_format(path) -> None:
         else:
             assert set(body["error"]) == {"message", "type", "param", "code"}
             assert response["status"]["code"] in (429, 500, 502, 503)
+
+
+def _assert_chunks(sse: str) -> None:
+    """Server-sent events: `data: <chunk>` blocks ending with `data: [DONE]`, the last chunk the usage."""
+    blocks = [b for b in sse.split("\n\n") if b]
+    assert all(b.startswith("data: ") for b in blocks) and blocks[-1] == "data: [DONE]"
+    chunks = [ChatCompletionChunk.model_validate_json(b.removeprefix("data: ")) for b in blocks[:-1]]
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None and chunks[-1].usage.total_tokens > 0
 
 
 def test_recording_drops_the_key_the_organisation_and_cookies(tmp_path: Path, monkeypatch) -> None:

@@ -85,6 +85,7 @@ def settings(tmp_path: Path) -> Settings:
         sessions_dir=tmp_path / "sessions",
         data_dir=tmp_path / "data",
         export_dir=tmp_path / "export",
+        save_dir=tmp_path / "home",
         cursor_blink=False,
     )
 
@@ -109,3 +110,11 @@ def pytest_recording_configure(config: Any, vcr: Any) -> None:
     from tests.nl.recording import chat_endpoint
 
     vcr.register_matcher("chat_endpoint", chat_endpoint)
+
+
+@pytest.fixture(autouse=True)
+def _errors_fail_the_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error in the app is a test failure, not a chat message (the safety net is tested by itself)."""
+    from tui.app import DatagenApp
+
+    monkeypatch.setattr(DatagenApp, "reraise_unexpected", True)

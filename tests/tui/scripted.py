@@ -12,7 +12,7 @@ from typing import Any
 
 from datagen.nl.events import Event
 from datagen.nl.turns import Question
-from tui.backend import OnEvent
+from tui.backend import OnEvent, OnPartial
 
 Step = Callable[["ScriptedConversation"], list[Event]]
 
@@ -58,6 +58,19 @@ def propose(
     return step
 
 
+def draft(*documents: dict[str, Any]) -> Step:
+    """The model writes a schema: each partial document reaches `on_partial` in turn (as a streamed
+    reply does), then the step that follows in the script runs in the same turn."""
+
+    def step(c: ScriptedConversation) -> list[Event]:
+        for document in documents:
+            if c.on_partial is not None:
+                c.on_partial(copy.deepcopy(document))
+        return c.steps.pop(0)(c)
+
+    return step
+
+
 def failed(text: str, hint: str, reason: str = "endpoint") -> Step:
     """A turn that fails the way the conversation reports it: a `failed` event, not an exception."""
 
@@ -80,6 +93,7 @@ def fail(exc: Exception) -> Step:
 class ScriptedConversation:
     steps: list[Step]
     on_event: OnEvent | None = None
+    on_partial: OnPartial | None = None
     document: Any = None
     pending_questions: list[Question] = field(default_factory=list)
     calls: list[tuple[str, Any]] = field(default_factory=list)
@@ -122,21 +136,37 @@ class ScriptedBackend:
 
     steps: list[Step] = field(default_factory=list)
     error: Exception | None = None
+    connected: bool = True  # False: no model is set up (the app offers to connect one)
     made: list[ScriptedConversation] = field(default_factory=list)
     resumed: list[Path] = field(default_factory=list)
+    used: list[Any] = field(default_factory=list)  # settings handed over after connecting
 
-    def new(self, on_event: OnEvent) -> ScriptedConversation:
+    def configured(self) -> bool:
+        return self.connected
+
+    def use(self, settings: Any) -> None:
+        self.used.append(settings)
+        self.connected = True
+
+    def new(self, on_event: OnEvent, on_partial: OnPartial | None = None) -> ScriptedConversation:
         if self.error is not None:
             raise self.error
-        conversation = ScriptedConversation(self.steps, on_event)
+        conversation = ScriptedConversation(self.steps, on_event, on_partial)
         self.made.append(conversation)
         return conversation
 
-    def resume(self, path: Path, on_event: OnEvent) -> ScriptedConversation:
+    def resume(
+        self, path: Path, on_event: OnEvent, on_partial: OnPartial | None = None
+    ) -> ScriptedConversation:
         self.resumed.append(path)
         state = json.loads(path.read_text(encoding="utf-8"))
         conversation = ScriptedConversation(
-            self.steps, on_event, state["document"], [Question(**q) for q in state["pending"]], state["calls"]
+            self.steps,
+            on_event,
+            on_partial,
+            state["document"],
+            [Question(**q) for q in state["pending"]],
+            state["calls"],
         )
         self.made.append(conversation)
         return conversation

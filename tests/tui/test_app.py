@@ -18,7 +18,8 @@ from tests.tui.conftest import SHOP
 from tests.tui.scripted import ScriptedBackend, ask, fail, failed, propose
 from tui import create_app
 from tui.app import DatagenApp
-from tui.widgets.chat import ChatMessage, QuestionCard
+from tui.connect import ConnectScreen
+from tui.widgets.chat import ChatMessage, FoldedNote, QuestionCard
 
 pytestmark = pytest.mark.anyio
 SIZE = (120, 40)
@@ -79,8 +80,13 @@ async def test_opening_a_schema_file_shows_it_without_a_language_model(
     app = create_app(backend, settings, schema_path=shop_file)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        labels = tree_labels(app)  # in plain words first
+        assert any(label.startswith("customers") and "200 customers" in label for label in labels)
+        assert any("each customer has about 3 orders" in label for label in labels)
+        assert "every order belongs to a real customer" in labels
+        app.query_one("#schema-mode").active = "outline"  # the technical view
+        await settle(pilot)
         labels = tree_labels(app)
-        assert any(label.startswith("customers") and "200 rows" in label for label in labels)
         assert any("~3 per row of customers" in label for label in labels)
         assert "orders.customer_id → customers.customer_id" in labels
         grids = {str(g.id): g.row_count for g in app.query(DataTable)}
@@ -116,7 +122,7 @@ async def test_ask_answer_by_click_then_propose_shows_schema_and_preview(setting
         app.query_one("#side").active = "tab-quality"
         await settle(pilot)
         assert str(app.query_one("#quality-score").value) == "100"  # the sample's checks all pass
-        assert "every check passed" in str(app.query_one("#quality-verdict").render())
+        assert "everything checks out" in str(app.query_one("#quality-verdict").render())
 
 
 async def test_use_the_suggested_answers_button_sends_the_defaults(settings: Settings) -> None:
@@ -135,7 +141,9 @@ async def test_a_repair_is_shown_in_the_chat(settings: Settings) -> None:
     app = create_app(backend, settings)
     async with app.run_test(size=SIZE) as pilot:
         await send(pilot, "a shop")
-        assert "The model fixed the problems in 1 repair round(s)" in lines(app, "note")
+        [note] = app.query(FoldedNote)
+        assert note.text == "I fixed a mistake in my draft." and note.collapsed
+        assert "The model fixed the problems in 1 repair round(s)" in note.details  # one click away
 
 
 async def test_an_endpoint_failure_is_a_readable_message_and_the_chat_goes_on(settings: Settings) -> None:
@@ -149,24 +157,32 @@ async def test_an_endpoint_failure_is_a_readable_message_and_the_chat_goes_on(se
         await send(pilot, "a shop")
         [error] = lines(app, "error")
         assert error == (
+            "The language model's server refused the request. Check the connection (ctrl+k), then try again."
+        )
+        [details] = app.query(FoldedNote)
+        assert details.details == (
             "Cannot reach the language model endpoint (connection refused); gave up after 8 request(s)."
             "\nWhat to do: try again in a minute; check that the endpoint is up (OPENAI_BASE_URL)"
         )
         assert not app.thinking and not app.query_one("#status").display
-        await send(pilot, "try again")
+        await pilot.click("Button.chat-action")  # "Try again": the same message once more
+        await settle(pilot)
+        assert backend.made[0].calls == [("send", "a shop"), ("send", "a shop")]
         assert lines(app, "assistant")[-1].startswith("Second try worked.")
 
 
-async def test_missing_credentials_name_the_variables_to_set(settings: Settings) -> None:
-    try:
-        Settings.load().require_llm()
-    except LLMError as exc:
-        missing = exc
-    app = create_app(ScriptedBackend(error=missing), settings)
+async def test_a_message_without_a_model_offers_to_connect_one_and_keeps_the_text(
+    settings: Settings, shop_file: Path
+) -> None:
+    app = create_app(ScriptedBackend(connected=False), settings, schema_path=shop_file)
     async with app.run_test(size=SIZE) as pilot:
-        await send(pilot, "a shop")
-        [error] = lines(app, "error")
-        assert "OPENAI_API_KEY" in error and "OPENAI_BASE_URL" in error
+        await settle(pilot)
+        await send(pilot, "add a discount column")
+        assert lines(app, "error")[-1] == "No language model is connected yet, so I cannot read your request."
+        assert isinstance(app.screen, ConnectScreen)  # the way to fix it, opened at once
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.query_one("#chat-input").value == "add a discount column"  # nothing typed is lost
 
 
 async def test_a_bug_in_a_worker_is_a_message_not_a_traceback(settings: Settings) -> None:
@@ -226,7 +242,8 @@ async def test_start_new_instead_of_resuming(settings: Settings) -> None:
         await settle(pilot)
         await pilot.press("escape")
         await settle(pilot)
-        assert len(lines(app)) == 1 and app.checked is None
+        assert lines(app)[-1] == "Your earlier conversations are kept: ctrl+l lists them."  # not silent
+        assert app.checked is None and next(s.title for s, _ in app.store.saved()) == "a shop"
 
 
 async def test_generate_writes_the_dataset_and_export_writes_csv(settings: Settings, shop_file: Path) -> None:
@@ -445,3 +462,14 @@ async def test_preview_problems_are_shown_and_the_checks_wait_for_a_clean_sample
         assert "1 problem(s) in the sample" in summary and "orders.ratio: " in summary
         assert "values are infinite" in summary
         assert str(app.query_one("#quality-score").value) == ""
+
+
+async def test_the_input_takes_several_lines_and_sends_once_with_everything_typed(settings: Settings) -> None:
+    backend = ScriptedBackend([propose(SHOP)])
+    app = create_app(backend, settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#chat-input")
+        await pilot.press(*"a shop", "ctrl+j", *"with weekends", "enter")  # no pause: keys queue up
+        await settle(pilot)
+        assert backend.made[0].calls == [("send", "a shop\nwith weekends")]
+        assert app.query_one("#chat-input").value == ""

@@ -13,7 +13,7 @@ from tests.nl.recording import CASSETTES, VCR_CONFIG
 from tests.tui.test_app import SIZE, lines, send, settle, tree_labels
 from tui import create_app
 from tui.llm import LLMBackend
-from tui.widgets.chat import QuestionCard
+from tui.widgets.chat import FoldedNote, QuestionCard
 from tui.widgets.quality_view import QualityView
 
 pytestmark = pytest.mark.anyio
@@ -70,5 +70,6 @@ async def test_a_repair_by_the_model_is_shown_in_the_chat(settings: Settings) ->
     app = create_app(LLMBackend(Settings(api_key=KEY, llm_mode="TOOLS")), settings)
     async with app.run_test(size=SIZE) as pilot:
         await send(pilot, "An online course platform for one school year: students, courses and enrollments.")
-        assert any("repair round" in line for line in lines(app, "note"))
+        [note] = app.query(FoldedNote)
+        assert note.text == "I fixed a mistake in my draft." and "repair round" in note.details
         assert app.checked is not None and app.checked.ok

@@ -36,6 +36,20 @@ def test_outline_says_size_columns_and_relations_in_words() -> None:
     assert relations(schema) == ["orders.customer_id → customers.customer_id"]
 
 
+def test_outline_in_plain_words_says_sizes_sources_and_relations_as_sentences() -> None:
+    schema = check(SHOP).schema
+    customers, orders = outline(schema, plain=True)
+    assert (customers.size, orders.size) == ("200 customers", "each customer has about 3 orders")
+    assert [(c.name, c.type, c.source) for c in orders.columns] == [
+        ("order_id", "whole number", "a number counting up from 1"),
+        ("customer_id", "whole number", "the customer it belongs to"),
+        ("ordered_at", "date and time", "a date and time in the period, more on weekends"),
+        ("amount", "number", "any number from 5 to 50"),
+    ]
+    assert customers.columns[1].source == "one of: vip (20 %), regular (80 %)"
+    assert relations(schema, plain=True) == ["every order belongs to a real customer"]
+
+
 def test_outline_says_what_modifiers_behaviours_and_targets_do() -> None:
     doc = json.loads(json.dumps(SHOP))
     orders = doc["nodes"][1]
@@ -134,7 +148,7 @@ def test_the_quality_view_puts_hard_failures_first_and_draws_seasonality() -> No
     ]
     report = Report("shop", "hash", "data/shop", results, tables={})
 
-    model = from_report(report, "the preview sample")
+    model = from_report(report, "the preview sample", plain=False)
     assert (model.score, model.passed) == (report.score, False)
     assert [f.title for f in model.failures] == ["range · orders.amount", "mean in range · orders.amount"]
     assert model.failures[0].examples == ["order_id=3, amount=1.23457"]
@@ -142,6 +156,54 @@ def test_the_quality_view_puts_hard_failures_first_and_draws_seasonality() -> No
     [chart] = model.charts
     assert chart.labels[0] == "Mon" and chart.title == "Rows per weekday · orders.amount"
     assert model.passes == ["primary key", "seasonality"]
+
+
+def test_the_quality_view_in_plain_words_says_each_check_as_a_sentence() -> None:
+    weekdays = [0.18, 0.18, 0.18, 0.18, 0.18, 0.05, 0.05]
+    results = [
+        _result("primary_key", "structural", "pass"),
+        _result("type", "structural", "pass"),
+        Result(
+            "foreign_key",
+            "structural",
+            "walks",
+            "dog_id",
+            "pass",
+            "every walks.dog_id resolves",
+            details={"references": "dogs.dog_id", "orphans": 0},
+        ),
+        Result(
+            "seasonality",
+            "behavioural",
+            "walks",
+            "walked_at",
+            "pass",
+            "dow shares follow",
+            details={
+                "dimension": "dow",
+                "observed": [0.16, 0.15, 0.16, 0.15, 0.16, 0.11, 0.11],
+                "expected": weekdays,
+            },
+        ),
+        Result(
+            "fanout",
+            "structural",
+            "walks",
+            None,
+            "fail",
+            "mean children per dogs row 1.2 (declared 3)",
+            fix="raise the fanout",
+        ),
+    ]
+    model = from_report(Report("walks", "hash", "data/walks", results, tables={}), "sample rows")
+    assert model.plain and model.passes == [
+        "Every table has its columns, with the right kind of values, and every row has its own id.",
+        "Every walk belongs to a real dog.",
+        "Busier on weekdays: 78 % of walks, as you asked (about 90 %).",
+    ]
+    [failure] = model.failures
+    assert failure.title == "Mean children per dogs row 1.2 (declared 3) (walks)."  # no sentence: its message
+    assert failure.message == "What to do: raise the fanout"
 
 
 def test_the_sample_is_validated_like_a_dataset() -> None:

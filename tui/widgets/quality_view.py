@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Digits, Static
+from textual.widgets import Digits, Static, Tab, Tabs
 
 from datagen.terminal import safe
 from tui.widgets.charts import Chart, render
@@ -35,6 +35,7 @@ class QualityModel:
     failures: list[Failure] = field(default_factory=list)
     passes: list[str] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
+    plain: bool = False  # passes are sentences (one per line), not check names
 
 
 def _bucket_line(name: str, score: float, width: int) -> Text:
@@ -47,6 +48,9 @@ def _bucket_line(name: str, score: float, width: int) -> Text:
 
 class QualityView(Vertical):
     def compose(self) -> ComposeResult:
+        yield Tabs(
+            Tab("In words", id="quality-plain"), Tab("Technical", id="quality-technical"), id="quality-mode"
+        )
         with Horizontal(id="quality-head"):
             yield Digits("", id="quality-score")
             yield Static(EMPTY, id="quality-verdict", markup=False)
@@ -71,15 +75,20 @@ class QualityView(Vertical):
         score.update(f"{model.score:.0f}")
         score.set_class(not model.passed, "failed")
         hard = sum(f.hard for f in model.failures)
+        if model.plain:
+            head = ("How closely the data follows what you described", "bold")
+            outcome = (
+                f"{len(model.failures)} thing(s) to look at" if model.failures else "everything checks out"
+            )
+        else:
+            head = ("Quality score out of 100", "bold")
+            outcome = f"{len(model.failures)} check(s) failed" if model.failures else "every check passed"
         verdict.update(
             Text.assemble(
-                ("Quality score out of 100", "bold"),
+                head,
                 f"\nchecked on {model.source}\n",
-                (
-                    f"{len(model.failures)} check(s) failed" if model.failures else "every check passed",
-                    "bold red" if hard else "yellow" if model.failures else "green",
-                ),
-                (f", {hard} of them a declared rule" if hard else "", "red"),
+                (outcome, "bold red" if hard else "yellow" if model.failures else "green"),
+                (f", {hard} of them a declared rule" if hard and not model.plain else "", "red"),
             )
         )
         width = max((len(n) for n, _ in model.buckets), default=0)
@@ -90,13 +99,16 @@ class QualityView(Vertical):
                 ("✗ " if f.hard else "! ") + safe(f.title) + "\n",
                 style="bold red" if f.hard else "bold yellow",
             )
-            failures.append("  " + safe(f.message) + "\n")
+            if f.message:
+                failures.append("  " + safe(f.message) + "\n")
             for example in f.examples[:5]:
                 failures.append("    e.g. " + safe(example) + "\n", style="dim")
         parts["failures"].update(failures)
         parts["charts"].update(Text("\n").join(render(c) for c in model.charts))
         passes = Text()
-        if model.passes:
+        if model.plain:
+            passes = Text("\n").join(Text.assemble(("✓ ", "bold green"), safe(p)) for p in model.passes)
+        elif model.passes:
             passes.append("✓ Passed: ", style="bold green")
             passes.append(", ".join(model.passes), style="green")
         parts["passes"].update(passes)
