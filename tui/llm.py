@@ -50,6 +50,7 @@ class LLMBackend:
             on_event=on_event,
             on_partial=on_partial,
             turn_timeout=settings.llm_timeout,
+            today=settings.today,
         )
 
     def resume(self, path: Path, on_event: OnEvent, on_partial: OnPartial | None = None) -> Conversation:
@@ -60,4 +61,5 @@ class LLMBackend:
             on_event=on_event,
             on_partial=on_partial,
             turn_timeout=settings.llm_timeout,
+            today=settings.today,
         )
