@@ -99,7 +99,8 @@ def test_a_parent_without_a_time_starts_its_walk_at_the_timeframe_start() -> Non
     weeks = (s.loc[s["state"] == "off", "at"] - pd.Timestamp(doc["timeframe"]["start"])) / pd.Timedelta(
         days=7
     )
-    assert np.allclose(weeks, np.round(weeks))  # discrete periods: changes on whole weeks
+    # continuous (docs/schema-language.md §10.1): a change falls at any instant, not on whole weeks
+    assert not np.isclose(weeks, np.round(weeks)).any()
 
 
 def test_without_a_column_mapping_the_walk_fills_state_previous_state_and_the_first_datetime() -> None:
