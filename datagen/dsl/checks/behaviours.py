@@ -251,7 +251,8 @@ def _lifetime(c: Checker, node: Node, lt: Lifetime, path: Path) -> None:
                     code="outside_life",
                 )
         own = child.first_time_column()
-        gen = child.column(own).generator if own else None
+        own_col = child.column(own) if own else None
+        gen = own_col.generator if own_col is not None else None
         walked = child.walk is not None and child.walk.walk_columns(child).time == own
         if own and not walked and not isinstance(gen, DatetimeSeriesGen):
             c.issues.warning(
