@@ -55,7 +55,19 @@ def _choice(g: g.ChoiceGen) -> str:
 
 def _timestamps(g: g.DatetimeSeriesGen) -> str:
     patterns = ", ".join(p.dimension for p in g.datetime_series.pattern)
-    return "timestamps" + (f" by {patterns}" if patterns else "")
+    curve = g.datetime_series.curve
+    return (
+        "timestamps"
+        + (f" by {patterns}" if patterns else "")
+        + (f" on a {curve.type} curve" if curve else "")
+    )
+
+
+def _lifetime(x: b.Lifetime) -> str:
+    if x.end is None:
+        return f"lives from {x.start}"
+    how = f"when {x.end.walk} ends" if x.end.walk else f"{x.end.share:.0%} end"
+    return f"lives from {x.start} to {x.end.column} ({how})"
 
 
 def _sequence(g: g.SequenceGen) -> str:
@@ -92,6 +104,9 @@ PHRASES: dict[type, Callable[[Any], str]] = {
     g.LookupGen: lambda x: f"lookup {x.lookup.from_}",
     g.ExpressionGen: lambda x: f"= {_short(x.expression.code)}",
     g.EnumListGen: lambda x: f"list of {len(x.enum_list.values)}",
+    g.StateAtGen: lambda x: (
+        f"state of {x.state_at.walk} at " + ("the end" if x.state_at.at_end else x.state_at.at)
+    ),
     # modifiers: what happens to them next
     m.Multiply: lambda x: f"× {_num(x.args.factor)}",
     m.Add: lambda x: f"+ {_num(x.args.value)}",
@@ -108,6 +123,11 @@ PHRASES: dict[type, Callable[[Any], str]] = {
     b.VintageBehavior: lambda x: f"activity changes with age since {x.created_at_column}",
     b.StageConfig: lambda x: "funnel: " + " → ".join(s.stage_name for s in x.stages),
     b.StateTransitionModel: lambda x: f"lifecycle starting in '{x.initial_state}'",
+    b.Lifetime: _lifetime,
+    b.Activity: lambda x: f"activity differs per row ({x.distribution.type}, mean 1)",
+    b.ActiveIn: lambda x: (
+        f"active while {x.walk} is in " + ", ".join(s for s, w in x.states.items() if w > 0)
+    ),
     # targets: what an analyst should find
     t.WeekendShareTarget: lambda x: f"target: weekend share of {x.timestamp} in [{x.min:g}, {x.max:g}]",
     t.MeanInRangeTarget: lambda x: f"target: mean {x.column} in [{x.min:g}, {x.max:g}]",

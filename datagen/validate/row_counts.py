@@ -216,17 +216,18 @@ class _DataStates(BehaviourEngine[ActiveIn]):
         if link is None or cols.time is None:
             return []
         fk = link[0]
-        rows = (
-            self.ctx.con.cursor()
-            .sql(f"SELECT {q(fk)}, {q(cols.time)}, CAST({q(cols.label)} AS VARCHAR) FROM {q(spec.walk)}")
-            .fetchnumpy()
+        sql = (
+            f"SELECT {q(fk)} AS id, {q(cols.time)} AS t, CAST({q(cols.label)} AS VARCHAR) AS state "
+            f"FROM {q(spec.walk)}"
         )
+        rows = self.ctx.con.cursor().sql(sql).fetchnumpy()
         keys = pb.column(self.parent.pk)
-        index = np.asarray(pd.Index(keys).get_indexer(rows[fk]))
+        index = np.asarray(pd.Index(keys).get_indexer(np.asarray(rows["id"])))
         found = index >= 0
         parent = index[found]
-        time = us_or(np.asarray(rows[cols.time])[found], INT64_MIN)
-        weight = np.asarray([spec.weight(str(s)) for s in np.asarray(rows[cols.label])[found]], dtype=float)
+        time = us_or(np.asarray(rows["t"])[found], INT64_MIN)
+        states = pd.Series(np.asarray(rows["state"], dtype=object)[found], dtype=object)
+        weight = states.map(spec.states).fillna(0.0).to_numpy(float)
         n = len(keys)
         parent = np.concatenate([np.arange(n), parent])
         time = np.concatenate([np.full(n, INT64_MIN), time])

@@ -1,6 +1,8 @@
 """Vintage (docs/schema-language.md §8.2): children per parent per age unit over the same at age 0
 (the retention curve), counting a parent at age a only when that whole age unit lies inside the
-timeframe; mean value per age unit over age 0."""
+timeframe and inside its life; mean value per age unit over age 0. The activity curve is graded on
+the children it shapes: a fact whose own time the engine draws, and whose rate does not also follow
+the parent's state."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import numpy as np
 
 from datagen.dsl.base import split_ref
 from datagen.dsl.behaviours import AgeMultiplier
+from datagen.dsl.generators import DatetimeSeriesGen
 from datagen.dsl.models import Node, Schema
 from datagen.dsl.units import UNIT_US
 from datagen.validate.context import q
@@ -60,7 +63,7 @@ def recover_vintage(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Find
                 out.append(Skipped("vintage", child.id, None, f"age of {parent.id}", why))
                 continue
             if activity and child.primary_parent == parent.id and child.fanout is not None:
-                out += _vintage_activity(
+                out += _activity_or_why(
                     con, parent, child, fk, tcol, vb.created_at_column, activity, start, end
                 )
             for ref in sorted(vb.value_columns):
@@ -81,21 +84,40 @@ def recover_vintage(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Find
     return out
 
 
+def _activity_or_why(
+    con, parent: Node, child: Node, fk: str, tcol: str, created: str, curves: list, start: int, end: int
+) -> list[Finding]:
+    """The activity curve, graded on a child whose counts and times the curve shapes: its own time is
+    drawn by the engine (a datetime_series), and its rate does not also follow the parent's state."""
+    subject = f"children per {parent.id} row per {curves[0].time_unit} of age, over age 0"
+    col = child.column(tcol)
+    if col is None or not isinstance(col.generator, DatetimeSeriesGen):
+        why = f"'{tcol}' is not drawn by the engine, so the curve does not place it"
+        return [Skipped("vintage_activity", child.id, None, subject, why)]
+    if child.active_in is not None:
+        why = f"its rate also follows the state of {child.active_in.walk} (checked by active_in)"
+        return [Skipped("vintage_activity", child.id, None, subject, why)]
+    return _vintage_activity(con, parent, child, fk, tcol, created, curves, start, end)
+
+
 def _vintage_activity(
     con, parent: Node, child: Node, fk: str, tcol: str, created: str, curves: list, start: int, end: int
 ) -> list[Finding]:
     unit = UNIT_US[curves[0].time_unit]
     ages = _age_units(curves, unit, start, end)
     assert parent.pk is not None  # only parents with a key are read
+    lt = parent.lifetime
+    died = us(lt.end.column) if lt is not None and lt.end is not None else "NULL"
     rows = con.execute(
-        f"""WITH p AS (SELECT {q(parent.pk)} AS id, {us(created)} AS born FROM {q(parent.id)}
-                       WHERE {q(created)} IS NOT NULL),
+        f"""WITH p AS (SELECT {q(parent.pk)} AS id, {us(created)} AS born, coalesce({died}, {end}) AS died
+                       FROM {q(parent.id)} WHERE {q(created)} IS NOT NULL),
                  k AS (SELECT c.{q(fk)} AS id, floor(({us(tcol, "c")} - p.born) / {unit})::BIGINT AS age,
                               count(*) AS k
                        FROM {q(child.id)} c JOIN p ON c.{q(fk)} = p.id GROUP BY 1, 2)
             SELECT a.age, count(*), sum(coalesce(k.k, 0)), sum(coalesce(k.k, 0) ^ 2)
             FROM range({ages}) a(age)  -- a parent counts at age a when that whole unit is in the data
             JOIN p ON p.born + a.age * {unit} >= {start} AND p.born + (a.age + 1) * {unit} <= {end}
+                  AND p.born + (a.age + 1) * {unit} <= p.died  -- and alive for all of it
             LEFT JOIN k ON k.id = p.id AND k.age = a.age GROUP BY a.age ORDER BY a.age"""
     ).fetchall()
     subject = f"children per {parent.id} row per {curves[0].time_unit} of age, over age 0"

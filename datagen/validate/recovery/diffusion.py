@@ -1,0 +1,139 @@
+"""Diffusion curves (docs/schema-language.md §8.6): the curve's parameters fitted back from the times
+themselves, as an analyst fits an adoption curve — least squares between the cumulative share adopted
+at the end of each of 48 equal periods of the window and the curve renormalised to the window. The
+tolerance is the spread of the same fit over samples of the declared curve of the same size (the
+validator's own draws), so a short window that barely pins a parameter is held loosely, a long one
+tightly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from datagen.dsl.base import parse_instant
+from datagen.dsl.generators import BassCurve, DatetimeSeriesGen, LogisticCurve
+from datagen.dsl.models import Node, Schema
+from datagen.dsl.units import UNIT_US, YEAR_US
+from datagen.validate.context import q
+from datagen.validate.recovery.common import MIN_GROUP, Finding, Recovered, Skipped, us
+
+PERIODS = 48
+REPLICATES = 24
+Shape = Callable[[np.ndarray, Any, Any], np.ndarray]  # (t in window units, a, b) -> share adopted
+
+
+def _shape(
+    curve: BassCurve | LogisticCurve, start: int, end: int
+) -> tuple[Shape, tuple[float, float], tuple[str, str]]:
+    """The curve as a function of time (in its units from the window start) and its two parameters."""
+    if isinstance(curve, BassCurve):
+
+        def bass(t: np.ndarray, p: float, qq: float) -> np.ndarray:
+            e = np.exp(-(p + qq) * t)
+            return (1 - e) / (1 + qq / p * e)
+
+        return bass, (curve.p, curve.q), ("p", "q")
+    mid = (parse_instant(curve.midpoint).timestamp() * 1e6 - start) / YEAR_US
+
+    def logistic(t: np.ndarray, m: float, k: float) -> np.ndarray:
+        return 1 / (1 + np.exp(-np.clip(k * (t - m), -700, 700)))
+
+    return (
+        logistic,
+        (mid, curve.steepness_per_year),
+        ("midpoint (years from the window start)", "steepness_per_year"),
+    )
+
+
+def _fit(
+    shape: Shape, edges: np.ndarray, share: np.ndarray, guess: tuple[float, float]
+) -> tuple[float, float]:
+    """Least squares over a grid around the guess, refined three times (no optimiser needed)."""
+    a0, b0 = guess
+    spans = [
+        (a0 * 0.02 if a0 > 0 else -5.0, a0 * 50 if a0 > 0 else 5.0),
+        (max(b0 / 50, 1e-3), b0 * 50 + 1e-2),
+    ]
+    best = guess
+    for level in range(4):
+        if level == 0:
+            a_vals = np.geomspace(*spans[0], 60) if a0 > 0 else np.linspace(*spans[0], 60)
+            b_vals = np.geomspace(*spans[1], 60)
+        else:
+            fa, fb = 2.0 ** (2 - level), 2.0 ** (2 - level)
+            a_vals = (
+                best[0] * np.geomspace(1 / fa, fa, 25) if best[0] > 0 else best[0] + np.linspace(-fa, fa, 25)
+            )
+            b_vals = best[1] * np.geomspace(1 / fb, fb, 25)
+        a, b = np.meshgrid(a_vals, b_vals, indexing="ij")
+        total = shape(np.full_like(a, edges[-1]), a, b)
+        f = shape(edges[None, None, :], a[..., None], b[..., None]) - shape(
+            np.zeros(1), a[..., None], b[..., None]
+        )
+        f = f / (total - shape(np.zeros(1), a, b))[..., None]
+        err = ((f - share) ** 2).sum(axis=-1)
+        i, j = np.unravel_index(np.nanargmin(err), err.shape)
+        best = (float(a[i, j]), float(b[i, j]))
+    return best
+
+
+def _shares(times: np.ndarray, edges_us: np.ndarray) -> np.ndarray:
+    return np.searchsorted(np.sort(times), edges_us, side="right") / len(times)
+
+
+def recover_diffusion(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Finding]:
+    out: list[Finding] = []
+    for node in schema.nodes:
+        for col in node.columns:
+            gen = col.generator
+            if not isinstance(gen, DatetimeSeriesGen) or gen.datetime_series.curve is None:
+                continue
+            out += _recover(con, schema, node, col.name, gen)
+    return out
+
+
+def _recover(con, schema: Schema, node: Node, column: str, gen: DatetimeSeriesGen) -> list[Finding]:
+    curve = gen.datetime_series.curve
+    assert curve is not None
+    subject = f"{curve.type} curve of {column}, fitted back"
+    if node.parents or any(p.dimension == "month" for p in gen.datetime_series.pattern):
+        why = "its times are also bounded by parent rows" if node.parents else "a month pattern reshapes it"
+        return [Skipped("diffusion", node.id, column, subject, why)]
+    start, end = (round(t.timestamp() * 1e6) for t in gen.window(schema.timeframe))
+    times = np.asarray(
+        con.execute(f"SELECT {us(column)} FROM {q(node.id)} WHERE {q(column)} IS NOT NULL").fetchnumpy()[
+            f"epoch_us({q(column)})"
+        ],
+        dtype=float,
+    )
+    if len(times) < MIN_GROUP * 10:
+        return [Skipped("diffusion", node.id, column, subject, "too few rows")]
+    unit = UNIT_US[curve.time_unit] if isinstance(curve, BassCurve) else YEAR_US
+    edges_us = np.linspace(start, end, PERIODS + 1)[1:]
+    edges = (edges_us - start) / unit
+    shape, declared, names = _shape(curve, start, end)
+    fitted = _fit(shape, edges, _shares(times, edges_us), declared)
+    spread = _spread(shape, declared, edges, start, end, unit, len(times))
+    return [
+        Recovered("diffusion", node.id, column, subject, name, d, f, s, len(times), floor=0.05 * abs(d))
+        for name, d, f, s in zip(names, declared, fitted, spread, strict=True)
+    ]
+
+
+def _spread(
+    shape: Shape, declared: tuple[float, float], edges: np.ndarray, start: int, end: int, unit: int, n: int
+) -> tuple[float, float]:
+    """Standard deviation of the fitted parameters over samples of n times from the declared curve."""
+    fine = np.linspace(0.0, (end - start) / unit, 4001)
+    cdf = shape(fine, *declared) - shape(np.zeros(1), *declared)
+    cdf = cdf / cdf[-1]
+    rng = np.random.default_rng(86)
+    fits = []
+    for _ in range(REPLICATES):
+        t = np.interp(rng.random(n), cdf, fine) * unit + start
+        fits.append(_fit(shape, edges, _shares(t, edges * unit + start), declared))
+    arr = np.asarray(fits)
+    return float(arr[:, 0].std(ddof=1)), float(arr[:, 1].std(ddof=1))
