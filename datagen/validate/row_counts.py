@@ -132,16 +132,16 @@ def _fanout_expected(ctx: Context, node: Node, parent: Node, p: int) -> Expected
     hi = f.max * p if f.max is not None else math.inf
     mean = var = log_p0 = 0.0
     levels = _activity_levels(parent)
+    v = parent.activity.cv2 if parent.activity is not None else 0.0
     for m in _multipliers(ctx, node, parent, p):
+        # A mixture over each parent's own level: the mean and the expected variance averaged over the
+        # level's quantiles, plus the spread of the mean itself (at most (λ·m)² × Var(level)).
         parts = [_moments(f, m * level) for level in levels]
-        a = sum(x[0] for x in parts) / len(parts)
-        second = sum(x[1] + x[0] ** 2 for x in parts) / len(parts)  # E[var | level] + E[mean² | level]
-        c = (
-            math.log(max(sum(math.exp(x[2]) for x in parts) / len(parts), 1e-300))
-            if len(parts) > 1
-            else parts[0][2]
-        )
-        mean, var, log_p0 = mean + a, var + max(second - a * a, 0.0), log_p0 + c
+        mean += sum(x[0] for x in parts) / len(parts)
+        var += sum(x[1] for x in parts) / len(parts)
+        if v and f.lambda_ is not None:
+            var += v * float(((f.lambda_ * np.maximum(m, 0.0)) ** 2).sum())
+        log_p0 += max(x[2] for x in parts)
     sd = math.sqrt(var)
     slack = 1.0 + 0.002 * mean  # multipliers are grouped to 0.2 %
     low, high = max(lo, mean - Z * sd - slack), min(hi, mean + Z * sd + slack)

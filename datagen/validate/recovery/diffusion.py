@@ -21,7 +21,8 @@ from datagen.validate.context import q
 from datagen.validate.recovery.common import MIN_GROUP, Finding, Recovered, Skipped, us
 
 PERIODS = 48
-REPLICATES = 24
+REPLICATES = 30
+TAILS = 1.5  # the fitted parameters have heavier tails than a normal: their spread is widened by this
 Shape = Callable[[np.ndarray, Any, Any], np.ndarray]  # (t in window units, a, b) -> share adopted
 
 
@@ -48,36 +49,59 @@ def _shape(
     )
 
 
+def _loss(shape: Shape, edges: np.ndarray, share: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Squared distance between the observed cumulative shares and the renormalised curve."""
+    zero = shape(np.zeros(1), a[..., None], b[..., None])
+    f = shape(edges, a[..., None], b[..., None]) - zero
+    f = f / np.where(f[..., -1:] > 0, f[..., -1:], np.nan)
+    return np.asarray(np.nansum((f - share) ** 2, axis=-1) + np.isnan(f[..., -1]) * 1e9)
+
+
 def _fit(
     shape: Shape, edges: np.ndarray, share: np.ndarray, guess: tuple[float, float]
 ) -> tuple[float, float]:
-    """Least squares over a grid around the guess, refined three times (no optimiser needed)."""
+    """Least squares: the best of a wide grid around the guess, then a simplex search (Nelder-Mead)
+    from there. The first parameter is searched on a log scale when it is positive, the second always."""
     a0, b0 = guess
-    spans = [
-        (a0 * 0.02 if a0 > 0 else -5.0, a0 * 50 if a0 > 0 else 5.0),
-        (max(b0 / 50, 1e-3), b0 * 50 + 1e-2),
-    ]
-    best = guess
-    for level in range(4):
-        if level == 0:
-            a_vals = np.geomspace(*spans[0], 60) if a0 > 0 else np.linspace(*spans[0], 60)
-            b_vals = np.geomspace(*spans[1], 60)
+    log_a = a0 > 0
+    a_vals = np.geomspace(a0 / 30, a0 * 30, 80) if log_a else np.linspace(a0 - 5, a0 + 5, 80)
+    b_vals = np.geomspace(max(b0, 1e-3) / 30, max(b0, 1e-3) * 30, 80)
+    a, b = np.meshgrid(a_vals, b_vals, indexing="ij")
+    err = _loss(shape, edges, share, a, b)
+    i, j = np.unravel_index(int(np.argmin(err)), err.shape)
+
+    def to_x(pa: float, pb: float) -> np.ndarray:
+        return np.array([np.log(pa) if log_a else pa, np.log(pb)])
+
+    def loss(x: np.ndarray) -> float:
+        pa = np.exp(x[0]) if log_a else x[0]
+        return float(_loss(shape, edges, share, np.array([pa]), np.array([np.exp(x[1])]))[0])
+
+    simplex = [to_x(a[i, j], b[i, j])]
+    simplex += [simplex[0] + step for step in (np.array([0.1, 0.0]), np.array([0.0, 0.1]))]
+    values = [loss(x) for x in simplex]
+    for _ in range(120):
+        order = np.argsort(values)
+        simplex, values = [simplex[k] for k in order], [values[k] for k in order]
+        centre = (simplex[0] + simplex[1]) / 2
+        reflected = centre + (centre - simplex[2])
+        fr = loss(reflected)
+        if fr < values[0]:
+            expanded = centre + 2 * (centre - simplex[2])
+            fe = loss(expanded)
+            simplex[2], values[2] = (expanded, fe) if fe < fr else (reflected, fr)
+        elif fr < values[1]:
+            simplex[2], values[2] = reflected, fr
         else:
-            fa, fb = 2.0 ** (2 - level), 2.0 ** (2 - level)
-            a_vals = (
-                best[0] * np.geomspace(1 / fa, fa, 25) if best[0] > 0 else best[0] + np.linspace(-fa, fa, 25)
-            )
-            b_vals = best[1] * np.geomspace(1 / fb, fb, 25)
-        a, b = np.meshgrid(a_vals, b_vals, indexing="ij")
-        total = shape(np.full_like(a, edges[-1]), a, b)
-        f = shape(edges[None, None, :], a[..., None], b[..., None]) - shape(
-            np.zeros(1), a[..., None], b[..., None]
-        )
-        f = f / (total - shape(np.zeros(1), a, b))[..., None]
-        err = ((f - share) ** 2).sum(axis=-1)
-        i, j = np.unravel_index(np.nanargmin(err), err.shape)
-        best = (float(a[i, j]), float(b[i, j]))
-    return best
+            contracted = centre + (simplex[2] - centre) / 2
+            fc = loss(contracted)
+            if fc < values[2]:
+                simplex[2], values[2] = contracted, fc
+            else:
+                simplex = [simplex[0] + (x - simplex[0]) / 2 for x in simplex]
+                values = [loss(x) for x in simplex]
+    best = simplex[int(np.argmin(values))]
+    return (float(np.exp(best[0]) if log_a else best[0]), float(np.exp(best[1])))
 
 
 def _shares(times: np.ndarray, edges_us: np.ndarray) -> np.ndarray:
@@ -103,12 +127,8 @@ def _recover(con, schema: Schema, node: Node, column: str, gen: DatetimeSeriesGe
         why = "its times are also bounded by parent rows" if node.parents else "a month pattern reshapes it"
         return [Skipped("diffusion", node.id, column, subject, why)]
     start, end = (round(t.timestamp() * 1e6) for t in gen.window(schema.timeframe))
-    times = np.asarray(
-        con.execute(f"SELECT {us(column)} FROM {q(node.id)} WHERE {q(column)} IS NOT NULL").fetchnumpy()[
-            f"epoch_us({q(column)})"
-        ],
-        dtype=float,
-    )
+    sql = f"SELECT {us(column)} AS t FROM {q(node.id)} WHERE {q(column)} IS NOT NULL"
+    times = np.asarray(con.execute(sql).fetchnumpy()["t"], dtype=float)
     if len(times) < MIN_GROUP * 10:
         return [Skipped("diffusion", node.id, column, subject, "too few rows")]
     unit = UNIT_US[curve.time_unit] if isinstance(curve, BassCurve) else YEAR_US
@@ -136,4 +156,4 @@ def _spread(
         t = np.interp(rng.random(n), cdf, fine) * unit + start
         fits.append(_fit(shape, edges, _shares(t, edges * unit + start), declared))
     arr = np.asarray(fits)
-    return float(arr[:, 0].std(ddof=1)), float(arr[:, 1].std(ddof=1))
+    return TAILS * float(arr[:, 0].std(ddof=1)), TAILS * float(arr[:, 1].std(ddof=1))
