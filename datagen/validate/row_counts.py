@@ -266,7 +266,9 @@ def _moments(f: Fanout, m: np.ndarray) -> tuple[float, float, float]:
         k = f.dispersion or 1.0
         var = mu if f.distribution == "poisson" else mu * (1 + mu / k)
         sd = np.sqrt(var)
-        free = (lo <= mu - 12 * sd) & (hi >= mu + 12 * sd) & (mu > 0)
+        free = (
+            ((lo <= 0) | (lo <= mu - 12 * sd)) & (hi >= mu + 12 * sd) & (mu > 0)
+        )  # counts are never below 0
         log_p0 = -mu[free] if f.distribution == "poisson" else k * np.log(k / (k + mu[free]))
         totals = np.array([mu[free].sum(), var[free].sum(), log_p0.sum()])
         rest = m[~free]

@@ -1,6 +1,7 @@
 """Vintage (docs/schema-language.md §8.2): children per parent per age unit over the same at age 0
 (the retention curve), counting a parent at age a only when that whole age unit lies inside the
-timeframe and inside its life; mean value per age unit over age 0. The activity curve is graded on
+timeframe and inside its life; mean value per age unit over age 0, the segment value multiplier
+divided out. The activity curve is graded on
 the children it shapes: a fact whose own time the engine draws, and whose rate does not also follow
 the parent's state."""
 
@@ -16,7 +17,7 @@ from datagen.dsl.behaviours import AgeMultiplier
 from datagen.dsl.generators import DatetimeSeriesGen
 from datagen.dsl.models import Node, Schema
 from datagen.dsl.units import UNIT_US
-from datagen.validate.context import q
+from datagen.validate.context import q, sql_text
 from datagen.validate.recovery.common import (
     MIN_GROUP,
     Finding,
@@ -130,6 +131,7 @@ def _vintage_value(
     unit = UNIT_US[curves[0].time_unit]
     ages = _age_units(curves, unit, start, end)
     v, age = f"c.{q(column)}", f"({us(tcol, 'c')} - {us(created, 'p')})"
+    v = f"({v} / {_segment_value_sql(parent, f'{child.id}.{column}')})"
     assert parent.pk is not None  # only parents with a key are read
     rows = con.execute(
         f"""SELECT floor({age} / {unit})::BIGINT AS age, count({v}), sum({v}), sum({v} ^ 2)
@@ -138,6 +140,20 @@ def _vintage_value(
     ).fetchall()
     subject = f"mean {column} per {curves[0].time_unit} of {parent.id} age, over age 0"
     return _age_ratios(rows, unit_means(curves, unit, ages), "vintage_value", child.id, column, subject)
+
+
+def _segment_value_sql(parent: Node, ref: str) -> str:
+    """SQL: the parent's segment value multiplier of `ref`, divided out so that parents of different
+    segments living different lengths of time (a lifetime) do not tilt the mean by age."""
+    sb = parent.segment_behavior
+    if sb is None or ref not in sb.applies_to_columns:
+        return "1.0"
+    cases = " ".join(
+        f"WHEN {sql_text(seg)} THEN {b.value_multiplier!r}"
+        for seg, b in sb.behaviors.items()
+        if b.value_multiplier != 0
+    )
+    return f"(CASE CAST(p.{q(sb.segment_column)} AS VARCHAR) {cases} ELSE 1.0 END)" if cases else "1.0"
 
 
 def _age_ratios(rows: list, expected: np.ndarray, behaviour: str, table: str, column, subject) -> list:
