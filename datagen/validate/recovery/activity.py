@@ -15,7 +15,6 @@ import math
 
 import duckdb
 import numpy as np
-import pandas as pd
 
 from datagen.dsl.behaviours import ActiveIn
 from datagen.dsl.models import Node, Schema
@@ -28,6 +27,7 @@ from datagen.validate.recovery.common import (
     Skipped,
     bookkeeping,
     key_into,
+    ratio_se,
     timeframe,
     us,
 )
@@ -156,50 +156,61 @@ def _state_rates(con, schema: Schema, child: Node, ai: ActiveIn, end: int) -> li
         child.first_time_column(),
     )
     cols = sm.walk_columns(walk)
-    table = spells(con, schema, parent, child)
+    table = spells(con, schema, parent, child, segments=True)
     if cfk is None or wfk is None or tcol is None or cols.time is None or table is None:
         return [Skipped("active_in", child.id, None, subject, "no key into the parent or no time")]
     k_rows = con.execute(
         f"""WITH w AS (SELECT {q(wfk)} AS id, {q(cols.time)} AS t, CAST({q(cols.label)} AS VARCHAR) AS st
                        FROM {q(walk.id)}),
                  c AS (SELECT {q(cfk)} AS id, {q(tcol)} AS t FROM {q(child.id)})
-            SELECT coalesce(w.st, '(before the walk)'), count(*)
-            FROM c ASOF LEFT JOIN w ON c.id = w.id AND c.t >= w.t GROUP BY 1"""
-    ).fetchall()
-    kids = {str(s): int(k) for s, k in k_rows}
+            SELECT c.id, coalesce(w.st, '(before the walk)') AS st, count(*) AS k
+            FROM c ASOF LEFT JOIN w ON c.id = w.id AND c.t >= w.t GROUP BY 1, 2"""
+    ).df()
+    kids = k_rows.groupby("st")["k"].sum()
     out: list[Finding] = []
-    zero = sum(k for s, k in kids.items() if ai.weight(s) == 0)
-    total = sum(kids.values())
-    out.append(bookkeeping("active_in", child.id, "in a state of weight 0 (or before the walk)", zero, total))
+    zero = int(sum(k for st, k in kids.items() if ai.weight(str(st)) == 0))
+    out.append(
+        bookkeeping(
+            "active_in", child.id, "in a state of weight 0 (or before the walk)", zero, int(kids.sum())
+        )
+    )
     curves = parent.vintage_behavior.fanout_curves if parent.vintage_behavior else []
     t0, t1 = table["t0"].to_numpy(), table["t1"].to_numpy()
     born = np.where(np.isnan(table["born"].to_numpy()), t0, table["born"].to_numpy())
-    time = np.where(t1 > t0, curve_weight(curves, t0, np.maximum(t1, t0), born), 0.0)
-    exposure = pd.Series(time, index=table["st"].to_numpy()).groupby(level=0).sum() / MONTH_US
+    table["e"] = np.where(t1 > t0, curve_weight(curves, t0, np.maximum(t1, t0), born), 0.0)
+    table["e"] = table["e"] * table["segment"] / MONTH_US
+    # per parent and state: exposure and children (a ratio of sums, clustered by parent: levels differ)
+    per = table.groupby(["id", "st"])["e"].sum().rename("e").reset_index()
+    per = per.merge(k_rows, on=["id", "st"], how="left").fillna({"k": 0})
+    stats = {}
+    for st, g in per.groupby("st"):
+        total = g["e"].sum()
+        if total > 0:
+            rate = g["k"].sum() / total
+            stats[str(st)] = (
+                rate,
+                math.sqrt(((g["k"] - rate * g["e"]) ** 2).sum()) / total,
+                int(g["k"].sum()),
+            )
     ref = max(ai.states, key=lambda s: ai.states[s])
-    r_time, r_k = float(exposure.get(ref, 0.0)), kids.get(ref, 0)
-    if r_time <= 0 or r_k < MIN_GROUP:
+    if ref not in stats or stats[ref][2] < MIN_GROUP:
         return out
-    r_rate = r_k / r_time
-    n_parents = table["id"].nunique()
-    v = parent.activity.cv2 if parent.activity is not None else 0.0
-    for s in sm.states:
-        w, time_s, k = ai.weight(s), float(exposure.get(s, 0.0)), kids.get(s, 0)
-        if s == ref or w == 0 or time_s <= 0 or k < MIN_GROUP:
+    r_rate, r_se, _ = stats[ref]
+    for st in sm.states:
+        w = ai.weight(st)
+        if st == ref or w == 0 or st not in stats or stats[st][2] < MIN_GROUP:
             continue
-        rate = k / time_s
-        # Poisson noise of both counts, and the spread of the parents' levels (clustered counts)
-        rel = math.sqrt(1 / k + 1 / r_k + 2 * v / max(n_parents, 1))
+        rate, se, k = stats[st]
         out.append(
             Recovered(
                 "active_in",
                 child.id,
                 None,
                 subject,
-                f"{s} / {ref}",
+                f"{st} / {ref}",
                 w / ai.states[ref],
                 rate / r_rate,
-                rate / r_rate * rel,
+                ratio_se(rate, se, r_rate, r_se),
                 k,
                 floor=0.03,
             )

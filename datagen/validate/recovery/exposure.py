@@ -34,9 +34,11 @@ def curve_weight(curves: list[AgeMultiplier], t0: np.ndarray, t1: np.ndarray, bo
     return np.asarray(np.interp(t1 - born, grid, cum) - np.interp(t0 - born, grid, cum))
 
 
-def spells(con, schema: Schema, parent: Node, child: Node) -> pd.DataFrame | None:
+def spells(con, schema: Schema, parent: Node, child: Node, segments: bool = False) -> pd.DataFrame | None:
     """Per stretch of a parent's life: id, t0, t1 (us), born, weight (the child's `active_in` weight of
-    the state then, 1 without it). None when the tables hold no key to join them by."""
+    the state then, 1 without it), segment (the parent's segment `fanout_multiplier` with `segments`, so
+    that states more common in some segments are compared fairly; else 1). None when the tables hold no
+    key to join them by."""
     start, end = timeframe(schema)
     born = parent.life_start_column()
     if parent.pk is None or born is None:
@@ -66,6 +68,15 @@ def spells(con, schema: Schema, parent: Node, child: Node) -> pd.DataFrame | Non
                 WINDOW w AS (PARTITION BY s.{q(wfk)} ORDER BY {t})"""
         ).df()
         df["weight"] = df["st"].map(ai.states).fillna(0.0).astype(float)
+    sb = parent.segment_behavior
+    if segments and sb is not None:
+        seg = con.execute(
+            f"SELECT {q(parent.pk)} AS id, CAST({q(sb.segment_column)} AS VARCHAR) AS seg FROM {q(parent.id)}"
+        ).df()
+        factor = seg.set_index("id")["seg"].map({k: b.fanout_multiplier for k, b in sb.behaviors.items()})
+        df["segment"] = df["id"].map(factor.fillna(1.0)).fillna(1.0).to_numpy(float)
+    else:
+        df["segment"] = 1.0
     df["t0"] = df["t0"].astype(float).clip(lower=start, upper=end)
     df["t1"] = df["t1"].astype(float).clip(lower=start, upper=end)
     df["born"] = df["born"].astype(float)
@@ -81,5 +92,6 @@ def exposure(con, schema: Schema, parent: Node, child: Node) -> pd.Series | None
     t0, t1 = df["t0"].to_numpy(), df["t1"].to_numpy()
     born = np.where(np.isnan(df["born"].to_numpy()), t0, df["born"].to_numpy())
     ok = t1 > t0
-    w = np.where(ok, curve_weight(curves, t0, np.maximum(t1, t0), born), 0.0) * df["weight"].to_numpy()
+    w = np.where(ok, curve_weight(curves, t0, np.maximum(t1, t0), born), 0.0)
+    w = w * df["weight"].to_numpy() * df["segment"].to_numpy()
     return pd.Series(w / MONTH_US, index=df["id"]).groupby(level=0).sum()

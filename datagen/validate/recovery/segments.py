@@ -21,8 +21,10 @@ from datagen.validate.recovery.common import (
     children,
     key_into,
     ratio_se,
+    us,
 )
 from datagen.validate.recovery.exposure import exposure, lived
+from datagen.validate.recovery.vintage import value_curves_sql
 
 
 def recover_segments(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Finding]:
@@ -168,6 +170,13 @@ def _segment_value(
     subject: str,
 ) -> list:
     v = f"c.{q(column)}"
+    tcol, vb = child.first_time_column(), parent.vintage_behavior
+    if tcol and vb is not None and vb.value_curves(f"{child.id}.{column}"):
+        # segments that live longer are older on average: the value curve at each child's age divided out
+        curves = value_curves_sql(
+            parent, f"{child.id}.{column}", us(tcol, "c"), us(vb.created_at_column, "p")
+        )
+        v = f"({v} / nullif({curves}, 0))"
     assert parent.pk is not None  # only parents with a key are read
     rows = con.execute(
         f"""SELECT CAST(p.{q(seg)} AS VARCHAR), count({v}), avg({v}), stddev_samp({v})

@@ -142,6 +142,29 @@ def _vintage_value(
     return _age_ratios(rows, unit_means(curves, unit, ages), "vintage_value", child.id, column, subject)
 
 
+def curve_sql(mult: AgeMultiplier, age_us: str) -> str:
+    """SQL: the curve's value at an age given in microseconds (negative ages read as 0, floored at 0)."""
+    x = f"greatest(({age_us}) / {UNIT_US[mult.time_unit]}, 0)"
+    if isinstance(mult.curve, list):
+        cases = " ".join(f"WHEN {i} THEN {v!r}" for i, v in enumerate(mult.curve[:-1]))
+        last = mult.curve[-1]
+        return f"(CASE least(floor({x}), {len(mult.curve) - 1})::BIGINT {cases} ELSE {last!r} END)"
+    a, b = mult.curve.params.a, mult.curve.params.b
+    kind = mult.curve.curve_type
+    v = f"{a!r} + {b!r} * ln(1 + {x})" if kind == "logarithmic" else f"{a!r} + {b!r} * {x}"
+    if kind == "exponential":
+        v = f"{a!r} * exp(least({b!r} * {x}, 700))"
+    return f"greatest({v}, 0)"
+
+
+def value_curves_sql(parent: Node, ref: str, child_time: str, created: str) -> str:
+    """SQL: the product of the parent's value curves on `ref` at the child's age (1.0 with none)."""
+    vb = parent.vintage_behavior
+    curves = vb.value_curves(ref) if vb is not None else []
+    age = f"({child_time} - {created})"
+    return " * ".join(curve_sql(m, age) for m in curves) or "1.0"
+
+
 def _segment_value_sql(parent: Node, ref: str) -> str:
     """SQL: the parent's segment value multiplier of `ref`, divided out so that parents of different
     segments living different lengths of time (a lifetime) do not tilt the mean by age."""
