@@ -306,8 +306,8 @@ def positive_distribution(d: Distribution, what: str) -> Distribution:
     """`d` when every draw is a positive number with a finite mean; ValueError saying what to use."""
     if d.type not in POSITIVE_KINDS or (d.type == "uniform" and d.params["low"] < 0):
         raise ValueError(
-            f"{what} must be positive: use one of {', '.join(POSITIVE_KINDS)} (uniform with low >= 0), "
-            f"not {d.type}"
+            f"{what} must be positive: use exponential, weibull, gamma, lognormal, or uniform with "
+            f"low >= 0 (found {d.type})"
         )
     if d.clamp is not None:
         raise ValueError(f"{what} takes no clamp; choose parameters whose draws fit instead")
