@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tests.behaviours.helpers import MONTH, frames, walk_spells
-from tests.engine.conftest import col, entity, fact, lookup, schema, times
+from tests.engine.conftest import col, entity, fact, schema, times
 
 YEAR = pd.Timedelta(days=365.2425)
 TF = {"start": "2023-01-01T00:00:00Z", "end": "2025-01-01T00:00:00Z", "freq": "h"}

@@ -5,7 +5,7 @@
   expectation 1 + mean × Var(level); and the correlation between a parent's children in months 0–2 and
   3–5 of its age (parents seen and alive for six months), which must be clearly above 0.
 - `active_in`: children per unit of the parent's time in each state of its walk, over the same in the
-  state with the largest weight, against the declared weights (the time weighted by the parent's
+  state with the most children, against the declared weights (the time weighted by the parent's
   vintage activity curve at its age, when it has one); a state of weight 0 has no child at all (hard).
 """
 
@@ -192,8 +192,11 @@ def _state_rates(con, schema: Schema, child: Node, ai: ActiveIn, end: int) -> li
                 math.sqrt(((g["k"] - rate * g["e"]) ** 2).sum()) / total,
                 int(g["k"].sum()),
             )
-    ref = max(ai.states, key=lambda s: ai.states[s])
-    if ref not in stats or stats[ref][2] < MIN_GROUP:
+    weighted = [st for st in stats if ai.weight(st) > 0]
+    if not weighted:
+        return out
+    ref = max(weighted, key=lambda st: stats[st][2])  # the best-measured state: the most children
+    if stats[ref][2] < MIN_GROUP:
         return out
     r_rate, r_se, _ = stats[ref]
     for st in sm.states:
