@@ -262,7 +262,7 @@ def _moments(f: Fanout, m: np.ndarray) -> tuple[float, float, float]:
     """Sum over parents with multipliers `m` of the children count's mean, variance and log P(0)."""
     lo, hi = f.min or 0, (f.max if f.max is not None else math.inf)
     if f.distribution != "uniform":
-        mu = f.lambda_ * m
+        mu = f.lambda_ * np.maximum(m, 0.0)  # m < 0: never alive (grouped below)
         k = f.dispersion or 1.0
         var = mu if f.distribution == "poisson" else mu * (1 + mu / k)
         sd = np.sqrt(var)
