@@ -602,6 +602,75 @@ class _Builder:
                     },
                 }
 
+    def lives(self) -> None:
+        """Lifetimes (a share ending after a duration, or the end of a state walk), activity levels and
+        rates by state, where the checker has nothing to warn about: every fact under the entity, at
+        any depth, draws its own time (a datetime_series without time_jitter)."""
+        for e in (t for t in self.tables if t.node["kind"] == "entity" and t.id != "fx"):
+            below = self.descendants(e)
+            primary = [t for t in below if t.node["parents"][0] == e.id]
+            walks = [t for t in primary if "state_transition_model" in t.node]
+            for t in primary:
+                if walks and t.node.get("fanout") and self.drawn_inside(t) and t.time_col and self.maybe(0.7):
+                    weights = {"active": self.draw(st.floats(0, 2)), "paused": self.draw(st.floats(0, 2))}
+                    if sum(weights.values()) > 0:
+                        t.node["active_in"] = {"walk": walks[0].id, "states": weights}
+            if any(t.node.get("fanout") for t in primary) and self.maybe(0.5):
+                e.node["activity"] = {
+                    "distribution": self.pick(
+                        [
+                            {
+                                "type": "gamma",
+                                "params": {"shape": self.draw(st.floats(0.3, 5)), "scale": 1.0},
+                            },
+                            {
+                                "type": "lognormal",
+                                "params": {"mean": 0.0, "sigma": self.draw(st.floats(0.1, 1.5))},
+                            },
+                        ]
+                    )
+                }
+            if not e.time_col or not all(self.drawn_inside(t) for t in below) or not self.maybe(0.4):
+                continue
+            e.add(
+                {
+                    "name": "ended_at",
+                    "type": "datetime",
+                    "nullable": True,
+                    "generator": {"datetime_series": {}},
+                }
+            )
+            if walks and self.maybe(0.7):
+                end: dict[str, Any] = {"column": "ended_at", "walk": self.pick(walks).id}
+            else:
+                after = {"type": "exponential", "params": {"scale": self.draw(st.floats(1, 400))}}
+                end = {
+                    "column": "ended_at",
+                    "share": self.draw(st.floats(0, 1)),
+                    "after": {"distribution": after},
+                }
+            e.node["lifetime"] = {"start": e.time_col, "end": end}
+
+    def descendants(self, e: _Table) -> list[_Table]:
+        out: list[_Table] = []
+        todo = [e.id]
+        while todo:
+            pid = todo.pop()
+            for t in self.tables:
+                if t.node.get("parents", [None])[0] == pid and t not in out:
+                    out.append(t)
+                    todo.append(t.id)
+        return out
+
+    @staticmethod
+    def drawn_inside(t: _Table) -> bool:
+        """The fact's own time is drawn by the engine (or filled by its walk), and no time_jitter moves a
+        drawn time afterwards."""
+        times = [c for c in t.columns if c["type"] in ("datetime", "date")]
+        if any(m["transform"] == "time_jitter" for c in times for m in c.get("modifiers", [])):
+            return False
+        return not times or "datetime_series" in times[0]["generator"]
+
     def value_constraints(self) -> None:
         """Constraints the data satisfies by construction: the columns they name are not modified, scaled
         or nullable."""
@@ -650,6 +719,7 @@ class _Builder:
         for i in range(self.draw(st.integers(0, 3))):
             self.fact(i, vocabs, effects)
         self.behaviours()
+        self.lives()
         self.value_constraints()
         timeframe: dict[str, Any] = {"start": _iso(self.start), "end": _iso(self.end)}
         if self.maybe():

@@ -77,10 +77,16 @@ VALIDATOR_MAY_USE_ENGINE = {
     "datagen.validate.context": {"datagen.engine.cast"},
     # row counts: each parent's fanout multiplier, the engine's own, to bound how many rows a table must
     # hold (a guard against lost or added rows); whether the multipliers themselves are right is what the
-    # segment, effect and vintage recoveries re-derive
+    # segment, effect, vintage, lifetime, activity and state-rate recoveries re-derive. A rate over a
+    # parent's life is integrated by the engine's intensity from the parents' lives and the walk table
+    # as the data holds them (and the plan's bounds of the child's time)
     "datagen.validate.row_counts": {
+        "datagen.engine.behaviours",
         "datagen.engine.block",
         "datagen.engine.fanout",
+        "datagen.engine.intensity",
+        "datagen.engine.lifecycle",
+        "datagen.engine.plan",
         "datagen.engine.registry",
         "datagen.engine.timegrid",
     },

@@ -64,7 +64,19 @@ def _choice(g: g.ChoiceGen) -> str:
 
 def _timestamps(g: g.DatetimeSeriesGen) -> str:
     patterns = ", ".join(p.dimension for p in g.datetime_series.pattern)
-    return "timestamps" + (f" by {patterns}" if patterns else "")
+    curve = g.datetime_series.curve
+    return (
+        "timestamps"
+        + (f" by {patterns}" if patterns else "")
+        + (f" on a {curve.type} curve" if curve else "")
+    )
+
+
+def _lifetime(x: b.Lifetime) -> str:
+    if x.end is None:
+        return f"lives from {x.start}"
+    how = f"when {x.end.walk} ends" if x.end.walk else f"{x.end.share:.0%} end"
+    return f"lives from {x.start} to {x.end.column} ({how})"
 
 
 def _sequence(g: g.SequenceGen) -> str:
@@ -165,8 +177,20 @@ def _busiest(dimension: str, weights: list[float]) -> str:
     return f"varies by {_DIMENSION.get(dimension, dimension)}"
 
 
+def _plain_lifetime(x: b.Lifetime) -> str:
+    if x.end is None:
+        return f"each one starts at {words(x.start)}"
+    how = f"when {words(x.end.walk)} ends" if x.end.walk else f"about {percent(x.end.share or 0)} of them end"
+    return f"each one lives from {words(x.start)} to {words(x.end.column)}, {how}; nothing happens after"
+
+
 def _plain_timestamps(g: g.DatetimeSeriesGen) -> str:
     shapes = [s for s in (_busiest(p.dimension, p.weights) for p in g.datetime_series.pattern) if s]
+    curve = g.datetime_series.curve
+    if curve is not None:
+        shapes.append(
+            "slow at first, then taking off" if curve.type == "bass" else "growing along an S-curve"
+        )
     return "a date and time in the period" + (f", {', '.join(shapes)}" if shapes else "")
 
 
@@ -265,6 +289,13 @@ PHRASES: dict[type, Phrase] = {
         lambda x: f"list of {len(x.enum_list.values)}",
         lambda x: f"from a list: {_list([str(v) for v in x.enum_list.values], 3)}",
     ),
+    g.StateAtGen: Phrase(
+        lambda x: f"state of {x.state_at.walk} at " + ("the end" if x.state_at.at_end else x.state_at.at),
+        lambda x: (
+            f"the {words(x.state_at.walk)} state "
+            + ("it ended in" if x.state_at.at_end else f"at {words(x.state_at.at)}")
+        ),
+    ),
     # modifiers: what happens to them next
     m.Multiply: Phrase(lambda x: f"× {_num(x.args.factor)}", _plain_multiply),
     m.Add: Phrase(lambda x: f"+ {_num(x.args.value)}", lambda x: f"plus {_num(x.args.value)}"),
@@ -306,6 +337,17 @@ PHRASES: dict[type, Phrase] = {
     b.StateTransitionModel: Phrase(
         lambda x: f"lifecycle starting in '{x.initial_state}'",
         lambda x: f"a life story: starts as {x.initial_state}, then moves between states",
+    ),
+    b.Lifetime: Phrase(_lifetime, _plain_lifetime),
+    b.Activity: Phrase(
+        lambda x: f"activity differs per row ({x.distribution.type}, mean 1)",
+        lambda x: "some are much more active than others, and stay that way",
+    ),
+    b.ActiveIn: Phrase(
+        lambda x: f"active while {x.walk} is in " + ", ".join(s for s, w in x.states.items() if w > 0),
+        lambda x: (
+            "only happens while " + words(x.walk) + " is " + _list([s for s, w in x.states.items() if w > 0])
+        ),
     ),
     # targets: what an analyst should find
     t.WeekendShareTarget: Phrase(

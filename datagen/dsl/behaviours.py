@@ -6,6 +6,7 @@ they apply to, the spread of a gap or a duration)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal
 
@@ -13,7 +14,8 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from datagen.dsl.base import Feature, Read, Strict
-from datagen.dsl.units import TimeUnit
+from datagen.dsl.generators import Distribution
+from datagen.dsl.units import UNIT_US, TimeUnit
 
 if TYPE_CHECKING:
     from datagen.dsl.models import Node, Schema
@@ -293,3 +295,161 @@ class StateTransitionModel(WalkBlock):
     def walk_columns(self, node: Node) -> WalkColumns:
         c = self.columns or StateColumns()
         return _walk_columns(node, c.state, c.previous_state, c.time, self.columns is not None)
+
+
+# --- lifetimes, activity and states that matter (§10.2, §10.3) ------------------------------------------
+
+POSITIVE_KINDS = ("exponential", "weibull", "gamma", "lognormal", "uniform")
+
+
+def positive_distribution(d: Distribution, what: str) -> Distribution:
+    """`d` when every draw is a positive number with a finite mean; ValueError saying what to use."""
+    if d.type not in POSITIVE_KINDS or (d.type == "uniform" and d.params["low"] < 0):
+        raise ValueError(
+            f"{what} must be positive: use exponential, weibull, gamma, lognormal, or uniform with "
+            f"low >= 0 (found {d.type})"
+        )
+    if d.clamp is not None:
+        raise ValueError(f"{what} takes no clamp; choose parameters whose draws fit instead")
+    return d
+
+
+def distribution_mean(d: Distribution) -> float:
+    """The mean of a positive distribution (POSITIVE_KINDS), from its parameters."""
+    p = d.params
+    if d.type == "exponential":
+        return p["scale"]
+    if d.type == "weibull":
+        return p["scale"] * math.gamma(1 + 1 / p["shape"])
+    if d.type == "gamma":
+        return p["shape"] * p["scale"]
+    if d.type == "lognormal":
+        return math.exp(p["mean"] + p["sigma"] ** 2 / 2)
+    return (p["low"] + p["high"]) / 2
+
+
+def distribution_cv2(d: Distribution) -> float:
+    """Variance over the squared mean (the variance of the level once normalised to mean 1)."""
+    p = d.params
+    if d.type == "exponential":
+        return 1.0
+    if d.type == "weibull":
+        k = p["shape"]
+        return math.gamma(1 + 2 / k) / math.gamma(1 + 1 / k) ** 2 - 1
+    if d.type == "gamma":
+        return 1 / p["shape"]
+    if d.type == "lognormal":
+        return math.expm1(p["sigma"] ** 2)
+    mean = (p["low"] + p["high"]) / 2
+    return (p["high"] - p["low"]) ** 2 / 12 / mean**2
+
+
+class LifeDuration(Strict):
+    """How long a row that ends lives: a positive distribution in `unit`s (continuous)."""
+
+    distribution: Distribution
+    unit: TimeUnit = "day"
+
+    @field_validator("distribution")
+    @classmethod
+    def _positive(cls, d: Distribution) -> Distribution:
+        return positive_distribution(d, "a lifetime's duration")
+
+    @property
+    def unit_us(self) -> int:
+        return UNIT_US[self.unit]
+
+
+class LifetimeEnd(Strict):
+    column: str
+    share: float | None = Field(default=None, ge=0, le=1)
+    after: LifeDuration | None = None
+    walk: str | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> LifetimeEnd:
+        by_share = self.share is not None or self.after is not None
+        if by_share == (self.walk is not None):
+            raise ValueError(
+                'give either "share" and "after" (a share of rows end after a duration) or "walk" '
+                "(a row ends when its state walk enters a terminal state), not both"
+            )
+        if by_share and (self.share is None or self.after is None):
+            raise ValueError('"share" and "after" go together: the share of rows that end, and when')
+        return self
+
+
+class Lifetime(BehaviourBlock):
+    # A row lives in [start, end): its child facts, at any depth, happen only then, at a rate.
+    keyword = "lifetime"
+    node_kinds = ("entity",)
+    optional_parts = ("end",)
+    start: str
+    end: LifetimeEnd | None = None
+
+    @property
+    def end_column(self) -> str | None:
+        return self.end.column if self.end is not None else None
+
+    @property
+    def end_walk(self) -> str | None:
+        """The fact whose state walk ends the row (None: a share ends after a duration, or no end)."""
+        return self.end.walk if self.end is not None else None
+
+    def filled_columns(self) -> set[str]:
+        """The columns of its own table the block writes (their generators are placeholders)."""
+        return {self.end.column} if self.end is not None else set()
+
+    def reads(self, node: Node, schema: Schema) -> list[Read]:
+        out = [Read(node.id, self.start)]  # read by the children (and their children)
+        if self.end is not None:
+            out.append(Read(node.id, self.end.column))
+        return out
+
+    def child_time_bounds(self) -> list[tuple[Literal["lo", "hi"], str]]:
+        return [("lo", self.start)]  # the end bounds them too, exclusively (engine/intensity.py)
+
+    def places_child_times(self) -> bool:
+        return True  # children are drawn inside the life, at a rate
+
+
+class Activity(BehaviourBlock):
+    # Each row draws a level (mean 1) that multiplies the rate of all its child facts for life.
+    keyword = "activity"
+    node_kinds = ("entity",)
+    distribution: Distribution
+
+    @field_validator("distribution")
+    @classmethod
+    def _positive(cls, d: Distribution) -> Distribution:
+        return positive_distribution(d, "an activity level")
+
+    @property
+    def mean(self) -> float:
+        return distribution_mean(self.distribution)
+
+    @property
+    def cv2(self) -> float:
+        """The variance of the normalised level (1/shape for a gamma)."""
+        return distribution_cv2(self.distribution)
+
+
+class ActiveIn(BehaviourBlock):
+    # A child fact's rate follows the state its parent is in (a weight per state of the parent's walk).
+    keyword = "active_in"
+    node_kinds = ("fact",)
+    walk: str
+    states: dict[str, float]
+
+    @field_validator("states")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(w < 0 for w in v.values()) or not any(w > 0 for w in v.values()):
+            raise ValueError("state weights must be >= 0 and not all 0 (states not listed weigh 0)")
+        return v
+
+    def weight(self, state: str) -> float:
+        return self.states.get(state, 0.0)
+
+    def places_child_times(self) -> bool:
+        return True

@@ -33,6 +33,7 @@ from datagen.dsl.expressions import referenced_columns
 from datagen.dsl.freq import checked_freq
 from datagen.dsl.issues import allowed_list, did_you_mean
 from datagen.dsl.limits import INT64_MAX, INT64_MIN
+from datagen.dsl.units import TimeUnit
 from datagen.errors import DatagenError
 
 if TYPE_CHECKING:
@@ -326,10 +327,48 @@ class Window(Strict):
         return checked_instant(v)
 
 
+class BassCurve(Strict):
+    """Bass diffusion: the share adopted by t is (1 − e^−(p+q)t) / (1 + (q/p)·e^−(p+q)t), t in
+    `time_unit`s from the window start."""
+
+    type: Literal["bass"]
+    p: float = Field(gt=0, le=1)
+    q: float = Field(ge=0, le=100)
+    time_unit: TimeUnit = "year"
+
+    def adopted(self, t: np.ndarray) -> np.ndarray:
+        """F(t): the share adopted by t (in `time_unit`s, t >= 0)."""
+        e = np.exp(-(self.p + self.q) * np.maximum(t, 0.0))
+        return np.asarray((1 - e) / (1 + self.q / self.p * e))
+
+
+class LogisticCurve(Strict):
+    """A logistic S-curve: the share adopted by t is 1 / (1 + e^−k(t − midpoint)), k per year."""
+
+    type: Literal["logistic"]
+    midpoint: str
+    steepness_per_year: float = Field(gt=0, le=1000)
+
+    @field_validator("midpoint")
+    @classmethod
+    def _iso(cls, v: str) -> str:
+        from datagen.dsl.models import checked_instant  # models imports this module
+
+        return checked_instant(v)
+
+    def adopted_at(self, years_from_midpoint: np.ndarray) -> np.ndarray:
+        z = np.clip(self.steepness_per_year * years_from_midpoint, -700, 700)
+        return np.asarray(1 / (1 + np.exp(-z)))
+
+
+DiffusionCurve = Annotated[BassCurve | LogisticCurve, Field(discriminator="type")]
+
+
 class DatetimeSeriesArgs(Strict):
     within: Literal["timeframe"] | Window = "timeframe"
     freq: str | None = None
     pattern: list[PatternSpec] = Field(default_factory=list, json_schema_extra=ONE_OR_MANY)
+    curve: DiffusionCurve | None = None
 
     @field_validator("freq")
     @classmethod
@@ -378,6 +417,16 @@ class LookupArgs(Strict):
 
 class ExpressionArgs(Strict):
     code: str
+
+
+class StateAtArgs(Strict):
+    walk: str
+    at: str = "end"
+
+    @property
+    def at_end(self) -> bool:
+        """The latest state the walk entered (else: the state at the time in the column `at`)."""
+        return self.at == "end"
 
 
 class EnumListArgs(Strict):
@@ -554,6 +603,20 @@ class EnumListGen(GeneratorModel):
         return len(set(map(str, values))) == len(values)
 
 
+class StateAtGen(GeneratorModel):
+    """The state a walk of this row's parent (or of this row itself, on an entity) was in at a time."""
+
+    column_types = ("string",)
+    state_at: StateAtArgs
+
+    @property
+    def args(self) -> StateAtArgs:
+        return self.state_at
+
+    def local_columns(self, column: str) -> set[str]:
+        return set() if self.state_at.at_end else {self.state_at.at}
+
+
 GENERATOR_MODELS: dict[str, type[GeneratorModel]] = {
     m.keyword: m
     for m in (
@@ -565,6 +628,7 @@ GENERATOR_MODELS: dict[str, type[GeneratorModel]] = {
         LookupGen,
         ExpressionGen,
         EnumListGen,
+        StateAtGen,
     )
 }
 
@@ -606,7 +670,8 @@ Generator = Annotated[
     | Annotated[FakerGen, Tag("faker")]
     | Annotated[LookupGen, Tag("lookup")]
     | Annotated[ExpressionGen, Tag("expression")]
-    | Annotated[EnumListGen, Tag("enum_list")],
+    | Annotated[EnumListGen, Tag("enum_list")]
+    | Annotated[StateAtGen, Tag("state_at")],
     Discriminator(
         _generator_tag,
         custom_error_type="generator_kind",

@@ -12,7 +12,10 @@ from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_v
 
 from datagen.dsl.base import TIME, ColumnType, Strict, parse_instant
 from datagen.dsl.behaviours import (
+    ActiveIn,
+    Activity,
     BehaviourBlock,
+    Lifetime,
     SegmentBehavior,
     StageConfig,
     StateTransitionModel,
@@ -235,6 +238,9 @@ class Node(Strict):
     vintage_behavior: VintageBehavior | None = None
     stage_config: StageConfig | None = None
     state_transition_model: StateTransitionModel | None = None
+    lifetime: Lifetime | None = None
+    activity: Activity | None = None
+    active_in: ActiveIn | None = None
 
     DEFAULT_ROWS: ClassVar[int] = 1000
 
@@ -274,8 +280,10 @@ class Node(Strict):
         return self.stage_config if self.stage_config is not None else self.state_transition_model
 
     def life_start_column(self) -> str | None:
-        """The column holding when a row begins: its vintage creation time, else its first datetime
-        column. A walk over this row's children starts there."""
+        """The column holding when a row begins: its lifetime's start, else its vintage creation time,
+        else its first datetime column. A walk over this row's children starts there."""
+        if self.lifetime is not None:
+            return self.lifetime.start
         if self.vintage_behavior is not None:
             return self.vintage_behavior.created_at_column
         return self.first_time_column()

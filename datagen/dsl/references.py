@@ -45,6 +45,8 @@ def table_dependencies(schema: Schema) -> dict[str, set[str]]:
 
 
 def walk_columns(node: Node) -> set[str]:
-    """Columns a behaviour block fills on this node (their generators are placeholders)."""
+    """Columns a behaviour block fills on this node (their generators are placeholders): a walk's, and
+    the end of a lifetime."""
     walk = node.walk
-    return walk.walk_columns(node).filled(node) if walk is not None else set()
+    filled = walk.walk_columns(node).filled(node) if walk is not None else set()
+    return filled | (node.lifetime.filled_columns() if node.lifetime is not None else set())

@@ -1,18 +1,17 @@
 """How behaviour blocks act on generation: the hooks a block's engine implementation may fill, and the
-two places that combine them (a value's multiplier; where a child's time falls).
+place that combines the value multipliers.
 
 The world model (docs/architecture.md) reads a child table as a point process on its parent's life:
-each parent row has an intensity `rate × segment × vintage(age(t)) × …`. The hooks are the terms of
-that product: a factor per parent row (`fanout_factor`), the share of the timeframe's intensity a row's
-life integrates to (`fanout_share`), a density over the child's time (`child_time_density`), a
-multiplier of listed child values (`scale_values`), and the weight of a row when a child draws it as a
-further parent (`reference_weights`). Every hook defaults to "no effect", so a block fills only what it
+each parent row has an intensity `rate × activity × segment × vintage(age(t)) × state(t) × …`, zero
+outside its life. The hooks are the terms of that product: a factor per parent row (`fanout_factor`),
+a step function of time per parent row (`rate_steps`, combined by engine/intensity.py into the
+children's counts and times), a multiplier of listed child values (`scale_values`), the weight of a
+row when a child draws it as a further parent (`reference_weights`), and the columns of its own table a
+block fills (`fills`, `fill_column`). Every hook defaults to "no effect", so a block fills only what it
 changes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 import numpy as np
@@ -23,17 +22,9 @@ from datagen.dsl.models import Node
 
 if TYPE_CHECKING:
     from datagen.engine.block import Block, Store
+    from datagen.engine.intensity import ParentBlock, Steps
 
 B = TypeVar("B", bound=BehaviourBlock)
-
-
-@dataclass(frozen=True)
-class TimeDensity:
-    """Where a parent's children fall in time, up to a constant: `weight(rows, t)` at times `t` of the
-    block's rows `rows` (an index), never above `cap`."""
-
-    cap: float
-    weight: Callable[[slice | np.ndarray, np.ndarray], np.ndarray]
 
 
 class BehaviourEngine(Generic[B]):
@@ -43,11 +34,18 @@ class BehaviourEngine(Generic[B]):
         """Multiplier of the children of each of `rows` (rows of `parent`), before table-level effects."""
         return None
 
-    def fanout_share(
-        self, spec: B, parent: Node, store: Store, rows: np.ndarray, tf: tuple[int, int]
-    ) -> np.ndarray | None:
-        """Share of the whole-timeframe count each row produces (its intensity integrated over time)."""
-        return None
+    def rate_steps(self, spec: B, pb: ParentBlock) -> list[Steps]:
+        """How the block makes the rate of a child fact vary over each parent row's life (pb: one block
+        of parent rows and the child fact), as step functions of time that multiply."""
+        return []
+
+    def fills(self, spec: B) -> set[str]:
+        """Columns of the block's own table it fills (their generators are placeholders)."""
+        return set()
+
+    def fill_column(self, spec: B, block: Block, name: str) -> np.ndarray:
+        """The values of one of the columns it fills, for the rows of `block`."""
+        raise NotImplementedError
 
     def max_fanout_factor(self, spec: B) -> float:
         """The largest `fanout_factor` (for size estimates before anything is generated)."""
@@ -62,10 +60,6 @@ class BehaviourEngine(Generic[B]):
     ) -> np.ndarray | float | None:
         """`out` times this block's multiplier of the values of `ref` (`table.column`) in the block."""
         return out
-
-    def child_time_density(self, spec: B, block: Block, parent: Node) -> TimeDensity | None:
-        """How the block shapes the times of `parent`'s children (the block's rows)."""
-        return None
 
 
 def value_multiplier(block: Block, column: str) -> np.ndarray | float | None:
@@ -82,25 +76,6 @@ def value_multiplier(block: Block, column: str) -> np.ndarray | float | None:
         for spec in parent.behaviours:
             out = block.engines(spec).scale_values(spec, block, parent, ref, out)
     return out
-
-
-def time_density(block: Block, parent: Node) -> TimeDensity | None:
-    """The product of the densities the parent's blocks put on its children's times (None: uniform)."""
-    found = [
-        d for spec in parent.behaviours if (d := block.engines(spec).child_time_density(spec, block, parent))
-    ]
-    if not found:
-        return None
-    if len(found) == 1:
-        return found[0]
-
-    def weight(rows: slice | np.ndarray, t: np.ndarray) -> np.ndarray:
-        out = np.ones(len(t))
-        for d in found:
-            out *= d.weight(rows, t)
-        return out
-
-    return TimeDensity(float(np.prod([d.cap for d in found])), weight)
 
 
 def _is_key(block: Block, column: str) -> bool:

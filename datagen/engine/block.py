@@ -5,6 +5,7 @@ through the store (only the columns later tables need are kept there)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -16,11 +17,13 @@ import pandas as pd
 from datagen.dsl.behaviours import BehaviourBlock
 from datagen.dsl.models import Schema
 from datagen.engine.plan import Plan, TablePlan
-from datagen.engine.rng import block_rng
+from datagen.engine.rng import BLOCK_ROWS, block_rng
 from datagen.engine.timegrid import to_us
 
 if TYPE_CHECKING:
     from datagen.engine.behaviours import BehaviourEngine
+    from datagen.engine.lifecycle import Life
+    from datagen.engine.walks import WalkResult
 
 
 def null_like(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
@@ -49,6 +52,12 @@ class Store:
     derived: dict[tuple[str, str], np.ndarray | None] = field(default_factory=dict)  # computed once per table
     # cumulative weights of a table's rows, for a child that draws one as a further parent (segments)
     reference_weights: dict[str, np.ndarray] = field(default_factory=dict)
+    # each row's life and activity level, for tables whose children live inside it (engine/lifecycle.py)
+    lives: dict[str, Life] = field(default_factory=dict)
+    # walks of recent parent blocks, by (walk table, parent block): a walk is run once per parent block
+    walks: OrderedDict[tuple[str, int], WalkResult] = field(default_factory=OrderedDict)
+    # the intensity pieces of the last parent block a fact's times were drawn for (engine/intensity.py)
+    pieces: tuple[Any, Any] | None = None
 
     def column(self, table: str, column: str) -> np.ndarray:
         return self.columns[table][column]
@@ -83,6 +92,7 @@ class Block:
     parent_rows: np.ndarray | None = None  # primary-parent row of each row (facts)
     parent_block: int | None = None  # facts: the block of parent rows these rows were born from
     child_offset: int = 0  # facts: position of the first row among that parent block's children
+    block_rows: int = BLOCK_ROWS  # rows per block (a parent block k holds rows k·block_rows onwards)
     values: dict[str, np.ndarray] = field(default_factory=dict)
     # values a clamp clipped to a bound, by (column, where: "clamp" or "modifiers[i]"), for the preflight
     clipped: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -100,6 +110,13 @@ class Block:
         if count:
             key = (column, where)
             self.clipped[key] = self.clipped.get(key, 0) + count
+
+    def parent_block_rows(self) -> np.ndarray:
+        """Every row of the block of primary-parent rows this fact block was born from."""
+        assert self.parent_block is not None and self.table.node.primary_parent is not None
+        k, b = self.parent_block, self.block_rows
+        size = self.store.rows[self.table.node.primary_parent]
+        return np.arange(k * b, min((k + 1) * b, size), dtype=np.int64)
 
     def rng(self, column: str, purpose: str = "") -> np.random.Generator:
         return block_rng(self.seed, self.node_id, column, self.index, purpose)

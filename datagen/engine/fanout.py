@@ -1,7 +1,8 @@
 """How many children each parent row has (docs/schema-language.md §5): drawn per block of parent rows,
-after every multiplier — the parent's behaviour blocks per row (segment), the table-level effects read
-on the parent's row, then the share of the timeframe the parent's activity integrates to (vintage) —
-bounded by min/max."""
+after every multiplier — the parent's behaviour blocks per row (segment, activity), the table-level
+effects read on the parent's row, then, when the fanout is a rate over the parent's life (a lifetime, a
+vintage activity curve, `active_in`), the share of the window's intensity the parent's life holds
+(engine/intensity.py) — bounded by min/max; a parent with no life inside the window has none."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from datagen.dsl.models import Node
 from datagen.engine.behaviours import BehaviourEngine
 from datagen.engine.block import Store
 from datagen.engine.effects import effect_multiplier
+from datagen.engine.intensity import ParentBlock, rated, shares
+from datagen.engine.plan import Plan
 from datagen.engine.rng import block_rng
 
 Engines = Callable[[BehaviourBlock], BehaviourEngine[Any]]
@@ -36,10 +39,6 @@ def fanout_multiplier(
         keys = {local: store.column(parent.id, local)[rows] for local in args.on}
         factor = effect_multiplier(store, args, keys, store.column(parent.id, tcol)[rows])
         m = m * factor if args.map.op == "mul" else m + factor
-    for spec in parent.behaviours:
-        share = engines(spec).fanout_share(spec, parent, store, rows, tf)
-        if share is not None:
-            m *= share
     return np.maximum(m, 0.0)
 
 
@@ -52,6 +51,7 @@ def child_counts(
     rows: np.ndarray,
     tf: tuple[int, int],
     engines: Engines,
+    plan: Plan | None = None,
 ) -> np.ndarray:
     """Children per parent row for one block of parent rows (int64)."""
     f = fact.fanout
@@ -60,6 +60,10 @@ def child_counts(
         return np.ones(n, dtype=np.int64)
     rng = block_rng(seed, fact.id, "__fanout__", block)
     m = fanout_multiplier(fact, parent, store, rows, tf, engines)
+    alive = None
+    if plan is not None and rated(fact, parent):
+        share, alive = shares(ParentBlock(fact, parent, store, plan, seed, block, rows, tf), engines)
+        m = m * share
     # A multiplier that overflowed (a vintage curve or an effect gone to inf) must not crash the draw or
     # wrap a count: each parent is capped at the table limit, and the engine then refuses the table.
     m = np.where(np.isfinite(m), np.minimum(m, MAX_ROWS), MAX_ROWS)
@@ -78,4 +82,7 @@ def child_counts(
         counts = np.floor(base + rng.random(n))  # stochastic rounding keeps the mean
     lo = f.min if f.min is not None else 0
     hi = f.max if f.max is not None else MAX_ROWS
-    return np.asarray(np.clip(counts, lo, hi).astype(np.int64))
+    counts = np.clip(counts, lo, hi).astype(np.int64)
+    if alive is not None:
+        counts = np.where(alive, counts, 0)  # never alive inside the window: no time to place a child at
+    return np.asarray(counts)

@@ -23,11 +23,11 @@ from datagen.engine.block import Block, Store
 from datagen.engine.cast import arrow_schema, inject_nulls, settle, to_arrow
 from datagen.engine.fanout import child_counts
 from datagen.engine.generators import truncate_to_clamp
+from datagen.engine.lifecycle import Life, block_life, keeps_life
 from datagen.engine.plan import Plan, TablePlan, make_plan
 from datagen.engine.registry import GENERATORS, MODIFIERS, behaviour_engine, walk_engine
 from datagen.engine.rng import BLOCK_ROWS
 from datagen.engine.timegrid import to_us
-from datagen.engine.walks import WalkResult
 from datagen.errors import DatagenError, GenerationError, InputError
 
 MAX_ROWS_PER_TABLE = MAX_ROWS
@@ -96,7 +96,6 @@ class Engine:
     def __post_init__(self) -> None:
         self.plan: Plan = make_plan(self.schema)
         self.store = Store()
-        self.walk_cache: tuple[tuple[str, int], WalkResult] | None = None  # the last parent block's walk
         self.clipped: dict[tuple[str, str, str], int] = {}  # (table, column, where) -> values clipped
         tf = self.schema.timeframe
         self.tf = (int(to_us(tf.start_dt)), int(to_us(tf.end_dt)))
@@ -175,7 +174,9 @@ class Engine:
         rows = np.arange(r0, r1, dtype=np.int64)
         if node.walk is not None:
             return walk_engine(node.walk).counts(node.walk, self, node, parent, k, rows)
-        return child_counts(self.options.seed, node, parent, self.store, k, rows, self.tf, behaviour_engine)
+        return child_counts(
+            self.options.seed, node, parent, self.store, k, rows, self.tf, behaviour_engine, self.plan
+        )
 
     # --- blocks --------------------------------------------------------------------------------------
     def blocks(self, tp: TablePlan, layout: Layout) -> Iterator[Block]:
@@ -202,6 +203,7 @@ class Engine:
                 parent_rows,
                 parent_block=spec.parent_block,
                 child_offset=spec.child_offset,
+                block_rows=self.options.block_rows,
             )
 
     def fill(self, block: Block) -> None:
@@ -214,12 +216,17 @@ class Engine:
             col = node.column(name)
             assert col is not None
             block.values[name] = settle(col, block.values[name])
+        own = {c: spec for spec in node.behaviours for c in behaviour_engine(spec).fills(spec)}
         for name in block.table.column_order:
             if name in filled:
                 continue
             col = node.column(name)
             assert col is not None
             try:
+                if name in own:  # a column a behaviour block of its own table fills (a lifetime's end)
+                    v = behaviour_engine(own[name]).fill_column(own[name], block, name)
+                    block.values[name] = settle(col, v)
+                    continue
                 gen = col.generator
                 # An overflow (inf) is not warned about here: the final cast refuses it, by column.
                 with np.errstate(over="ignore", invalid="ignore"):
@@ -278,6 +285,7 @@ class Engine:
             if on_table_start:
                 on_table_start(tid, layout.total)
             kept: dict[str, list[np.ndarray]] = {c: [] for c in tp.keep}
+            lives: list[Life] | None = [] if keeps_life(self.schema, tp.node) else None
             pending: list[pa.Table] = []
             pending_rows = 0
             for block in self.blocks(tp, layout):
@@ -285,6 +293,8 @@ class Engine:
                 self.count_clipped(block)
                 for c in tp.keep:
                     kept[c].append(block.values[c])
+                if lives is not None:
+                    lives.append(block_life(block))
                 pending.append(self.to_table(block))
                 pending_rows += block.n
                 if pending_rows >= self.options.chunk_rows:
@@ -301,6 +311,8 @@ class Engine:
             self.store.columns[tid] = {
                 c: (np.concatenate(parts) if parts else np.zeros(0)) for c, parts in kept.items()
             }
+            if lives is not None:
+                self.store.lives[tid] = Life.concat(lives)
             self.weigh_references(tp.node)
             st.rows = layout.total
             st.seconds = time.perf_counter() - t0

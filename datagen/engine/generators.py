@@ -27,14 +27,12 @@ from datagen.dsl.generators import (
 )
 from datagen.dsl.limits import INT64_MAX, INT64_MIN
 from datagen.dsl.models import Column, parse_instant
-from datagen.engine.behaviours import TimeDensity, time_density
 from datagen.engine.block import Block
 from datagen.engine.cast import clamp_bounds
+from datagen.engine.diffusion import series_grid
+from datagen.engine.intensity import life_bounds, own_time_column, place, rated
 from datagen.engine.rng import stable_hash
-from datagen.engine.timegrid import Grid, build_grid, to_us
 from datagen.errors import GenerationError
-
-MAX_REJECTION_ROUNDS = 200
 
 
 def sequence(block: Block, col: Column, gen: SequenceGen) -> np.ndarray:
@@ -144,42 +142,17 @@ def truncate_to_clamp(
 
 
 def datetime_series(block: Block, col: Column, gen: DatetimeSeriesGen) -> np.ndarray:
-    start, end = (int(to_us(t)) for t in gen.window(block.schema.timeframe))
-    freq = gen.freq(block.schema.timeframe, col.type)
-    patterns = tuple((p.dimension, tuple(p.weights)) for p in gen.patterns(col))
-    grid = build_grid(start, end, freq, patterns)
-    lo, hi = block.bounds(col.name)
+    grid = series_grid(gen, col, block.schema)
+    lo, hi = life_bounds(block, *block.bounds(col.name))  # inside the parent's life, at any depth
     rng = block.rng(col.name)
-    out = grid.sample(rng, block.n, lo, hi)
     node = block.table.node
-    parent = block.schema.node(node.parents[0]) if node.parents else None
-    if parent is not None and col.name == node.first_time_column():  # a child's own time
-        density = time_density(block, parent)
-        if density is not None and density.cap > 0:
-            out = _follow(density, grid, rng, out, lo, hi)
+    parent = block.schema.node(node.primary_parent or "")
+    if parent is not None and col.name == own_time_column(node) and rated(node, parent):
+        out = place(block, grid, rng, lo, hi)  # a child's own time, drawn from its parent's intensity
+    else:
+        out = grid.sample(rng, block.n, lo, hi)
     if col.type == "date":
         out = out.astype("datetime64[D]").astype("datetime64[us]")
-    return out
-
-
-def _follow(
-    density: TimeDensity,
-    grid: Grid,
-    rng: np.random.Generator,
-    out: np.ndarray,
-    lo: np.ndarray | None,
-    hi: np.ndarray | None,
-) -> np.ndarray:
-    """Thin the pattern-weighted draw by the parent's density over its children's times (rejection
-    sampling: a bounded number of vectorised rounds over the rows still rejected)."""
-    pending = rng.random(len(out)) * density.cap > density.weight(slice(None), out)
-    for _ in range(MAX_REJECTION_ROUNDS):
-        if not pending.any():
-            break
-        idx = np.flatnonzero(pending)
-        redo = grid.sample(rng, len(idx), None if lo is None else lo[idx], None if hi is None else hi[idx])
-        out[idx] = redo
-        pending[idx] = rng.random(len(idx)) * density.cap > density.weight(idx, redo)
     return out
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 
-from datagen.dsl.generators import DatetimeSeriesGen
+from datagen.dsl.generators import DatetimeSeriesGen, StateAtGen
 from datagen.dsl.models import Inequality, Node, Schema
 from datagen.dsl.references import column_local_refs, node_reads, split_ref, table_dependencies
 from datagen.errors import GenerationError
@@ -84,6 +84,7 @@ def make_plan(schema: Schema) -> Plan:
         notes.append(enforce_inequality(nodes, q, bounds, extra_deps))
     _behaviour_bounds(schema, nodes, bounds)
     _vintage_value_deps(schema, nodes, extra_deps)
+    _lifecycle_deps(schema, nodes, extra_deps)
     tables: dict[str, TablePlan] = {}
     for i, node in enumerate(schema.nodes):
         col_order = _column_order(node, extra_deps.get(node.id, {}))
@@ -185,6 +186,27 @@ def _vintage_value_deps(schema: Schema, nodes: dict[str, Node], extra: ExtraDeps
             parts = split_ref(ref)
             if parts and parts[0] in nodes and (tcol := nodes[parts[0]].first_time_column()):
                 extra.setdefault(parts[0], {}).setdefault(parts[1], set()).add(tcol)
+
+
+def _lifecycle_deps(schema: Schema, nodes: dict[str, Node], extra: ExtraDeps) -> None:
+    """A row's end of life and its own states come from its walk, run while the row is generated: after
+    the columns the walk reads (when the row starts, its segment, and an end a share of rows reach)."""
+    for node in schema.nodes:
+        lt = node.lifetime
+        inputs = {lt.start} if lt is not None else set()
+        if node.segment_behavior is not None:
+            inputs.add(node.segment_behavior.segment_column)
+        if node.life_start_column():
+            inputs.add(node.life_start_column() or "")
+        end = lt.end_column if lt is not None else None
+        if lt is not None and end is not None:
+            extra.setdefault(node.id, {}).setdefault(end, set()).update(inputs - {end})
+        for col in node.columns:
+            gen = col.generator
+            walk = nodes.get(gen.state_at.walk) if isinstance(gen, StateAtGen) else None
+            if walk is not None and walk.primary_parent == node.id:
+                reads = inputs | ({end} if end and lt is not None and lt.end_walk is None else set())
+                extra.setdefault(node.id, {}).setdefault(col.name, set()).update(reads - {col.name})
 
 
 def _mark_kept(schema: Schema, tables: dict[str, TablePlan]) -> None:

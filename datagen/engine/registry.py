@@ -17,8 +17,10 @@ from datagen.dsl import modifiers as m
 from datagen.dsl.features import TARGETS
 from datagen.dsl.models import Column
 from datagen.engine import generators, modifiers
+from datagen.engine.active import StateRates
 from datagen.engine.behaviours import BehaviourEngine
 from datagen.engine.block import Block
+from datagen.engine.lifecycle import Activities, Lifetimes, state_at
 from datagen.engine.lookups import lookup
 from datagen.engine.segments import Segments
 from datagen.engine.vintage import Vintage
@@ -36,6 +38,7 @@ GENERATORS: dict[type[g.GeneratorModel], GeneratorFn] = {
     g.LookupGen: lookup,
     g.ExpressionGen: generators.expression,
     g.EnumListGen: generators.enum_list,
+    g.StateAtGen: state_at,
 }
 
 MODIFIERS: dict[type[m.ModifierModel], ModifierFn] = {
@@ -57,6 +60,9 @@ BEHAVIOURS: dict[type[b.BehaviourBlock], BehaviourEngine[Any]] = {
     b.VintageBehavior: Vintage(),
     b.StageConfig: STAGES,
     b.StateTransitionModel: STATES,
+    b.Lifetime: Lifetimes(),
+    b.Activity: Activities(),
+    b.ActiveIn: StateRates(),
 }
 
 # Features the engine never reads, and why.

@@ -1,7 +1,7 @@
 """`vintage_behavior` (docs/schema-language.md §8.2): curves over a parent row's age at each child's own
-time. An activity curve (`applies_to: fanout`) makes the fanout a rate — a parent produces
-count / timeframe × curve(age) per unit of time from its creation on — and places its children's times
-along the curve; a value curve multiplies listed child values at the child's age.
+time. An activity curve (`applies_to: fanout`) is a term of the children's intensity (a step function
+of each parent's age, engine/intensity.py): the fanout becomes a rate, and children's times follow the
+curve; a value curve multiplies listed child values at the child's age.
 
 Everything is a vectorised function of parent attributes gathered for a block's rows."""
 
@@ -15,11 +15,13 @@ import numpy as np
 from datagen.dsl.behaviours import AgeMultiplier, VintageBehavior
 from datagen.dsl.models import Node
 from datagen.dsl.units import UNIT_US
-from datagen.engine.behaviours import BehaviourEngine, TimeDensity
+from datagen.engine.behaviours import BehaviourEngine
+from datagen.engine.intensity import ParentBlock, Steps
+from datagen.engine.lifecycle import INT64_MIN, us_or
 from datagen.errors import GenerationError
 
 if TYPE_CHECKING:
-    from datagen.engine.block import Block, Store
+    from datagen.engine.block import Block
 
 
 def curve_at(mult: AgeMultiplier, age: np.ndarray) -> np.ndarray:
@@ -51,65 +53,49 @@ def _tabulated(key: str, top: float) -> tuple[np.ndarray, np.ndarray]:
     return xs, cum
 
 
-def activity_share(
-    vb: VintageBehavior, parent: Node, store: Store, rows: np.ndarray, start_us: int, end_us: int
-) -> np.ndarray:
-    """Expected share of the full-timeframe count a parent produces: (1/T)∫ Π curves(age) dt over the part
-    of the timeframe after its creation, at the ages it has then (a parent created before the timeframe
-    starts is already older at its start). One curve: exact; several: tabulated product."""
-    curves = vb.fanout_curves
-    created = store.column(parent.id, vb.created_at_column)[rows].astype("datetime64[us]")
-    c_us = np.where(np.isnat(created), start_us, created.astype(np.int64)).clip(None, end_us)
-    age_lo = np.maximum(start_us - c_us, 0).astype(float)  # age at the first instant that counts
-    age_hi = (end_us - c_us).astype(float)
-    total = float(end_us - start_us)
-    if len(curves) == 1:
-        unit = UNIT_US[curves[0].time_unit]
-        cum = curve_integral(curves[0], np.concatenate([age_lo, age_hi]) / unit) * unit
-        return np.asarray((cum[len(c_us) :] - cum[: len(c_us)]) / total)
-    grid = np.linspace(0.0, float(age_hi.max(initial=0.0)), 16385)  # age in us
-    prod = np.ones_like(grid)
-    for m in curves:
-        prod *= curve_at(m, grid / UNIT_US[m.time_unit])
-    cum = np.concatenate([[0.0], np.cumsum((prod[1:] + prod[:-1]) / 2 * np.diff(grid))])
-    return np.asarray((np.interp(age_hi, grid, cum) - np.interp(age_lo, grid, cum)) / total)
+AGE_CELLS = 64  # whole age units a parametric activity curve is cut into before cells grow geometrically
+GROWTH = 1.25
 
 
-def activity_cap(vb: VintageBehavior, span_us: int) -> float:
-    """An upper bound of the product of fanout curves over ages 0..span (for rejection sampling)."""
-    cap = 1.0
-    for m in vb.fanout_curves:
-        ages = np.linspace(0.0, span_us / UNIT_US[m.time_unit], 4097)
-        cap *= float(curve_at(m, ages).max()) * 1.0001
-    return cap
+def age_edges(mult: AgeMultiplier, max_age: float) -> np.ndarray:
+    """Where an activity curve's steps fall, in its units of age: every whole unit of an array; for a
+    parametric curve whole units first, then cells growing by a quarter, until `max_age`."""
+    if isinstance(mult.curve, list):
+        return np.arange(len(mult.curve), dtype=float)
+    edges = list(np.arange(min(AGE_CELLS, int(np.ceil(max_age)) + 1), dtype=float))
+    while edges[-1] < max_age:
+        edges.append(edges[-1] * GROWTH)
+    return np.asarray(edges)
 
 
-def activity_at(vb: VintageBehavior, created: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Π fanout curves at each child's age (used to place child events along the curve)."""
-    out = np.ones(len(t))
-    age_us = (t.astype("datetime64[us]") - created.astype("datetime64[us]")).astype(np.int64)
-    for m in vb.fanout_curves:
-        out *= curve_at(m, age_us / UNIT_US[m.time_unit])
-    return out
+def curve_steps(mult: AgeMultiplier, created_us: np.ndarray, max_age: float) -> Steps:
+    """An activity curve as a step function per parent: its value (its mean over each age cell for a
+    parametric curve) from each cell's start on, the first value before the parent's creation."""
+    edges = age_edges(mult, max_age)
+    if isinstance(mult.curve, list):
+        values = np.asarray(mult.curve, dtype=float)
+    else:
+        ends = np.append(edges[1:], np.inf)
+        width = np.where(np.isfinite(ends), ends - edges, 1.0)
+        whole = curve_integral(mult, np.where(np.isfinite(ends), ends, edges)) - curve_integral(mult, edges)
+        values = np.where(np.isfinite(ends), whole / width, curve_at(mult, edges))
+    n, m = len(created_us), len(edges)
+    unit = UNIT_US[mult.time_unit]
+    times = created_us[:, None] + (edges[None, :] * unit).astype(np.int64)
+    times[:, 0] = INT64_MIN
+    return Steps(np.repeat(np.arange(n, dtype=np.int64), m), times.ravel(), np.tile(values, n))
 
 
 class Vintage(BehaviourEngine[VintageBehavior]):
-    def fanout_share(
-        self, vb: VintageBehavior, parent: Node, store: Store, rows: np.ndarray, tf: tuple[int, int]
-    ) -> np.ndarray | None:
-        return activity_share(vb, parent, store, rows, *tf) if vb.fanout_curves else None
-
-    def child_time_density(self, vb: VintageBehavior, block: Block, parent: Node) -> TimeDensity | None:
-        """Children happen along the activity curve at their parent's age (rejection sampling against
-        the curve's maximum over every age the timeframe holds)."""
-        if not vb.fanout_curves:
-            return None
-        start, end = block.timeframe_us
-        created = block.related_value(parent.id, vb.created_at_column).astype("datetime64[us]")
-        created[np.isnat(created)] = np.datetime64(start, "us")  # as the fanout share counts it
-        oldest = min(int(created.astype(np.int64).min(initial=start)), start)
-        cap = activity_cap(vb, end - oldest)  # bounds the curve up to the oldest parent's age at the end
-        return TimeDensity(cap, lambda rows, t: activity_at(vb, created[rows], t))
+    def rate_steps(self, vb: VintageBehavior, pb: ParentBlock) -> list[Steps]:
+        """Children happen along the activity curves at their parent's age (a parent with no creation
+        time is as old as the timeframe)."""
+        if not vb.fanout_curves or pb.fact.primary_parent != pb.parent.id:
+            return []
+        start, end = pb.tf
+        created = us_or(pb.column(vb.created_at_column), start)
+        oldest = min(int(created.min(initial=start)), start)
+        return [curve_steps(m, created, (end - oldest) / UNIT_US[m.time_unit]) for m in vb.fanout_curves]
 
     def scale_values(
         self, vb: VintageBehavior, block: Block, parent: Node, ref: str, out: np.ndarray | float | None

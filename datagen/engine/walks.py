@@ -1,9 +1,12 @@
 """Facts born from a walk per parent (docs/schema-language.md §8.3–8.4): funnels (`stage_config`) and
 state machines (`state_transition_model`). One row per reached stage / entered state.
 
+A walk is a pure function of one block of parent rows (when each starts and ends, its segment) and the
+walk's own block rng, so it can be run wherever it is needed and always gives the same rows: for the
+fact's row counts (computed first, for the row layout) and values, for the parent's own end of life
+(§10.2) and states (`state_at`), and for the rate of the parent's other children (`active_in`).
 Vectorised over the parents of a block: the only Python loops run over stages or over transition
-steps, never over parents or rows. The same block rng drives the row counts (computed first, for the
-row layout) and the values, so both agree."""
+steps, never over parents or rows."""
 
 from __future__ import annotations
 
@@ -30,6 +33,32 @@ MAX_STEPS = 10_000
 class WalkResult:
     counts: np.ndarray  # rows per parent
     columns: dict[str, np.ndarray]  # per row, parents in order, rows of one parent contiguous
+    labels: np.ndarray  # the stage or state of each row (object)
+    times: np.ndarray  # when each row's stage or state was entered (int64 us)
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """First row of each parent (and the total at the end)."""
+        return np.concatenate([[0], np.cumsum(self.counts)]).astype(np.int64)
+
+    @property
+    def parent(self) -> np.ndarray:
+        """The (block-local) parent of each row."""
+        return np.repeat(np.arange(len(self.counts), dtype=np.int64), self.counts)
+
+
+@dataclass(frozen=True)
+class WalkParents:
+    """What a walk reads of one block of its parent rows: when each row begins (None when the parent
+    has no time to start from), the last instant a walk row may fall at (its life's end or the
+    timeframe's), and each row's segment (None without segment_behavior)."""
+
+    start: np.ndarray | None  # int64 us
+    last: np.ndarray  # int64 us
+    segment: np.ndarray | None
+
+    def __len__(self) -> int:
+        return len(self.last)
 
 
 W = TypeVar("W", bound=WalkBlock)
@@ -38,32 +67,27 @@ W_in = TypeVar("W_in", bound=WalkBlock, contravariant=True)
 
 class Walk(Protocol[W_in]):
     def run(
-        self, spec: W_in, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray
+        self, spec: W_in, seed: int, node: Node, k: int, parents: WalkParents, tf: tuple[int, int]
     ) -> WalkResult: ...
 
 
-def _parent_start(
-    engine: Engine, node: Node, parent: Node, rows: np.ndarray, rng: np.random.Generator | None
-) -> np.ndarray:
-    """Where a parent's walk starts: when the parent row begins (its creation time, else its first
-    datetime column) if the data has it, else a uniform time (funnels: parents enter at any time) or,
-    without `rng`, the timeframe start (state models, docs/schema-language.md §8.4)."""
-    tcol = parent.life_start_column()
-    start, end = engine.tf
-    if tcol and tcol in engine.store.columns.get(parent.id, {}):
-        t = engine.store.column(parent.id, tcol)[rows].astype("datetime64[us]")
-        return np.where(np.isnat(t), start, t.astype(np.int64)).clip(start, end)
+def _parent_start(parents: WalkParents, tf: tuple[int, int], rng: np.random.Generator | None) -> np.ndarray:
+    """Where a parent's walk starts: when the parent row begins (its life's start, creation time, else
+    its first datetime column) if it has one, else a uniform time (funnels: parents enter at any time)
+    or, without `rng`, the timeframe start (state models, docs/schema-language.md §8.4)."""
+    start, end = tf
+    if parents.start is not None:
+        return np.asarray(parents.start.clip(start, end))
     if rng is None:
-        return np.full(len(rows), start, dtype=np.int64)
-    return rng.integers(start, end, len(rows))
+        return np.full(len(parents), start, dtype=np.int64)
+    return rng.integers(start, end, len(parents))
 
 
-def _segment_codes(engine: Engine, parent: Node, rows: np.ndarray, names: list[str]) -> np.ndarray:
+def _segment_codes(parents: WalkParents, names: list[str]) -> np.ndarray:
     """Index into `names` of each parent's segment (len(names) when the parent's segment is unlisted)."""
-    if parent.segment_behavior is None or not names:
-        return np.full(len(rows), len(names), dtype=np.int64)
-    seg = engine.store.column(parent.id, parent.segment_behavior.segment_column)[rows]
-    pos = pd.Index(names).get_indexer(pd.Series(seg, dtype=object).astype(str))
+    if parents.segment is None or not names:
+        return np.full(len(parents), len(names), dtype=np.int64)
+    pos = pd.Index(names).get_indexer(pd.Series(parents.segment, dtype=object).astype(str))
     return np.where(pos < 0, len(names), pos)
 
 
@@ -87,23 +111,23 @@ def _expand(counts: np.ndarray, per_parent: np.ndarray) -> np.ndarray:
 
 class StageWalk:
     def run(
-        self, sc: StageConfig, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray
+        self, sc: StageConfig, seed: int, node: Node, k: int, parents: WalkParents, tf: tuple[int, int]
     ) -> WalkResult:
-        n, s = len(rows), len(sc.stages)
-        rng = block_rng(engine.options.seed, node.id, "__walk__", k)
+        n, s = len(parents), len(sc.stages)
+        rng = block_rng(seed, node.id, "__walk__", k)
         seg_names = list(sc.segment_variation)
         mult = np.array([sc.segment_variation[x].transition_multiplier for x in seg_names] + [1.0])
-        m = mult[_segment_codes(engine, parent, rows, seg_names)]
-        start = _parent_start(engine, node, parent, rows, rng)
+        m = mult[_segment_codes(parents, seg_names)]
+        start = _parent_start(parents, tf, rng)
         times = np.empty((n, s), dtype=np.int64)
         times[:, 0] = start
         reached = np.ones(n, dtype=np.int64)
         alive = np.ones(n, dtype=bool)
-        end = engine.tf[1]
+        end = parents.last
         for i in range(1, s):
             u = rng.random(n)
             # A gap past the timeframe end is the same as never: capped there, it cannot overflow int64.
-            hours = np.minimum(_gap_hours(sc.gap, rng, n), (end - engine.tf[0]) / HOUR_US + 1)
+            hours = np.minimum(_gap_hours(sc.gap, rng, n), (tf[1] - tf[0]) / HOUR_US + 1)
             gap = (hours * HOUR_US).astype(np.int64)
             times[:, i] = times[:, i - 1] + np.maximum(gap, 1)
             alive &= (u < np.minimum(1.0, sc.stages[i].transition_rate * m)) & (times[:, i] <= end)
@@ -115,32 +139,40 @@ class StageWalk:
         out = {cols.label: names[idx]}
         if cols.extra:
             out[cols.extra] = idx.astype(np.int64)
-        out[cols.time] = _expand(reached, times).astype("datetime64[us]")
-        return WalkResult(reached, out)
+        t = _expand(reached, times)
+        out[cols.time] = t.astype("datetime64[us]")
+        return WalkResult(reached, out, out[cols.label], t)
 
 
 class StateWalk:
     """Each step moves every parent still walking to its next state; parents that reached a terminal
-    state or the timeframe end drop out, so a step costs what is still walking and the rows kept are
-    exactly the states entered (memory follows the rows, not parents x longest walk)."""
+    state or the end of their life (or of the timeframe) drop out, so a step costs what is still walking
+    and the rows kept are exactly the states entered (memory follows the rows, not parents x longest
+    walk)."""
 
     def run(
-        self, sm: StateTransitionModel, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray
+        self,
+        sm: StateTransitionModel,
+        seed: int,
+        node: Node,
+        k: int,
+        parents: WalkParents,
+        tf: tuple[int, int],
     ) -> WalkResult:
-        n = len(rows)
-        rng = block_rng(engine.options.seed, node.id, "__walk__", k)
+        n = len(parents)
+        rng = block_rng(seed, node.id, "__walk__", k)
         names = list(sm.states)
         terminal = np.array([sm.states[x].terminal for x in names])
         seg_names = list(sm.segment_variation)
         churn = np.array([sm.segment_variation[x].churn_multiplier for x in seg_names] + [1.0])
-        seg = _segment_codes(engine, parent, rows, seg_names)
+        seg = _segment_codes(parents, seg_names)
         leave, split = _transition_tables(sm, names, churn)  # [state, seg], [state, seg, next]
         period = UNIT_US[sm.period_unit]
-        end = engine.tf[1]
-        horizon = (end - engine.tf[0]) / period + 1  # beyond the timeframe is the same as never
+        last = parents.last
+        horizon = (tf[1] - tf[0]) / period + 1  # beyond the timeframe is the same as never
         who = np.arange(n)  # parents still walking
         state = np.full(n, names.index(sm.initial_state), dtype=np.int64)
-        t = _parent_start(engine, node, parent, rows, None)
+        t = _parent_start(parents, tf, None)
         entered = [(who, state, np.full(n, -1), t)]  # (parent, state, previous state, time) per step
         for _ in range(MAX_STEPS):
             going = ~terminal[state]
@@ -149,10 +181,10 @@ class StateWalk:
                 break
             g = seg[who]
             dur = np.minimum(self._durations(sm, names, state, leave[state, g], rng, len(who)), horizon)
-            t_next = t + (dur * period).astype(np.int64)
+            t_next = t + np.maximum((dur * period).astype(np.int64), 1)
             cum = np.cumsum(split[state, g], axis=1)
             nxt = (rng.random(len(who))[:, None] >= cum).sum(axis=1).clip(0, len(names) - 1)
-            inside = t_next <= end
+            inside = t_next <= last[who]
             who, prev, state, t = who[inside], state[inside], nxt[inside], t_next[inside]
             entered.append((who, state, prev, t))
         parent_of, states, prevs, times = (np.concatenate(x) for x in zip(*entered, strict=True))
@@ -160,10 +192,12 @@ class StateWalk:
         labels = np.asarray([*names, None], dtype=object)
         cols = sm.walk_columns(node)
         assert cols.time is not None  # the check step requires a time column
-        out = {cols.label: labels[states[order]], cols.time: times[order].astype("datetime64[us]")}
+        entered_at = times[order]
+        out = {cols.label: labels[states[order]], cols.time: entered_at.astype("datetime64[us]")}
         if cols.extra:
             out[cols.extra] = labels[prevs[order]]
-        return WalkResult(np.bincount(parent_of, minlength=n).astype(np.int64), out)
+        counts = np.bincount(parent_of, minlength=n).astype(np.int64)
+        return WalkResult(counts, out, out[cols.label], entered_at)
 
     @staticmethod
     def _durations(
@@ -174,9 +208,11 @@ class StateWalk:
         rng: np.random.Generator,
         n: int,
     ) -> np.ndarray:
-        """Periods spent in the current state: geometric for Markov states, the declared duration for
-        semi-Markov ones."""
-        out = rng.geometric(np.clip(p_leave, 1e-9, 1.0)).astype(float)
+        """Periods spent in the current state, continuous (docs/schema-language.md §10.1): exponential
+        for a Markov state, at the rate whose chance of leaving within one period is the declared
+        probability; the declared duration for a semi-Markov state."""
+        rate = -np.log1p(-np.clip(p_leave, 1e-12, 1 - 1e-12))
+        out = rng.exponential(1.0, n) / rate
         u = rng.random(n)
         for i, name in enumerate(names):
             d = sm.states[name].duration
@@ -240,7 +276,8 @@ def _certain_split(q: np.ndarray, terminal: np.ndarray, churn: float) -> np.ndar
 
 class WalkEngine(BehaviourEngine[W], Generic[W]):
     """A walk as the engine uses it: the rows each parent gets (for the layout, computed first), then
-    each block's slice of its parent block's walk. The same block rng drives both, so they agree."""
+    each block's slice of its parent block's walk. The walk of a parent block is computed once and
+    cached (engine/lifecycle.py), so both agree."""
 
     def __init__(self, walk: Walk[W]) -> None:
         self.walk = walk
@@ -248,20 +285,17 @@ class WalkEngine(BehaviourEngine[W], Generic[W]):
     def counts(
         self, spec: W, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray
     ) -> np.ndarray:
-        return self.walk.run(spec, engine, node, parent, k, rows).counts
+        from datagen.engine.lifecycle import walk_of_stored_block
+
+        return walk_of_stored_block(
+            engine.store, engine.plan.schema, engine.options.seed, node, k, rows, engine.tf
+        ).counts
 
     def fill(self, spec: W, engine: Engine, block: Block) -> set[str]:
-        """Fill this block's slice of its parent block's walk (computed once per parent block)."""
-        node = block.table.node
-        assert block.parent_block is not None and node.parents  # a walk's table is a fact
-        key = (block.node_id, block.parent_block)
-        if engine.walk_cache is None or engine.walk_cache[0] != key:
-            parent = engine.plan.table(node.parents[0]).node
-            b = engine.options.block_rows
-            k = block.parent_block
-            rows = np.arange(k * b, min((k + 1) * b, engine.store.rows[parent.id]), dtype=np.int64)
-            engine.walk_cache = (key, self.walk.run(spec, engine, node, parent, k, rows))
-        result = engine.walk_cache[1]
+        """Fill this block's slice of its parent block's walk."""
+        from datagen.engine.lifecycle import parent_block_walk
+
+        result = parent_block_walk(block, block.table.node)
         s, e = block.child_offset, block.child_offset + block.n
         for name, values in result.columns.items():
             block.values[name] = values[s:e]

@@ -128,6 +128,16 @@ def cheatsheet() -> str:
         f"- composite_effect influences: {', '.join(influence_names())}, or the id of an effect table "
         "of the target's table",
         f"- expression: {functions}; + - * / // % **, comparisons, and/or/not, `a if cond else b`",
+        "- lifetime (entity): children at any depth happen only inside [start, end); the fanout is a rate "
+        "(a row alive a third of the time has a third of the children); end.column is a nullable datetime "
+        "the engine fills: a share of rows end `after` a duration, or `walk` ends a row when its "
+        "state_transition_model enters a terminal state",
+        "- activity (entity): a per-row level (gamma/lognormal/…, normalised to mean 1) multiplying all its "
+        "children's rates: heavy and light users",
+        "- active_in (fact): rate × the weight of the parent's state in `walk` at each instant (unlisted "
+        "states: 0, e.g. no usage while paused or after churn); needs a fanout",
+        "- state_at: the walk's state at the column `at` (on a sibling fact), or `\"at\": \"end\"` on the "
+        "entity: its latest state (a plan column that changes with the walk)",
         "",
         'Modifier: {"transform": <name>, "args": {...}}, applied in list order; args by name:',
     ]

@@ -7,9 +7,12 @@ a fact without fanout one row per parent row. Bounded where the count is a walk:
 len(stages) rows per parent, a state walk at least one.
 
 A fanout fact's count is random. Its mean and variance are summed over the parent rows: each parent's
-count follows the fanout distribution at its multiplier (segment, table-level effects, vintage
-activity — computed by the engine's own function from the stored parent rows, a chunk at a time), after
-min/max. The count must lie within Z standard deviations of that mean (Z = 6: under the normal
+count follows the fanout distribution at its multiplier (segment, table-level effects — computed by the
+engine's own function from the stored parent rows, a chunk at a time — and, when the count is a rate
+over the parent's life, the share of the window the life holds: its lifetime, vintage activity curve and
+the state weights of `active_in` read from the walk table in the data), after min/max. A declared
+`activity` makes each parent's count a mixture over its level: the moments average over the level's
+quantiles. The count must lie within Z standard deviations of that mean (Z = 6: under the normal
 approximation a false alarm about once in 10^9 runs), inside the hard bounds min·P .. max·P, and an
 empty table fails when the chance of no child at all is below 1e-9. Deleting half the rows of a table
 with a few hundred children, or all of them, is far outside these bounds."""
@@ -20,11 +23,17 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
+from datagen.dsl.behaviours import ActiveIn, BehaviourBlock
 from datagen.dsl.models import Fanout, Node
+from datagen.engine.behaviours import BehaviourEngine
 from datagen.engine.block import Store
 from datagen.engine.fanout import fanout_multiplier
+from datagen.engine.intensity import ParentBlock, Steps, rated, shares
+from datagen.engine.lifecycle import INT64_MIN, entity_life, us_or
+from datagen.engine.plan import make_plan
 from datagen.engine.registry import behaviour_engine
 from datagen.engine.timegrid import to_us
 from datagen.validate.context import Context, q
@@ -120,12 +129,20 @@ def expected_rows(ctx: Context, node: Node) -> Expected | None:
 def _fanout_expected(ctx: Context, node: Node, parent: Node, p: int) -> Expected:
     f = node.fanout
     assert f is not None  # the caller handles a fact without fanout
-    lo = (f.min or 0) * p
+    lo = (f.min or 0) * p if not rated(node, parent) else 0  # a parent never alive has no child
     hi = f.max * p if f.max is not None else math.inf
     mean = var = log_p0 = 0.0
+    levels = _activity_levels(parent)
+    v = parent.activity.cv2 if parent.activity is not None else 0.0
     for m in _multipliers(ctx, node, parent, p):
-        a, b, c = _moments(f, m)
-        mean, var, log_p0 = mean + a, var + b, log_p0 + c
+        # A mixture over each parent's own level: the mean and the expected variance averaged over the
+        # level's quantiles, plus the spread of the mean itself (at most (λ·m)² × Var(level)).
+        parts = [_moments(f, m * level) for level in levels]
+        mean += sum(x[0] for x in parts) / len(parts)
+        var += sum(x[1] for x in parts) / len(parts)
+        if v and f.lambda_ is not None:
+            var += v * float(((f.lambda_ * np.maximum(m, 0.0)) ** 2).sum())
+        log_p0 += max(x[2] for x in parts)
     sd = math.sqrt(var)
     slack = 1.0 + 0.002 * mean  # multipliers are grouped to 0.2 %
     low, high = max(lo, mean - Z * sd - slack), min(hi, mean + Z * sd + slack)
@@ -136,11 +153,26 @@ def _fanout_expected(ctx: Context, node: Node, parent: Node, p: int) -> Expected
     return Expected(low, high, how, mean, sd, log_p0)
 
 
+ACTIVITY_QUANTILES = 32  # the level's quantiles a mixture is averaged over
+
+
+def _activity_levels(parent: Node) -> np.ndarray:
+    """Quantiles of the parent's normalised activity level (one level, 1, without `activity`), from a
+    sample of the declared distribution (its definition, with a stream of the validator's own)."""
+    if parent.activity is None:
+        return np.ones(1)
+    draws = parent.activity.distribution.sample(np.random.default_rng(0), 200_000) / parent.activity.mean
+    return np.quantile(draws, (np.arange(ACTIVITY_QUANTILES) + 0.5) / ACTIVITY_QUANTILES)
+
+
 def _multipliers(ctx: Context, node: Node, parent: Node, p: int):  # -> Iterator[np.ndarray]
     """Each parent row's fanout multiplier, a chunk of parent rows at a time (ones when none applies)."""
     reads = [r for block in parent.behaviours for r in block.reads(parent, ctx.schema)]
     reads += [r for effect in node.modifiers for r in effect.fanout_reads(node, ctx.schema)]
     columns = {r.column for r in reads if r.table == parent.id}
+    rate = rated(node, parent)
+    if rate and parent.pk:
+        columns.add(parent.pk)
     if not columns:
         for start in range(0, p, CHUNK_ROWS):
             yield np.ones(min(CHUNK_ROWS, p - start))
@@ -149,13 +181,60 @@ def _multipliers(ctx: Context, node: Node, parent: Node, p: int):  # -> Iterator
     tf = ctx.schema.timeframe
     span = (int(to_us(tf.start_dt)), int(to_us(tf.end_dt)))
     names = sorted(columns)
+    plan = make_plan(ctx.schema) if rate else None
     # A cursor of its own: the stream stays open while other checks may use the main connection.
     reader = ctx.con.cursor().sql(f"SELECT {', '.join(q(c) for c in names)} FROM {q(parent.id)}")
     for batch in reader.to_arrow_reader(CHUNK_ROWS):
         store = Store(columns=dict(effects.columns), rows=dict(effects.rows))
         store.columns[parent.id] = {c: _numpy(batch.column(i)) for i, c in enumerate(names)}
-        store.rows[parent.id] = batch.num_rows
-        yield fanout_multiplier(node, parent, store, np.arange(batch.num_rows), span, behaviour_engine)
+        store.rows[parent.id] = n = batch.num_rows
+        rows = np.arange(n)
+        m = fanout_multiplier(node, parent, store, rows, span, behaviour_engine)
+        if plan is not None:
+            if parent.lifetime is not None:
+                store.lives[parent.id] = entity_life(parent.lifetime, store.columns[parent.id].get, n)
+            engines = _DataStates(ctx, node, parent).engines
+            share, alive = shares(ParentBlock(node, parent, store, plan, 0, 0, rows, span), engines)
+            m = np.where(alive, m * share, -1.0)  # -1: never alive, so no child whatever min says
+        yield m
+
+
+class _DataStates(BehaviourEngine[ActiveIn]):
+    """`active_in` read from the walk table in the data (not re-run): each parent's state weights over
+    time, as the engine's intensity takes them."""
+
+    def __init__(self, ctx: Context, node: Node, parent: Node) -> None:
+        self.ctx, self.node, self.parent = ctx, node, parent
+
+    def engines(self, spec: BehaviourBlock) -> BehaviourEngine:
+        return self if isinstance(spec, ActiveIn) else behaviour_engine(spec)
+
+    def rate_steps(self, spec: ActiveIn, pb: ParentBlock) -> list[Steps]:
+        walk = self.ctx.schema.node(spec.walk)
+        link = self.ctx.link(spec.walk, self.parent.id)
+        assert walk is not None and walk.walk is not None and self.parent.pk is not None
+        cols = walk.walk.walk_columns(walk)
+        if link is None or cols.time is None:
+            return []
+        fk = link[0]
+        sql = (
+            f"SELECT {q(fk)} AS id, {q(cols.time)} AS t, CAST({q(cols.label)} AS VARCHAR) AS state "
+            f"FROM {q(spec.walk)}"
+        )
+        rows = self.ctx.con.cursor().sql(sql).fetchnumpy()
+        keys = pb.column(self.parent.pk)
+        index = np.asarray(pd.Index(keys).get_indexer(np.asarray(rows["id"])))
+        found = index >= 0
+        parent = index[found]
+        time = us_or(np.asarray(rows["t"])[found], INT64_MIN)
+        states = pd.Series(np.asarray(rows["state"], dtype=object)[found], dtype=object)
+        weight = states.map(spec.states).fillna(0.0).to_numpy(float)
+        n = len(keys)
+        parent = np.concatenate([np.arange(n), parent])
+        time = np.concatenate([np.full(n, INT64_MIN), time])
+        weight = np.concatenate([np.zeros(n), weight])
+        order = np.lexsort((time, parent))
+        return [Steps(parent[order], time[order], weight[order])]
 
 
 def _effect_tables(ctx: Context, node: Node) -> Store:
@@ -185,11 +264,13 @@ def _moments(f: Fanout, m: np.ndarray) -> tuple[float, float, float]:
     """Sum over parents with multipliers `m` of the children count's mean, variance and log P(0)."""
     lo, hi = f.min or 0, (f.max if f.max is not None else math.inf)
     if f.distribution != "uniform":
-        mu = f.lambda_ * m
+        mu = f.lambda_ * np.maximum(m, 0.0)  # m < 0: never alive (grouped below)
         k = f.dispersion or 1.0
         var = mu if f.distribution == "poisson" else mu * (1 + mu / k)
         sd = np.sqrt(var)
-        free = (lo <= mu - 12 * sd) & (hi >= mu + 12 * sd) & (mu > 0)
+        free = (
+            ((lo <= 0) | (lo <= mu - 12 * sd)) & (hi >= mu + 12 * sd) & (mu > 0)
+        )  # counts are never below 0
         log_p0 = -mu[free] if f.distribution == "poisson" else k * np.log(k / (k + mu[free]))
         totals = np.array([mu[free].sum(), var[free].sum(), log_p0.sum()])
         rest = m[~free]
@@ -202,21 +283,28 @@ def _moments(f: Fanout, m: np.ndarray) -> tuple[float, float, float]:
     return float(totals[0]), float(totals[1]), float(totals[2])
 
 
+NEVER = np.iinfo(np.int64).min + 1  # the group of parents never alive inside the window
+
+
 def _bin(m: np.ndarray) -> np.ndarray:
-    """Multipliers to integer groups 0.2 % wide (relative); 0 and below in a group of their own."""
+    """Multipliers to integer groups 0.2 % wide (relative); 0 in a group of its own, and below 0 (never
+    alive: no child) in another."""
     safe = np.where(m > 0, m, 1.0)
-    return np.where(m > 0, np.round(np.log(safe) * _BINS_PER_UNIT_LOG), np.iinfo(np.int64).min).astype(
-        np.int64
-    )
+    zero = np.where(m < 0, NEVER, np.iinfo(np.int64).min)
+    return np.where(m > 0, np.round(np.log(safe) * _BINS_PER_UNIT_LOG), zero).astype(np.int64)
 
 
 def _unbin(key: int) -> float:
+    if key == NEVER:
+        return -1.0
     return 0.0 if key == np.iinfo(np.int64).min else math.exp(key / _BINS_PER_UNIT_LOG)
 
 
 def _one(f: Fanout, m: float, lo: float, hi: float) -> tuple[float, float, float]:
     """Mean, variance and log P(0) of one parent's children count at multiplier m, after min/max,
-    for the distribution the engine draws (engine/fanout.py)."""
+    for the distribution the engine draws (engine/fanout.py); m < 0: never alive, no child."""
+    if m < 0:
+        return 0.0, 0.0, 0.0
     if f.distribution == "uniform":
         assert f.min is not None and f.max is not None  # the model requires both for a uniform fanout
         ks = np.arange(f.min, f.max + 1, dtype=float)

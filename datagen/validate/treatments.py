@@ -73,13 +73,14 @@ TREATMENTS: dict[type, Treatment] = {
     g.DistributionGen: Treatment(
         why_none=NOT_RECOVERED.format("parameters are not fitted back; ranges and targets bound the values")
     ),
-    g.DatetimeSeriesGen: Treatment(checks=("seasonality",)),
+    g.DatetimeSeriesGen: Treatment(checks=("seasonality", "diffusion")),  # a curve is fitted back
     g.FakerGen: Treatment(checks=("email_from_name",)),  # emails built `from` a name hold that name
     g.LookupGen: Treatment(checks=("structural",)),
     g.ExpressionGen: Treatment(
         why_none=NOT_RECOVERED.format("a formula of other columns; not re-evaluated yet")
     ),
     g.EnumListGen: Treatment(why_none=NOT_RECOVERED.format("the table is the list itself")),
+    g.StateAtGen: Treatment(checks=("lives",)),  # the walk's state, row by row (hard)
     # modifiers
     m.Multiply: Treatment(
         why_none=NOT_RECOVERED.format("a constant; the row models divide it out"),
@@ -106,6 +107,9 @@ TREATMENTS: dict[type, Treatment] = {
     b.VintageBehavior: Treatment(checks=("vintage",)),
     b.StageConfig: Treatment(checks=("stages",)),
     b.StateTransitionModel: Treatment(checks=("states",)),
+    b.Lifetime: Treatment(checks=("lives",)),
+    b.Activity: Treatment(checks=("activity",)),
+    b.ActiveIn: Treatment(checks=("state_rates",)),
     # targets
     t.WeekendShareTarget: Treatment(checks=("targets",)),
     t.MeanInRangeTarget: Treatment(checks=("targets",)),

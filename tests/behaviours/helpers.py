@@ -72,17 +72,20 @@ def retention(
     ages: int,
     start: pd.Timestamp,
     end: pd.Timestamp,
+    died: str | None = None,
 ) -> np.ndarray:
     """Children per parent per age unit over the same at age 0 — counting a parent at age a only if that
-    whole age unit lies inside the timeframe (the cohort table an analyst builds). `keys`: the parent's
-    key and the child's column holding it."""
+    whole age unit lies inside the timeframe and, with `died` (its end-of-life column), inside its life
+    (the cohort table an analyst builds). `keys`: the parent's key and the child's column holding it."""
     pk, fk = keys
-    p = parents[[pk, created]]
+    p = parents[[pk, created, *([died] if died else [])]]
     c = children[[fk, time]].merge(p, left_on=fk, right_on=pk)
     age = ((c[time] - c[created]) / unit).astype(float) // 1
+    alive_until = p[died].fillna(end) if died else pd.Series(end, index=p.index)
     rates = []
     for a in range(ages):
         seen = (p[created] + a * unit >= start) & (p[created] + (a + 1) * unit <= end)
+        seen &= p[created] + (a + 1) * unit <= alive_until
         rates.append(((age == a) & c[pk].isin(p.loc[seen, pk])).sum() / seen.sum())
     return np.array(rates) / rates[0]
 
@@ -91,3 +94,30 @@ def mean_over_unit(curve, a: int, steps: int = 1000) -> float:
     """Mean of a curve (a function of age in units) over [a, a+1)."""
     x = a + (np.arange(steps) + 0.5) / steps
     return float(np.mean(curve(x)))
+
+
+def walk_spells(walk: pd.DataFrame, key: str, state: str, time: str, end: pd.Timestamp) -> pd.DataFrame:
+    """A walk table as spells: one row per state entered, with `left` (the next row's time, else `end`)."""
+    w = walk[[key, state, time]].sort_values([key, time])
+    left = w.groupby(key)[time].shift(-1).fillna(end)
+    return w.assign(left=left)
+
+
+def time_at_age(
+    spells: pd.DataFrame, born: pd.Series, start: str, stop: str, a: float, b: float, unit: pd.Timedelta
+) -> pd.Series:
+    """Each spell's time (in `unit`s) that falls at ages [a, b) of its parent (`born`: per spell)."""
+    lo = np.maximum((spells[start] - born) / unit, a)
+    hi = np.minimum((spells[stop] - born) / unit, b)
+    return (hi - lo).clip(lower=0)
+
+
+def step_integral(curve: list[float], x: np.ndarray) -> np.ndarray:
+    """∫_0^x of an array curve stepping at whole units (the last value held), x >= 0."""
+    c = np.asarray(curve, dtype=float)
+    whole = np.floor(x).astype(int)
+    cum = np.concatenate([[0.0], np.cumsum(c)])
+    inside = np.minimum(whole, len(c))
+    return (
+        cum[inside] + np.maximum(whole - len(c), 0) * c[-1] + (x - whole) * c[np.minimum(whole, len(c) - 1)]
+    )

@@ -33,6 +33,7 @@ def test_sessions_per_user_per_month_of_age_follow_the_curve(data) -> None:
         10,
         START,
         END,
+        died="deleted_at",  # a user who deleted the account has no more sessions: counted while alive
     )
     expected = np.array([CURVE[min(a, len(CURVE) - 1)] for a in range(10)])
     assert np.abs(observed - expected).max() <= 0.08, observed.round(3)

@@ -9,6 +9,7 @@ import operator
 import re
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -52,14 +53,91 @@ def _window(schema: Schema, table: str, column) -> tuple[datetime, datetime]:
     ref = f"{table}.{column.name}"
     node = schema.node(table)
     parent = schema.node(node.primary_parent) if node.primary_parent else None
-    # docs/schema-language.md §8.2
-    after_creation = parent is not None and parent.vintage_behavior is not None
+    # docs/schema-language.md §8.2, §10.2: a row's creation time or its life (any depth) bounds it too
+    after_creation = parent is not None and (parent.vintage_behavior is not None or _lived(schema, node))
     bounded = any(ref in (q.left, q.right) for q in schema.constraints.inequalities) or (
         after_creation and column.name == node.first_time_column()
     )
     if bounded or any(m.transform == "time_jitter" for m in column.modifiers):
         lo, hi = min(lo, tf.start_dt), max(hi, tf.end_dt)
     return lo, hi
+
+
+def _lived(schema: Schema, node) -> bool:
+    """Is the table under an entity with a lifetime (through its primary parents)?"""
+    seen = set()
+    while node is not None and node.id not in seen:
+        seen.add(node.id)
+        if node.lifetime is not None:
+            return True
+        node = schema.node(node.primary_parent) if node.primary_parent else None
+    return False
+
+
+DAY_US = 86_400_000_000
+
+
+def _us(arr: pa.ChunkedArray) -> np.ndarray:
+    """Times (or dates, at midnight) as float microseconds since the epoch, NaN for null."""
+    if pa.types.is_date32(arr.type):
+        arr = arr.cast(pa.timestamp("us"))
+    ints = arr.cast(pa.timestamp("us", tz=arr.type.tz)).cast(pa.int64())
+    return ints.to_numpy(zero_copy_only=False).astype(float)
+
+
+def outside_lives(schema: Schema, tables: dict[str, pa.Table]) -> list[str]:
+    """Every time of every fact under an entity with a lifetime, at any depth, inside its entity row's
+    [start, end) ([start, end] for a state walk's own rows; dates by the day), joined up through the
+    keys each fact holds of its parent."""
+    out: list[str] = []
+    for entity in (n for n in schema.nodes if n.lifetime is not None):
+        lt = entity.lifetime
+        e = tables[entity.id]
+        keys = pd.Index(e.column(entity.pk).to_pylist())
+        start = _us(e.column(lt.start))
+        end = _us(e.column(lt.end.column)) if lt.end is not None else np.full(len(start), np.nan)
+        todo = [(entity, None)]  # (table, the entity row of each of its rows)
+        while todo:
+            parent, rows = todo.pop()
+            for child in (n for n in schema.nodes if n.primary_parent == parent.id and n.id != entity.id):
+                fk = next(
+                    (
+                        c.name
+                        for c in child.columns
+                        if c.kind == "lookup"
+                        and c.generator.args.from_ == f"{parent.id}.{parent.pk}"
+                        and not c.generator.args.on
+                    ),
+                    None,
+                )
+                if fk is None:
+                    continue
+                t = tables[child.id]
+                if rows is None:
+                    mine = keys.get_indexer(t.column(fk).to_pylist())
+                else:
+                    at = pd.Index(tables[parent.id].column(parent.pk).to_pylist()).get_indexer(
+                        t.column(fk).to_pylist()
+                    )
+                    mine = np.where(at >= 0, rows[np.maximum(at, 0)], -1)
+                s_, e_ = start[np.maximum(mine, 0)], end[np.maximum(mine, 0)]
+                walk = child.state_transition_model is not None and parent.id == entity.id
+                for c in child.columns:
+                    if c.type not in ("datetime", "date"):
+                        continue
+                    v = _us(t.column(c.name))
+                    if c.type == "date":
+                        day = np.floor
+                        bad = (v < day(s_ / DAY_US) * DAY_US) | (v > day(e_ / DAY_US) * DAY_US)
+                    else:
+                        bad = (v < s_) | ((v > e_) if walk else (v >= e_))
+                    bad &= mine >= 0
+                    if bad.any():
+                        out.append(
+                            f"{child.id}.{c.name}: {int(bad.sum())} times outside their {entity.id} life"
+                        )
+                todo.append((child, mine))
+    return out
 
 
 def problems(schema: Schema, tables: dict[str, pa.Table]) -> list[str]:
@@ -128,7 +206,7 @@ def problems(schema: Schema, tables: dict[str, pa.Table]) -> list[str]:
             out.append(f"{ref}: values outside the enum: {sorted(map(str, bad))[:3]}")
     for q in c.inequalities:
         out += _inequality(nodes, tables, q)
-    return out
+    return out + outside_lives(schema, tables)
 
 
 def _inequality(nodes: dict, tables: dict[str, pa.Table], q) -> list[str]:

@@ -9,15 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 from datagen.dsl.base import NUMERIC, TIME, split_ref
 from datagen.dsl.behaviours import (
+    ActiveIn,
+    Activity,
     BehaviourBlock,
+    Lifetime,
     SegmentBehavior,
     StageConfig,
     StateTransitionModel,
     VintageBehavior,
 )
-from datagen.dsl.generators import ChoiceGen, LookupGen
+from datagen.dsl.generators import ChoiceGen, DatetimeSeriesGen, LookupGen
 from datagen.dsl.issues import did_you_mean
 from datagen.dsl.models import Node
+from datagen.dsl.modifiers import TimeJitter
 
 if TYPE_CHECKING:
     from datagen.dsl.checks import Checker, Path
@@ -206,6 +210,137 @@ def _segment_variation(c: Checker, node: Node, walk: StageConfig | StateTransiti
         )
 
 
+def _descendants(c: Checker, node: Node) -> list[Node]:
+    """Facts born from this table's rows, at any depth (primary parents only)."""
+    out: list[Node] = []
+    todo = [node.id]
+    while todo:
+        pid = todo.pop()
+        for n in c.s.nodes:
+            if n.primary_parent == pid and n.id != node.id and n not in out:
+                out.append(n)
+                todo.append(n.id)
+    return out
+
+
+def _lifetime(c: Checker, node: Node, lt: Lifetime, path: Path) -> None:
+    c.column(node, lt.start, [*path, "start"], TIME)
+    if lt.end is not None:
+        where = [*path, "end", "column"]
+        col = c.column(node, lt.end.column, where, ("datetime",))
+        if col is not None:
+            if not col.nullable or col.null_rate or col.modifiers:
+                c.issues.error(
+                    where,
+                    f"'{node.id}.{col.name}' holds when a row ended: declare it \"nullable\": true (null "
+                    "means alive at the timeframe end), with no null_rate and no modifiers",
+                    code="end_column",
+                )
+            elif col.name == lt.start:
+                c.issues.error(where, "the end column must differ from the start column", code="end_column")
+            else:
+                c.issues.note(
+                    where,
+                    f"'{node.id}.{col.name}' is filled by the lifetime; its generator is a placeholder",
+                    code="behaviour_overrides",
+                )
+        if lt.end.walk is not None:
+            _end_walk(c, node, lt.end.walk, [*path, "end", "walk"])
+    for child in _descendants(c, node):
+        for col in child.columns:
+            if col.type not in TIME:
+                continue
+            jitter = [m for m in col.modifiers if isinstance(m, TimeJitter)]
+            if isinstance(col.generator, DatetimeSeriesGen) and jitter:
+                c.issues.warning(
+                    [*path, "start"],
+                    f"'{child.id}.{col.name}' is drawn inside the life of its '{node.id}' row, but its "
+                    "time_jitter can move it out again; drop the time_jitter",
+                    code="outside_life",
+                )
+        own = child.first_time_column()
+        own_col = child.column(own) if own else None
+        gen = own_col.generator if own_col is not None else None
+        walked = child.walk is not None and child.walk.walk_columns(child).time == own
+        if own and not walked and not isinstance(gen, DatetimeSeriesGen):
+            c.issues.warning(
+                [*path, "start"],
+                f"'{child.id}.{own}' is a {gen.keyword if gen else 'column'}, so it is not drawn inside "
+                f"the life of its '{node.id}' row; make it a datetime_series to keep it inside",
+                code="outside_life",
+            )
+
+
+def _end_walk(c: Checker, node: Node, walk_id: str, path: Path) -> None:
+    walk = c.table(walk_id, path)
+    if walk is None:
+        return
+    sm = walk.state_transition_model
+    if sm is None or walk.primary_parent != node.id:
+        c.issues.error(
+            path,
+            f"'{walk_id}' must be a fact with a state_transition_model whose first parent is "
+            f"'{node.id}': its walk is each '{node.id}' row's lifecycle",
+            code="not_a_walk",
+        )
+    elif not any(s.terminal for s in sm.states.values()):
+        c.issues.error(
+            path,
+            f"the walk of '{walk_id}' has no terminal state, so no row would ever end; mark the state "
+            'that ends a row with "terminal": true',
+            code="no_terminal_state",
+        )
+
+
+def _activity(c: Checker, node: Node, act: Activity, path: Path) -> None:
+    if not any(n.fanout is not None and n.primary_parent == node.id for n in c.s.nodes):
+        c.issues.warning(
+            path,
+            f"no fact with a fanout has '{node.id}' as its first parent, so the activity levels change "
+            "nothing; give a child fact a fanout or drop activity",
+            code="no_fanout",
+        )
+
+
+def _active_in(c: Checker, node: Node, ai: ActiveIn, path: Path) -> None:
+    walk = c.table(ai.walk, [*path, "walk"])
+    if walk is None:
+        return
+    sm = walk.state_transition_model
+    if sm is None or walk.primary_parent is None or walk.primary_parent != node.primary_parent:
+        c.issues.error(
+            [*path, "walk"],
+            f"'{ai.walk}' must be a fact with a state_transition_model and the same first parent as "
+            f"'{node.id}' ('{node.primary_parent or 'none'}'): the state of that parent row sets the rate",
+            code="not_a_walk",
+        )
+        return
+    for name in ai.states:
+        if name not in sm.states:
+            c.issues.error(
+                [*path, "states", name],
+                f"unknown state '{name}'{did_you_mean(name, list(sm.states))} "
+                f"(states of '{ai.walk}': {', '.join(sm.states)})",
+                code="unknown_state",
+            )
+    if node.fanout is None:
+        c.issues.error(
+            path,
+            f"active_in scales a rate of children, but '{node.id}' has no fanout (one row per parent); "
+            "give it a fanout",
+            code="no_fanout",
+        )
+    own = node.first_time_column()
+    col = node.column(own) if own else None
+    if col is None or not isinstance(col.generator, DatetimeSeriesGen):
+        c.issues.error(
+            path,
+            f"active_in places each '{node.id}' row in time by its parent's state, so its first datetime "
+            "column must be a datetime_series",
+            code="no_time_column",
+        )
+
+
 BehaviourCheck = Callable[["Checker", Node, Any, "Path"], None]
 # One check per behaviour block, on its model type.
 BEHAVIOUR_CHECKS: dict[type[BehaviourBlock], BehaviourCheck] = {
@@ -213,4 +348,7 @@ BEHAVIOUR_CHECKS: dict[type[BehaviourBlock], BehaviourCheck] = {
     VintageBehavior: _vintage,
     StageConfig: _stages,
     StateTransitionModel: _states,
+    Lifetime: _lifetime,
+    Activity: _activity,
+    ActiveIn: _active_in,
 }

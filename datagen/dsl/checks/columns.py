@@ -86,6 +86,33 @@ def _datetime_series(c: Checker, node: Node, col: Column, gen: g.DatetimeSeriesG
         c.issues.error([*gpath, "within"], "within.start/end must be ISO-8601 timestamps", code="bad_window")
 
 
+def _state_at(c: Checker, node: Node, col: Column, gen: g.StateAtGen, gpath: Path) -> None:
+    """The walk of this row's primary parent (a sibling fact), or of this row itself (on the entity
+    whose lifecycle the walk is); `at` is "end" or a time column of this table."""
+    args = gen.state_at
+    walk = c.table(args.walk, [*gpath, "walk"])
+    if walk is None:
+        return
+    if walk.walk is None:
+        c.issues.error(
+            [*gpath, "walk"],
+            f"'{walk.id}' has no state_transition_model or stage_config; name the fact that walks the states",
+            code="not_a_walk",
+        )
+        return
+    home = walk.primary_parent
+    if home is None or (node.id != home and node.primary_parent != home):
+        c.issues.error(
+            [*gpath, "walk"],
+            f"'{walk.id}' walks the states of '{home}' rows; state_at reads it on '{home}' itself or on "
+            f"a fact whose first parent is '{home}' (this table's first parent is "
+            f"'{node.primary_parent or 'none'}')",
+            code="walk_not_related",
+        )
+    if not args.at_end:
+        c.column(node, args.at, [*gpath, "at"], TIME)
+
+
 def _faker(c: Checker, node: Node, col: Column, gen: g.FakerGen, gpath: Path) -> None:
     args = gen.faker
     if p := method_problem(args.method, args.args, locale=args.locale):
@@ -190,4 +217,5 @@ GENERATOR_CHECKS: dict[type[g.GeneratorModel], GeneratorCheck] = {
     g.LookupGen: _lookup,
     g.ExpressionGen: _expression,
     g.EnumListGen: _enum_list,
+    g.StateAtGen: _state_at,
 }

@@ -7,10 +7,12 @@ declared one (and never held tighter than a small floor): the tolerance follows 
 small preview is not failed for noise and a large run is held to the declared numbers. Standard errors
 are conservative (the covariance between the two halves of a ratio is ignored).
 
-One module per behaviour says what it recovers: trend.py, segments.py, vintage.py, stages.py (funnels)
-and states.py (state models); common.py holds what they share and checks.py turns their findings into
-validation results. Censoring at the timeframe end is handled as an analyst should: funnel and
-duration statistics only use parents with enough time left for the walk to be complete."""
+One module per behaviour says what it recovers: trend.py, segments.py, vintage.py, stages.py (funnels),
+states.py (state models), lives.py (children inside their parent's life, lifetimes, state_at),
+activity.py (activity levels, rates by state) and diffusion.py (adoption curves); common.py holds
+what they share and checks.py turns their findings into validation results. Censoring at the
+timeframe end (and at a parent's end of life) is handled as an analyst should: funnel and duration
+statistics only use parents with enough time left for the walk to be complete."""
 
 from __future__ import annotations
 
@@ -18,8 +20,11 @@ import duckdb
 
 from datagen.dsl.models import Schema
 from datagen.validate.behaviour import register
+from datagen.validate.recovery.activity import recover_activity, recover_state_rates
 from datagen.validate.recovery.checks import Recovery, results
 from datagen.validate.recovery.common import Finding
+from datagen.validate.recovery.diffusion import recover_diffusion
+from datagen.validate.recovery.lives import recover_lives
 from datagen.validate.recovery.segments import recover_segments
 from datagen.validate.recovery.stages import recover_stages
 from datagen.validate.recovery.states import recover_states
@@ -32,6 +37,10 @@ RECOVERIES: dict[str, Recovery] = {
     "vintage": recover_vintage,
     "stages": recover_stages,
     "states": recover_states,
+    "lives": recover_lives,
+    "activity": recover_activity,
+    "state_rates": recover_state_rates,
+    "diffusion": recover_diffusion,
 }
 
 

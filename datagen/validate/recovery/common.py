@@ -167,3 +167,13 @@ def sample_mean(
         int(n),
         floor=0.01 * declared,
     )
+
+
+def observed_until(schema: Schema, node: Node, end: int) -> str:
+    """SQL: until when each walk is observed — its parent's end of life when a share of parents end
+    (a walk stops there), else the timeframe end."""
+    parent = schema.node(node.primary_parent or "")
+    lt = parent.lifetime if parent is not None else None
+    if lt is None or lt.end is None or lt.end_walk == node.id:
+        return str(end)
+    return f"least(coalesce({us(lt.end.column, 'p')}, {end}), {end})"

@@ -21,8 +21,11 @@ from datagen.validate.recovery.common import (
     children,
     key_into,
     ratio_se,
+    us,
     written,
 )
+from datagen.validate.recovery.exposure import exposure, lived
+from datagen.validate.recovery.vintage import value_curves_sql
 
 
 def recover_segments(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Finding]:
@@ -43,6 +46,9 @@ def recover_segments(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Fin
                 if fk is None or expect is None:
                     why = why or f"no key into {parent.id}"
                     out.append(Skipped("segment_fanout", child.id, None, subject, why))
+                elif lived(child, parent):  # a rate over lives of different lengths: per unit of life
+                    subject = f"children per {parent.id} row per month of life by {sb.segment_column}"
+                    out += _segment_rates(con, schema, parent, child, fk, sb.segment_column, fanout, subject)
                 else:
                     out += _segment_fanout(con, parent, child, fk, sb.segment_column, expect, subject)
             for ref in sb.applies_to_columns:
@@ -128,6 +134,35 @@ def _segment_fanout(
     return _segment_ratios(rows, expect, "segment_fanout", child.id, None, subject)
 
 
+def _segment_rates(
+    con, schema: Schema, parent: Node, child: Node, fk: str, seg: str, fanout: dict, subject: str
+) -> list[Finding]:
+    """Children per unit of exposure (exposure.py) by segment, a ratio of sums with its cluster-robust
+    standard error (parents differ in activity); compared with the ratio of the fanout multipliers (a
+    rate is not clipped by min/max, so none is assumed to bite)."""
+    assert parent.pk is not None
+    time = exposure(con, schema, parent, child)
+    if time is None:
+        return [Skipped("segment_fanout", child.id, None, subject, f"no key into {parent.id}")]
+    df = con.execute(
+        f"""SELECT p.{q(parent.pk)} AS id, CAST(p.{q(seg)} AS VARCHAR) AS seg, coalesce(c.k, 0) AS k
+            FROM {q(parent.id)} p
+            LEFT JOIN (SELECT {q(fk)} AS id, count(*) AS k FROM {q(child.id)} GROUP BY 1) c
+                   ON c.id = p.{q(parent.pk)}
+            WHERE p.{q(seg)} IS NOT NULL"""
+    ).df()
+    df["e"] = df["id"].map(time).fillna(0.0)
+    rows = []
+    for name, g in df.groupby("seg"):
+        total = g["e"].sum()
+        if len(g) < MIN_PARENTS or total <= 0:
+            continue
+        rate = g["k"].sum() / total
+        se = math.sqrt(((g["k"] - rate * g["e"]) ** 2).sum()) / total
+        rows.append((str(name), len(g), rate, se * math.sqrt(len(g))))
+    return _segment_ratios(rows, _factor(fanout), "segment_fanout", child.id, None, subject)
+
+
 def _segment_value(
     con,
     parent: Node,
@@ -139,6 +174,13 @@ def _segment_value(
     subject: str,
 ) -> list:
     v = f"c.{q(column)}"
+    tcol, vb = child.first_time_column(), parent.vintage_behavior
+    if tcol and vb is not None and vb.value_curves(f"{child.id}.{column}"):
+        # segments that live longer are older on average: the value curve at each child's age divided out
+        curves = value_curves_sql(
+            parent, f"{child.id}.{column}", us(tcol, "c"), us(vb.created_at_column, "p")
+        )
+        v = f"({v} / nullif({curves}, 0))"
     assert parent.pk is not None  # only parents with a key are read
     rows = con.execute(
         f"""SELECT CAST(p.{q(seg)} AS VARCHAR), count({v}), avg({v}), stddev_samp({v})

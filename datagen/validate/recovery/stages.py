@@ -20,6 +20,7 @@ from datagen.validate.recovery.common import (
     Skipped,
     binomial_se,
     bookkeeping,
+    observed_until,
     sample_mean,
     timeframe,
     walk_rows,
@@ -55,13 +56,14 @@ def recover_stages(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Findi
         name_col = cols.label
         names = [s.stage_name for s in sc.stages]
         index = " ".join(f"WHEN s.{q(name_col)} = {sql_text(x)} THEN {i}" for i, x in enumerate(names))
-        rows = walk_rows(schema, node, cols, f"CASE {index} END AS i")
+        until = f"{observed_until(schema, node, end)} AS until"
+        rows = walk_rows(schema, node, cols, f"CASE {index} END AS i", until)
         if rows is None:
             out.append(Skipped("stage", node.id, None, "funnel", UNKEYED_WALKS))
             continue
         con.execute(f"CREATE OR REPLACE TEMP TABLE __datagen_walks AS {rows}")
         try:
-            cutoff = end - gap_horizon_hours(sc.gap) * HOUR_US
+            cutoff = f"a.until - {gap_horizon_hours(sc.gap) * HOUR_US}"  # time left to see the next stage
             out += _stage_conversions(con, node, sc, names, cutoff)
             out += _stage_gap(con, node, sc, cutoff)
             out += _stage_order(con, node, start, end)
@@ -70,7 +72,7 @@ def recover_stages(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Findi
     return out
 
 
-def _stage_conversions(con, node: Node, sc, names: list[str], cutoff: float) -> list[Finding]:
+def _stage_conversions(con, node: Node, sc, names: list[str], cutoff: str) -> list[Finding]:
     """Of the parents that reached stage i-1 early enough to see stage i, the share that did."""
     rows = con.execute(
         f"""SELECT a.seg, a.i + 1, count(*), count(b.id)
@@ -99,7 +101,7 @@ def _stage_conversions(con, node: Node, sc, names: list[str], cutoff: float) -> 
     return out or [Skipped("stage", node.id, None, "stage conversion", "too few complete walks")]
 
 
-def _stage_gap(con, node: Node, sc, cutoff: float) -> list[Finding]:
+def _stage_gap(con, node: Node, sc, cutoff: str) -> list[Finding]:
     n, mean, sd = con.execute(
         f"""SELECT count(*), avg((b.t - a.t) / {HOUR_US}), stddev_samp((b.t - a.t) / {HOUR_US})
             FROM __datagen_walks a JOIN __datagen_walks b ON b.id = a.id AND b.i = a.i + 1

@@ -1,8 +1,8 @@
 """State models (docs/schema-language.md §8.4): the per-period hazard of leaving each Markov state (exits
-over periods at risk, the censored spells' observed periods included), the next-state split and the mean
-duration
-of semi-Markov states (only spells with enough time left to end), per segment; and the walk's
-bookkeeping (initial, previous state, terminal)."""
+over the time at risk, censored spells included, as 1 - e^-rate), the next-state split and the mean
+duration of semi-Markov states (only spells with enough time left to end), per segment; and the walk's
+bookkeeping (initial, previous state, terminal). A walk is observed until its parent's end of life
+(when a share of parents end) or the timeframe end."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from datagen.validate.recovery.common import (
     Skipped,
     binomial_se,
     bookkeeping,
+    observed_until,
     sample_mean,
     timeframe,
     walk_rows,
@@ -91,7 +92,12 @@ def recover_states(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Findi
         has_prev = cols.extra is not None
         prev = f"CAST(s.{q(cols.extra)} AS VARCHAR)" if cols.extra else "NULL"
         rows = walk_rows(
-            schema, node, cols, f"{prev} AS prev", f"CAST(s.{q(cols.label)} AS VARCHAR) AS state"
+            schema,
+            node,
+            cols,
+            f"{prev} AS prev",
+            f"CAST(s.{q(cols.label)} AS VARCHAR) AS state",
+            f"{observed_until(schema, node, end)} AS until",
         )
         if rows is None:
             out.append(Skipped("state", node.id, None, "state model", UNKEYED_WALKS))
@@ -113,15 +119,15 @@ def recover_states(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Findi
 
 
 def _state_hazards(con, node: Node, sm, end: int) -> list[Finding]:
-    """Markov states: exits over periods at risk (a censored spell counts the whole periods it was seen)."""
+    """Markov states: a state lasts an exponential time whose chance of ending within one period is
+    the declared probability p, so exits over the time at risk (censored spells count the time they
+    were seen) estimate the rate -ln(1 - p)."""
     period = UNIT_US[sm.period_unit]
     markov = [name for name, s in sm.states.items() if not s.terminal and s.duration is None]
     if not markov:
         return []
     rows = con.execute(
-        f"""SELECT seg, state, count(nxt),
-                   sum(CASE WHEN nxt IS NULL THEN floor(({end} - t) / {period})
-                            ELSE round((t_next - t) / {period}) END)
+        f"""SELECT seg, state, count(nxt), sum((coalesce(t_next, until) - t) / {period})
             FROM __datagen_spells WHERE state IN ({", ".join(sql_text(s) for s in markov)})
             GROUP BY 1, 2 ORDER BY 1, 2"""
     ).fetchall()
@@ -130,6 +136,7 @@ def _state_hazards(con, node: Node, sm, end: int) -> list[Finding]:
         if exposure is None or exposure < MIN_GROUP:
             continue
         p = declared_transitions(sm, seg)[state][0]
+        rate = -math.log1p(-min(p, 1 - 1e-12))
         out.append(
             Recovered(
                 "state",
@@ -138,8 +145,8 @@ def _state_hazards(con, node: Node, sm, end: int) -> list[Finding]:
                 f"per-{sm.period_unit} hazard of leaving a state",
                 f"{state} ({seg})",
                 p,
-                exits / exposure,
-                math.sqrt(max(p, 1.0 / exposure) / exposure),
+                -math.expm1(-exits / exposure),
+                (1 - p) * math.sqrt(max(rate, 1.0 / exposure) / exposure),
                 int(exposure),
                 floor=0.02 * p,
             )
@@ -188,10 +195,10 @@ def _state_durations(con, node: Node, sm, end: int) -> list[Finding]:
     for name, spec in sm.states.items():
         if spec.duration is None:
             continue
-        cutoff = end - duration_horizon(spec.duration) * period
+        horizon = duration_horizon(spec.duration) * period  # spells seen this long have ended
         n, mean, sd = con.execute(
             f"""SELECT count(*), avg((t_next - t) / {period}), stddev_samp((t_next - t) / {period})
-                FROM __datagen_spells WHERE state = {sql_text(name)} AND t <= {cutoff}"""
+                FROM __datagen_spells WHERE state = {sql_text(name)} AND t <= until - {horizon}"""
         ).fetchall()[0]
         if n >= MIN_GROUP and mean is not None:
             declared = duration_mean(spec.duration)

@@ -1,6 +1,9 @@
 """Vintage (docs/schema-language.md §8.2): children per parent per age unit over the same at age 0
 (the retention curve), counting a parent at age a only when that whole age unit lies inside the
-timeframe; mean value per age unit over age 0."""
+timeframe and inside its life; mean value per age unit over age 0, the segment value multiplier
+divided out. The activity curve is graded on
+the children it shapes: a fact whose own time the engine draws, and whose rate does not also follow
+the parent's state."""
 
 from __future__ import annotations
 
@@ -11,9 +14,10 @@ import numpy as np
 
 from datagen.dsl.base import split_ref
 from datagen.dsl.behaviours import AgeMultiplier
+from datagen.dsl.generators import DatetimeSeriesGen
 from datagen.dsl.models import Node, Schema
 from datagen.dsl.units import UNIT_US
-from datagen.validate.context import q
+from datagen.validate.context import q, sql_text
 from datagen.validate.recovery.common import (
     MIN_GROUP,
     Finding,
@@ -63,7 +67,7 @@ def recover_vintage(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Find
                 out.append(Skipped("vintage", child.id, None, f"age of {parent.id}", why))
                 continue
             if activity and child.primary_parent == parent.id and child.fanout is not None:
-                out += _vintage_activity(
+                out += _activity_or_why(
                     con, parent, child, fk, tcol, vb.created_at_column, activity, start, end
                 )
             for ref in sorted(vb.value_columns):
@@ -87,21 +91,40 @@ def recover_vintage(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Find
     return out
 
 
+def _activity_or_why(
+    con, parent: Node, child: Node, fk: str, tcol: str, created: str, curves: list, start: int, end: int
+) -> list[Finding]:
+    """The activity curve, graded on a child whose counts and times the curve shapes: its own time is
+    drawn by the engine (a datetime_series), and its rate does not also follow the parent's state."""
+    subject = f"children per {parent.id} row per {curves[0].time_unit} of age, over age 0"
+    col = child.column(tcol)
+    if col is None or not isinstance(col.generator, DatetimeSeriesGen):
+        why = f"'{tcol}' is not drawn by the engine, so the curve does not place it"
+        return [Skipped("vintage_activity", child.id, None, subject, why)]
+    if child.active_in is not None:
+        why = f"its rate also follows the state of {child.active_in.walk} (checked by active_in)"
+        return [Skipped("vintage_activity", child.id, None, subject, why)]
+    return _vintage_activity(con, parent, child, fk, tcol, created, curves, start, end)
+
+
 def _vintage_activity(
     con, parent: Node, child: Node, fk: str, tcol: str, created: str, curves: list, start: int, end: int
 ) -> list[Finding]:
     unit = UNIT_US[curves[0].time_unit]
     ages = _age_units(curves, unit, start, end)
     assert parent.pk is not None  # only parents with a key are read
+    lt = parent.lifetime
+    died = us(lt.end.column) if lt is not None and lt.end is not None else "NULL"
     rows = con.execute(
-        f"""WITH p AS (SELECT {q(parent.pk)} AS id, {us(created)} AS born FROM {q(parent.id)}
-                       WHERE {q(created)} IS NOT NULL),
+        f"""WITH p AS (SELECT {q(parent.pk)} AS id, {us(created)} AS born, coalesce({died}, {end}) AS died
+                       FROM {q(parent.id)} WHERE {q(created)} IS NOT NULL),
                  k AS (SELECT c.{q(fk)} AS id, floor(({us(tcol, "c")} - p.born) / {unit})::BIGINT AS age,
                               count(*) AS k
                        FROM {q(child.id)} c JOIN p ON c.{q(fk)} = p.id GROUP BY 1, 2)
             SELECT a.age, count(*), sum(coalesce(k.k, 0)), sum(coalesce(k.k, 0) ^ 2)
             FROM range({ages}) a(age)  -- a parent counts at age a when that whole unit is in the data
             JOIN p ON p.born + a.age * {unit} >= {start} AND p.born + (a.age + 1) * {unit} <= {end}
+                  AND p.born + (a.age + 1) * {unit} <= p.died  -- and alive for all of it
             LEFT JOIN k ON k.id = p.id AND k.age = a.age GROUP BY a.age ORDER BY a.age"""
     ).fetchall()
     subject = f"children per {parent.id} row per {curves[0].time_unit} of age, over age 0"
@@ -114,6 +137,7 @@ def _vintage_value(
     unit = UNIT_US[curves[0].time_unit]
     ages = _age_units(curves, unit, start, end)
     v, age = f"c.{q(column)}", f"({us(tcol, 'c')} - {us(created, 'p')})"
+    v = f"({v} / {_segment_value_sql(parent, f'{child.id}.{column}')})"
     assert parent.pk is not None  # only parents with a key are read
     rows = con.execute(
         f"""SELECT floor({age} / {unit})::BIGINT AS age, count({v}), sum({v}), sum({v} ^ 2)
@@ -122,6 +146,43 @@ def _vintage_value(
     ).fetchall()
     subject = f"mean {column} per {curves[0].time_unit} of {parent.id} age, over age 0"
     return _age_ratios(rows, unit_means(curves, unit, ages), "vintage_value", child.id, column, subject)
+
+
+def curve_sql(mult: AgeMultiplier, age_us: str) -> str:
+    """SQL: the curve's value at an age given in microseconds (negative ages read as 0, floored at 0)."""
+    x = f"greatest(({age_us}) / {UNIT_US[mult.time_unit]}, 0)"
+    if isinstance(mult.curve, list):
+        cases = " ".join(f"WHEN {i} THEN {v!r}" for i, v in enumerate(mult.curve[:-1]))
+        last = mult.curve[-1]
+        return f"(CASE least(floor({x}), {len(mult.curve) - 1})::BIGINT {cases} ELSE {last!r} END)"
+    a, b = mult.curve.params.a, mult.curve.params.b
+    kind = mult.curve.curve_type
+    v = f"{a!r} + {b!r} * ln(1 + {x})" if kind == "logarithmic" else f"{a!r} + {b!r} * {x}"
+    if kind == "exponential":
+        v = f"{a!r} * exp(least({b!r} * {x}, 700))"
+    return f"greatest({v}, 0)"
+
+
+def value_curves_sql(parent: Node, ref: str, child_time: str, created: str) -> str:
+    """SQL: the product of the parent's value curves on `ref` at the child's age (1.0 with none)."""
+    vb = parent.vintage_behavior
+    curves = vb.value_curves(ref) if vb is not None else []
+    age = f"({child_time} - {created})"
+    return " * ".join(curve_sql(m, age) for m in curves) or "1.0"
+
+
+def _segment_value_sql(parent: Node, ref: str) -> str:
+    """SQL: the parent's segment value multiplier of `ref`, divided out so that parents of different
+    segments living different lengths of time (a lifetime) do not tilt the mean by age."""
+    sb = parent.segment_behavior
+    if sb is None or ref not in sb.applies_to_columns:
+        return "1.0"
+    cases = " ".join(
+        f"WHEN {sql_text(seg)} THEN {b.value_multiplier!r}"
+        for seg, b in sb.behaviors.items()
+        if b.value_multiplier != 0
+    )
+    return f"(CASE CAST(p.{q(sb.segment_column)} AS VARCHAR) {cases} ELSE 1.0 END)" if cases else "1.0"
 
 
 def _age_ratios(rows: list, expected: np.ndarray, behaviour: str, table: str, column, subject) -> list:

@@ -1,0 +1,283 @@
+"""A child table is a point process on its parent's life (docs/architecture.md): the general child-time
+sampler behind lifetimes, activity, vintage curves and `active_in` (docs/schema-language.md §8.2, §10.2,
+§10.3).
+
+Each parent row has an intensity over time for a child fact,
+`rate × activity × segment × vintage(age(t)) × state_weight(t) × patterns(t)`, zero outside the row's
+life ∩ the child's window. The time-varying factors other than the calendar patterns are step
+functions per parent row (`Steps`, from the behaviour engines' `rate_steps`); merged, they cut each
+parent's domain into `Pieces` of constant factor. A piece's mass is its factor times the pattern mass
+of the child's time grid inside it, so:
+
+- a parent's count is its fanout at the share of the window's mass its pieces hold (rate semantics: a
+  parent alive for a third of the window has about a third of the children);
+- a child's time is drawn from the same intensity: a piece by its mass (inverse CDF over the parent's
+  pieces, clipped to the row's own bounds), then an instant inside it from the grid (`Grid.sample`
+  inside the piece, which keeps the patterns).
+
+Nothing is drawn and then thrown away, so a child can never fall outside its parent's life, and counts
+and times agree by construction. Everything is vectorised over the rows of a block."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from datagen.dsl.behaviours import BehaviourBlock
+from datagen.dsl.generators import DatetimeSeriesGen
+from datagen.dsl.models import Node, Schema
+from datagen.engine.behaviours import BehaviourEngine
+from datagen.engine.block import Block, Store
+from datagen.engine.diffusion import series_grid
+from datagen.engine.lifecycle import INT64_MAX, INT64_MIN, Life
+from datagen.engine.plan import Plan
+from datagen.engine.timegrid import Grid, build_grid, to_us
+
+Engines = Callable[[BehaviourBlock], BehaviourEngine[Any]]
+
+
+@dataclass(frozen=True)
+class Steps:
+    """A step function per parent row: `value[j]` holds from `time[j]` on, for block-local parent
+    `parent[j]`. Sorted by parent, then time; every parent's first entry is at INT64_MIN."""
+
+    parent: np.ndarray
+    time: np.ndarray
+    value: np.ndarray
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """Each parent's domain cut where its factor changes: piece j covers [a[j], b[j]) of parent
+    `parent[j]` with `factor[j]`; a parent's pieces are contiguous (`first` has n + 1 offsets)."""
+
+    parent: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    factor: np.ndarray
+    first: np.ndarray
+
+
+@dataclass(frozen=True)
+class ParentBlock:
+    """One block of parent rows, as a child fact's rate reads it."""
+
+    fact: Node
+    parent: Node
+    store: Store
+    plan: Plan
+    seed: int
+    k: int
+    rows: np.ndarray
+    tf: tuple[int, int]
+
+    @property
+    def schema(self) -> Schema:
+        return self.plan.schema
+
+    def column(self, name: str) -> np.ndarray:
+        return np.asarray(self.store.column(self.parent.id, name)[self.rows])
+
+    @property
+    def life(self) -> Life | None:
+        life = self.store.lives.get(self.parent.id)
+        return life.take(self.rows) if life is not None else None
+
+
+def rated(fact: Node, parent: Node) -> bool:
+    """Is the fact's count a rate over its parent's life (a lifetime, an activity curve over age, or a
+    state-dependent rate), rather than a fixed number per parent?"""
+    if fact.fanout is None or fact.walk is not None or fact.primary_parent != parent.id:
+        return False
+    vintage = parent.vintage_behavior is not None and bool(parent.vintage_behavior.fanout_curves)
+    return parent.lifetime is not None or vintage or fact.active_in is not None
+
+
+def own_time_column(fact: Node) -> str | None:
+    """The child's own time (its first datetime column), when the engine draws it (a datetime_series)."""
+    tcol = fact.first_time_column()
+    col = fact.column(tcol) if tcol else None
+    return tcol if col is not None and isinstance(col.generator, DatetimeSeriesGen) else None
+
+
+def child_grid(fact: Node, schema: Schema) -> Grid:
+    """The calendar the child's own time is drawn on (its patterns and curve), or the timeframe hour
+    by hour when the engine does not draw it."""
+    tcol = own_time_column(fact)
+    if tcol is None:
+        tf = schema.timeframe
+        return build_grid(int(to_us(tf.start_dt)), int(to_us(tf.end_dt)), "h", ())
+    col = fact.column(tcol)
+    assert col is not None and isinstance(col.generator, DatetimeSeriesGen)
+    return series_grid(col.generator, col, schema)
+
+
+def cum_at(grid: Grid, t: np.ndarray) -> np.ndarray:
+    """Pattern mass of the grid strictly before each time `t` (int64 us): the same mass `Grid.sample`
+    draws by, so a piece's mass is the chance that a draw inside it lands there."""
+    if not grid.step:
+        return np.asarray(grid.cum[np.searchsorted(grid.points, t, side="left")])
+    assert grid.counts is not None and grid.first is not None  # a bucketed grid has both
+    k = np.searchsorted(grid.points, t, side="right") - 1
+    kk = np.clip(k, 0, len(grid.points) - 1)
+    whole = grid.cum[np.maximum(k, 0)]
+    counts = grid.counts[kk]
+    per_point = np.where(counts > 0, (grid.cum[kk + 1] - grid.cum[kk]) / np.maximum(counts, 1), 0.0)
+    before = np.clip(-((grid.first[kk] - t) // grid.step), 0, counts)  # points of bucket k before t
+    return np.asarray(np.where(k < 0, 0.0, whole + before * per_point))
+
+
+def window_mass(grid: Grid) -> float:
+    return float(grid.cum[-1])
+
+
+def merge(n: int, lo: np.ndarray, hi: np.ndarray, steps: list[Steps]) -> Pieces:
+    """The product of the step functions, cut to each parent's domain [lo, hi); pieces of no length or
+    no weight are left out."""
+    if not steps:
+        parent = np.arange(n, dtype=np.int64)
+        a, b, factor = lo.copy(), hi.copy(), np.ones(n)
+    else:
+        parent = np.concatenate([s.parent for s in steps])
+        time = np.concatenate([s.time for s in steps])
+        if len(steps) == 1:
+            factor = steps[0].value.astype(float)
+        else:
+            which = np.concatenate([np.full(len(s.parent), i) for i, s in enumerate(steps)])
+            value = np.concatenate([s.value for s in steps]).astype(float)
+            order = np.lexsort((time, parent))
+            parent, time, which, value = parent[order], time[order], which[order], value[order]
+            factor = np.ones(len(order))
+            at = np.arange(len(order))
+            for i in range(len(steps)):  # each function's latest value, carried forward
+                last = np.maximum.accumulate(np.where(which == i, at, 0))
+                factor *= value[last]
+        nxt = np.append(time[1:], INT64_MAX)
+        same = np.append(parent[1:] == parent[:-1], False)
+        a, b = time, np.where(same, nxt, INT64_MAX)
+        a, b = np.maximum(a, lo[parent]), np.minimum(b, hi[parent])
+    keep = (b > a) & (factor > 0)
+    parent, a, b, factor = parent[keep], a[keep], b[keep], factor[keep]
+    first = np.searchsorted(parent, np.arange(n + 1), side="left")
+    return Pieces(parent, a, b, factor, first)
+
+
+def domain(pb: ParentBlock, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+    """Where each parent's children may fall: the child's window, inside the parent's life and the
+    bounds the plan draws the child's time inside that come from the parent's own columns."""
+    n = len(pb.rows)
+    lo = np.full(n, int(grid.points[0]), dtype=np.int64)
+    hi = np.full(n, int(grid.end_us) + 1, dtype=np.int64)
+    life = pb.life
+    if life is not None:
+        lo, hi = np.maximum(lo, life.lo), np.minimum(hi, life.hi)
+    tcol = own_time_column(pb.fact)
+    for bound in pb.plan.table(pb.fact.id).bounds.get(tcol or "", []):
+        if bound.source_table != pb.parent.id:
+            continue  # a bound from the row itself or another table is applied when the row is drawn
+        v = pb.column(bound.source_column).astype("datetime64[us]")
+        known = ~np.isnat(v)
+        t = v.astype(np.int64)
+        if bound.side == "lo":
+            lo = np.where(known, np.maximum(lo, t + (1 if bound.strict else 0)), lo)
+        else:
+            hi = np.where(known, np.minimum(hi, t + (0 if bound.strict else 1)), hi)
+    return lo, hi
+
+
+def parent_pieces(pb: ParentBlock, engines: Engines) -> tuple[Pieces, Grid]:
+    """The pieces of every parent of the block, and the grid they are measured on."""
+    grid = child_grid(pb.fact, pb.schema)
+    lo, hi = domain(pb, grid)
+    blocks = [*pb.parent.behaviours, *([pb.fact.active_in] if pb.fact.active_in is not None else [])]
+    steps = [s for spec in blocks for s in engines(spec).rate_steps(spec, pb)]
+    return merge(len(pb.rows), lo, hi, steps), grid
+
+
+def shares(pb: ParentBlock, engines: Engines) -> tuple[np.ndarray, np.ndarray]:
+    """Each parent's share of the count it would have alive for the whole window at factor 1, and
+    whether it is alive inside the window at all."""
+    grid = child_grid(pb.fact, pb.schema)
+    lo, hi = domain(pb, grid)
+    pieces, _ = parent_pieces(pb, engines)
+    mass = pieces.factor * (cum_at(grid, pieces.b) - cum_at(grid, pieces.a))
+    total = np.bincount(pieces.parent, weights=mass, minlength=len(pb.rows))
+    return np.asarray(total / max(window_mass(grid), 1e-300)), hi > lo
+
+
+def _parent_block(block: Block) -> ParentBlock:
+    node = block.table.node
+    parent = block.schema.node(node.primary_parent or "")
+    assert parent is not None and block.parent_block is not None
+    rows = block.parent_block_rows()
+    return ParentBlock(
+        node, parent, block.store, block.plan, block.seed, block.parent_block, rows, block.timeframe_us
+    )
+
+
+def place(
+    block: Block, grid: Grid, rng: np.random.Generator, lo: np.ndarray | None, hi: np.ndarray | None
+) -> np.ndarray:
+    """The block's own times, drawn from their parents' intensity: a piece by its mass (inside the row's
+    bounds `lo`..`hi`, inclusive), then an instant inside it from the grid. A row whose bounds leave no
+    mass is drawn inside its bounds alone."""
+    key = (block.node_id, block.parent_block)
+    cached = block.store.pieces
+    if cached is None or cached[0] != key:
+        cached = (key, parent_pieces(_parent_block(block), block.engines))
+        block.store.pieces = cached
+    pieces, _ = cached[1]
+    assert block.parent_rows is not None
+    local = block.parent_rows - block.parent_block_rows()[0]
+    n = block.n
+    row_lo = np.full(n, INT64_MIN, np.int64) if lo is None else _us(lo, INT64_MIN)
+    row_hi = np.full(n, INT64_MAX, np.int64) if hi is None else _us(hi, INT64_MAX - 1) + 1
+    # every row against every piece of its parent, clipped to the row's bounds
+    start, stop = pieces.first[local], pieces.first[local + 1]
+    count = stop - start
+    row = np.repeat(np.arange(n), count)
+    piece = np.repeat(start - np.concatenate([[0], np.cumsum(count)[:-1]]), count) + np.arange(count.sum())
+    a = np.maximum(pieces.a[piece], row_lo[row])
+    b = np.minimum(pieces.b[piece], row_hi[row])
+    mass = pieces.factor[piece] * np.maximum(cum_at(grid, b) - cum_at(grid, np.minimum(a, b)), 0.0)
+    total = np.bincount(row, weights=mass, minlength=n)
+    cum = np.cumsum(mass / np.where(total > 0, total, 1.0)[row])
+    base = np.concatenate([[0.0], cum])[np.concatenate([[0], np.cumsum(count)[:-1]])]
+    u = base + rng.random(n) * np.where(total > 0, 1.0, 0.0)
+    at = np.searchsorted(cum, u, side="right")
+    first_of_row = np.concatenate([[0], np.cumsum(count)[:-1]])
+    at = np.clip(at, first_of_row, np.maximum(first_of_row + count - 1, first_of_row))
+    drawn = total > 0
+    cell_lo = np.where(drawn, a[np.minimum(at, len(a) - 1)] if len(a) else 0, row_lo)
+    cell_hi = np.where(drawn, b[np.minimum(at, len(b) - 1)] - 1 if len(b) else 0, row_hi - 1)
+    open_lo = cell_lo == INT64_MIN
+    open_hi = cell_hi >= INT64_MAX - 1
+    lo_t = np.where(open_lo, np.datetime64("NaT"), cell_lo.astype("datetime64[us]"))
+    hi_t = np.where(open_hi, np.datetime64("NaT"), cell_hi.astype("datetime64[us]"))
+    return grid.sample(rng, n, lo_t.astype("datetime64[us]"), hi_t.astype("datetime64[us]"))
+
+
+def life_bounds(
+    block: Block, lo: np.ndarray | None, hi: np.ndarray | None
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """A fact's per-row bounds, inside the life of the row it was born from (any depth), its end
+    excluded."""
+    node = block.table.node
+    life = block.store.lives.get(node.primary_parent or "")
+    if life is None or block.parent_rows is None:
+        return lo, hi
+    p_lo, p_hi = life.lo[block.parent_rows], life.hi[block.parent_rows]
+    start = np.where(p_lo == INT64_MIN, np.datetime64("NaT"), p_lo.astype("datetime64[us]"))
+    last = np.where(p_hi == INT64_MAX, np.datetime64("NaT"), (p_hi - 1).astype("datetime64[us]"))
+    start, last = start.astype("datetime64[us]"), last.astype("datetime64[us]")
+    lo = start if lo is None else np.where(np.isnat(lo) | (start > lo), start, lo)
+    hi = last if hi is None else np.where(np.isnat(hi) | (last < hi), last, hi)
+    return lo, hi
+
+
+def _us(t: np.ndarray, fill: int) -> np.ndarray:
+    t = t.astype("datetime64[us]")
+    return np.where(np.isnat(t), fill, t.astype(np.int64))

@@ -1,0 +1,243 @@
+"""Lifetimes and lifecycles (docs/schema-language.md §10.2, §10.3): what an analyst checks first.
+
+- No child outside its parent's life (hard): every time of every fact under an entity with a
+  `lifetime`, at any depth, joined up to its entity row, lies in [start, end) — a state walk's own rows
+  in [start, end], since entering the terminal state is the end.
+- A walk that ends the row: the end is exactly when the walk entered a terminal state (hard).
+- The share that ended, against Σ share × F(T − start) over the rows (F the declared duration's
+  distribution, T the timeframe end: a row that would end later is still alive in the data), and the
+  durations of the ended rows against F by a Kolmogorov–Smirnov test that handles that censoring (each
+  duration's F(d) / F(T − start) is uniform).
+- `state_at` agrees with the walk (hard): the latest state on the entity, the state at the row's time
+  on a fact.
+
+F is read from a large sample of the declared distribution (its definition, `Distribution.sample`,
+with the validator's own stream), so no formula per distribution is needed."""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+import numpy as np
+
+from datagen.dsl.behaviours import LifeDuration, Lifetime
+from datagen.dsl.generators import StateAtGen
+from datagen.dsl.models import Node, Schema
+from datagen.validate.context import q, sql_text
+from datagen.validate.recovery.common import (
+    MIN_GROUP,
+    Finding,
+    Recovered,
+    Skipped,
+    bookkeeping,
+    key_into,
+    timeframe,
+    us,
+)
+
+REFERENCE_DRAWS = 200_000
+KS_CRITICAL = 1.95  # √n·D above this is rarer than 1 in 1000 for a sample of the declared distribution
+
+
+def reference_cdf(after: LifeDuration):  # -> Callable[[np.ndarray], np.ndarray]
+    """The declared duration's CDF in microseconds, from a sorted sample."""
+    draws = np.sort(after.distribution.sample(np.random.default_rng(20_240_601), REFERENCE_DRAWS))
+    draws = draws * after.unit_us
+
+    def cdf(x: np.ndarray) -> np.ndarray:
+        return np.searchsorted(draws, x, side="right") / len(draws)
+
+    return cdf
+
+
+def chain(schema: Schema, entity: Node) -> list[tuple[Node, list[tuple[Node, str]]]]:
+    """Every fact under `entity` (primary parents, any depth) with the joins up to it: (table, key
+    column into its parent) per step."""
+    out: list[tuple[Node, list[tuple[Node, str]]]] = []
+    todo: list[tuple[Node, list[tuple[Node, str]]]] = [(entity, [])]
+    while todo:
+        parent, path = todo.pop(0)
+        for n in schema.nodes:
+            if n.primary_parent != parent.id or n.id == entity.id or any(n is p for p, _ in path):
+                continue
+            fk = key_into(schema, n, parent)
+            if fk is None or parent.pk is None:
+                out.append((n, []))  # no key: not joinable
+                continue
+            step = [(n, fk), *path]
+            out.append((n, step))
+            todo.append((n, step))
+    return out
+
+
+def _join_sql(entity: Node, steps: list[tuple[Node, str]]) -> str:
+    """FROM the deepest table (alias t0) up to the entity (alias e)."""
+    parts = [f"{q(steps[0][0].id)} t0"]
+    for i, (_, fk) in enumerate(steps):
+        parent = steps[i + 1][0] if i + 1 < len(steps) else entity
+        alias = f"t{i + 1}" if i + 1 < len(steps) else "e"
+        parts.append(f"JOIN {q(parent.id)} {alias} ON t{i}.{q(fk)} = {alias}.{q(parent.pk or '')}")
+    return " ".join(parts)
+
+
+def recover_lives(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Finding]:
+    _, end = timeframe(schema)
+    out: list[Finding] = []
+    for entity in schema.nodes:
+        lt = entity.lifetime
+        if lt is None:
+            continue
+        if entity.pk is None:
+            out.append(Skipped("lifetime", entity.id, None, "children inside the life", "no key"))
+            continue
+        for child, steps in chain(schema, entity):
+            out += _inside(con, entity, lt, child, steps)
+        if lt.end is not None and lt.end.walk is not None:
+            out += _walk_end(con, schema, entity, lt)
+        elif lt.end is not None and lt.end.after is not None:
+            out += _ended(con, entity, lt, end)
+    out += _state_at(con, schema)
+    return out
+
+
+def _inside(con, entity: Node, lt: Lifetime, child: Node, steps: list) -> list[Finding]:
+    subject = f"times inside the life of their {entity.id} row"
+    if not steps:
+        return [Skipped("lifetime", child.id, None, subject, f"no key into {child.primary_parent}")]
+    times = [c for c in child.columns if c.type in ("datetime", "date")]
+    if not times:
+        return []
+    walk = child.state_transition_model is not None and child.primary_parent == entity.id
+    s, e = f"e.{q(lt.start)}", f"e.{q(lt.end.column)}" if lt.end is not None else "NULL"
+    bad = []
+    for col in times:
+        v = f"t0.{q(col.name)}"
+        if col.type == "date":  # a date is inside when its day is
+            v, s_, e_ = f"CAST({v} AS DATE)", f"CAST({s} AS DATE)", f"CAST({e} AS DATE)"
+            bad.append(f"{v} < {s_} OR {v} > {e_}")
+        else:
+            after = ">" if walk else ">="  # entering the terminal state is the end itself
+            bad.append(f"{v} < {s} OR {v} {after} {e}")
+    n, k = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE {' OR '.join(f'({b})' for b in bad)}) "
+        f"FROM {_join_sql(entity, steps)}"
+    ).fetchall()[0]
+    return [bookkeeping("lifetime", child.id, f"outside the life of their {entity.id} row", k, n)]
+
+
+def _walk_end(con, schema: Schema, entity: Node, lt: Lifetime) -> list[Finding]:
+    assert lt.end is not None and lt.end.walk is not None
+    walk = schema.node(lt.end.walk)
+    sm = walk.state_transition_model if walk is not None else None
+    fk = key_into(schema, walk, entity) if walk is not None else None
+    if walk is None or sm is None or fk is None:
+        return [Skipped("lifetime", entity.id, lt.end.column, "end from the walk", "walk not keyed")]
+    cols = sm.walk_columns(walk)
+    terminal = ", ".join(sql_text(x) for x, st in sm.states.items() if st.terminal)
+    pk = q(walk.pk) if walk.pk else "0"
+    t = q(cols.time or "")
+    n, bad = con.execute(
+        f"""WITH last AS (SELECT {q(fk)} AS id, arg_max(CAST({q(cols.label)} AS VARCHAR), ({t}, {pk})) AS st,
+                                 max({t}) AS t FROM {q(walk.id)} GROUP BY 1)
+            SELECT count(*), count(*) FILTER (WHERE e.{q(lt.end.column)} IS DISTINCT FROM
+                   CASE WHEN last.st IN ({terminal}) THEN last.t END)
+            FROM {q(entity.id)} e LEFT JOIN last ON last.id = e.{q(entity.pk or "")}"""
+    ).fetchall()[0]
+    return [bookkeeping("lifetime", entity.id, f"whose {lt.end.column} is not when the walk ended", bad, n)]
+
+
+def _ended(con, entity: Node, lt: Lifetime, end: int) -> list[Finding]:
+    """The share of rows that ended, and their durations, against the declared share and duration."""
+    assert lt.end is not None and lt.end.after is not None and lt.end.share is not None
+    rows = con.execute(
+        f"""SELECT {us(lt.start)} AS s, {us(lt.end.column)} AS e FROM {q(entity.id)}
+            WHERE {q(lt.start)} IS NOT NULL AND {us(lt.start)} < {end}"""
+    ).fetchnumpy()
+    s = np.asarray(rows["s"], dtype=float)
+    e: np.ndarray = np.ma.filled(np.ma.asarray(rows["e"], dtype=float), np.nan)
+    n = len(s)
+    if n < MIN_GROUP:
+        return [Skipped("lifetime", entity.id, lt.end.column, "share that ended", "too few rows")]
+    cdf = reference_cdf(lt.end.after)
+    room = cdf(end - s)  # the chance a row that ends does so before the timeframe end
+    p = lt.end.share * room
+    ended = ~np.isnan(e)
+    out: list[Finding] = [
+        Recovered(
+            "lifetime",
+            entity.id,
+            lt.end.column,
+            "share of rows that ended by the timeframe end",
+            "all rows",
+            float(p.mean()),
+            float(ended.mean()),
+            math.sqrt(float((p * (1 - p)).sum())) / n,
+            n,
+            floor=0.005,
+        )
+    ]
+    k = int(ended.sum())
+    if k >= MIN_GROUP:
+        u = cdf(e[ended] - s[ended]) / np.maximum(room[ended], 1e-12)
+        u = np.sort(np.clip(u, 0, 1))
+        grid = np.arange(1, k + 1) / k
+        d = float(max(np.max(grid - u), np.max(u - (grid - 1 / k))))
+        se = (KS_CRITICAL / math.sqrt(k) + 3 / math.sqrt(REFERENCE_DRAWS)) / 4
+        out.append(
+            Recovered(
+                "lifetime",
+                entity.id,
+                lt.end.column,
+                "lifetimes of the rows that ended: Kolmogorov-Smirnov distance to the declared "
+                "duration (censored at the timeframe end)",
+                f"{lt.end.after.distribution.type} in {lt.end.after.unit}s",
+                0.0,
+                d,
+                se,
+                k,
+            )
+        )
+    return out
+
+
+def _state_at(con, schema: Schema) -> list[Finding]:
+    """Every `state_at` column holds the walk's state: the latest one (at end) or the one at the row's
+    time (the walk's first state before it starts)."""
+    out: list[Finding] = []
+    for node in schema.nodes:
+        for col in node.columns:
+            gen = col.generator
+            if not isinstance(gen, StateAtGen):
+                continue
+            walk = schema.node(gen.state_at.walk)
+            home = schema.node(walk.primary_parent or "") if walk is not None else None
+            spec = walk.walk if walk is not None else None
+            if walk is None or home is None or spec is None or home.pk is None:
+                continue
+            wfk = key_into(schema, walk, home)
+            own = node.id == home.id
+            nfk = home.pk if own else key_into(schema, node, home)
+            cols = spec.walk_columns(walk)
+            subject = f"state_at {walk.id}"
+            if wfk is None or nfk is None or cols.time is None:
+                out.append(Skipped("state_at", node.id, col.name, subject, "no key into the walk's parent"))
+                continue
+            pk = q(walk.pk) if walk.pk else "0"
+            w = f"""SELECT {q(wfk)} AS id, {q(cols.time)} AS t, CAST({q(cols.label)} AS VARCHAR) AS st,
+                           {pk} AS pk FROM {q(walk.id)}"""
+            if gen.state_at.at_end:
+                sql = f"""WITH w AS ({w}), last AS (SELECT id, arg_max(st, (t, pk)) AS st FROM w GROUP BY 1)
+                          SELECT count(*), count(*) FILTER (WHERE r.{q(col.name)} IS DISTINCT FROM last.st)
+                          FROM {q(node.id)} r LEFT JOIN last ON last.id = r.{q(nfk)}"""
+            else:
+                at = q(gen.state_at.at)
+                sql = f"""WITH w AS ({w}), first AS (SELECT id, arg_min(st, (t, pk)) AS st FROM w GROUP BY 1),
+                          r AS (SELECT {q(nfk)} AS id, {at} AS at, {q(col.name)} AS v FROM {q(node.id)}),
+                          m AS (SELECT r.id, r.v, w.st FROM r ASOF LEFT JOIN w ON r.id = w.id AND r.at >= w.t)
+                          SELECT count(*),
+                                 count(*) FILTER (WHERE m.v IS DISTINCT FROM coalesce(m.st, first.st))
+                          FROM m LEFT JOIN first USING (id)"""
+            n, bad = con.execute(sql).fetchall()[0]
+            out.append(bookkeeping("state_at", node.id, f"whose {col.name} is not the walk's state", bad, n))
+    return out

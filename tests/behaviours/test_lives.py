@@ -1,0 +1,178 @@
+"""Lifetimes, activity, states that matter and adoption curves (docs/schema-language.md §8.6, §10.2,
+§10.3), read from the generated data with pandas, independently of the engine and the validator."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.behaviours.helpers import MONTH, frames, walk_spells
+from tests.engine.conftest import col, entity, fact, schema, times
+
+YEAR = pd.Timedelta(days=365.2425)
+TF = {"start": "2023-01-01T00:00:00Z", "end": "2025-01-01T00:00:00Z", "freq": "h"}
+START, END = pd.Timestamp(TF["start"]), pd.Timestamp(TF["end"])
+SIGNUPS = {"start": "2023-01-01T00:00:00Z", "end": "2024-07-01T00:00:00Z"}
+
+
+def _users(rows: int, end: dict | None = None, **extra) -> dict:
+    columns = [times("signup_at", within=SIGNUPS)]
+    if end is not None:
+        columns.append(col("left_at", "datetime", {"datetime_series": {}}, nullable=True))
+    lifetime = {"start": "signup_at", **({"end": {"column": "left_at", **end}} if end else {})}
+    return entity("u", columns, rows, lifetime=lifetime, **extra)
+
+
+def _sessions(lam: float, **extra) -> dict:
+    return fact("s", ["u"], [times("at")], fanout={"distribution": "poisson", "lambda": lam}, **extra)
+
+
+SHARE_END = {"share": 0.5, "after": {"distribution": {"type": "exponential", "params": {"scale": 120}}}}
+
+
+@pytest.fixture(scope="module")
+def shared() -> dict[str, pd.DataFrame]:
+    """Users of whom half end after an exponential time (mean 120 days), with sessions and clicks."""
+    clicks = fact("c", ["s"], [times("clicked_at")], fanout={"distribution": "poisson", "lambda": 3})
+    doc = schema(
+        _users(3000, SHARE_END),
+        _sessions(40),
+        clicks,
+        timeframe=TF,
+        constraints={"inequalities": [{"left": "c.clicked_at", "op": ">=", "right": "s.at"}]},
+    )
+    return frames(doc)
+
+
+def test_a_share_of_rows_end_after_a_continuous_duration(shared) -> None:
+    u = shared["u"]
+    room = (END - u["signup_at"]) / pd.Timedelta(days=1)
+    p = 0.5 * (1 - np.exp(-room / 120))  # ends, and before the timeframe does
+    ended = u["left_at"].notna()
+    assert ended.sum() == pytest.approx(p.sum(), abs=4 * math.sqrt((p * (1 - p)).sum()))
+    days = ((u["left_at"] - u["signup_at"]) / pd.Timedelta(days=1))[ended]
+    assert (days > 0).all() and (u["left_at"][ended] < END).all()
+    span = (u["left_at"] - u["signup_at"])[ended].to_numpy().astype("timedelta64[us]").astype(np.int64)
+    assert (span % 86_400_000_000 != 0).all()  # continuous: never on whole days after signup
+    # exponential durations cut at each row's room: F(d) / F(room) is uniform
+    u01 = np.sort((1 - np.exp(-days / 120)) / (1 - np.exp(-room[ended] / 120)))
+    ks = np.max(np.abs(u01 - (np.arange(1, len(u01) + 1) - 0.5) / len(u01)))
+    assert ks < 1.95 / math.sqrt(len(u01))
+
+
+def test_children_at_any_depth_stay_inside_the_life(shared) -> None:
+    u, s, c = shared["u"], shared["s"], shared["c"]
+    life = s.merge(u, left_on="u_id", right_on="id")
+    assert (life["at"] >= life["signup_at"]).all()
+    assert (life["left_at"].isna() | (life["at"] < life["left_at"])).all()
+    deep = c.merge(s, left_on="s_id", right_on="id").merge(u, left_on="u_id", right_on="id")
+    assert len(deep) > 10_000 and (deep["clicked_at"] >= deep["at"]).all()
+    assert (deep["left_at"].isna() | (deep["clicked_at"] < deep["left_at"])).all()
+
+
+def test_a_short_life_has_proportionally_fewer_children(shared) -> None:
+    """The fanout is a rate: children over the share of the timeframe each user was alive is lambda."""
+    u, s = shared["u"], shared["s"]
+    alive = (u["left_at"].fillna(END) - u["signup_at"]) / (END - START)
+    k = s.groupby("u_id").size().reindex(u["id"], fill_value=0).to_numpy()
+    assert k.sum() / alive.sum() == pytest.approx(40, rel=0.03)
+    short, long = alive < 0.2, alive > 0.6
+    assert k[short].sum() / alive[short].sum() == pytest.approx(40, rel=0.08)
+    assert k[long].sum() / alive[long].sum() == pytest.approx(40, rel=0.05)
+
+
+@pytest.fixture(scope="module")
+def walked() -> dict[str, pd.DataFrame]:
+    """Accounts that end when their walk churns; sessions only while basic (1) or premium (1.6)."""
+    walk = fact(
+        "w",
+        ["u"],
+        [col("state", "string", {"choice": {"choices": ["x"]}}), times("changed_at")],
+        state_transition_model={
+            "initial_state": "basic",
+            "period_unit": "month",
+            "states": {
+                "basic": {"transition_prob_per_period": 0.1, "next_states": {"premium": 0.5, "paused": 0.5}},
+                "premium": {
+                    "transition_prob_per_period": 0.08,
+                    "next_states": {"basic": 0.5, "churned": 0.5},
+                },
+                "paused": {
+                    "duration": {"distribution": "exponential", "mean": 1},
+                    "next_states": {"basic": 0.5, "churned": 0.5},
+                },
+                "churned": {"terminal": True},
+            },
+        },
+    )
+    users = _users(3000, {"walk": "w"})
+    users["columns"].append(col("plan", "string", {"state_at": {"walk": "w"}}))
+    sessions = _sessions(60, active_in={"walk": "w", "states": {"basic": 1.0, "premium": 1.6}})
+    sessions["columns"].append(col("plan", "string", {"state_at": {"walk": "w", "at": "at"}}))
+    return frames(schema(users, walk, sessions, timeframe=TF))
+
+
+def test_a_walk_ends_the_row_and_state_at_reads_the_walk(walked) -> None:
+    u, w, s = walked["u"], walked["w"], walked["s"]
+    last = w.sort_values(["u_id", "changed_at"]).groupby("u_id").tail(1).set_index("u_id")
+    churned = last["state"] == "churned"
+    ends = u.set_index("id")["left_at"]
+    assert (ends[churned.index[churned]] == last.loc[churned, "changed_at"]).all()
+    assert ends[churned.index[~churned]].isna().all() and churned.mean() > 0.3
+    assert (u.set_index("id")["plan"] == last["state"]).all()
+    spells = walk_spells(w, "u_id", "state", "changed_at", END)
+    at = pd.merge_asof(
+        s.sort_values("at"),
+        spells.sort_values("changed_at"),
+        left_on="at",
+        right_on="changed_at",
+        left_by="u_id",
+        right_by="u_id",
+    )
+    assert (at["plan"] == at["state"]).all()  # the state then, read from the walk table
+
+
+def test_the_rate_follows_the_parents_state(walked) -> None:
+    s, spells = walked["s"], walk_spells(walked["w"], "u_id", "state", "changed_at", END)
+    assert set(s["plan"]) == {"basic", "premium"}  # none while paused, none after churning
+    months = ((spells["left"] - spells["changed_at"]) / MONTH).groupby(spells["state"]).sum()
+    rate = s.groupby("plan").size() / months[["basic", "premium"]]
+    assert rate["premium"] / rate["basic"] == pytest.approx(1.6, rel=0.08)
+
+
+def test_activity_spreads_counts_and_persists() -> None:
+    """A gamma level of shape 2: children per user have variance mean + mean²/2, and a user's early
+    count predicts the late one."""
+    users = entity(
+        "u",
+        [times("signup_at", within={"start": "2023-01-01", "end": "2023-01-02"})],
+        4000,
+        activity={"distribution": {"type": "gamma", "params": {"shape": 2, "scale": 3}}},
+    )
+    data = frames(schema(users, _sessions(24), timeframe=TF))
+    s = data["s"]
+    half = s["at"] < START + YEAR
+    early = s[half].groupby("u_id").size().reindex(data["u"]["id"], fill_value=0)
+    late = s[~half].groupby("u_id").size().reindex(data["u"]["id"], fill_value=0)
+    mean, var = early.mean(), early.var()
+    assert mean == pytest.approx(12, rel=0.05)
+    assert var / mean == pytest.approx(1 + mean / 2, rel=0.12)
+    assert np.corrcoef(early, late)[0, 1] > 0.6  # 12·12·0.5 / (12 + 72) ≈ 0.86 at these means
+
+
+def test_signups_follow_a_bass_curve() -> None:
+    p, q = 0.05, 1.2
+    users = entity("u", [times("signup_at", curve={"type": "bass", "p": p, "q": q})], 20_000)
+    at = frames(schema(users, timeframe=TF))["u"]["signup_at"]
+
+    def adopted(t: np.ndarray) -> np.ndarray:
+        e = np.exp(-(p + q) * t)
+        return (1 - e) / (1 + q / p * e)
+
+    t = np.array([0.25, 0.5, 1.0, 1.5])
+    expected = adopted(t) / adopted(np.array([(END - START) / YEAR]))
+    observed = np.array([(at < START + x * YEAR).mean() for x in t])
+    assert np.abs(observed - expected).max() < 0.01

@@ -1,0 +1,221 @@
+"""The checks of lifetimes, activity, states and adoption curves (datagen/validate/recovery/lives.py,
+activity.py, diffusion.py): clean data passes; a tampered dataset, or a schema declaring what the data
+does not show, fails the check that reads it — hard where the schema's structure is broken."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from datagen.validate.recovery import recover_all
+from datagen.validate.recovery.common import Recovered, Skipped
+from tests.behaviours.helpers import checked, connection, example
+from tests.engine.conftest import col, entity, expr, fact, schema, times
+from tests.validate.helpers import read, rewrite, set_column, validated, write
+
+TF = {"start": "2023-01-01T00:00:00Z", "end": "2025-01-01T00:00:00Z", "freq": "h"}
+
+
+def _findings(doc: dict, declared: dict | None = None) -> list:
+    con, _ = connection(doc)
+    return recover_all(con, checked(declared or doc))
+
+
+def _bad(findings: list, behaviour: str) -> list[Recovered]:
+    return [f for f in findings if isinstance(f, Recovered) and f.behaviour == behaviour and not f.ok()]
+
+
+def _node(doc: dict, node_id: str) -> dict:
+    return next(n for n in doc["nodes"] if n["id"] == node_id)
+
+
+def _hard(report, check: str) -> list:
+    return [r for r in report.failures if r.check == check and r.hard]
+
+
+def test_a_child_moved_past_its_parents_end_fails_the_hard_check(tmp_path: Path) -> None:
+    doc = example("cohort_retention", users=800)
+    data = tmp_path / "data"
+    write(doc, data)
+    assert not [r for r in validated(doc, data).failures if r.hard]
+
+    def late(t: pa.Table) -> pa.Table:  # one session, one day after its user's account was deleted
+        users = read(data, "users").to_pandas().set_index("user_id")
+        gone = users["deleted_at"].dropna()
+        s = t.to_pandas()
+        row = s.index[s["user_id"].isin(gone.index)][0]
+        s.loc[row, "started_at"] = gone[s.loc[row, "user_id"]] + np.timedelta64(1, "D")
+        return set_column(t, "started_at", s["started_at"].to_numpy(), t.schema.field("started_at").type)
+
+    rewrite(data, "sessions", late)
+    report = validated(doc, data)
+    broken = _hard(report, "lifetime")
+    assert broken and "1 of" in broken[0].message and report.exit_code == 1
+
+
+def test_a_grandchild_outside_the_life_fails_too(tmp_path: Path) -> None:
+    users = entity(
+        "u",
+        [
+            times("signup_at", within={"start": "2023-01-01", "end": "2024-01-01"}),
+            col("left_at", "datetime", {"datetime_series": {}}, nullable=True),
+        ],
+        400,
+        lifetime={
+            "start": "signup_at",
+            "end": {
+                "column": "left_at",
+                "share": 0.8,
+                "after": {"distribution": {"type": "exponential", "params": {"scale": 60}}},
+            },
+        },
+    )
+    sessions = fact("s", ["u"], [times("at")], fanout={"distribution": "poisson", "lambda": 20})
+    clicks = fact("c", ["s"], [times("clicked_at")], fanout={"distribution": "poisson", "lambda": 2})
+    doc = schema(users, sessions, clicks, timeframe=TF)
+    data = tmp_path / "data"
+    write(doc, data)
+    assert not _hard(validated(doc, data), "lifetime")
+    rewrite(
+        data,
+        "c",
+        lambda t: set_column(
+            t,
+            "clicked_at",
+            pc.add(t.column("clicked_at"), pa.scalar(400 * 86_400_000_000, pa.duration("us"))),
+        ),
+    )
+    assert any(r.table == "c" for r in _hard(validated(doc, data), "lifetime"))
+
+
+def test_a_state_at_value_that_is_not_the_walks_state_fails(tmp_path: Path) -> None:
+    doc = example("subscriptions", subscribers=600)
+    doc["nodes"][2]["fanout"]["lambda"] = 10
+    data = tmp_path / "data"
+    write(doc, data)
+
+    def swap(t: pa.Table) -> pa.Table:
+        status = t.column("status").to_pylist()
+        status[0] = "paused" if status[0] != "paused" else "active"
+        return set_column(t, "status", status, pa.string())
+
+    rewrite(data, "subscribers", swap)
+    broken = _hard(validated(doc, data), "state_at")
+    assert broken and broken[0].table == "subscribers" and "1 of 600" in broken[0].message
+
+
+def test_an_end_that_is_not_when_the_walk_ended_fails(tmp_path: Path) -> None:
+    doc = example("subscriptions", subscribers=600)
+    doc["nodes"][2]["fanout"]["lambda"] = 10
+    data = tmp_path / "data"
+    write(doc, data)
+    rewrite(
+        data,
+        "subscribers",
+        lambda t: set_column(
+            t, "cancelled_at", pc.fill_null(t.column("cancelled_at"), t.column("signed_up_at"))
+        ),
+    )
+    broken = _hard(validated(doc, data), "lifetime")
+    assert broken and any("cancelled_at is not when the walk ended" in r.message for r in broken)
+
+
+def _lifetime_doc(scale: float, shape: float = 1.0, share: float = 0.5) -> dict:
+    after = {"distribution": {"type": "weibull", "params": {"shape": shape, "scale": scale}}, "unit": "day"}
+    users = entity(
+        "u",
+        [
+            times("signup_at", within={"start": "2023-01-01", "end": "2024-07-01"}),
+            col("left_at", "datetime", {"datetime_series": {}}, nullable=True),
+        ],
+        3000,
+        lifetime={"start": "signup_at", "end": {"column": "left_at", "share": share, "after": after}},
+    )
+    return schema(users, timeframe=TF)
+
+
+def test_the_share_that_ended_and_the_lifetimes_are_read_back() -> None:
+    doc = _lifetime_doc(150)
+    clean = _findings(doc)
+    assert not _bad(clean, "lifetime")
+    assert {
+        f.subject.split(":")[0] for f in clean if isinstance(f, Recovered) and f.behaviour == "lifetime"
+    } == {
+        "share of rows that ended by the timeframe end",
+        "lifetimes of the rows that ended",
+    }
+    longer = _bad(_findings(doc, _lifetime_doc(300)), "lifetime")  # declared twice as long
+    assert any(f.subject.startswith("lifetimes") for f in longer)
+    fewer = _bad(_findings(doc, _lifetime_doc(150, share=0.35)), "lifetime")
+    assert any(f.subject.startswith("share") for f in fewer)
+
+
+def test_activity_that_the_data_does_not_show_fails() -> None:
+    users = entity("u", [times("signup_at", within={"start": "2023-01-01", "end": "2023-07-01"})], 2000)
+    sessions = fact("s", ["u"], [times("at")], fanout={"distribution": "poisson", "lambda": 60})
+    plain = schema(users, sessions, timeframe=TF)
+    declared = copy.deepcopy(plain)
+    declared["nodes"][0]["activity"] = {
+        "distribution": {"type": "gamma", "params": {"shape": 1.5, "scale": 1}}
+    }
+    assert not _bad(_findings(declared), "activity")  # generated with activity: as declared
+    wrong = _bad(_findings(plain, declared), "activity")  # everyone alike: no spread, no persistence
+    assert {f.subject.split(" ")[0] for f in wrong} == {"variance", "correlation"}
+
+
+def test_rates_by_state_the_data_does_not_show_fail() -> None:
+    doc = example("subscriptions", subscribers=2000)
+    findings = _findings(doc)
+    assert not _bad(findings, "active_in")
+    declared = copy.deepcopy(doc)
+    _node(declared, "plays")["active_in"]["states"]["paused"] = 0.5  # the data has none while paused
+    assert not _bad(_findings(doc, declared), "active_in")  # (its rate ratio needs children to read)
+    generated = copy.deepcopy(doc)
+    _node(generated, "plays")["active_in"]["states"]["paused"] = 0.5
+    broken = _bad(_findings(generated, doc), "active_in")
+    assert broken and broken[0].stratum.startswith("in a state of weight 0")
+
+
+def test_a_rate_ratio_between_states_is_read_back() -> None:
+    doc = example("saas", accounts=2000)
+    declared = copy.deepcopy(doc)
+    _node(declared, "events")["active_in"]["states"]["pro"] = 2.6  # the data has 1.3
+    wrong = _bad(_findings(doc, declared), "active_in")
+    assert [f.stratum for f in wrong] == ["pro / starter"]
+
+
+def test_a_bass_curve_is_fitted_back() -> None:
+    doc = example("saas")
+    assert not _bad(_findings(doc), "diffusion")
+    declared = copy.deepcopy(doc)
+    signup = next(c for c in declared["nodes"][0]["columns"] if c["name"] == "signup_at")
+    signup["generator"]["datetime_series"]["curve"]["p"] = 0.5
+    assert any(f.stratum == "p" for f in _bad(_findings(doc, declared), "diffusion"))
+
+
+def test_vintage_activity_is_graded_on_the_children_the_curve_shapes() -> None:
+    """A purchase whose time is computed (not drawn) is not placed by the curve: it is skipped with
+    the reason, and the sessions that follow the curve are the ones graded."""
+    users = entity(
+        "u",
+        [times("signup_at", within={"start": "2023-01-01", "end": "2023-06-01"})],
+        3000,
+        vintage_behavior={
+            "created_at_column": "signup_at",
+            "age_based_multipliers": {"purchases": {"curve": [1.0, 0.5, 0.3], "applies_to": "fanout"}},
+        },
+    )
+    sessions = fact("s", ["u"], [times("at")], fanout={"distribution": "poisson", "lambda": 30})
+    signed = col("signed_up_at", "datetime", {"lookup": {"from": "u.signup_at"}})
+    paid = expr("paid_at", "signed_up_at + days(3)", type_="datetime")
+    purchases = fact("p", ["u"], [signed, paid], fanout={"distribution": "poisson", "lambda": 0.05})
+    doc = schema(users, sessions, purchases, timeframe=TF)
+    findings = _findings(doc)
+    graded = {f.table for f in findings if isinstance(f, Recovered) and f.behaviour == "vintage_activity"}
+    skipped = [f for f in findings if isinstance(f, Skipped) and f.behaviour == "vintage_activity"]
+    assert graded == {"s"}
+    assert [f.table for f in skipped] == ["p"] and "not drawn by the engine" in skipped[0].reason
