@@ -198,6 +198,7 @@ def normalise_legacy(raw: Any, notes: IssueList) -> Any:
                 )
         fanout = node.get("fanout")
         if isinstance(fanout, dict):
+            fix_freq(fanout, "every", ["nodes", ni, "fanout"])
             for old, new in read_as(fanout, Fanout.LEGACY_KEYS):
                 notes.note(["nodes", ni, "fanout"], f"legacy key '{old}' read as '{new}'", code="legacy_key")
     return data

@@ -1,18 +1,22 @@
 """How many children each parent row has (docs/schema-language.md §5): drawn per block of parent rows,
 after every multiplier — the parent's behaviour blocks per row (segment), the table-level effects read
 on the parent's row, then the share of the timeframe the parent's activity integrates to (vintage) —
-bounded by min/max."""
+bounded by min/max; none where a conditional fanout's `where` fails (§10.4); per period of the
+parent's life for a regular series (§10.5, regular.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from datagen.dsl.behaviours import BehaviourBlock
+from datagen.dsl.expressions import Expression, parse_expression
 from datagen.dsl.limits import MAX_ROWS
 from datagen.dsl.models import Node
+from datagen.engine import regular
 from datagen.engine.behaviours import BehaviourEngine
 from datagen.engine.block import Store
 from datagen.engine.effects import effect_multiplier
@@ -22,8 +26,17 @@ Engines = Callable[[BehaviourBlock], BehaviourEngine[Any]]
 
 
 def fanout_multiplier(
-    fact: Node, parent: Node, store: Store, rows: np.ndarray, tf: tuple[int, int], engines: Engines
+    fact: Node,
+    parent: Node,
+    store: Store,
+    rows: np.ndarray,
+    tf: tuple[int, int],
+    engines: Engines,
+    *,
+    shares: bool = True,
 ) -> np.ndarray:
+    """Each parent row's multiplier of its children count; `shares=False` leaves out the share of the
+    timeframe a parent's activity integrates to (a regular series counts the periods of its life)."""
     m = np.ones(len(rows))
     for spec in parent.behaviours:
         factor = engines(spec).fanout_factor(spec, parent, store, rows)
@@ -36,7 +49,7 @@ def fanout_multiplier(
         keys = {local: store.column(parent.id, local)[rows] for local in args.on}
         factor = effect_multiplier(store, args, keys, store.column(parent.id, tcol)[rows])
         m = m * factor if args.map.op == "mul" else m + factor
-    for spec in parent.behaviours:
+    for spec in parent.behaviours if shares else []:
         share = engines(spec).fanout_share(spec, parent, store, rows, tf)
         if share is not None:
             m *= share
@@ -59,11 +72,13 @@ def child_counts(
     if f is None:
         return np.ones(n, dtype=np.int64)
     rng = block_rng(seed, fact.id, "__fanout__", block)
-    m = fanout_multiplier(fact, parent, store, rows, tf, engines)
+    m = fanout_multiplier(fact, parent, store, rows, tf, engines, shares=f.every is None)
     # A multiplier that overflowed (a vintage curve or an effect gone to inf) must not crash the draw or
     # wrap a count: each parent is capped at the table limit, and the engine then refuses the table.
     m = np.where(np.isfinite(m), np.minimum(m, MAX_ROWS), MAX_ROWS)
-    if f.distribution == "poisson":
+    if f.every is not None:
+        counts = regular.counts(f, parent, store, rows, tf, m, rng)
+    elif f.distribution == "poisson":
         assert f.lambda_ is not None
         counts = rng.poisson(np.minimum(f.lambda_ * m, MAX_ROWS))
     elif f.distribution == "negative_binomial":
@@ -73,9 +88,26 @@ def child_counts(
         counts = rng.negative_binomial(k, k / (k + np.maximum(mean, 1e-12)))
         counts = np.where(mean > 0, counts, 0)
     else:
-        assert f.min is not None and f.max is not None
-        base = rng.integers(f.min, f.max + 1, n).astype(float) * m
+        per = float(f.constant_count) if f.distribution == "constant" else None
+        if per is None:
+            assert f.min is not None and f.max is not None
+            base = rng.integers(f.min, f.max + 1, n).astype(float) * m
+        else:
+            base = per * m
         counts = np.floor(base + rng.random(n))  # stochastic rounding keeps the mean
-    lo = f.min if f.min is not None else 0
-    hi = f.max if f.max is not None else MAX_ROWS
-    return np.asarray(np.clip(counts, lo, hi).astype(np.int64))
+    if f.every is None:
+        counts = np.clip(counts, f.min if f.min is not None else 0, f.max if f.max is not None else MAX_ROWS)
+    if f.where is not None:  # after min/max: a parent the condition leaves out has no child at all
+        counts = np.where(where_holds(f.where, parent, store, rows), counts, 0)
+    return np.asarray(counts, dtype=np.int64)
+
+
+@lru_cache(maxsize=256)
+def _condition(code: str) -> Expression:
+    return parse_expression(code)
+
+
+def where_holds(code: str, parent: Node, store: Store, rows: np.ndarray) -> np.ndarray:
+    """Which parent rows a conditional fanout's `where` holds for (docs/schema-language.md §10.4)."""
+    cond = _condition(code)
+    return cond.holds({c: store.column(parent.id, c)[rows] for c in cond.columns}, len(rows))

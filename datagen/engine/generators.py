@@ -25,10 +25,14 @@ from datagen.dsl.generators import (
 )
 from datagen.dsl.limits import INT64_MAX, INT64_MIN
 from datagen.dsl.models import Column, parse_instant
-from datagen.engine.behaviours import TimeDensity, time_density
+from datagen.dsl.units import DAY_US
+from datagen.engine import regular
+from datagen.engine.behaviours import TimeDensity, time_density, value_multiplier
 from datagen.engine.block import Block
+from datagen.engine.bounds import row_bounds
+from datagen.engine.cast import clamp_bounds
 from datagen.engine.rng import stable_hash
-from datagen.engine.timegrid import Grid, build_grid, to_us
+from datagen.engine.timegrid import Cells, Points, build_cells, build_points, to_us
 from datagen.errors import GenerationError
 
 MAX_REJECTION_ROUNDS = 200
@@ -107,31 +111,94 @@ def _options(choices: tuple[Any, ...], ctype: str) -> np.ndarray:
 
 
 def distribution(block: Block, col: Column, gen: DistributionGen) -> np.ndarray:
-    return gen.distribution.sample(block.rng(col.name), block.n)
+    values = gen.distribution.sample(block.rng(col.name), block.n)
+    if col.modifiers:  # bounds are met by capping after the modifiers (datagen.dsl.enforcement)
+        return values
+    lo, hi = row_bounds(block, col.name)
+    if lo is None and hi is None:
+        return values
+    return _inside(block, col, gen, values, lo, hi)
+
+
+def _inside(
+    block: Block,
+    col: Column,
+    gen: DistributionGen,
+    v: np.ndarray,
+    lo: np.ndarray | None,
+    hi: np.ndarray | None,
+) -> np.ndarray:
+    """Draw again, up to MAX_REJECTION_ROUNDS times, every row whose final value (after the parents'
+    multiplier and the clamp) would leave its bounds: the distribution truncated to each row's own
+    bounds. A row still outside then takes a uniform value inside them (or the bound itself when the
+    other side is open); the final cap leaves what nothing can fix (bounds that disagree) on the lower
+    bound."""
+    n = block.n
+    mult = value_multiplier(block, col.name)
+    m = np.ones(n) if mult is None else np.broadcast_to(np.asarray(mult, dtype=float), (n,))
+    c0, c1 = clamp_bounds(col, *gen.distribution.clamp) if gen.distribution.clamp else (None, None)
+    low = np.full(n, -np.inf) if lo is None else lo.astype(float)
+    high = np.full(n, np.inf) if hi is None else hi.astype(float)
+    if c0 is not None:
+        low = np.maximum(low, c0)
+    if c1 is not None:
+        high = np.minimum(high, c1)
+    ok = (m > 0) & (low <= high)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a, b = np.where(ok, low / m, -np.inf), np.where(ok, high / m, np.inf)
+    out = v.astype(float)
+    pending = ok & ((out < a) | (out > b))
+    rng = block.rng(col.name, "inside")
+    for _ in range(MAX_REJECTION_ROUNDS):
+        if not pending.any():
+            break
+        idx = np.flatnonzero(pending)
+        redo = gen.distribution.sample(rng, len(idx)).astype(float)
+        out[idx] = redo
+        pending[idx] = (redo < a[idx]) | (redo > b[idx])
+    if pending.any():
+        idx = np.flatnonzero(pending)
+        lo_i, hi_i = a[idx], b[idx]
+        both = np.isfinite(lo_i) & np.isfinite(hi_i)
+        u = rng.random(len(idx))
+        out[idx] = np.where(both, lo_i + u * (hi_i - lo_i), np.where(np.isfinite(lo_i), lo_i, hi_i))
+    return out
 
 
 def datetime_series(block: Block, col: Column, gen: DatetimeSeriesGen) -> np.ndarray:
+    """Times by the series' density (docs/schema-language.md §10.1): a cell drawn by its pattern
+    weight, then an instant inside it — or a grid point with `snap` (and in `date` columns) — each
+    row inside its own bounds; a regular fact's time is its period (regular.py)."""
+    node = block.table.node
+    if regular.is_regular_time(node, col.name):
+        return regular.times(block, col, gen)
     start, end = (int(to_us(t)) for t in gen.window(block.schema.timeframe))
     freq = gen.freq(block.schema.timeframe, col.type)
     patterns = tuple((p.dimension, tuple(p.weights)) for p in gen.patterns(col))
-    grid = build_grid(start, end, freq, patterns)
-    lo, hi = block.bounds(col.name)
+    sampler: Sampler = (
+        build_points(start, end, freq, patterns)
+        if gen.snapped(col.type)
+        else build_cells(start, end, freq, patterns)
+    )
+    lo, hi = row_bounds(block, col.name)
     rng = block.rng(col.name)
-    out = grid.sample(rng, block.n, lo, hi)
-    node = block.table.node
+    out = sampler.sample(rng, block.n, lo, hi)
     parent = block.schema.node(node.parents[0]) if node.parents else None
     if parent is not None and col.name == node.first_time_column():  # a child's own time
         density = time_density(block, parent)
         if density is not None and density.cap > 0:
-            out = _follow(density, grid, rng, out, lo, hi)
+            out = _follow(density, sampler, rng, out, lo, hi)
     if col.type == "date":
-        out = out.astype("datetime64[D]").astype("datetime64[us]")
-    return out
+        out = out - out % DAY_US
+    return np.asarray(out.astype("datetime64[us]"))
+
+
+Sampler = Cells | Points
 
 
 def _follow(
     density: TimeDensity,
-    grid: Grid,
+    sampler: Sampler,
     rng: np.random.Generator,
     out: np.ndarray,
     lo: np.ndarray | None,
@@ -139,14 +206,18 @@ def _follow(
 ) -> np.ndarray:
     """Thin the pattern-weighted draw by the parent's density over its children's times (rejection
     sampling: a bounded number of vectorised rounds over the rows still rejected)."""
-    pending = rng.random(len(out)) * density.cap > density.weight(slice(None), out)
+
+    def weight(rows: slice | np.ndarray, t: np.ndarray) -> np.ndarray:
+        return density.weight(rows, t.astype("datetime64[us]"))
+
+    pending = rng.random(len(out)) * density.cap > weight(slice(None), out)
     for _ in range(MAX_REJECTION_ROUNDS):
         if not pending.any():
             break
         idx = np.flatnonzero(pending)
-        redo = grid.sample(rng, len(idx), None if lo is None else lo[idx], None if hi is None else hi[idx])
+        redo = sampler.sample(rng, len(idx), None if lo is None else lo[idx], None if hi is None else hi[idx])
         out[idx] = redo
-        pending[idx] = rng.random(len(idx)) * density.cap > density.weight(idx, redo)
+        pending[idx] = rng.random(len(idx)) * density.cap > weight(idx, redo)
     return out
 
 

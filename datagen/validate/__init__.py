@@ -31,6 +31,7 @@ from datagen.dsl import CheckResult, Schema, check, check_file, schema_hash
 from datagen.io.dataset import open_dataset
 from datagen.validate.behaviour import behaviour_checks, register
 from datagen.validate.context import Context, Settings
+from datagen.validate.relations import relation_checks
 from datagen.validate.report import REPORT_SCHEMA, Report
 from datagen.validate.results import Result
 from datagen.validate.score import DEFAULT_THRESHOLD, quality_score
@@ -88,7 +89,7 @@ def validate(
     t0 = time.perf_counter()
     ctx = Context(s, Path(data_dir), settings)
     try:
-        results = [*structural_checks(ctx), *value_checks(ctx), *behaviour_checks(ctx)]
+        results = [*structural_checks(ctx), *value_checks(ctx), *relation_checks(ctx), *behaviour_checks(ctx)]
         tables = {
             n.id: {
                 "rows": ctx.rows[n.id],

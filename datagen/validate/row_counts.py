@@ -22,12 +22,14 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from datagen.dsl.expressions import parse_expression
 from datagen.dsl.models import Fanout, Node
 from datagen.engine.block import Store
 from datagen.engine.fanout import fanout_multiplier
 from datagen.engine.registry import behaviour_engine
 from datagen.engine.timegrid import to_us
 from datagen.validate.context import Context, q
+from datagen.validate.relations import period_count
 from datagen.validate.results import Result, verdict
 
 Z = 6.0
@@ -119,30 +121,48 @@ def expected_rows(ctx: Context, node: Node) -> Expected | None:
 def _fanout_expected(ctx: Context, node: Node, parent: Node, p: int) -> Expected:
     f = node.fanout
     assert f is not None  # the caller handles a fact without fanout
-    lo = (f.min or 0) * p
-    hi = f.max * p if f.max is not None else math.inf
     mean = var = log_p0 = 0.0
-    for m in _multipliers(ctx, node, parent, p):
-        a, b, c = _moments(f, m)
+    counted = 0  # parents the fanout's `where` holds for (the others have no child)
+    for m, ok, periods in _parent_terms(ctx, node, parent, p):
+        counted += int(ok.sum())
+        m = m[ok]
+        if f.every is None:
+            a, b, c = _moments(f, m)
+        elif f.distribution == "constant":  # exactly `count` per period of each life
+            a, b = float((periods[ok] * f.constant_count).sum()), 0.0
+            c = 0.0 if a == 0 else -math.inf
+        else:  # Poisson over all the periods of a life
+            assert f.lambda_ is not None
+            mu = f.lambda_ * m * periods[ok]
+            a, b, c = float(mu.sum()), float(mu.sum()), float(-mu.sum())
         mean, var, log_p0 = mean + a, var + b, log_p0 + c
+    lo = (f.min or 0) * counted if f.every is None else 0
+    hi = f.max * counted if f.max is not None and f.every is None else math.inf
     sd = math.sqrt(var)
     slack = 1.0 + 0.002 * mean  # multipliers are grouped to 0.2 %
     low, high = max(lo, mean - Z * sd - slack), min(hi, mean + Z * sd + slack)
-    how = (
-        f"{f.distribution} fanout over {p:,} {parent.id} rows: mean {mean:,.1f}, sd {sd:,.1f}, "
-        f"within {Z:g} sd"
-    )
+    if var == 0:  # an exact count
+        low, high = mean, mean
+    what = f"{f.distribution} fanout" + (f" every '{f.every}'" if f.every else "")
+    where = f" ({counted:,} where {f.where!r} holds)" if f.where else ""
+    how = f"{what} over {p:,} {parent.id} rows{where}: mean {mean:,.1f}, sd {sd:,.1f}, within {Z:g} sd"
     return Expected(low, high, how, mean, sd, log_p0)
 
 
-def _multipliers(ctx: Context, node: Node, parent: Node, p: int):  # -> Iterator[np.ndarray]
-    """Each parent row's fanout multiplier, a chunk of parent rows at a time (ones when none applies)."""
+def _parent_terms(ctx: Context, node: Node, parent: Node, p: int):  # -> Iterator[tuple[np.ndarray, ...]]
+    """Per chunk of parent rows: each row's fanout multiplier (ones when none applies), whether the
+    fanout's `where` holds for it, and for a regular series how many periods its life holds."""
+    f = node.fanout
+    assert f is not None
     reads = [r for block in parent.behaviours for r in block.reads(parent, ctx.schema)]
     reads += [r for effect in node.modifiers for r in effect.fanout_reads(node, ctx.schema)]
+    reads += f.reads(node, ctx.schema)
     columns = {r.column for r in reads if r.table == parent.id}
+    cond = parse_expression(f.where) if f.where else None
     if not columns:
         for start in range(0, p, CHUNK_ROWS):
-            yield np.ones(min(CHUNK_ROWS, p - start))
+            n = min(CHUNK_ROWS, p - start)
+            yield np.ones(n), np.ones(n, dtype=bool), np.full(n, _periods(ctx, f.every, None, None, n))
         return
     effects = _effect_tables(ctx, node)
     tf = ctx.schema.timeframe
@@ -151,10 +171,33 @@ def _multipliers(ctx: Context, node: Node, parent: Node, p: int):  # -> Iterator
     # A cursor of its own: the stream stays open while other checks may use the main connection.
     reader = ctx.con.cursor().sql(f"SELECT {', '.join(q(c) for c in names)} FROM {q(parent.id)}")
     for batch in reader.to_arrow_reader(CHUNK_ROWS):
+        n = batch.num_rows
         store = Store(columns=dict(effects.columns), rows=dict(effects.rows))
         store.columns[parent.id] = {c: _numpy(batch.column(i)) for i, c in enumerate(names)}
-        store.rows[parent.id] = batch.num_rows
-        yield fanout_multiplier(node, parent, store, np.arange(batch.num_rows), span, behaviour_engine)
+        store.rows[parent.id] = n
+        rows = np.arange(n)
+        m = fanout_multiplier(node, parent, store, rows, span, behaviour_engine, shares=f.every is None)
+        ok = cond.holds(store.columns[parent.id], n) if cond else np.ones(n, dtype=bool)
+        life = [parent.life_start_column(), parent.life_end_column()]
+        born, ends = (store.columns[parent.id].get(c) if c else None for c in life)
+        yield m, ok, _periods(ctx, f.every, born, ends, n)
+
+
+def _periods(ctx: Context, every: str | None, start: np.ndarray | None, end: np.ndarray | None, n: int):
+    """Periods of `every` starting inside each life cut to the timeframe (0 without `every`)."""
+    if every is None:
+        return np.zeros(n)
+    tf = ctx.schema.timeframe
+    t0, t1 = int(to_us(tf.start_dt)), int(to_us(tf.end_dt))
+
+    def us(values: np.ndarray | None, default: int) -> np.ndarray:
+        if values is None:
+            return np.full(n, default, dtype=np.int64)
+        t = values.astype("datetime64[us]")
+        return np.where(np.isnat(t), default, t.astype(np.int64))
+
+    s, e = np.maximum(us(start, t0), t0), np.minimum(us(end, t1), t1)
+    return period_count(every, s, np.maximum(e, s), t0, t1).astype(float)
 
 
 def _effect_tables(ctx: Context, node: Node) -> Store:
@@ -182,7 +225,7 @@ def _numpy(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
 def _moments(f: Fanout, m: np.ndarray) -> tuple[float, float, float]:
     """Sum over parents with multipliers `m` of the children count's mean, variance and log P(0)."""
     lo, hi = f.min or 0, (f.max if f.max is not None else math.inf)
-    if f.distribution != "uniform":
+    if f.distribution not in ("uniform", "constant"):
         mu = f.lambda_ * m
         k = f.dispersion or 1.0
         var = mu if f.distribution == "poisson" else mu * (1 + mu / k)
@@ -215,11 +258,14 @@ def _unbin(key: int) -> float:
 def _one(f: Fanout, m: float, lo: float, hi: float) -> tuple[float, float, float]:
     """Mean, variance and log P(0) of one parent's children count at multiplier m, after min/max,
     for the distribution the engine draws (engine/fanout.py)."""
-    if f.distribution == "uniform":
-        assert f.min is not None and f.max is not None  # the model requires both for a uniform fanout
-        ks = np.arange(f.min, f.max + 1, dtype=float)
+    if f.distribution in ("uniform", "constant"):
+        if f.distribution == "constant":
+            ks = np.array([float(f.constant_count)])
+        else:
+            assert f.min is not None and f.max is not None  # the model requires both for a uniform fanout
+            ks = np.arange(f.min, f.max + 1, dtype=float)
         if len(ks) > EXACT_SUPPORT:
-            ks = np.linspace(f.min, f.max, EXACT_SUPPORT)
+            ks = np.linspace(ks[0], ks[-1], EXACT_SUPPORT)
         base = ks * m
         whole = np.floor(base)
         frac = base - whole

@@ -38,6 +38,7 @@ from datagen.validate.calendar import (
 from datagen.validate.context import Context, q
 from datagen.validate.factors import expected_magnitude
 from datagen.validate.multipliers import row_model
+from datagen.validate.relations import joins
 from datagen.validate.results import Result, verdict
 from datagen.validate.tolerance import share_tolerance
 
@@ -129,29 +130,35 @@ def _plan(ctx: Context) -> Plan:
 
 
 def _bounds(ctx: Context, node: Node, col: Column) -> Bounds | str | None:
-    """Rows grouped by the hour of their sampling bounds (the inequalities the engine enforces by
-    drawing inside them); a string when a bound's source cannot be joined."""
+    """Rows grouped by their sampling bounds (the bounds the engine draws inside: inequalities,
+    windows, creation times, chains), each joined along its relation path; a string when a bound's
+    source cannot be joined. A continuous series keeps them to the microsecond, a snapped one rounds
+    them inwards to the hour."""
     found = _plan(ctx).table(node.id).bounds.get(col.name, [])
     if not found:
         return None
-    joins: list[str] = []
+    sql = ""
     lo: list[str] = []
     hi: list[str] = []
     for i, b in enumerate(found):
-        if b.source_table == node.id:
-            ref = f"d.{q(b.source_column)}"
-        else:
-            link = ctx.link(node.id, b.source_table)
-            if link is None or not ctx.has(b.source_table, b.source_column):
-                return f"cannot join {node.id} to {b.source_table} to read the bound {b.source_column}"
-            joins.append(f"LEFT JOIN {q(b.source_table)} p{i} ON d.{q(link[0])} = p{i}.{q(link[1])}")
-            ref = f"p{i}.{q(b.source_column)}"
-        (lo if b.side == "lo" else hi).append(f"epoch_us(CAST({ref} AS TIMESTAMPTZ))")
-    lo_sql = f"ceil(greatest({', '.join(lo)}) / {HOUR_US}) * {HOUR_US}" if lo else "NULL"
-    hi_sql = f"floor(least({', '.join(hi)}) / {HOUR_US}) * {HOUR_US}" if hi else "NULL"
+        joined = joins(ctx, b.path, prefix=f"b{i}_", left=True)
+        if isinstance(joined, str) or not ctx.has(b.source_table, b.source_column):
+            why = joined if isinstance(joined, str) else f"{b.source_table} has no column {b.source_column}"
+            return f"cannot read the bound {b.source_table}.{b.source_column} of {node.id} rows: {why}"
+        sql += joined[0]
+        us = f"epoch_us(CAST({joined[1]}.{q(b.source_column)} AS TIMESTAMPTZ))"
+        if b.strict:
+            us = f"({us} {'+' if b.side == 'lo' else '-'} 1)"
+        (lo if b.side == "lo" else hi).append(us)
+    snapped = series_of(ctx.schema, col).snapped
+    lo_sql = f"greatest({', '.join(lo)})" if lo else "NULL"
+    hi_sql = f"least({', '.join(hi)})" if hi else "NULL"
+    if snapped:
+        lo_sql = f"ceil({lo_sql} / {HOUR_US}) * {HOUR_US}" if lo else "NULL"
+        hi_sql = f"floor({hi_sql} / {HOUR_US}) * {HOUR_US}" if hi else "NULL"
     rows = ctx.fetch(
         f"SELECT CAST({lo_sql} AS BIGINT) AS lo, CAST({hi_sql} AS BIGINT) AS hi, count(*) "
-        f"FROM {q(node.id)} d {' '.join(joins)} WHERE d.{q(col.name)} IS NOT NULL GROUP BY ALL"
+        f"FROM {q(node.id)} d{sql} WHERE d.{q(col.name)} IS NOT NULL GROUP BY ALL"
     )
     arr = np.array(
         [(INT_MIN if a is None else a, INT_MAX if b is None else b, n) for a, b, n in rows], dtype=np.int64

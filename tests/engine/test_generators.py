@@ -212,15 +212,33 @@ def test_patterns_and_seasonality_on_the_same_column_multiply() -> None:
     assert_near(afternoon_weekend, p, math.sqrt(p * (1 - p) / N))
 
 
-def test_times_stay_on_the_freq_grid_inside_the_window() -> None:
+def test_snapped_times_stay_on_the_freq_grid_inside_the_window() -> None:
     window = {"start": "2024-03-10T06:00:00Z", "end": "2024-03-20T06:00:00Z"}
-    doc = one_table([times(freq="15min", within=window), times("day", freq="D", within=window)], rows=2000)
+    doc = one_table(
+        [times(freq="15min", within=window, snap=True), times("day", freq="D", within=window, snap=True)],
+        rows=2000,
+    )
     t = generate(doc)["t"]
     ts = pd.DatetimeIndex(values(t, "ts"))
-    assert ts.min() >= pd.Timestamp("2024-03-10T06:00") and ts.max() <= pd.Timestamp("2024-03-20T06:00")
+    assert ts.min() >= pd.Timestamp("2024-03-10T06:00") and ts.max() < pd.Timestamp("2024-03-20T06:00")
     assert (ts.minute % 15 == 0).all() and (ts.second == 0).all()
     day = pd.DatetimeIndex(values(t, "day"))
     assert ((day - pd.Timestamp("2024-03-10T06:00")) % pd.Timedelta("1D") == pd.Timedelta(0)).all()
+    assert day.max() == pd.Timestamp("2024-03-19T06:00")  # the window's end is no value
+
+
+def test_times_are_continuous_inside_the_window_and_never_its_end() -> None:
+    """Without snap a value is a uniform instant inside its grid cell, to the microsecond: the freq
+    sets where patterns change, not where values may sit (docs/schema-language.md §10.1)."""
+    window = {"start": "2024-03-10T06:00:00Z", "end": "2024-03-10T06:00:01Z"}  # one second
+    doc = one_table([times(freq="15min", within=window), times("wide", freq="D")], rows=N)
+    t = generate(doc)["t"]
+    ts = values(t, "ts").astype(np.int64)
+    start = np.datetime64("2024-03-10T06:00:00", "us").astype(np.int64)
+    assert ts.min() >= start and ts.max() < start + 1_000_000
+    assert_near((ts - start).mean(), 499_999.5, math.sqrt((1e6**2 - 1) / 12 / N))
+    wide = pd.DatetimeIndex(values(t, "wide"))
+    assert (wide.microsecond != 0).mean() > 0.99 and (wide.second != 0).mean() > 0.9
 
 
 def test_second_grids_over_a_year_spread_inside_each_hour() -> None:
