@@ -217,14 +217,15 @@ class _Enforcer:
             return Refused(problem)
         b = Bound(side, source, path, strict, origin)
         self.out.add(target[0], target[1], b)
-        verb = "drawn" if how == "drawn" else "capped"
         col = node.column(target[1])
         timed = col is not None and col.type in TIME
-        where = word or (
-            ("after" if side == "lo" else "before") if timed else ("at least" if side == "lo" else "at most")
-        )
+        if how == "capped":
+            where = word or "capped at"
+        else:
+            after, before = ("after", "before") if timed else ("no lower than", "no higher than")
+            where = f"drawn {word or (after if side == 'lo' else before)}"
         via = "" if len(path.hops) < 2 else f" (through {path.describe(target[0])})"
-        return Made(target, how, b, f"{verb} {where} {text(source)}{via}")
+        return Made(target, how, b, f"{where} {text(source)}{via}")
 
     def cannot_build(self, target: Ref, how: Construction | None) -> str:
         col = self.nodes[target[0]].column(target[1])

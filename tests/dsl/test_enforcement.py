@@ -69,7 +69,7 @@ def test_a_side_computed_from_the_other_is_capped_rather_than_drawn_in_a_cycle()
 
 def test_numbers_drawn_from_a_distribution_are_drawn_inside_modified_ones_capped() -> None:
     m = made(shop(dist("amount", "lognormal", mean=2, sigma=1)), "o.amount", "<=", "c.limit")
-    assert m.construction == "drawn" and m.note == "o.amount <= c.limit: drawn at most c.limit"
+    assert m.construction == "drawn" and m.note == "o.amount <= c.limit: drawn no higher than c.limit"
     scaled = dist("amount", "lognormal", mean=2, sigma=1)
     scaled["modifiers"] = [{"transform": "multiply", "args": {"factor": 2}}]
     assert made(shop(scaled), "o.amount", "<=", "c.limit").construction == "capped"

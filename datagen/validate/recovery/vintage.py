@@ -59,7 +59,8 @@ def recover_vintage(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Find
                 why = f"no key into {parent.id}" if fk is None else "no time column"
                 out.append(Skipped("vintage", child.id, None, f"age of {parent.id}", why))
                 continue
-            if activity and child.primary_parent == parent.id and child.fanout is not None:
+            regular = child.fanout is not None and child.fanout.every is not None
+            if activity and child.primary_parent == parent.id and child.fanout is not None and not regular:
                 out += _vintage_activity(
                     con, parent, child, fk, tcol, vb.created_at_column, activity, start, end
                 )
