@@ -2,8 +2,8 @@
 (docs/schema-language.md §6, §10.4): the one definition the check step reports from and the engine's
 plan draws by, so the check step refuses exactly what the engine cannot build.
 
-An inequality `left op right` is made true on one side, the *target*, against the other, the
-*source*, read from the target row's related row (related_rows.py: the same row, a parent, a looked-up
+An inequality `left op right` is made true on one side, the *target* (the left side when it can be
+built so, else the right), against the other, the *source*, read from the target row's related row (related_rows.py: the same row, a parent, a looked-up
 row, or theirs at any depth; the validator joins them through the keys each row carries, and says so
 when a row carries none):
 
@@ -250,9 +250,11 @@ class _Enforcer:
         rule = f"{q.left} {q.op} {q.right}"
         if q.op == "==":
             return self.equality(rule, left, right)
-        big, small = (left, right) if q.op in (">", ">=") else (right, left)
         strict = q.op in (">", "<")
-        candidates: list[tuple[Ref, Side, Ref]] = [(big, "lo", small), (small, "hi", big)]
+        # The left side is what a schema constrains ("claims.amount <= policies.coverage"): built first.
+        left_side: Side = "lo" if q.op in (">", ">=") else "hi"
+        right_side: Side = "hi" if left_side == "lo" else "lo"
+        candidates: list[tuple[Ref, Side, Ref]] = [(left, left_side, right), (right, right_side, left)]
         reasons: list[tuple[int, str]] = []  # (0: the target's row knows the source's; 1: it does not)
         for wanted in (("drawn",), ("walk", "regular", "copy"), ("capped",), (None,)):
             for target, side, source in candidates:

@@ -192,12 +192,12 @@ def test_hour_pattern_sets_the_hourly_shares() -> None:
     assert_shares(ts.hour.to_numpy(), list(range(24)), np.array(weights) / sum(weights))
 
 
-def test_month_pattern_weighs_each_grid_point_of_the_month() -> None:
+def test_month_pattern_weighs_each_day_of_the_month() -> None:
     weights = [1, 1, 1, 1, 1, 1, 4, 4, 1, 1, 1, 1]
     doc = one_table([times(freq="D", pattern={"dimension": "month", "weights": weights})], rows=N)
     ts = pd.DatetimeIndex(values(generate(doc)["t"], "ts"))
-    grid = pd.date_range("2024-01-01", "2025-01-01", freq="D")  # both ends are grid points
-    mass = np.bincount(grid.month - 1, weights=np.array(weights)[grid.month - 1], minlength=12)
+    days = pd.date_range("2024-01-01", "2024-12-31", freq="D")  # each day is a cell holding its weight
+    mass = np.bincount(days.month - 1, weights=np.array(weights)[days.month - 1], minlength=12)
     assert_shares(ts.month.to_numpy() - 1, list(range(12)), mass / mass.sum())
 
 
@@ -239,6 +239,42 @@ def test_times_are_continuous_inside_the_window_and_never_its_end() -> None:
     assert_near((ts - start).mean(), 499_999.5, math.sqrt((1e6**2 - 1) / 12 / N))
     wide = pd.DatetimeIndex(values(t, "wide"))
     assert (wide.microsecond != 0).mean() > 0.99 and (wide.second != 0).mean() > 0.9
+
+
+def test_an_hour_pattern_holds_inside_bounds_that_cut_hours() -> None:
+    """Each row drawn inside [10:30, 12:30]: the half hours at either end weigh half their hour."""
+
+    def instant(name: str, at: str) -> dict:
+        return times(name, within={"start": f"2024-01-01T{at}:00Z", "end": f"2024-01-01T{at}:00.000001Z"})
+
+    weights = [1.0] * 24
+    weights[10:13] = [1.0, 2.0, 4.0]
+    column = times(freq="h", pattern={"dimension": "hour", "weights": weights})
+    doc = one_table([instant("lo", "10:30"), instant("hi", "12:30"), column], rows=N)
+    doc["constraints"] = {
+        "inequalities": [
+            {"left": "t.ts", "op": ">=", "right": "t.lo"},
+            {"left": "t.ts", "op": "<=", "right": "t.hi"},
+        ]
+    }
+    ts = pd.DatetimeIndex(values(generate(doc)["t"], "ts"))
+    assert ts.min() >= pd.Timestamp("2024-01-01T10:30") and ts.max() <= pd.Timestamp("2024-01-01T12:30")
+    assert_shares(ts.hour.to_numpy(), [10, 11, 12], np.array([0.5, 2.0, 2.0]) / 4.5)
+
+
+def test_a_pattern_finer_than_the_freq_has_the_freqs_resolution() -> None:
+    """With freq D a day is one cell: its hours are uniform whatever the hour pattern says, while the
+    weekday pattern still holds."""
+    column = times(
+        freq="D",
+        pattern=[
+            {"dimension": "hour", "weights": [0.0] * 12 + [1.0] * 12},
+            {"dimension": "dow", "weights": [1] * 5 + [3, 3]},
+        ],
+    )
+    ts = pd.DatetimeIndex(values(generate(one_table([column], rows=N, timeframe=WEEKS))["t"], "ts"))
+    assert_shares((ts.hour >= 12).astype(int), [0, 1], np.array([0.5, 0.5]))
+    assert_shares(ts.day_of_week.to_numpy(), list(range(7)), np.array([1] * 5 + [3, 3]) / 11)
 
 
 def test_second_grids_over_a_year_spread_inside_each_hour() -> None:

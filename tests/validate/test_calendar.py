@@ -15,7 +15,13 @@ def us(text: str) -> int:
 
 
 def series(start: str, end: str, freq: str = "h", *patterns: tuple[str, tuple[float, ...]]) -> Series:
+    """A snapped series (values on grid points)."""
     return Series(us(start), us(end), freq, tuple(patterns))
+
+
+def continuous(start: str, end: str, freq: str = "h", *patterns: tuple[str, tuple[float, ...]]) -> Series:
+    """A continuous series (a uniform instant inside each cell)."""
+    return Series(us(start), us(end), freq, tuple(patterns), snapped=False)
 
 
 def test_fields_monday_first_january_first() -> None:
@@ -70,3 +76,34 @@ def test_fine_grids_are_bucketed_by_hour() -> None:
     w = (3.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
     shares = expected_shares(series("2024-01-01", "2025-12-29", "s", ("dow", w)), None, ["dow"])["dow"]
     assert shares == pytest.approx(np.array(w) / sum(w), rel=1e-6)
+
+
+def test_a_continuous_day_cell_spreads_its_mass_evenly_over_its_hours() -> None:
+    """freq D: a day is one cell, so an hour pattern has a day's resolution (hours even) while a
+    weekday pattern holds."""
+    hours = tuple(0.0 if h < 12 else 1.0 for h in range(24))
+    dow = (1.0, 1.0, 1.0, 1.0, 1.0, 3.0, 3.0)
+    s = continuous("2024-01-01", "2024-12-30", "D", ("hour", hours), ("dow", dow))
+    shares = expected_shares(s, None, ["hour", "dow"])
+    assert shares["hour"] == pytest.approx([1 / 24] * 24)
+    assert shares["dow"] == pytest.approx(np.array(dow) / sum(dow))
+
+
+def test_a_continuous_month_cell_weighs_its_days() -> None:
+    w = tuple(2.0 if m == 1 else 1.0 for m in range(12))  # February counts double
+    shares = expected_shares(continuous("2024-01-01", "2025-01-01", "MS", ("month", w)), None, ["month"])[
+        "month"
+    ]
+    days = np.array([31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]) * np.array(w)
+    assert shares == pytest.approx(days / days.sum())
+
+
+def test_continuous_bounds_cut_hours_at_the_microsecond() -> None:
+    """Rows inside [10:30, 12:30]: the first and last hour count half (10h weighs 1, 11h 2, 12h 4)."""
+    hours = tuple({10: 1.0, 11: 2.0, 12: 4.0}.get(h, 1.0) for h in range(24))
+    bounds = Bounds(np.array([us("2024-01-01T10:30")]), np.array([us("2024-01-01T12:30")]), np.array([10.0]))
+    shares = expected_shares(continuous("2024-01-01", "2024-01-08", "h", ("hour", hours)), bounds, ["hour"])[
+        "hour"
+    ]
+    assert shares[[10, 11, 12]] == pytest.approx(np.array([0.5, 2.0, 2.0]) / 4.5)
+    assert shares.sum() == pytest.approx(1.0)
