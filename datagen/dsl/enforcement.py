@@ -3,9 +3,9 @@
 plan draws by, so the check step refuses exactly what the engine cannot build.
 
 An inequality `left op right` is made true on one side, the *target* (the left side when it can be
-built so, else the right), against the other, the *source*, read from the target row's related row (related_rows.py: the same row, a parent, a looked-up
-row, or theirs at any depth; the validator joins them through the keys each row carries, and says so
-when a row carries none):
+built so, else the right), against the other, the *source*, read from the target row's related row
+(related_rows.py: the same row, a parent, a looked-up row, or theirs at any depth; the validator joins
+them through the keys each row carries, and says so when a row carries none):
 
 - **drawn**: a `datetime_series` (times) or a `distribution` without modifiers (numbers) is drawn
   inside [source, …] or […, source] — its pattern or distribution kept, truncated to the bound;

@@ -14,10 +14,10 @@ what the engine does — each row's expected multipliers (factors.py, multiplier
 joined in SQL), the expected share of rows per calendar stratum (calendar.py, its own calendar
 arithmetic), expected counts, rates and transitions (recovery/), outlier shares. It shares with the
 engine only the language's definitions in datagen.dsl (units, curve values, distribution draws, default
-columns), and uses engine code in three allow-listed places: reference samples with the part under test
-removed (reference.py), which inequalities the engine draws inside bounds (seasonality.py), and how
-declared types are stored (context.py). docs/contributing.md explains why; tests/test_architecture.py
-enforces it."""
+columns, and how each relation is made true, datagen.dsl.enforcement), and uses engine code in
+allow-listed places: reference samples with the part under test removed (reference.py), each parent's
+fanout multiplier (row_counts.py), and how declared types are stored (context.py).
+docs/contributing.md explains why; tests/test_architecture.py enforces it."""
 
 from __future__ import annotations
 

@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from datagen.dsl.enforcement import Enforcement, enforcement
 from datagen.dsl.generators import DatetimeSeriesGen
 from datagen.dsl.models import Column, Node
 from datagen.dsl.modifiers import Outliers, Seasonality, TimeJitter
 from datagen.dsl.references import walk_columns
 from datagen.dsl.units import HOUR_US
-from datagen.engine.plan import Plan, make_plan
 from datagen.validate.behaviour import register
 from datagen.validate.calendar import (
     INT_MAX,
@@ -123,10 +123,10 @@ def _time_dimensions(ctx: Context, node: Node, col: Column) -> list[str]:
     return dims
 
 
-def _plan(ctx: Context) -> Plan:
-    if ("plan",) not in ctx.cache:
-        ctx.cache[("plan",)] = make_plan(ctx.schema)
-    return ctx.cache[("plan",)]
+def _enforcement(ctx: Context) -> Enforcement:
+    if ("enforcement",) not in ctx.cache:
+        ctx.cache[("enforcement",)] = enforcement(ctx.schema)
+    return ctx.cache[("enforcement",)]
 
 
 def _bounds(ctx: Context, node: Node, col: Column) -> Bounds | str | None:
@@ -134,7 +134,7 @@ def _bounds(ctx: Context, node: Node, col: Column) -> Bounds | str | None:
     windows, creation times, chains), each joined along its relation path; a string when a bound's
     source cannot be joined. A continuous series keeps them to the microsecond, a snapped one rounds
     them inwards to the hour."""
-    found = _plan(ctx).table(node.id).bounds.get(col.name, [])
+    found = _enforcement(ctx).column_bounds(node.id, col.name)
     if not found:
         return None
     sql = ""

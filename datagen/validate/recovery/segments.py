@@ -76,7 +76,10 @@ def _fanout_expectation(
     if f.where is not None:
         return None, f"children only where {f.where!r} holds: the ratio depends on the parent's columns"
     if f.every is not None:
-        return None, f"a regular series (every '{f.every}'): counts follow each parent's life, not the segment"
+        return (
+            None,
+            f"a regular series (every '{f.every}'): counts follow each parent's life, not the segment",
+        )
     clipped = {seg: expected_count(f, m) for seg, m in {**fanout, "": 1.0}.items()}
     base = {seg: f.mean * m for seg, m in {**fanout, "": 1.0}.items()}
     bites = any(abs(clipped[k] - base[k]) > 0.005 * max(base[k], 1e-9) for k in clipped)
