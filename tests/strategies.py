@@ -67,6 +67,7 @@ class _Table:
     node: dict[str, Any]
     deps: set[str] = field(default_factory=set)
     time_col: str | None = None
+    end_col: str | None = None  # a datetime computed after time_col: a window a child can be drawn in
     numeric: list[str] = field(default_factory=list)  # plain numeric columns (not keys, not filled by walks)
     strings: list[str] = field(default_factory=list)  # non-key string columns
     choice_values: dict[str, list[Any]] = field(default_factory=dict)  # unmodified choice columns
@@ -132,9 +133,11 @@ class _Builder:
         return t
 
     # --- columns --------------------------------------------------------------------------------------
-    def time_column(self, t: _Table, name: str = "ts") -> None:
+    def time_column(self, t: _Table, name: str = "ts", window: dict[str, str] | None = None) -> None:
         args: dict[str, Any] = {"within": "timeframe"}
-        if self.maybe(0.3):
+        if window is not None:  # each row inside its related row's own window
+            args["within"] = window
+        elif self.maybe(0.3):
             lo = self.start + (self.end - self.start) * self.draw(st.floats(0, 0.5))
             args["within"] = {
                 "start": _iso(lo),
@@ -149,6 +152,8 @@ class _Builder:
         ]
         if patterns:
             args["pattern"] = patterns[0] if len(patterns) == 1 and self.maybe() else patterns
+        if self.maybe(0.15):
+            args["snap"] = True
         column = t.add(
             {
                 "name": name,
@@ -408,6 +413,16 @@ class _Builder:
         t.node["rows"] = self.rows()
         if self.maybe(0.6):
             self.time_column(t)
+            if self.maybe(0.5):
+                days = self.draw(st.integers(1, 30))
+                t.add(
+                    {
+                        "name": "ts_end",
+                        "type": "datetime",
+                        "generator": {"expression": {"code": f"ts + days({days})"}},
+                    }
+                )
+                t.end_col = "ts_end"
         self.random_columns(t, vocabs, effects)
         if self.maybe(0.3):
             t.segment_values = self.draw(st.lists(_names, min_size=1, max_size=4, unique=True))
@@ -442,15 +457,35 @@ class _Builder:
                 if self.maybe(0.3):
                     self.constrain("foreign_keys", {"from": f"{t.id}.{p.id}_id", "to": f"{p.id}.{p.pk}"})
         walk = self.pick(["none", "none", "stages", "states"]) if parents else "none"
-        if walk != "none" or self.maybe(0.7):
-            self.time_column(t)
+        regular = bool(parents) and walk == "none" and self.maybe(0.15)
+        if regular:
+            self.regular(t, parents[0])
+        elif walk != "none" or self.maybe(0.7):
+            p0 = parents[0] if parents else None
+            related = walk == "none" and p0 is not None and p0.node["kind"] == "entity" and p0.end_col
+            if related and self.maybe(0.4):
+                assert p0 is not None
+                self.time_column(
+                    t, window={"start": f"{p0.id}.{p0.time_col}", "end": f"{p0.id}.{p0.end_col}"}
+                )
+            else:
+                self.time_column(t)
             if parents and parents[0].time_col and self.maybe(0.5):
                 self.constrain(
                     "inequalities",
                     {"left": f"{t.id}.ts", "op": ">=", "right": f"{parents[0].id}.{parents[0].time_col}"},
                 )
-        if parents and walk == "none" and self.maybe(0.8):
+            grand = self.grandparent(parents[0]) if parents and walk == "none" else None
+            if grand is not None and grand.time_col and self.maybe(0.9):  # two tables away
+                self.constrain(
+                    "inequalities",
+                    {"left": f"{t.id}.ts", "op": ">=", "right": f"{grand.id}.{grand.time_col}"},
+                )
+        if parents and walk == "none" and not regular and self.maybe(0.8):
             t.node["fanout"] = self.fanout()
+        if parents and walk == "none" and parents[0].choice_values and self.maybe(0.3):
+            name, choices = self.pick(parents[0].choice_values.items())
+            t.node.setdefault("fanout", {"count": 1})["where"] = f"{name} == '{self.pick(choices)}'"
         if parents and self.pick([True, False]):
             source = parents[0]
             joinable = [c for c in source.columns[1:] if c["name"] != "parent_ref"]
@@ -470,6 +505,13 @@ class _Builder:
                     }
                 )
         self.random_columns(t, vocabs, effects)
+        numbers = [n for n in t.numeric if n not in t.clamped]
+        if parents and numbers and parents[0].numeric and self.maybe(0.3):  # drawn inside, or capped
+            self.constrain(
+                "inequalities",
+                {"left": f"{t.id}.{self.pick(numbers)}", "op": self.pick(["<=", "<", ">="]),
+                 "right": f"{parents[0].id}.{self.pick(parents[0].numeric)}"},
+            )  # fmt: skip
         if walk == "stages":
             self.stages(t)
         elif walk == "states":
@@ -490,9 +532,36 @@ class _Builder:
             t.deps.add(effects.id)
         return t
 
+    def grandparent(self, parent: _Table) -> _Table | None:
+        ids = parent.node.get("parents") or []
+        return next((t for t in self.tables if ids and t.id == ids[0]), None)
+
+    def regular(self, t: _Table, parent: _Table) -> None:
+        """A regular series: one row (or a Poisson number) per period of each parent's life; its first
+        time column holds the period's start or an instant inside it."""
+        days = (self.end - self.start).days
+        every = self.pick(["MS", "W-MON", "D"] if days <= 60 else ["MS", "W-MON"])
+        fanout: dict[str, Any] = {"every": every}
+        if self.maybe(0.3):
+            fanout |= {"distribution": "poisson", "lambda": self.draw(st.floats(0, 2))}
+        elif self.maybe(0.3):
+            fanout["count"] = self.draw(st.integers(1, 2))
+        t.node["fanout"] = fanout
+        column = t.add({"name": "ts", "type": "datetime", "generator": {"datetime_series": {}}})
+        if self.maybe(0.5):
+            column["generator"]["datetime_series"]["slot"] = True
+        if self.maybe(0.3):
+            column["modifiers"] = [
+                {"transform": "time_jitter", "args": {"std_minutes": self.draw(st.floats(0, 30))}}
+            ]
+        t.time_col = "ts"
+
     def fanout(self) -> dict[str, Any]:
-        kind = self.pick(["poisson", "uniform", "negative_binomial"])
+        kind = self.pick(["poisson", "uniform", "negative_binomial", "constant"])
         hi = self.draw(st.integers(0, 4))
+        if kind == "constant":
+            count = self.draw(st.integers(0, 3))
+            return {"count": count} if self.maybe() else {"distribution": "constant", "count": count}
         if kind == "uniform":
             return {"distribution": "uniform", "min": self.draw(st.integers(0, hi)), "max": hi}
         out = {"distribution": kind, "lambda": self.draw(st.floats(0, 3)), "max": hi}

@@ -70,9 +70,6 @@ VALIDATOR_MAY_USE_ENGINE = {
     # reference samples: the engine makes a column without the part under test; the validator applies
     # the declared part itself (reference.py's docstring), and seeds apart from the data's streams
     "datagen.validate.reference": {"datagen.engine.generate", "datagen.engine.rng"},
-    # which inequalities the engine chose to draw inside bounds: a construction choice the schema
-    # leaves open, needed to know each row's sampling window (the inequality check itself is separate)
-    "datagen.validate.seasonality": {"datagen.engine.plan"},
     # how each declared type is stored in Arrow (the storage format, not a semantic)
     "datagen.validate.context": {"datagen.engine.cast"},
     # row counts: each parent's fanout multiplier, the engine's own, to bound how many rows a table must

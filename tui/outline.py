@@ -422,8 +422,13 @@ def _size(node: Node) -> str:
     if fanout is None:
         return f"1 per row of {parent}"
     if fanout.distribution == "uniform":
-        return f"{fanout.min}–{fanout.max} per row of {parent}"
-    return f"~{fanout.mean:g} per row of {parent}"
+        size = f"{fanout.min}–{fanout.max}"
+    elif fanout.distribution == "constant":
+        size = f"{fanout.constant_count}"
+    else:
+        size = f"~{fanout.mean:g}"
+    per = f"per {fanout.every} of each life of {parent}" if fanout.every else f"per row of {parent}"
+    return f"{size} {per}" + (f" where {fanout.where}" if fanout.where else "")
 
 
 def _behaviours(schema: Schema, node: Node, plain: bool) -> list[str]:

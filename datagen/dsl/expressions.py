@@ -638,9 +638,10 @@ class _Checker:
         return is_text
 
 
-def expression_problems(code: str, columns: Collection[str]) -> list[ExpressionProblem]:
+def expression_problems(code: str, columns: Collection[str] | None) -> list[ExpressionProblem]:
     """Every reason `code` cannot be an expression over `columns` (the names it may read, or a mapping
-    of those names to their column types); empty if usable."""
+    of those names to their column types; None: any name, checked once the table is known); empty if
+    usable."""
     tree, problems = _parse(code)
     if tree is None:
         return problems
@@ -755,3 +756,8 @@ class Expression:
         if any(result is a for a in arrays.values()):
             return result.copy()
         return result
+
+    def holds(self, columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+        """Whether the expression is true in each of `n` rows, with the truth of `and`/`or` (a null
+        comparison is false): a condition such as a fanout's `where`."""
+        return np.asarray(_truth(self.evaluate(columns, n)), dtype=bool)

@@ -316,15 +316,36 @@ class PatternSpec(Strict):
 
 
 class Window(Strict):
+    """`within` as a window: each side an ISO-8601 instant (the same for every row) or a
+    `table.column` of a related row (each row's own window, docs/schema-language.md §10.4)."""
+
     start: str
     end: str
 
     @field_validator("start", "end")
     @classmethod
-    def _iso(cls, v: str) -> str:
+    def _instant_or_ref(cls, v: str) -> str:
         from datagen.dsl.models import checked_instant  # models imports this module
 
-        return checked_instant(v)
+        if window_ref(v) is not None:
+            return v
+        try:
+            return checked_instant(v)
+        except ValueError as exc:
+            raise ValueError(f"{exc}, or a column of a related row as 'table.column'") from None
+
+    def side(self, which: Literal["start", "end"]) -> tuple[str, str] | None:
+        """The `table.column` a side reads, or None when it is an instant."""
+        return window_ref(getattr(self, which))
+
+
+_REF = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+
+
+def window_ref(value: str) -> tuple[str, str] | None:
+    """`table.column` as a pair; None for anything else (an ISO instant such as "2024-01-01T00:00:00.5Z"
+    also has one dot, but its parts are not identifiers)."""
+    return split_ref(value) if _REF.fullmatch(value) else None
 
 
 class BassCurve(Strict):
@@ -369,6 +390,10 @@ class DatetimeSeriesArgs(Strict):
     freq: str | None = None
     pattern: list[PatternSpec] = Field(default_factory=list, json_schema_extra=ONE_OR_MANY)
     curve: DiffusionCurve | None = None
+    # Values exactly on the grid (daily snapshots, month starts) instead of an instant inside a cell.
+    snap: bool = False
+    # A regular fact's time: the start of the period its row belongs to (docs/schema-language.md §10.5).
+    slot: bool = False
 
     @field_validator("freq")
     @classmethod
@@ -515,11 +540,36 @@ class DatetimeSeriesGen(GeneratorModel):
         return self.datetime_series
 
     def window(self, timeframe: Timeframe) -> tuple[datetime, datetime]:
-        """[start, end] the times are drawn in: the timeframe's, or the series' own `within`."""
+        """[start, end) the times are drawn in, the same for every row: the timeframe's, or the series'
+        own `within` (a side that reads a related row is the timeframe's there; the row's own value
+        narrows it, see `related_window`)."""
         within = self.datetime_series.within
-        if isinstance(within, Window):
-            return parse_instant(within.start), parse_instant(within.end)
-        return timeframe.start_dt, timeframe.end_dt
+        if not isinstance(within, Window):
+            return timeframe.start_dt, timeframe.end_dt
+        start = timeframe.start_dt if within.side("start") else parse_instant(within.start)
+        end = timeframe.end_dt if within.side("end") else parse_instant(within.end)
+        return start, end
+
+    def related_window(self) -> list[tuple[Literal["lo", "hi"], tuple[str, str]]]:
+        """The sides of `within` read from a related row: ("lo", start) — never before it — and
+        ("hi", end) — always before it (the end is exclusive)."""
+        within = self.datetime_series.within
+        if not isinstance(within, Window):
+            return []
+        out: list[tuple[Literal["lo", "hi"], tuple[str, str]]] = []
+        if (start := within.side("start")) is not None:
+            out.append(("lo", start))
+        if (end := within.side("end")) is not None:
+            out.append(("hi", end))
+        return out
+
+    def snapped(self, column_type: ColumnType) -> bool:
+        """Values on the grid itself: `snap`, a regular fact's `slot`, or a `date` column (a day)."""
+        args = self.datetime_series
+        return args.snap or args.slot or column_type == "date"
+
+    def reads(self, node: Node, schema: Schema) -> list[Read]:
+        return [Read(*ref) for _, ref in self.related_window() if ref[0] != node.id]
 
     def freq(self, timeframe: Timeframe, column_type: ColumnType) -> str:
         """The grid step: the series' own, else the timeframe's, else a day (dates) or a second."""

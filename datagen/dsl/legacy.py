@@ -108,16 +108,16 @@ def missing_constraints(data: Json, issues: IssueList) -> None:
 def frequencies(data: Json, issues: IssueList) -> None:
     """Old pandas aliases (`H`, `T`, `M`, …) and words (`Minutes`, `Hourly`, …) as today's aliases."""
 
-    def fix(obj: Any, path: list[PathPart]) -> None:
-        value = obj.get("freq") if isinstance(obj, dict) else None
+    def fix(obj: Any, path: list[PathPart], key: str = "freq") -> None:
+        value = obj.get(key) if isinstance(obj, dict) else None
         if not isinstance(value, str):
             return
         new, note = normalise_freq(value)
         if note is None:
             new, note = freq_word(value)
         if note is not None:
-            obj["freq"] = new
-            issues.note([*path, "freq"], note, code="legacy_freq")
+            obj[key] = new
+            issues.note([*path, key], note, code="legacy_freq")
 
     fix(data.get("timeframe"), ["timeframe"])
     for ni, node in _nodes(data):
@@ -126,6 +126,7 @@ def frequencies(data: Json, issues: IssueList) -> None:
                 _generator(col, "datetime_series"),
                 ["nodes", ni, "columns", ci, "generator", "datetime_series"],
             )
+        fix(node.get("fanout"), ["nodes", ni, "fanout"], "every")
 
 
 # A unit written as a word; months, quarters and years become the calendar periods that start them.

@@ -10,7 +10,7 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
-from datagen.dsl.base import TIME, ColumnType, Strict, parse_instant
+from datagen.dsl.base import TIME, ColumnType, Read, Strict, parse_instant
 from datagen.dsl.behaviours import (
     ActiveIn,
     Activity,
@@ -22,6 +22,7 @@ from datagen.dsl.behaviours import (
     VintageBehavior,
     WalkBlock,
 )
+from datagen.dsl.expressions import expression_problems, referenced_columns
 from datagen.dsl.freq import checked_freq
 from datagen.dsl.generators import EnumListGen, Generator, Scalar, generator_shape_problem
 from datagen.dsl.limits import MAX_IDENTIFIER, MAX_ROWS, instant_problem, regex_problem, shown
@@ -192,20 +193,68 @@ def _legacy_keys(schema: dict[str, Any]) -> None:
 
 
 class Fanout(Strict):
+    """Children per row of the primary parent (docs/schema-language.md §5): a count drawn from a
+    distribution (or a `constant`), only for parents where `where` holds, and with `every` that many
+    per period of the parent's life (§10.5)."""
+
     model_config = ConfigDict(json_schema_extra=_legacy_keys)
     LEGACY_KEYS: ClassVar[dict[str, str]] = {"lam": "lambda"}  # v1's spelling, read by the check step
 
-    distribution: Literal["poisson", "uniform", "negative_binomial"] = "poisson"
+    distribution: Literal["poisson", "uniform", "negative_binomial", "constant"] = "poisson"
     # Children per parent are bounded like a table's rows; below a dispersion of 1e-4 the negative
     # binomial's tail is beyond what can be drawn.
     lambda_: float | None = Field(default=None, alias="lambda", ge=0, le=MAX_ROWS)
     dispersion: float | None = Field(default=None, ge=1e-4)
     min: int | None = Field(default=None, ge=0, le=MAX_ROWS)
     max: int | None = Field(default=None, ge=0, le=MAX_ROWS)
+    count: int | None = Field(default=None, ge=0, le=MAX_ROWS)  # `constant`: children per parent
+    where: str | None = None  # an expression over the parent's columns; other parents get none
+    every: str | None = None  # a pandas alias: the count is per period of the parent's life
+
+    @model_validator(mode="before")
+    @classmethod
+    def _constant_by_default(cls, data: Any) -> Any:
+        """`count` alone, or `every` without a distribution's parameters, is a constant count."""
+        if isinstance(data, dict) and "distribution" not in data:
+            params = ("lambda", "lambda_", "lam", "min", "max", "dispersion")
+            if "count" in data or ("every" in data and not any(k in data for k in params)):
+                return {**data, "distribution": "constant"}
+        return data
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, v: str | None) -> str | None:
+        return checked_freq(v)
+
+    @field_validator("where")
+    @classmethod
+    def _where(cls, v: str | None) -> str | None:
+        if v is not None and (problems := expression_problems(v, None)):
+            raise ValueError("; ".join(p.message for p in problems))
+        return v
+
+    def reads(self, node: Node, schema: Schema) -> list[Read]:
+        """Columns of the parent row the count is drawn from: those `where` tests, and the parent's life
+        when the count is per period."""
+        parent = schema.node(node.primary_parent or "")
+        if parent is None:
+            return []
+        names = set(referenced_columns(self.where)) if self.where else set()
+        if self.every:
+            names |= {c for c in (parent.life_start_column(), parent.life_end_column()) if c}
+        return [Read(parent.id, c) for c in sorted(names) if parent.column(c) is not None]
+
+    @property
+    def constant_count(self) -> int:
+        """Children per parent (per period with `every`) of a `constant` fanout: `count`, else 1."""
+        return 1 if self.count is None else self.count
 
     @property
     def mean(self) -> float:
-        """Children per parent before any multiplier or min/max: lambda, or the middle of [min, max]."""
+        """Children per parent (per period with `every`) before any multiplier or min/max: lambda,
+        the constant count, or the middle of [min, max]."""
+        if self.distribution == "constant":
+            return float(self.constant_count)
         if self.lambda_ is not None:
             return self.lambda_
         assert self.min is not None and self.max is not None  # a uniform fanout has both
@@ -221,6 +270,16 @@ class Fanout(Strict):
             )
         if self.distribution == "uniform" and (self.min is None or self.max is None):
             raise ValueError("fanout distribution 'uniform' needs 'min' and 'max'")
+        if self.distribution == "constant" and (self.lambda_ is not None or self.dispersion is not None):
+            raise ValueError(
+                "a constant fanout has exactly 'count' children per parent (default 1); drop "
+                "'lambda' and 'dispersion', or use distribution 'poisson' for a random count"
+            )
+        if self.count is not None and self.distribution != "constant":
+            raise ValueError(
+                f"'count' is the number of children of a constant fanout; with distribution "
+                f'\'{self.distribution}\' drop it, or write "distribution": "constant"'
+            )
         return self
 
 
@@ -287,6 +346,12 @@ class Node(Strict):
         if self.vintage_behavior is not None:
             return self.vintage_behavior.created_at_column
         return self.first_time_column()
+
+    def life_end_column(self) -> str | None:
+        """The column holding when a row ends (None: every row lives to the timeframe's end). With
+        `life_start_column`, the one place a row's life is read from (a regular series counts its
+        periods inside it)."""
+        return self.lifetime.end_column if self.lifetime is not None else None
 
     @property
     def column_names(self) -> list[str]:

@@ -28,6 +28,8 @@ def node_reads(schema: Schema, node: Node) -> list[Read]:
             reads += mod.reads(node, schema)
     for effect in node.modifiers:
         reads += effect.fanout_reads(node, schema)
+    if node.fanout is not None:
+        reads += node.fanout.reads(node, schema)
     for block in node.behaviours:
         reads += block.reads(node, schema)
     return reads

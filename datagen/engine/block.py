@@ -16,6 +16,7 @@ import pandas as pd
 
 from datagen.dsl.behaviours import BehaviourBlock
 from datagen.dsl.models import Schema
+from datagen.dsl.related_rows import Path
 from datagen.engine.plan import Plan, TablePlan
 from datagen.engine.rng import BLOCK_ROWS, block_rng
 from datagen.engine.timegrid import to_us
@@ -58,6 +59,8 @@ class Store:
     walks: OrderedDict[tuple[str, int], WalkResult] = field(default_factory=OrderedDict)
     # the intensity pieces of the last parent block a fact's times were drawn for (engine/intensity.py)
     pieces: tuple[Any, Any] | None = None
+    # (table, related table) -> the related row of each row of the table (-1: none), for deeper paths
+    row_maps: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
 
     def column(self, table: str, column: str) -> np.ndarray:
         return self.columns[table][column]
@@ -93,6 +96,7 @@ class Block:
     parent_block: int | None = None  # facts: the block of parent rows these rows were born from
     child_offset: int = 0  # facts: position of the first row among that parent block's children
     block_rows: int = BLOCK_ROWS  # rows per block (a parent block k holds rows k·block_rows onwards)
+    born_index: np.ndarray | None = None  # facts: each row's position among its parent row's children
     values: dict[str, np.ndarray] = field(default_factory=dict)
     # values a clamp clipped to a bound, by (column, where: "clamp" or "modifiers[i]"), for the preflight
     clipped: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -151,18 +155,27 @@ class Block:
                     self._sources[table] = np.minimum(picked, size - 1)
         return self._sources[table]
 
-    def bounds(self, column: str) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Per-row [lo, hi] for a time column from the inequalities the plan enforces."""
-        lo = hi = None
-        for b in self.table.bounds.get(column, []):
-            v = self.related_value(b.source_table, b.source_column).astype("datetime64[us]")
-            if b.strict:
-                v = v + np.timedelta64(1 if b.side == "lo" else -1, "us")
-            if b.side == "lo":
-                lo = v if lo is None else np.where(np.isnat(lo) | (v > lo), v, lo)
-            else:
-                hi = v if hi is None else np.where(np.isnat(hi) | (v < hi), v, hi)
-        return lo, hi
+    def related_rows(self, path: Path) -> np.ndarray:
+        """The row of the table `path` leads to for each row of the block (-1: none): the first step
+        read here, every further one from the row maps of the tables in between
+        (docs/schema-language.md §10.4)."""
+        if not path.hops:
+            return self.row_numbers - self.row_start
+        rows = self.source_rows(path.hops[0].to)
+        for hop in path.hops[1:]:
+            mapped = self.store.row_maps[(hop.table, hop.to)]
+            rows = np.where(rows >= 0, mapped[np.maximum(rows, 0)] if len(mapped) else -1, -1)
+        return rows
+
+    def value_at(self, path: Path, table: str, column: str) -> np.ndarray:
+        """`table.column` of the row `path` leads to (this block's own values for the same row)."""
+        if not path.hops:
+            return self.values[column]
+        rows = self.related_rows(path)
+        source = self.store.column(table, column)
+        if len(source) == 0:
+            return np.full(self.n, None, dtype=object)
+        return null_like(source[np.maximum(rows, 0)], rows < 0)
 
     def related_value(self, table: str, column: str) -> np.ndarray:
         """A column of this row (same table) or of the row it refers to in another table."""

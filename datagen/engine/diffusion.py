@@ -4,6 +4,7 @@ adopted by time t follows the curve (Bass or logistic) renormalised to the windo
 
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 
 import numpy as np
@@ -11,21 +12,25 @@ import numpy as np
 from datagen.dsl.base import parse_instant
 from datagen.dsl.generators import BassCurve, DatetimeSeriesGen, LogisticCurve
 from datagen.dsl.models import Column, Schema
-from datagen.dsl.units import UNIT_US, YEAR_US
-from datagen.engine.timegrid import Grid, build_grid, to_us
+from datagen.dsl.units import HOUR_US, UNIT_US, YEAR_US
+from datagen.engine.timegrid import Cells, Patterns, Sampler, build_cells, build_points, to_us
 
-Patterns = tuple[tuple[str, tuple[float, ...]], ...]
+MAX_CURVE_CELLS = 1_000_000  # hour cells for the curve's shape; days beyond that
 
 
-def series_grid(gen: DatetimeSeriesGen, col: Column, schema: Schema) -> Grid:
-    """The grid a datetime_series column draws from: its window, freq and patterns, and its curve."""
+def series_sampler(gen: DatetimeSeriesGen, col: Column, schema: Schema) -> Sampler:
+    """What a datetime_series column draws from: its window, freq and patterns as a density (grid
+    points with `snap`), times its curve."""
     start, end = (int(to_us(t)) for t in gen.window(schema.timeframe))
     freq = gen.freq(schema.timeframe, col.type)
     patterns: Patterns = tuple((p.dimension, tuple(p.weights)) for p in gen.patterns(col))
+    snapped = gen.snapped(col.type)
     curve = gen.datetime_series.curve
     if curve is None:
-        return build_grid(start, end, freq, patterns)
-    return _curved(start, end, freq, patterns, curve.model_dump_json())
+        return (
+            build_points(start, end, freq, patterns) if snapped else build_cells(start, end, freq, patterns)
+        )
+    return _curved(start, end, freq, patterns, snapped, curve.model_dump_json())
 
 
 def adopted(curve: BassCurve | LogisticCurve, t_us: np.ndarray, start_us: int) -> np.ndarray:
@@ -37,21 +42,22 @@ def adopted(curve: BassCurve | LogisticCurve, t_us: np.ndarray, start_us: int) -
 
 
 @lru_cache(maxsize=32)
-def _curved(start: int, end: int, freq: str, patterns: Patterns, curve_json: str) -> Grid:
-    grid = build_grid(start, end, freq, patterns)
-    kind = BassCurve if '"bass"' in curve_json else LogisticCurve
-    curve = kind.model_validate_json(curve_json)
-    edges = np.append(grid.points, max(int(grid.end_us), int(grid.points[-1])) + 1)
-    if grid.step:  # hour buckets: each bucket's share of the curve
-        edges = np.append(grid.points, int(grid.points[-1]) + 3_600_000_000)
-        edges = np.clip(edges, start, end + 1)
-    share = np.diff(adopted(curve, edges.astype(float), start))
-    weights = np.diff(grid.cum) * np.maximum(share, 0.0)
-    return Grid(
-        grid.points,
-        np.concatenate([[0.0], np.cumsum(weights)]),
-        grid.step,
-        grid.counts,
-        grid.first,
-        grid.end_us,
-    )
+def _curved(start: int, end: int, freq: str, patterns: Patterns, snapped: bool, curve_json: str) -> Sampler:
+    """Each cell's (or grid point's) mass times the share of adoptions the curve puts in it."""
+    curve = (BassCurve if '"bass"' in curve_json else LogisticCurve).model_validate_json(curve_json)
+    if snapped:
+        pts = build_points(start, end, freq, patterns)
+        # a point (or an hour bucket) stands for the time up to the next one
+        width = HOUR_US if pts.step else 0
+        edges = np.append(pts.points, int(pts.points[-1]) + width if width else end)
+        edges = np.clip(edges, start, end)
+        share = np.maximum(np.diff(adopted(curve, edges.astype(float), start)), 0.0)
+        weights = np.diff(pts.cum) * share
+        return dataclasses.replace(pts, cum=np.concatenate([[0.0], np.cumsum(weights)]))
+    cells = build_cells(start, end, freq, patterns)
+    step = HOUR_US if (end - start) // HOUR_US <= MAX_CURVE_CELLS else 24 * HOUR_US
+    fine = np.arange(start - start % step + step, end, step, dtype=np.int64)
+    edges = np.unique(np.concatenate([cells.edges, fine]))
+    base = cells.mass_at(edges)
+    share = np.maximum(np.diff(adopted(curve, edges.astype(float), start)), 0.0)
+    return Cells(edges, np.concatenate([[0.0], np.cumsum(np.diff(base) * share)]))

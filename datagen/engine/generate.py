@@ -18,8 +18,10 @@ import pyarrow as pa
 from datagen.dsl.generators import DistributionGen
 from datagen.dsl.limits import MAX_ROWS
 from datagen.dsl.models import Node, Schema
+from datagen.engine import regular
 from datagen.engine.behaviours import value_multiplier
 from datagen.engine.block import Block, Store
+from datagen.engine.bounds import cap
 from datagen.engine.cast import arrow_schema, inject_nulls, settle, to_arrow
 from datagen.engine.fanout import child_counts
 from datagen.engine.generators import truncate_to_clamp
@@ -121,7 +123,7 @@ class Engine:
             per = 1.0
             if node.fanout is not None:
                 f = node.fanout
-                per = f.mean
+                per = f.mean * (regular.period_count(f.every, *self.tf) if f.every else 1)
                 for spec in parent.behaviours:
                     per *= behaviour_engine(spec).max_fanout_factor(spec)
                 if f.max is not None:
@@ -182,14 +184,16 @@ class Engine:
     def blocks(self, tp: TablePlan, layout: Layout) -> Iterator[Block]:
         cum_of: tuple[int, np.ndarray] | None = None
         for spec in layout.blocks:
-            parent_rows = None
+            parent_rows = born = None
             if spec.parent_block is not None:
                 assert layout.parent_ranges is not None and layout.counts is not None  # a fact's layout
                 r0, r1 = layout.parent_ranges[spec.parent_block]
                 if cum_of is None or cum_of[0] != spec.parent_block:
                     cum_of = (spec.parent_block, np.cumsum(layout.counts[r0:r1]))
                 local = np.arange(spec.child_offset, spec.child_offset + spec.n, dtype=np.int64)
-                parent_rows = r0 + np.searchsorted(cum_of[1], local, side="right")
+                within = np.searchsorted(cum_of[1], local, side="right")
+                parent_rows = r0 + within
+                born = local - (cum_of[1][within] - layout.counts[r0:r1][within])
             yield Block(
                 self.plan,
                 tp,
@@ -204,6 +208,7 @@ class Engine:
                 parent_block=spec.parent_block,
                 child_offset=spec.child_offset,
                 block_rows=self.options.block_rows,
+                born_index=born,
             )
 
     def fill(self, block: Block) -> None:
@@ -238,6 +243,7 @@ class Engine:
                         v = truncate_to_clamp(block, col, gen.distribution, v, mult)
                     for i, mod in enumerate(col.modifiers):
                         v = MODIFIERS[type(mod)](block, col, i, mod, v)
+                    v = cap(block, name, v)  # every bound holds, whatever the modifiers did
                 block.values[name] = settle(col, inject_nulls(block, col, v))
             except DatagenError as exc:
                 raise GenerationError(f"{self.where(block, name)}: {exc.message}", hint=exc.hint) from exc
@@ -286,6 +292,7 @@ class Engine:
                 on_table_start(tid, layout.total)
             kept: dict[str, list[np.ndarray]] = {c: [] for c in tp.keep}
             lives: list[Life] | None = [] if keeps_life(self.schema, tp.node) else None
+            row_maps: dict[str, list[np.ndarray]] = {t: [] for t in tp.keep_rows}
             pending: list[pa.Table] = []
             pending_rows = 0
             for block in self.blocks(tp, layout):
@@ -295,6 +302,8 @@ class Engine:
                     kept[c].append(block.values[c])
                 if lives is not None:
                     lives.append(block_life(block))
+                for t in tp.keep_rows:
+                    row_maps[t].append(block.source_rows(t))
                 pending.append(self.to_table(block))
                 pending_rows += block.n
                 if pending_rows >= self.options.chunk_rows:
@@ -313,6 +322,10 @@ class Engine:
             }
             if lives is not None:
                 self.store.lives[tid] = Life.concat(lives)
+            for t, parts in row_maps.items():
+                self.store.row_maps[(tid, t)] = (
+                    np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+                )
             self.weigh_references(tp.node)
             st.rows = layout.total
             st.seconds = time.perf_counter() - t0

@@ -27,12 +27,18 @@ from datagen.dsl.generators import (
 )
 from datagen.dsl.limits import INT64_MAX, INT64_MIN
 from datagen.dsl.models import Column, parse_instant
+from datagen.dsl.units import DAY_US
+from datagen.engine import regular
+from datagen.engine.behaviours import value_multiplier
 from datagen.engine.block import Block
+from datagen.engine.bounds import row_bounds
 from datagen.engine.cast import clamp_bounds
-from datagen.engine.diffusion import series_grid
+from datagen.engine.diffusion import series_sampler
 from datagen.engine.intensity import life_bounds, own_time_column, place, rated
 from datagen.engine.rng import stable_hash
 from datagen.errors import GenerationError
+
+MAX_REJECTION_ROUNDS = 200  # redraws of the rows still outside their bounds, all rows at once each
 
 
 def sequence(block: Block, col: Column, gen: SequenceGen) -> np.ndarray:
@@ -108,7 +114,58 @@ def _options(choices: tuple[Any, ...], ctype: str) -> np.ndarray:
 
 
 def distribution(block: Block, col: Column, gen: DistributionGen) -> np.ndarray:
-    return gen.distribution.sample(block.rng(col.name), block.n)
+    values = gen.distribution.sample(block.rng(col.name), block.n)
+    if col.modifiers:  # bounds are met by capping after the modifiers (datagen.dsl.enforcement)
+        return values
+    lo, hi = row_bounds(block, col.name)
+    if lo is None and hi is None:
+        return values
+    return _inside(block, col, gen, values, lo, hi)
+
+
+def _inside(
+    block: Block,
+    col: Column,
+    gen: DistributionGen,
+    v: np.ndarray,
+    lo: np.ndarray | None,
+    hi: np.ndarray | None,
+) -> np.ndarray:
+    """Draw again, up to MAX_REJECTION_ROUNDS times, every row whose final value (after the parents'
+    multiplier and the clamp) would leave its bounds: the distribution truncated to each row's own
+    bounds. A row still outside then takes a uniform value inside them (or the bound itself when the
+    other side is open); the final cap leaves what nothing can fix (bounds that disagree) on the lower
+    bound."""
+    n = block.n
+    mult = value_multiplier(block, col.name)
+    m = np.ones(n) if mult is None else np.broadcast_to(np.asarray(mult, dtype=float), (n,))
+    c0, c1 = clamp_bounds(col, *gen.distribution.clamp) if gen.distribution.clamp else (None, None)
+    low = np.full(n, -np.inf) if lo is None else lo.astype(float)
+    high = np.full(n, np.inf) if hi is None else hi.astype(float)
+    if c0 is not None:
+        low = np.maximum(low, c0)
+    if c1 is not None:
+        high = np.minimum(high, c1)
+    ok = (m > 0) & (low <= high)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a, b = np.where(ok, low / m, -np.inf), np.where(ok, high / m, np.inf)
+    out = v.astype(float)
+    pending = ok & ((out < a) | (out > b))
+    rng = block.rng(col.name, "inside")
+    for _ in range(MAX_REJECTION_ROUNDS):
+        if not pending.any():
+            break
+        idx = np.flatnonzero(pending)
+        redo = gen.distribution.sample(rng, len(idx)).astype(float)
+        out[idx] = redo
+        pending[idx] = (redo < a[idx]) | (redo > b[idx])
+    if pending.any():
+        idx = np.flatnonzero(pending)
+        lo_i, hi_i = a[idx], b[idx]
+        both = np.isfinite(lo_i) & np.isfinite(hi_i)
+        u = rng.random(len(idx))
+        out[idx] = np.where(both, lo_i + u * (hi_i - lo_i), np.where(np.isfinite(lo_i), lo_i, hi_i))
+    return out
 
 
 def truncate_to_clamp(
@@ -142,18 +199,25 @@ def truncate_to_clamp(
 
 
 def datetime_series(block: Block, col: Column, gen: DatetimeSeriesGen) -> np.ndarray:
-    grid = series_grid(gen, col, block.schema)
-    lo, hi = life_bounds(block, *block.bounds(col.name))  # inside the parent's life, at any depth
-    rng = block.rng(col.name)
+    """Times by the series' density (docs/schema-language.md §10.1): a cell drawn by its pattern
+    weight (and curve), then an instant inside it — or a grid point with `snap` (and in `date`
+    columns) — each row inside its own bounds and its parent's life; a child whose count is a rate over
+    its parent's life takes its time from the parent's intensity (intensity.py); a regular fact's time
+    is its period (regular.py)."""
     node = block.table.node
+    if regular.is_regular_time(node, col.name):
+        return regular.times(block, col, gen)
+    sampler = series_sampler(gen, col, block.schema)
+    lo, hi = life_bounds(block, *row_bounds(block, col.name))  # inside the parent's life, at any depth
+    rng = block.rng(col.name)
     parent = block.schema.node(node.primary_parent or "")
     if parent is not None and col.name == own_time_column(node) and rated(node, parent):
-        out = place(block, grid, rng, lo, hi)  # a child's own time, drawn from its parent's intensity
+        out = place(block, sampler, rng, lo, hi)  # a child's own time, drawn from its parent's intensity
     else:
-        out = grid.sample(rng, block.n, lo, hi)
+        out = sampler.sample(rng, block.n, lo, hi)
     if col.type == "date":
-        out = out.astype("datetime64[D]").astype("datetime64[us]")
-    return out
+        out = out - out % DAY_US
+    return np.asarray(out.astype("datetime64[us]"))
 
 
 def _has_pattern(block: Block, col: Column) -> bool:

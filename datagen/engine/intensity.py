@@ -12,8 +12,8 @@ of the child's time grid inside it, so:
 - a parent's count is its fanout at the share of the window's mass its pieces hold (rate semantics: a
   parent alive for a third of the window has about a third of the children);
 - a child's time is drawn from the same intensity: a piece by its mass (inverse CDF over the parent's
-  pieces, clipped to the row's own bounds), then an instant inside it from the grid (`Grid.sample`
-  inside the piece, which keeps the patterns).
+  pieces, clipped to the row's own bounds), then an instant inside it from the series' own sampler
+  (`sample` inside the piece, which keeps the patterns, the curve and `snap`).
 
 Nothing is drawn and then thrown away, so a child can never fall outside its parent's life, and counts
 and times agree by construction. Everything is vectorised over the rows of a block."""
@@ -31,10 +31,10 @@ from datagen.dsl.generators import DatetimeSeriesGen
 from datagen.dsl.models import Node, Schema
 from datagen.engine.behaviours import BehaviourEngine
 from datagen.engine.block import Block, Store
-from datagen.engine.diffusion import series_grid
+from datagen.engine.diffusion import series_sampler
 from datagen.engine.lifecycle import INT64_MAX, INT64_MIN, Life
 from datagen.engine.plan import Plan
-from datagen.engine.timegrid import Grid, build_grid, to_us
+from datagen.engine.timegrid import Sampler, build_cells, to_us
 
 Engines = Callable[[BehaviourBlock], BehaviourEngine[Any]]
 
@@ -92,6 +92,8 @@ def rated(fact: Node, parent: Node) -> bool:
     state-dependent rate), rather than a fixed number per parent?"""
     if fact.fanout is None or fact.walk is not None or fact.primary_parent != parent.id:
         return False
+    if fact.fanout.every is not None:
+        return False  # a regular series counts the periods of the parent's life (regular.py)
     vintage = parent.vintage_behavior is not None and bool(parent.vintage_behavior.fanout_curves)
     return parent.lifetime is not None or vintage or fact.active_in is not None
 
@@ -103,34 +105,19 @@ def own_time_column(fact: Node) -> str | None:
     return tcol if col is not None and isinstance(col.generator, DatetimeSeriesGen) else None
 
 
-def child_grid(fact: Node, schema: Schema) -> Grid:
-    """The calendar the child's own time is drawn on (its patterns and curve), or the timeframe hour
-    by hour when the engine does not draw it."""
+def child_grid(fact: Node, schema: Schema) -> Sampler:
+    """The density the child's own time is drawn from (its patterns and curve), or the timeframe,
+    uniform, when the engine does not draw it."""
     tcol = own_time_column(fact)
     if tcol is None:
         tf = schema.timeframe
-        return build_grid(int(to_us(tf.start_dt)), int(to_us(tf.end_dt)), "h", ())
+        return build_cells(int(to_us(tf.start_dt)), int(to_us(tf.end_dt)), "h", ())
     col = fact.column(tcol)
     assert col is not None and isinstance(col.generator, DatetimeSeriesGen)
-    return series_grid(col.generator, col, schema)
+    return series_sampler(col.generator, col, schema)
 
 
-def cum_at(grid: Grid, t: np.ndarray) -> np.ndarray:
-    """Pattern mass of the grid strictly before each time `t` (int64 us): the same mass `Grid.sample`
-    draws by, so a piece's mass is the chance that a draw inside it lands there."""
-    if not grid.step:
-        return np.asarray(grid.cum[np.searchsorted(grid.points, t, side="left")])
-    assert grid.counts is not None and grid.first is not None  # a bucketed grid has both
-    k = np.searchsorted(grid.points, t, side="right") - 1
-    kk = np.clip(k, 0, len(grid.points) - 1)
-    whole = grid.cum[np.maximum(k, 0)]
-    counts = grid.counts[kk]
-    per_point = np.where(counts > 0, (grid.cum[kk + 1] - grid.cum[kk]) / np.maximum(counts, 1), 0.0)
-    before = np.clip(-((grid.first[kk] - t) // grid.step), 0, counts)  # points of bucket k before t
-    return np.asarray(np.where(k < 0, 0.0, whole + before * per_point))
-
-
-def window_mass(grid: Grid) -> float:
+def window_mass(grid: Sampler) -> float:
     return float(grid.cum[-1])
 
 
@@ -165,18 +152,18 @@ def merge(n: int, lo: np.ndarray, hi: np.ndarray, steps: list[Steps]) -> Pieces:
     return Pieces(parent, a, b, factor, first)
 
 
-def domain(pb: ParentBlock, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+def domain(pb: ParentBlock, grid: Sampler) -> tuple[np.ndarray, np.ndarray]:
     """Where each parent's children may fall: the child's window, inside the parent's life and the
     bounds the plan draws the child's time inside that come from the parent's own columns."""
     n = len(pb.rows)
-    lo = np.full(n, int(grid.points[0]), dtype=np.int64)
-    hi = np.full(n, int(grid.end_us) + 1, dtype=np.int64)
+    lo = np.full(n, grid.start_us, dtype=np.int64)
+    hi = np.full(n, grid.end_us, dtype=np.int64)  # the window's end is exclusive
     life = pb.life
     if life is not None:
         lo, hi = np.maximum(lo, life.lo), np.minimum(hi, life.hi)
     tcol = own_time_column(pb.fact)
     for bound in pb.plan.table(pb.fact.id).bounds.get(tcol or "", []):
-        if bound.source_table != pb.parent.id:
+        if bound.path.tables != [pb.parent.id]:
             continue  # a bound from the row itself or another table is applied when the row is drawn
         v = pb.column(bound.source_column).astype("datetime64[us]")
         known = ~np.isnat(v)
@@ -188,7 +175,7 @@ def domain(pb: ParentBlock, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def parent_pieces(pb: ParentBlock, engines: Engines) -> tuple[Pieces, Grid]:
+def parent_pieces(pb: ParentBlock, engines: Engines) -> tuple[Pieces, Sampler]:
     """The pieces of every parent of the block, and the grid they are measured on."""
     grid = child_grid(pb.fact, pb.schema)
     lo, hi = domain(pb, grid)
@@ -203,7 +190,7 @@ def shares(pb: ParentBlock, engines: Engines) -> tuple[np.ndarray, np.ndarray]:
     grid = child_grid(pb.fact, pb.schema)
     lo, hi = domain(pb, grid)
     pieces, _ = parent_pieces(pb, engines)
-    mass = pieces.factor * (cum_at(grid, pieces.b) - cum_at(grid, pieces.a))
+    mass = pieces.factor * (grid.mass_at(pieces.b) - grid.mass_at(pieces.a))
     total = np.bincount(pieces.parent, weights=mass, minlength=len(pb.rows))
     return np.asarray(total / max(window_mass(grid), 1e-300)), hi > lo
 
@@ -219,11 +206,12 @@ def _parent_block(block: Block) -> ParentBlock:
 
 
 def place(
-    block: Block, grid: Grid, rng: np.random.Generator, lo: np.ndarray | None, hi: np.ndarray | None
+    block: Block, grid: Sampler, rng: np.random.Generator, lo: np.ndarray | None, hi: np.ndarray | None
 ) -> np.ndarray:
-    """The block's own times, drawn from their parents' intensity: a piece by its mass (inside the row's
-    bounds `lo`..`hi`, inclusive), then an instant inside it from the grid. A row whose bounds leave no
-    mass is drawn inside its bounds alone."""
+    """The block's own times (int64 µs), drawn from their parents' intensity: a piece by its mass
+    (inside the row's bounds `lo`..`hi`: int64 µs, inclusive, INT64_MIN / INT64_MAX when open), then an
+    instant inside it from the series' sampler. A row whose bounds leave no mass is drawn inside its
+    bounds alone."""
     key = (block.node_id, block.parent_block)
     cached = block.store.pieces
     if cached is None or cached[0] != key:
@@ -233,8 +221,10 @@ def place(
     assert block.parent_rows is not None
     local = block.parent_rows - block.parent_block_rows()[0]
     n = block.n
-    row_lo = np.full(n, INT64_MIN, np.int64) if lo is None else _us(lo, INT64_MIN)
-    row_hi = np.full(n, INT64_MAX, np.int64) if hi is None else _us(hi, INT64_MAX - 1) + 1
+    row_lo = np.full(n, INT64_MIN, np.int64) if lo is None else lo.astype(np.int64)
+    row_hi = (
+        np.full(n, INT64_MAX, np.int64) if hi is None else np.minimum(hi.astype(np.int64), INT64_MAX - 1) + 1
+    )
     # every row against every piece of its parent, clipped to the row's bounds
     start, stop = pieces.first[local], pieces.first[local + 1]
     count = stop - start
@@ -242,7 +232,7 @@ def place(
     piece = np.repeat(start - np.concatenate([[0], np.cumsum(count)[:-1]]), count) + np.arange(count.sum())
     a = np.maximum(pieces.a[piece], row_lo[row])
     b = np.minimum(pieces.b[piece], row_hi[row])
-    mass = pieces.factor[piece] * np.maximum(cum_at(grid, b) - cum_at(grid, np.minimum(a, b)), 0.0)
+    mass = pieces.factor[piece] * np.maximum(grid.mass_at(b) - grid.mass_at(np.minimum(a, b)), 0.0)
     total = np.bincount(row, weights=mass, minlength=n)
     cum = np.cumsum(mass / np.where(total > 0, total, 1.0)[row])
     base = np.concatenate([[0.0], cum])[np.concatenate([[0], np.cumsum(count)[:-1]])]
@@ -253,31 +243,22 @@ def place(
     drawn = total > 0
     cell_lo = np.where(drawn, a[np.minimum(at, len(a) - 1)] if len(a) else 0, row_lo)
     cell_hi = np.where(drawn, b[np.minimum(at, len(b) - 1)] - 1 if len(b) else 0, row_hi - 1)
-    open_lo = cell_lo == INT64_MIN
-    open_hi = cell_hi >= INT64_MAX - 1
-    lo_t = np.where(open_lo, np.datetime64("NaT"), cell_lo.astype("datetime64[us]"))
-    hi_t = np.where(open_hi, np.datetime64("NaT"), cell_hi.astype("datetime64[us]"))
-    return grid.sample(rng, n, lo_t.astype("datetime64[us]"), hi_t.astype("datetime64[us]"))
+    cell_hi = np.where(cell_hi >= INT64_MAX - 1, INT64_MAX, cell_hi)
+    return grid.sample(rng, n, cell_lo.astype(np.int64), cell_hi.astype(np.int64))
 
 
 def life_bounds(
     block: Block, lo: np.ndarray | None, hi: np.ndarray | None
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """A fact's per-row bounds, inside the life of the row it was born from (any depth), its end
-    excluded."""
+    """A fact's per-row time bounds (int64 µs, inclusive, INT64_MIN / INT64_MAX when open), inside the
+    life of the row it was born from (any depth), its end excluded."""
     node = block.table.node
     life = block.store.lives.get(node.primary_parent or "")
     if life is None or block.parent_rows is None:
         return lo, hi
-    p_lo, p_hi = life.lo[block.parent_rows], life.hi[block.parent_rows]
-    start = np.where(p_lo == INT64_MIN, np.datetime64("NaT"), p_lo.astype("datetime64[us]"))
-    last = np.where(p_hi == INT64_MAX, np.datetime64("NaT"), (p_hi - 1).astype("datetime64[us]"))
-    start, last = start.astype("datetime64[us]"), last.astype("datetime64[us]")
-    lo = start if lo is None else np.where(np.isnat(lo) | (start > lo), start, lo)
-    hi = last if hi is None else np.where(np.isnat(hi) | (last < hi), last, hi)
-    return lo, hi
-
-
-def _us(t: np.ndarray, fill: int) -> np.ndarray:
-    t = t.astype("datetime64[us]")
-    return np.where(np.isnat(t), fill, t.astype(np.int64))
+    start, end = life.lo[block.parent_rows], life.hi[block.parent_rows]
+    last = np.where(end == INT64_MAX, INT64_MAX, end - 1)
+    return (
+        start if lo is None else np.maximum(lo.astype(np.int64), start),
+        last if hi is None else np.minimum(hi.astype(np.int64), last),
+    )

@@ -25,7 +25,9 @@ from datagen.dsl.modifiers import (
     Trend,
     TrendArgs,
 )
+from datagen.engine import regular
 from datagen.engine.block import Block
+from datagen.engine.bounds import row_bounds
 from datagen.engine.cast import clamp_bounds
 from datagen.engine.effects import effect_multiplier
 from datagen.engine.rng import table_rng
@@ -105,12 +107,15 @@ def time_jitter(block: Block, col: Column, i: int, mod: TimeJitter, v: np.ndarra
     t = v.astype("datetime64[us]").astype(np.int64)
     noise = block.rng(col.name, f"mod{i}").normal(0.0, mod.args.std_minutes * 60e6, block.n)
     shift = np.clip(noise, start - end, end - start).astype(np.int64)  # the result is clipped there anyway
-    out = np.clip(t + shift, start, end)
-    lo, hi = block.bounds(col.name)  # enforced inequalities still hold after the jitter
+    out = np.clip(t + shift, start, end - 1)  # the timeframe's end is exclusive
+    lo, hi = row_bounds(block, col.name)  # enforced bounds still hold after the jitter
     if lo is not None:
-        out = np.where(np.isnat(lo), out, np.maximum(out, lo.astype(np.int64)))
+        out = np.maximum(out, lo)
     if hi is not None:
-        out = np.where(np.isnat(hi), out, np.minimum(out, hi.astype(np.int64)))
+        out = np.minimum(out, hi)
+    limits = regular.jitter_limits(block, col.name, t)  # a regular row keeps naming its period
+    if limits is not None:
+        out = np.clip(out, *limits)
     res = out.astype("datetime64[us]")
     res[np.isnat(v)] = np.datetime64("NaT")
     return np.asarray(res)

@@ -1,29 +1,19 @@
 """Planning: which table comes when, which column inside a table comes when, which columns later
-tables read (kept in memory; the rest streams to disk), and which inequalities the engine makes true
-by construction."""
+tables read (kept in memory; the rest streams to disk), and the bounds each column is built inside
+(from the language's one definition of how relations are made true, datagen.dsl.enforcement)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 
-from datagen.dsl.generators import DatetimeSeriesGen, StateAtGen
+from datagen.dsl.enforcement import Bound, Enforcement, Made, Outcome, enforcement
+from datagen.dsl.generators import StateAtGen
 from datagen.dsl.models import Inequality, Node, Schema
 from datagen.dsl.references import column_local_refs, node_reads, split_ref, table_dependencies
 from datagen.errors import GenerationError
 
-Ref = tuple[str, str]  # (table, column)
 ExtraDeps = dict[str, dict[str, set[str]]]  # table -> column -> same-row columns it must follow
-
-
-@dataclass(frozen=True)
-class Bound:
-    """`column` must be >= (lo) or <= (hi) `source_table.source_column` of the same row or its parent."""
-
-    side: str  # "lo" | "hi"
-    source_table: str
-    source_column: str
-    strict: bool
 
 
 @dataclass
@@ -33,6 +23,7 @@ class TablePlan:
     column_order: list[str]
     keep: set[str] = field(default_factory=set)
     bounds: dict[str, list[Bound]] = field(default_factory=dict)
+    keep_rows: set[str] = field(default_factory=set)  # related tables whose row of each row is kept
 
     @property
     def id(self) -> str:
@@ -45,6 +36,7 @@ class Plan:
     order: list[str]
     tables: dict[str, TablePlan]
     notes: list[str]
+    enforcement: Enforcement
 
     def table(self, table_id: str) -> TablePlan:
         return self.tables[table_id]
@@ -77,12 +69,9 @@ def make_plan(schema: Schema) -> Plan:
     if order is None:
         raise GenerationError("tables depend on each other in a cycle (run `datagen check` for details)")
     nodes = {n.id: n for n in schema.nodes}
-    notes: list[str] = []
-    bounds: dict[str, dict[str, list[Bound]]] = {}
-    extra_deps: ExtraDeps = {}
-    for q in schema.constraints.inequalities:
-        notes.append(enforce_inequality(nodes, q, bounds, extra_deps))
-    _behaviour_bounds(schema, nodes, bounds)
+    made = enforcement(schema)
+    notes = [_note(q, o) for q, o in zip(schema.constraints.inequalities, made.inequalities, strict=True)]
+    extra_deps: ExtraDeps = {t: {c: set(d) for c, d in cols.items()} for t, cols in made.extra.items()}
     _vintage_value_deps(schema, nodes, extra_deps)
     _lifecycle_deps(schema, nodes, extra_deps)
     tables: dict[str, TablePlan] = {}
@@ -90,91 +79,17 @@ def make_plan(schema: Schema) -> Plan:
         col_order = _column_order(node, extra_deps.get(node.id, {}))
         if col_order is None:
             raise GenerationError(f"columns of '{node.id}' refer to each other in a cycle")
-        tables[node.id] = TablePlan(node, i, col_order, bounds=bounds.get(node.id, {}))
+        tables[node.id] = TablePlan(node, i, col_order, bounds=made.bounds.get(node.id, {}))
     _mark_kept(schema, tables)
-    return Plan(schema, order, tables, notes)
+    return Plan(schema, order, tables, notes, made)
 
 
-def is_series(nodes: dict[str, Node], ref: Ref) -> bool:
-    """Is `table.column` a datetime_series (a column the engine can draw inside bounds)?"""
-    col = nodes[ref[0]].column(ref[1])
-    return col is not None and isinstance(col.generator, DatetimeSeriesGen)
-
-
-def related(nodes: dict[str, Node], a: str, b: str) -> bool:
-    """Is table `b` table `a` itself or one of its parents (so a row of `a` knows its row of `b`)?"""
-    return a == b or b in (nodes[a].parents or [])
-
-
-def reads_transitively(nodes: dict[str, Node], extra: ExtraDeps, ref: Ref, other: str) -> bool:
-    """Does `ref` (table.column) read `other`, a column of the same table, directly or through the
-    columns it reads (declared references and the dependencies bounds already added)?"""
-    table, column = ref
-    node = nodes[table]
-    seen: set[str] = set()
-    todo = [column]
-    while todo:
-        name = todo.pop()
-        col = node.column(name)
-        if col is None or name in seen:
-            continue
-        seen.add(name)
-        refs = column_local_refs(node, col) | extra.get(table, {}).get(name, set())
-        if other in refs:
-            return True
-        todo.extend(refs)
-    return False
-
-
-def can_bound(nodes: dict[str, Node], extra: ExtraDeps, target: Ref, source: Ref) -> bool:
-    """A bound from a same-table column needs that column first; not when it reads the target."""
-    return target != source and (
-        target[0] != source[0] or not reads_transitively(nodes, extra, source, target[1])
-    )
-
-
-def enforce_inequality(
-    nodes: dict[str, Node], q: Inequality, bounds: dict[str, dict[str, list[Bound]]], extra: ExtraDeps
-) -> str:
-    """Turn a declared inequality into a sampling bound where a datetime_series side can be drawn
-    after the other (the larger side above the smaller, or else the smaller below the larger); record it
-    in `bounds` (and the column order it needs in `extra`). Returns the note that says what was done."""
-    left, right = split_ref(q.left), split_ref(q.right)
-    validated = f"{q.left} {q.op} {q.right}: not enforced by construction; the validator checks it"
-    if not left or not right or q.op == "==":
-        return validated
-    big, small = (left, right) if q.op in (">", ">=") else (right, left)
-    for target, source, side, word in ((big, small, "lo", "after"), (small, big, "hi", "before")):
-        if (
-            is_series(nodes, target)
-            and related(nodes, target[0], source[0])
-            and can_bound(nodes, extra, target, source)
-        ):
-            bounds.setdefault(target[0], {}).setdefault(target[1], []).append(
-                Bound(side, source[0], source[1], q.op in (">", "<"))
-            )
-            if target[0] == source[0]:
-                extra.setdefault(target[0], {}).setdefault(target[1], set()).add(source[1])
-            return f"{q.left} {q.op} {q.right}: enforced ({'.'.join(target)} drawn {word} {'.'.join(source)})"
-    return validated
-
-
-def _behaviour_bounds(
-    schema: Schema, nodes: dict[str, Node], bounds: dict[str, dict[str, list[Bound]]]
-) -> None:
-    """The bounds a parent's behaviour blocks put on its children's own time (a child never happens
-    before its parent's creation, docs/schema-language.md §8.2), drawn inside like an inequality."""
-    for node in schema.nodes:
-        parent = nodes.get(node.primary_parent or "")
-        tcol = node.first_time_column()
-        col = node.column(tcol) if tcol else None
-        if parent is None or tcol is None or col is None or not isinstance(col.generator, DatetimeSeriesGen):
-            continue
-        for block in parent.behaviours:
-            for side, column in block.child_time_bounds():
-                b = Bound(side, parent.id, column, False)
-                if b not in bounds.get(node.id, {}).get(tcol, []):
-                    bounds.setdefault(node.id, {}).setdefault(tcol, []).append(b)
+def _note(q: Inequality, outcome: Outcome) -> str:
+    """What .metadata.json says about an inequality (the check step refuses any it cannot make)."""
+    rule = f"{q.left} {q.op} {q.right}"
+    if isinstance(outcome, Made):
+        return outcome.note
+    return f"{rule}: not made true by construction ({outcome.message})"
 
 
 def _vintage_value_deps(schema: Schema, nodes: dict[str, Node], extra: ExtraDeps) -> None:
@@ -211,10 +126,14 @@ def _lifecycle_deps(schema: Schema, nodes: dict[str, Node], extra: ExtraDeps) ->
 
 def _mark_kept(schema: Schema, tables: dict[str, TablePlan]) -> None:
     """Columns another table (or a later block of the same table) reads: every read a feature declares,
-    and the sources of the sampling bounds."""
+    the sources of the bounds, and the related rows a bound reaches through tables in between."""
     for node in schema.nodes:
         reads = [(r.table, r.column) for r in node_reads(schema, node)]
-        reads += [(b.source_table, b.source_column) for bs in tables[node.id].bounds.values() for b in bs]
+        for bs in tables[node.id].bounds.values():
+            for b in bs:
+                reads.append(b.source)
+                for hop in b.path.hops[1:]:
+                    tables[hop.table].keep_rows.add(hop.to)
         for table, column in reads:
             if table in tables:
                 tables[table].keep.add(column)

@@ -1,10 +1,15 @@
-"""Time: calendar fields, pattern weights and sampling timestamps from a weighted grid.
+"""Time: calendar fields, pattern weights, and sampling instants from a weighted calendar
+(docs/schema-language.md §10.1).
 
-Timestamps are numpy datetime64[us] in UTC. A `datetime_series` draws grid points between start and
-end at `freq`, weighted by the product of its patterns (hour, day of week, month). Sampling is exact
-and vectorised: a cumulative weight table and one `searchsorted`; per-row bounds (a child after its
-parent's creation) restrict the draw to a slice of the same table, so the pattern is kept inside it.
-Grids too fine to hold (seconds over years) are sampled per hour bucket, then uniformly inside it."""
+Timestamps are numpy datetime64[us] in UTC, and every window is [start, end): no value equals its end.
+
+A `datetime_series` is a density over its window that is constant inside each *cell* — the periods of
+its `freq` anchored to the calendar (clock hours for any freq of an hour or less, since patterns
+change by the hour at most) — and a cell's mass is the pattern-weighted time it holds. A value is a
+cell drawn by mass, then a uniform instant inside it (`Cells`): the draw is one inverse-CDF lookup
+over the cumulative mass, which also restricts each row to its own bounds exactly, partial cells
+included, so the pattern holds inside any slice. With `snap` the values are the grid points
+themselves (`Points`), weighted by the patterns at each point."""
 
 from __future__ import annotations
 
@@ -21,6 +26,8 @@ from datagen.dsl.units import DAY_US, HOUR_US, YEAR_US
 
 MAX_EXPLICIT_POINTS = 2_000_000
 NAT = np.datetime64("NaT", "us")
+INT_MIN, INT_MAX = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+Patterns = tuple[tuple[str, tuple[float, ...]], ...]
 
 
 def to_us(dt: datetime) -> np.int64:
@@ -62,35 +69,158 @@ def years_since(t: np.ndarray, origin_us: int) -> np.ndarray:
     return (t.astype("datetime64[us]").astype(np.int64) - origin_us) / YEAR_US
 
 
-@dataclass(frozen=True)
-class Grid:
-    """Weighted sampling table. `points`: candidate times (us); `cum`: cumulative weights with a leading
-    0; `step`: for bucketed grids, the within-bucket step (0 when every point is a candidate)."""
+def instant_in(rng: np.random.Generator, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """A uniform instant in each cell [start, end) (int64 µs; an empty cell gives its start)."""
+    span = np.maximum(np.asarray(end, dtype=np.int64) - start, 0)
+    return np.asarray(start + np.floor(rng.random(len(span)) * span).astype(np.int64))
 
-    points: np.ndarray  # int64 us, sorted
-    cum: np.ndarray  # float64, len(points) + 1
-    step: int  # 0, or the freq in us for hour buckets
-    counts: np.ndarray | None  # grid points per bucket (bucketed grids only)
-    first: np.ndarray | None  # first grid point of each bucket (us)
-    end_us: int
+
+def step_us(freq: str) -> int:
+    """A fixed frequency's length in µs; 0 for calendar frequencies (months, weeks…)."""
+    try:
+        return int(pd.Timedelta(to_offset(freq)).value // 1000)
+    except ValueError:
+        return 0
+
+
+def period_starts(start_us: int, end_us: int, freq: str) -> np.ndarray:
+    """The starts of the calendar periods of `freq` that overlap [start, end): fixed steps counted in
+    whole steps from 1970-01-01 (so `D` is midnight, `10min` on the ten minutes), calendar ones as
+    pandas anchors them (`MS` month starts, `W-MON` Mondays); the first may begin before `start`."""
+    step = step_us(freq)
+    if step:
+        first = start_us - start_us % step
+        return np.arange(first, end_us, step, dtype=np.int64)
+    offset = to_offset(freq)
+    first = pd.Timestamp(int(start_us) * 1000, tz="UTC").normalize()  # calendar periods begin at midnight
+    if not offset.is_on_offset(first):
+        first = offset.rollback(first)
+    hi = pd.Timestamp(int(end_us) * 1000, tz="UTC")
+    points = np.asarray(pd.date_range(first, hi, freq=offset).as_unit("us").asi8, dtype=np.int64)
+    return np.asarray(points[points < end_us])
+
+
+def _fallback(lo: np.ndarray | None, hi: np.ndarray | None, start: int) -> np.ndarray | int:
+    """Where a row whose bounds hold nothing goes: its lower bound, else its upper one (bounds win over
+    the window), else the window's start."""
+    out: np.ndarray | int = start
+    if hi is not None:
+        out = np.where(hi < INT_MAX, hi, out)
+    if lo is not None:
+        out = np.where(lo > INT_MIN, lo, out)
+    return out
+
+
+@dataclass(frozen=True)
+class Cells:
+    """A piecewise-constant density over [edges[0], edges[-1]): cell k is [edges[k], edges[k+1]) and
+    holds mass cum[k+1] - cum[k], spread evenly in it."""
+
+    edges: np.ndarray  # int64 µs, increasing
+    cum: np.ndarray  # float64, len(edges)
+
+    @property
+    def start_us(self) -> int:
+        return int(self.edges[0])
+
+    @property
+    def end_us(self) -> int:
+        return int(self.edges[-1])
+
+    def mass_at(self, t: np.ndarray) -> np.ndarray:
+        """The cumulative mass up to each instant t (µs; clipped to the window)."""
+        t = np.clip(t, self.edges[0], self.edges[-1])
+        k = np.clip(np.searchsorted(self.edges, t, side="right") - 1, 0, len(self.edges) - 2)
+        width = (self.edges[k + 1] - self.edges[k]).astype(float)
+        return np.asarray(self.cum[k] + (self.cum[k + 1] - self.cum[k]) * (t - self.edges[k]) / width)
 
     def sample(
         self, rng: np.random.Generator, n: int, lo: np.ndarray | None = None, hi: np.ndarray | None = None
     ) -> np.ndarray:
-        """n timestamps (datetime64[us]); rows with bounds draw only from [lo, hi]."""
+        """n instants (int64 µs) by the density; a row with bounds draws inside its own [lo, hi]
+        (inclusive, int64 µs, INT_MIN / INT_MAX when open). A row whose bounds hold no mass takes its
+        lower bound (else its upper one): bounds win over the window."""
+        start, end = int(self.edges[0]), int(self.edges[-1])
+        a = np.full(n, start, dtype=np.int64) if lo is None else np.maximum(lo, start)
+        b = np.full(n, end, dtype=np.int64) if hi is None else np.minimum(hi, end - 1) + 1
+        base, top = self.mass_at(a), self.mass_at(np.maximum(b, a))
+        u = base + rng.random(n) * (top - base)
+        k = np.clip(np.searchsorted(self.cum, u, side="right") - 1, 0, len(self.edges) - 2)
+        mass = self.cum[k + 1] - self.cum[k]
+        width = (self.edges[k + 1] - self.edges[k]).astype(float)
+        frac = np.divide(u - self.cum[k], mass, out=np.zeros(n), where=mass > 0)
+        out = self.edges[k] + np.floor(frac * width).astype(np.int64)
+        out = np.minimum(np.maximum(out, a), b - 1)
+        empty = (b <= a) | (top <= base)
+        if empty.any():
+            out = np.where(empty, _fallback(lo, hi, start), out)
+        return np.asarray(out)
+
+
+@lru_cache(maxsize=64)
+def build_cells(start_us: int, end_us: int, freq: str, patterns: Patterns) -> Cells:
+    """The density of a series over [start, end) (cached: blocks share it). Without patterns it is
+    uniform (one cell); otherwise each clock hour weighs the product of the patterns at it, and for a
+    freq longer than an hour the cells are its periods, each holding the mass of the time inside it."""
+    if not patterns:
+        return Cells(np.array([start_us, end_us], dtype=np.int64), np.array([0.0, 1.0]))
+    first_hour = start_us - start_us % HOUR_US
+    hours = np.arange(first_hour, end_us, HOUR_US, dtype=np.int64)
+    edges = np.append(np.maximum(hours, start_us), end_us)
+    w = pattern_weight(hours.astype("datetime64[us]"), patterns) * np.diff(edges)
+    cum = np.concatenate([[0.0], np.cumsum(w)])
+    step = step_us(freq)
+    if step and step <= HOUR_US:
+        return Cells(edges, cum)
+    starts = period_starts(start_us, end_us, freq)
+    cell_edges = np.unique(np.concatenate([[start_us], starts[starts > start_us], [end_us]]))
+    return Cells(cell_edges, np.interp(cell_edges, edges, cum))
+
+
+@dataclass(frozen=True)
+class Points:
+    """Snapped values: candidate times (µs, sorted, before the window's end) and cumulative weights
+    with a leading 0; for fine grids `points` are hour buckets and `counts`/`first`/`step` say which
+    grid points each holds."""
+
+    points: np.ndarray
+    cum: np.ndarray
+    step: int  # 0, or the freq in µs for hour buckets
+    counts: np.ndarray | None
+    first: np.ndarray | None
+    end_us: int
+
+    @property
+    def start_us(self) -> int:
+        return int(self.points[0] if self.first is None else self.first[0])
+
+    def mass_at(self, t: np.ndarray) -> np.ndarray:
+        """The weight of the grid points strictly before each instant t (µs): the mass `sample` draws by,
+        so the mass between two instants is the chance a draw lands between them."""
+        if not self.step:
+            return np.asarray(self.cum[np.searchsorted(self.points, t, side="left")])
+        assert self.counts is not None and self.first is not None  # a bucketed grid has both
+        k = np.searchsorted(self.points, t, side="right") - 1
+        kk = np.clip(k, 0, len(self.points) - 1)
+        per_point = np.where(
+            self.counts[kk] > 0, (self.cum[kk + 1] - self.cum[kk]) / np.maximum(self.counts[kk], 1), 0.0
+        )
+        before = np.clip(-((self.first[kk] - t) // self.step), 0, self.counts[kk])  # points of bucket k
+        return np.asarray(np.where(k < 0, 0.0, self.cum[np.maximum(k, 0)] + before * per_point))
+
+    def sample(
+        self, rng: np.random.Generator, n: int, lo: np.ndarray | None = None, hi: np.ndarray | None = None
+    ) -> np.ndarray:
+        """n grid points (int64 µs); rows with bounds draw only among the points in [lo, hi] (a row
+        with none there takes its lower bound, else its upper one)."""
         size = len(self.points)
         if lo is None:
             a = np.zeros(n, dtype=np.int64)
         else:
-            lo_us = np.where(np.isnat(lo), np.iinfo(np.int64).min, lo.astype(np.int64))
-            a = np.searchsorted(self.points if self.first is None else self.first, lo_us, side="left")
+            a = np.searchsorted(self.points if self.first is None else self.first, lo, side="left")
             if self.step:  # a bucket that contains lo is still allowed
-                a = np.maximum(np.searchsorted(self.points, lo_us, side="right") - 1, 0)
-        if hi is None:
-            b = np.full(n, size, dtype=np.int64)
-        else:
-            hi_us = np.where(np.isnat(hi), np.iinfo(np.int64).max, hi.astype(np.int64))
-            b = np.searchsorted(self.points, hi_us, side="right")
+                a = np.maximum(np.searchsorted(self.points, lo, side="right") - 1, 0)
+        b = np.full(n, size, dtype=np.int64) if hi is None else np.searchsorted(self.points, hi, side="right")
         base, top = self.cum[a], self.cum[np.minimum(np.maximum(b, a), size)]
         u = base + rng.random(n) * (top - base)
         idx = np.clip(np.searchsorted(self.cum, u, side="right") - 1, 0, size - 1)
@@ -100,51 +230,49 @@ class Grid:
             assert self.counts is not None and self.first is not None  # bucketed grids have both
             within = np.floor(rng.random(n) * self.counts[idx]).astype(np.int64)
             out = self.first[idx] + within * self.step
-        out = np.minimum(out, self.end_us)
-        if lo is not None:  # bounds (inequalities, a parent's creation) win over the window
-            out = np.maximum(out, lo_us)
-            out = np.where(empty, lo_us, out)  # no grid point in bounds: the bound itself
+        if lo is not None:
+            out = np.maximum(out, lo)
         if hi is not None:
-            out = np.minimum(out, hi_us)
-        return np.asarray(out.astype("datetime64[us]"))
+            out = np.minimum(out, hi)
+        if empty.any():
+            out = np.where(empty, _fallback(lo, hi, int(self.points[0])), out)
+        return np.asarray(out)
 
 
 @lru_cache(maxsize=64)
-def build_grid(
-    start_us: int, end_us: int, freq: str, patterns: tuple[tuple[str, tuple[float, ...]], ...]
-) -> Grid:
-    """The sampling table for a window, a freq and patterns (cached: blocks share it)."""
+def build_points(start_us: int, end_us: int, freq: str, patterns: Patterns) -> Points:
+    """The grid points start + k·freq (calendar frequencies as pandas steps them) before `end`,
+    weighted by the patterns at each point (cached: blocks share it)."""
     offset = to_offset(freq)
-    try:
-        step = int(pd.Timedelta(offset).value // 1000)
-    except ValueError:
-        step = 0  # calendar freqs (month end, …) have no fixed length
+    step = step_us(freq)
     span = end_us - start_us
-    if step and span // step + 1 > MAX_EXPLICIT_POINTS:
+    if step and (span - 1) // step + 1 > MAX_EXPLICIT_POINTS:
         return _bucketed(start_us, end_us, step, patterns)
-    start = pd.Timestamp(int(start_us) * 1000, tz="UTC")
-    end = pd.Timestamp(int(end_us) * 1000, tz="UTC")
     if step:
-        points = start_us + np.arange(span // step + 1, dtype=np.int64) * step
+        points = start_us + np.arange((span - 1) // step + 1, dtype=np.int64) * step
     else:
+        start = pd.Timestamp(int(start_us) * 1000, tz="UTC")
+        end = pd.Timestamp(int(end_us) * 1000, tz="UTC")
         points = (pd.date_range(start, end, freq=offset).as_unit("us").asi8).astype(np.int64)
+        points = points[points < end_us]
         if len(points) == 0:  # window shorter than one calendar period: its start is the only point
             points = np.array([start_us], dtype=np.int64)
     w = pattern_weight(points.astype("datetime64[us]"), patterns)
-    return Grid(points, np.concatenate([[0.0], np.cumsum(w)]), 0, None, None, end_us)
+    return Points(points, np.concatenate([[0.0], np.cumsum(w)]), 0, None, None, end_us)
 
 
-def _bucketed(
-    start_us: int, end_us: int, step: int, patterns: tuple[tuple[str, tuple[float, ...]], ...]
-) -> Grid:
+def _bucketed(start_us: int, end_us: int, step: int, patterns: Patterns) -> Points:
     """Hour buckets for fine grids; each bucket weighs (grid points inside) x (pattern at the hour)."""
     first_hour = start_us - start_us % HOUR_US
-    hours = np.arange(first_hour, end_us + 1, HOUR_US, dtype=np.int64)
+    hours = np.arange(first_hour, end_us, HOUR_US, dtype=np.int64)
     lo = np.maximum(hours, start_us)
-    hi = np.minimum(hours + HOUR_US - 1, end_us)
+    hi = np.minimum(hours + HOUR_US, end_us) - 1
     k_lo = -((start_us - lo) // step)  # ceil((lo - start) / step)
     k_hi = (hi - start_us) // step
     counts = np.maximum(k_hi - k_lo + 1, 0)
     first = start_us + k_lo * step
     w = pattern_weight(hours.astype("datetime64[us]"), patterns) * counts
-    return Grid(hours, np.concatenate([[0.0], np.cumsum(w)]), step, counts, first, end_us)
+    return Points(hours, np.concatenate([[0.0], np.cumsum(w)]), step, counts, first, end_us)
+
+
+Sampler = Cells | Points  # what a datetime_series draws from: a density, or grid points (snap)

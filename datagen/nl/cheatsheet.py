@@ -136,8 +136,17 @@ def cheatsheet() -> str:
         "children's rates: heavy and light users",
         "- active_in (fact): rate × the weight of the parent's state in `walk` at each instant (unlisted "
         "states: 0, e.g. no usage while paused or after churn); needs a fanout",
-        "- state_at: the walk's state at the column `at` (on a sibling fact), or `\"at\": \"end\"` on the "
+        '- state_at: the walk\'s state at the column `at` (on a sibling fact), or `"at": "end"` on the '
         "entity: its latest state (a plan column that changes with the walk)",
+        '- fanout: {"distribution": "constant", "count": 3} is exactly 3 per parent; {"every": "10min"} '
+        "is one row per 10 minutes of each parent's life (its first time column "
+        '{"datetime_series": {"slot": true}}); "where": "status == \'accepted\'" gives children only to '
+        "such parents; a fact may be the parent of a fact (times increase along the chain)",
+        '- datetime_series values are continuous instants; "snap": true puts them on the freq grid (daily '
+        'snapshots); within {"start": "policies.start_date", "end": "policies.end_date"} keeps each row '
+        "inside its own related row's window",
+        "- an inequality compares a row with itself, a parent (at any depth) or a looked-up row, and one "
+        "side must be a datetime_series, a distribution, an expression or a copy",
         "",
         'Modifier: {"transform": <name>, "args": {...}}, applied in list order; args by name:',
     ]

@@ -14,11 +14,11 @@ what the engine does — each row's expected multipliers (factors.py, multiplier
 joined in SQL), the expected share of rows per calendar stratum (calendar.py, its own calendar
 arithmetic), expected counts, rates and transitions (recovery/), outlier shares. It shares with the
 engine only the language's definitions in datagen.dsl (units, curve values, distribution draws, default
-columns), and uses engine code in three allow-listed places: reference samples with the part under test
-removed, and hidden helper columns an effect reads, regenerated and matched against the data
-(reference.py); which inequalities the engine draws inside bounds (seasonality.py), and how declared
-types are stored (context.py). docs/contributing.md explains why; tests/test_architecture.py
-enforces it."""
+columns, and how each relation is made true, datagen.dsl.enforcement), and uses engine code in
+allow-listed places: reference samples with the part under test removed, and hidden helper columns an
+effect reads, regenerated and matched against the data (reference.py); each parent's fanout multiplier
+(row_counts.py); and how declared types are stored (context.py). docs/contributing.md explains why;
+tests/test_architecture.py enforces it."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from datagen.io.dataset import open_dataset
 from datagen.validate.behaviour import behaviour_checks, register
 from datagen.validate.context import Context, Settings
 from datagen.validate.precision import precision_checks
+from datagen.validate.relations import relation_checks
 from datagen.validate.report import REPORT_SCHEMA, Report
 from datagen.validate.results import Result
 from datagen.validate.score import DEFAULT_THRESHOLD, quality_score
@@ -94,6 +95,7 @@ def validate(
             *structural_checks(ctx),
             *value_checks(ctx),
             *precision_checks(ctx),
+            *relation_checks(ctx),
             *behaviour_checks(ctx),
         ]
         tables = {

@@ -47,6 +47,7 @@ class Series:
     end_us: int
     freq: str
     patterns: tuple[tuple[str, tuple[float, ...]], ...]
+    snapped: bool = True  # values on grid points; else continuous (a uniform instant inside a cell)
 
 
 def series_of(schema: Schema, col: Column) -> Series:
@@ -54,7 +55,8 @@ def series_of(schema: Schema, col: Column) -> Series:
     assert isinstance(gen, DatetimeSeriesGen)
     start, end = gen.window(schema.timeframe)
     patterns = tuple((p.dimension, tuple(p.weights)) for p in gen.patterns(col))
-    return Series(_us(start), _us(end), gen.freq(schema.timeframe, col.type), patterns)
+    freq = gen.freq(schema.timeframe, col.type)
+    return Series(_us(start), _us(end), freq, patterns, gen.snapped(col.type))
 
 
 def _us(dt: datetime) -> int:
@@ -71,14 +73,60 @@ def fields(us: np.ndarray) -> dict[str, np.ndarray]:
 @dataclass
 class Grid:
     """Candidate times and their weights; `spread`: each point is an hour bucket whose mass is spread
-    evenly inside the hour (fine grids too long to list)."""
+    evenly inside the hour (fine grids too long to list); `edges`: for a continuous series, the hour
+    buckets' edges (the last one the window's end), the mass being uniform inside each."""
 
     points: np.ndarray
     weights: np.ndarray
     spread: bool
+    edges: np.ndarray | None = None
+
+
+def _period_edges(s: Series) -> np.ndarray:
+    """The edges of a continuous series' cells: its freq's periods anchored to the calendar (whole
+    steps from the epoch, or pandas' calendar anchors from midnight), cut to the window."""
+    offset = to_offset(s.freq)
+    try:
+        step = int(pd.Timedelta(offset).value // 1000)
+    except ValueError:
+        step = 0
+    if step:
+        inner = np.arange(s.start_us - s.start_us % step + step, s.end_us, step, dtype=np.int64)
+    else:
+        first = pd.Timestamp(s.start_us * 1000, tz="UTC").normalize()
+        first = first if offset.is_on_offset(first) else offset.rollback(first)
+        end = pd.Timestamp(s.end_us * 1000, tz="UTC")
+        inner = pd.date_range(first, end, freq=offset).as_unit("us").asi8.astype(np.int64)
+    inner = inner[(inner > s.start_us) & (inner < s.end_us)]
+    return np.concatenate([[s.start_us], inner, [s.end_us]])
+
+
+def continuous_grid(s: Series) -> Grid:
+    """docs/schema-language.md §10.1: the density is constant inside each cell (clock hours for a freq
+    of an hour or less, else the freq's periods), a cell holding the pattern-weighted time inside it.
+    Returned per clock hour, each hour's mass being its share of its cells'."""
+    first = s.start_us - s.start_us % HOUR_US
+    hours = np.arange(first, s.end_us, HOUR_US, dtype=np.int64)
+    edges = np.append(np.maximum(hours, s.start_us), s.end_us)
+    w = np.diff(edges).astype(float)
+    f = fields(hours)
+    for dimension, weights in s.patterns:
+        w *= np.asarray(weights, dtype=float)[f[dimension]]
+    try:
+        step = int(pd.Timedelta(to_offset(s.freq)).value // 1000)
+    except ValueError:
+        step = 0
+    if s.patterns and not (step and step <= HOUR_US):
+        cum = np.concatenate([[0.0], np.cumsum(w)])
+        cells = _period_edges(s)
+        cell_cum = np.interp(cells, edges, cum)  # the pattern's mass of each cell ...
+        w = np.diff(np.interp(edges, cells, cell_cum))  # ... spread evenly over its hours
+    return Grid(np.maximum(hours, s.start_us), w, True, edges)
 
 
 def build_grid(s: Series) -> Grid:
+    if not s.snapped:
+        return continuous_grid(s)
     offset = to_offset(s.freq)
     try:
         step = int(pd.Timedelta(offset).value // 1000)
@@ -86,14 +134,14 @@ def build_grid(s: Series) -> Grid:
         step = 0
     spread = False
     if step:
-        n = (s.end_us - s.start_us) // step + 1
+        n = (s.end_us - 1 - s.start_us) // step + 1  # points before the (exclusive) end
         if n <= MAX_POINTS:
             points = s.start_us + np.arange(n, dtype=np.int64) * step
             counts = np.ones(n)
         else:
-            points = np.arange(s.start_us - s.start_us % HOUR_US, s.end_us + 1, HOUR_US, dtype=np.int64)
+            points = np.arange(s.start_us - s.start_us % HOUR_US, s.end_us, HOUR_US, dtype=np.int64)
             lo = np.maximum(points, s.start_us)
-            hi = np.minimum(points + HOUR_US - 1, s.end_us)
+            hi = np.minimum(points + HOUR_US, s.end_us) - 1
             first = -np.floor_divide(-(lo - s.start_us), step)  # ceil
             counts = np.maximum(np.floor_divide(hi - s.start_us, step) - first + 1, 0).astype(float)
             spread = True
@@ -101,6 +149,7 @@ def build_grid(s: Series) -> Grid:
         start = pd.Timestamp(s.start_us * 1000, tz="UTC")
         end = pd.Timestamp(s.end_us * 1000, tz="UTC")
         points = pd.date_range(start, end, freq=offset).as_unit("us").asi8.astype(np.int64)
+        points = points[points < s.end_us]
         if len(points) == 0:
             points = np.array([s.start_us], dtype=np.int64)
         counts = np.ones(len(points))
@@ -125,6 +174,8 @@ def expected_mass(grid: Grid, bounds: Bounds | None) -> tuple[np.ndarray, np.nda
     their lower bound): their times and counts."""
     if bounds is None:
         return grid.weights, np.zeros(0, dtype=np.int64), np.zeros(0)
+    if grid.edges is not None:
+        return _continuous_mass(grid, bounds)
     pts, w = grid.points, grid.weights
     cum = np.concatenate([[0.0], np.cumsum(w)])
     if grid.spread:  # a bucket that contains lo is still allowed
@@ -141,6 +192,45 @@ def expected_mass(grid: Grid, bounds: Bounds | None) -> tuple[np.ndarray, np.nda
     stuck = ~ok
     at = np.clip(bounds.lo[stuck], pts[0], pts[-1])
     return mass, at, bounds.count[stuck].astype(float)
+
+
+def _continuous_mass(grid: Grid, bounds: Bounds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's density is the series' restricted to its own [lo, hi], partial hours included: the
+    hours strictly inside get their mass, the first and last their part of it, all over the slice's
+    total (grouped by bounds: one vectorised pass)."""
+    edges, w = grid.edges, grid.weights
+    assert edges is not None
+    cum = np.concatenate([[0.0], np.cumsum(w)])
+    start, end = edges[0], edges[-1]
+    lo = np.clip(bounds.lo, start, end).astype(np.int64)
+    hi = np.clip(np.where(bounds.hi < INT_MAX, bounds.hi + 1, end), start, end).astype(np.int64)  # exclusive
+
+    def mass(t: np.ndarray) -> np.ndarray:
+        return np.interp(t.astype(float), edges.astype(float), cum)
+
+    total = mass(hi) - mass(lo)
+    ok = (hi > lo) & (total > 0)
+    n = len(w)
+    ia = np.clip(np.searchsorted(edges, lo, side="right") - 1, 0, n - 1)
+    ib = np.clip(np.searchsorted(edges, hi, side="left") - 1, 0, n - 1)
+    out = np.zeros(n)
+    one = ok & (ia == ib)
+    np.add.at(out, ia[one], bounds.count[one])
+    two = ok & (ia < ib)
+    share = bounds.count[two] / total[two]
+    np.add.at(out, ia[two], share * (mass(edges[ia[two] + 1]) - mass(lo[two])))
+    np.add.at(out, ib[two], share * (mass(hi[two]) - mass(edges[ib[two]])))
+    diff = np.zeros(n + 1)
+    np.add.at(diff, ia[two] + 1, share)
+    np.add.at(diff, ib[two], -share)
+    out += w * np.cumsum(diff)[:-1]
+    stuck = ~ok
+    at = np.where(
+        bounds.lo[stuck] > INT_MIN,
+        bounds.lo[stuck],
+        np.where(bounds.hi[stuck] < INT_MAX, bounds.hi[stuck], start),
+    )
+    return out, at.astype(np.int64), bounds.count[stuck].astype(float)
 
 
 def _gaussian_week_kernel(std_minutes: float) -> np.ndarray:

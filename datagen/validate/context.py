@@ -111,7 +111,7 @@ class Context:
             self.con.execute(f"CREATE VIEW {q(tid)} AS SELECT * FROM read_parquet([{paths}])")
         self._profiles: dict[str, dict[str, dict[str, Any]]] = {}
         self.registered: dict[tuple, str] = {}  # helper tables registered on the connection
-        self.cache: dict[tuple, Any] = {}  # reference samples, the engine plan: computed once per run
+        self.cache: dict[tuple, Any] = {}  # reference samples, the enforcement: computed once per run
 
     def close(self) -> None:
         self.con.close()

@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 
 from datagen.dsl.behaviours import ActiveIn, BehaviourBlock
+from datagen.dsl.expressions import parse_expression
 from datagen.dsl.models import Fanout, Node
 from datagen.engine.behaviours import BehaviourEngine
 from datagen.engine.block import Store
@@ -38,6 +39,7 @@ from datagen.engine.registry import behaviour_engine
 from datagen.engine.timegrid import to_us
 from datagen.validate.context import Context, q
 from datagen.validate.reference import with_hidden
+from datagen.validate.relations import period_count
 from datagen.validate.results import Result, verdict
 
 Z = 6.0
@@ -129,27 +131,41 @@ def expected_rows(ctx: Context, node: Node) -> Expected | None:
 def _fanout_expected(ctx: Context, node: Node, parent: Node, p: int) -> Expected:
     f = node.fanout
     assert f is not None  # the caller handles a fact without fanout
-    lo = (f.min or 0) * p if not rated(node, parent) else 0  # a parent never alive has no child
-    hi = f.max * p if f.max is not None else math.inf
-    mean = var = log_p0 = 0.0
     levels = _activity_levels(parent)
     v = parent.activity.cv2 if parent.activity is not None else 0.0
-    for m in _multipliers(ctx, node, parent, p):
-        # A mixture over each parent's own level: the mean and the expected variance averaged over the
-        # level's quantiles, plus the spread of the mean itself (at most (λ·m)² × Var(level)).
-        parts = [_moments(f, m * level) for level in levels]
-        mean += sum(x[0] for x in parts) / len(parts)
-        var += sum(x[1] for x in parts) / len(parts)
-        if v and f.lambda_ is not None:
-            var += v * float(((f.lambda_ * np.maximum(m, 0.0)) ** 2).sum())
-        log_p0 += max(x[2] for x in parts)
+    mean = var = log_p0 = 0.0
+    counted = 0  # parents the fanout's `where` holds for (the others have no child)
+    for m, ok, periods in _parent_terms(ctx, node, parent, p):
+        counted += int(ok.sum())
+        m = m[ok]
+        if f.every is None:
+            # A mixture over each parent's own level: the mean and the expected variance averaged over
+            # the level's quantiles, plus the spread of the mean itself (at most (λ·m)² × Var(level)).
+            parts = [_moments(f, m * level) for level in levels]
+            a = sum(x[0] for x in parts) / len(parts)
+            b = sum(x[1] for x in parts) / len(parts)
+            if v and f.lambda_ is not None:
+                b += v * float(((f.lambda_ * np.maximum(m, 0.0)) ** 2).sum())
+            c = max(x[2] for x in parts)
+        elif f.distribution == "constant":  # exactly `count` per period of each life
+            a, b = float((periods[ok] * f.constant_count).sum()), 0.0
+            c = 0.0 if a == 0 else -math.inf
+        else:  # Poisson over all the periods of a life, mixed over the parent's level
+            assert f.lambda_ is not None
+            mu = f.lambda_ * np.maximum(m, 0.0) * periods[ok]
+            a, b, c = float(mu.sum()), float(mu.sum() + v * (mu**2).sum()), float(-mu.sum())
+        mean, var, log_p0 = mean + a, var + b, log_p0 + c
+    rate = f.every is None and not rated(node, parent)  # a parent never alive has no child
+    lo = (f.min or 0) * counted if rate else 0
+    hi = f.max * counted if f.max is not None and f.every is None else math.inf
     sd = math.sqrt(var)
     slack = 1.0 + 0.002 * mean  # multipliers are grouped to 0.2 %
     low, high = max(lo, mean - Z * sd - slack), min(hi, mean + Z * sd + slack)
-    how = (
-        f"{f.distribution} fanout over {p:,} {parent.id} rows: mean {mean:,.1f}, sd {sd:,.1f}, "
-        f"within {Z:g} sd"
-    )
+    if var == 0:  # an exact count
+        low, high = mean, mean
+    what = f"{f.distribution} fanout" + (f" every '{f.every}'" if f.every else "")
+    where = f" ({counted:,} where {f.where!r} holds)" if f.where else ""
+    how = f"{what} over {p:,} {parent.id} rows{where}: mean {mean:,.1f}, sd {sd:,.1f}, within {Z:g} sd"
     return Expected(low, high, how, mean, sd, log_p0)
 
 
@@ -165,17 +181,24 @@ def _activity_levels(parent: Node) -> np.ndarray:
     return np.quantile(draws, (np.arange(ACTIVITY_QUANTILES) + 0.5) / ACTIVITY_QUANTILES)
 
 
-def _multipliers(ctx: Context, node: Node, parent: Node, p: int):  # -> Iterator[np.ndarray]
-    """Each parent row's fanout multiplier, a chunk of parent rows at a time (ones when none applies)."""
+def _parent_terms(ctx: Context, node: Node, parent: Node, p: int):  # -> Iterator[tuple[np.ndarray, ...]]
+    """Per chunk of parent rows: each row's fanout multiplier (ones when none applies; below 0 when the
+    row is never alive inside the window), whether the fanout's `where` holds for it, and for a regular
+    series how many periods its life holds."""
+    f = node.fanout
+    assert f is not None
     reads = [r for block in parent.behaviours for r in block.reads(parent, ctx.schema)]
     reads += [r for effect in node.modifiers for r in effect.fanout_reads(node, ctx.schema)]
+    reads += f.reads(node, ctx.schema)
     columns = {r.column for r in reads if r.table == parent.id}
+    cond = parse_expression(f.where) if f.where else None
     rate = rated(node, parent)
     if rate and parent.pk:
         columns.add(parent.pk)
     if not columns:
         for start in range(0, p, CHUNK_ROWS):
-            yield np.ones(min(CHUNK_ROWS, p - start))
+            n = min(CHUNK_ROWS, p - start)
+            yield np.ones(n), np.ones(n, dtype=bool), np.full(n, _periods(ctx, f.every, None, None, n))
         return
     effects = _effect_tables(ctx, node)
     tf = ctx.schema.timeframe
@@ -185,9 +208,10 @@ def _multipliers(ctx: Context, node: Node, parent: Node, p: int):  # -> Iterator
     # A cursor of its own: the stream stays open while other checks may use the main connection.
     reader = ctx.con.cursor().sql(f"SELECT {', '.join(q(c) for c in names)} FROM {q(parent.id)}")
     for batch in reader.to_arrow_reader(CHUNK_ROWS):
+        n = batch.num_rows
         store = Store(columns=dict(effects.columns), rows=dict(effects.rows))
         store.columns[parent.id] = {c: _numpy(batch.column(i)) for i, c in enumerate(names)}
-        store.rows[parent.id] = n = batch.num_rows
+        store.rows[parent.id] = n
         rows = np.arange(n)
         m = fanout_multiplier(node, parent, store, rows, span, behaviour_engine)
         if plan is not None:
@@ -196,7 +220,27 @@ def _multipliers(ctx: Context, node: Node, parent: Node, p: int):  # -> Iterator
             engines = _DataStates(ctx, node, parent).engines
             share, alive = shares(ParentBlock(node, parent, store, plan, 0, 0, rows, span), engines)
             m = np.where(alive, m * share, -1.0)  # -1: never alive, so no child whatever min says
-        yield m
+        ok = cond.holds(store.columns[parent.id], n) if cond else np.ones(n, dtype=bool)
+        life = [parent.life_start_column(), parent.life_end_column()]
+        born, ends = (store.columns[parent.id].get(c) if c else None for c in life)
+        yield m, ok, _periods(ctx, f.every, born, ends, n)
+
+
+def _periods(ctx: Context, every: str | None, start: np.ndarray | None, end: np.ndarray | None, n: int):
+    """Periods of `every` starting inside each life cut to the timeframe (0 without `every`)."""
+    if every is None:
+        return np.zeros(n)
+    tf = ctx.schema.timeframe
+    t0, t1 = int(to_us(tf.start_dt)), int(to_us(tf.end_dt))
+
+    def us(values: np.ndarray | None, default: int) -> np.ndarray:
+        if values is None:
+            return np.full(n, default, dtype=np.int64)
+        t = values.astype("datetime64[us]")
+        return np.where(np.isnat(t), default, t.astype(np.int64))
+
+    s, e = np.maximum(us(start, t0), t0), np.minimum(us(end, t1), t1)
+    return period_count(every, s, np.maximum(e, s), t0, t1).astype(float)
 
 
 class _DataStates(BehaviourEngine[ActiveIn]):
@@ -263,7 +307,7 @@ def _numpy(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
 def _moments(f: Fanout, m: np.ndarray) -> tuple[float, float, float]:
     """Sum over parents with multipliers `m` of the children count's mean, variance and log P(0)."""
     lo, hi = f.min or 0, (f.max if f.max is not None else math.inf)
-    if f.distribution != "uniform":
+    if f.distribution not in ("uniform", "constant"):
         mu = f.lambda_ * np.maximum(m, 0.0)  # m < 0: never alive (grouped below)
         k = f.dispersion or 1.0
         var = mu if f.distribution == "poisson" else mu * (1 + mu / k)
@@ -305,11 +349,14 @@ def _one(f: Fanout, m: float, lo: float, hi: float) -> tuple[float, float, float
     for the distribution the engine draws (engine/fanout.py); m < 0: never alive, no child."""
     if m < 0:
         return 0.0, 0.0, 0.0
-    if f.distribution == "uniform":
-        assert f.min is not None and f.max is not None  # the model requires both for a uniform fanout
-        ks = np.arange(f.min, f.max + 1, dtype=float)
+    if f.distribution in ("uniform", "constant"):
+        if f.distribution == "constant":
+            ks = np.array([float(f.constant_count)])
+        else:
+            assert f.min is not None and f.max is not None  # the model requires both for a uniform fanout
+            ks = np.arange(f.min, f.max + 1, dtype=float)
         if len(ks) > EXACT_SUPPORT:
-            ks = np.linspace(f.min, f.max, EXACT_SUPPORT)
+            ks = np.linspace(ks[0], ks[-1], EXACT_SUPPORT)
         base = ks * m
         whole = np.floor(base)
         frac = base - whole

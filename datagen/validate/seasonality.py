@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 
 from datagen.dsl.behaviours import VintageBehavior
+from datagen.dsl.enforcement import Enforcement, enforcement
 from datagen.dsl.generators import DatetimeSeriesGen
 from datagen.dsl.models import Column, Node
 from datagen.dsl.modifiers import Outliers, Seasonality, TimeJitter
 from datagen.dsl.references import walk_columns
 from datagen.dsl.units import DAY_US, HOUR_US, UNIT_US
-from datagen.engine.plan import Plan, make_plan
 from datagen.validate.behaviour import register
 from datagen.validate.calendar import (
     INT_MAX,
@@ -42,6 +42,7 @@ from datagen.validate.calendar import (
 from datagen.validate.context import Context, q
 from datagen.validate.factors import expected_magnitude
 from datagen.validate.multipliers import row_model
+from datagen.validate.relations import joins
 from datagen.validate.results import Result, verdict
 from datagen.validate.tolerance import share_tolerance
 
@@ -124,46 +125,50 @@ def _time_dimensions(ctx: Context, node: Node, col: Column) -> list[str]:
     return dims
 
 
-def _plan(ctx: Context) -> Plan:
-    if ("plan",) not in ctx.cache:
-        ctx.cache[("plan",)] = make_plan(ctx.schema)
-    return ctx.cache[("plan",)]
+def _enforcement(ctx: Context) -> Enforcement:
+    if ("enforcement",) not in ctx.cache:
+        ctx.cache[("enforcement",)] = enforcement(ctx.schema)
+    return ctx.cache[("enforcement",)]
 
 
-def _bound_sql(ctx: Context, node: Node, col: Column) -> tuple[list[str], list[str], list[str]] | str:
-    """The joins and the per-row lower and upper bounds (epoch µs, as SQL) of the inequalities the
-    engine enforces by drawing inside them; a string when a bound's source cannot be joined."""
-    found = _plan(ctx).table(node.id).bounds.get(col.name, [])
-    joins: list[str] = []
+def _bound_sql(ctx: Context, node: Node, col: Column) -> tuple[str, list[str], list[str]] | str:
+    """The joins and the per-row lower and upper bounds (epoch µs, as SQL) the engine draws a column's
+    times inside (inequalities, windows, creation times, chains), each joined along its relation path;
+    a string when a bound's source cannot be joined."""
+    sql = ""
     lo: list[str] = []
     hi: list[str] = []
-    for i, b in enumerate(found):
-        if b.source_table == node.id:
-            ref = f"d.{q(b.source_column)}"
-        else:
-            link = ctx.link(node.id, b.source_table)
-            if link is None or not ctx.has(b.source_table, b.source_column):
-                return f"cannot join {node.id} to {b.source_table} to read the bound {b.source_column}"
-            joins.append(f"LEFT JOIN {q(b.source_table)} p{i} ON d.{q(link[0])} = p{i}.{q(link[1])}")
-            ref = f"p{i}.{q(b.source_column)}"
-        (lo if b.side == "lo" else hi).append(f"epoch_us(CAST({ref} AS TIMESTAMPTZ))")
-    return joins, lo, hi
+    for i, b in enumerate(_enforcement(ctx).column_bounds(node.id, col.name)):
+        joined = joins(ctx, b.path, prefix=f"b{i}_", left=True)
+        if isinstance(joined, str) or not ctx.has(b.source_table, b.source_column):
+            why = joined if isinstance(joined, str) else f"{b.source_table} has no column {b.source_column}"
+            return f"cannot read the bound {b.source_table}.{b.source_column} of {node.id} rows: {why}"
+        sql += joined[0]
+        us = f"epoch_us(CAST({joined[1]}.{q(b.source_column)} AS TIMESTAMPTZ))"
+        if b.strict:
+            us = f"({us} {'+' if b.side == 'lo' else '-'} 1)"
+        (lo if b.side == "lo" else hi).append(us)
+    return sql, lo, hi
 
 
 def _bounds(ctx: Context, node: Node, col: Column) -> Bounds | str | None:
-    """Rows grouped by the hour of their sampling bounds (the inequalities the engine enforces by
-    drawing inside them); a string when a bound's source cannot be joined."""
-    if not _plan(ctx).table(node.id).bounds.get(col.name):
+    """Rows grouped by their sampling bounds; a string when a bound's source cannot be joined. A
+    continuous series keeps them to the microsecond, a snapped one rounds them inwards to the hour."""
+    if not _enforcement(ctx).column_bounds(node.id, col.name):
         return None
     found = _bound_sql(ctx, node, col)
     if isinstance(found, str):
         return found
-    joins, lo, hi = found
-    lo_sql = f"ceil(greatest({', '.join(lo)}) / {HOUR_US}) * {HOUR_US}" if lo else "NULL"
-    hi_sql = f"floor(least({', '.join(hi)}) / {HOUR_US}) * {HOUR_US}" if hi else "NULL"
+    sql, lo, hi = found
+    snapped = series_of(ctx.schema, col).snapped
+    lo_sql = f"greatest({', '.join(lo)})" if lo else "NULL"
+    hi_sql = f"least({', '.join(hi)})" if hi else "NULL"
+    if snapped:
+        lo_sql = f"ceil({lo_sql} / {HOUR_US}) * {HOUR_US}" if lo else "NULL"
+        hi_sql = f"floor({hi_sql} / {HOUR_US}) * {HOUR_US}" if hi else "NULL"
     rows = ctx.fetch(
         f"SELECT CAST({lo_sql} AS BIGINT) AS lo, CAST({hi_sql} AS BIGINT) AS hi, count(*) "
-        f"FROM {q(node.id)} d {' '.join(joins)} WHERE d.{q(col.name)} IS NOT NULL GROUP BY ALL"
+        f"FROM {q(node.id)} d{sql} WHERE d.{q(col.name)} IS NOT NULL GROUP BY ALL"
     )
     arr = np.array(
         [(INT_MIN if a is None else a, INT_MAX if b is None else b, n) for a, b, n in rows], dtype=np.int64
@@ -179,19 +184,19 @@ def _origins(ctx: Context, node: Node, col: Column, parent: Node, created: str) 
     found = _bound_sql(ctx, node, col)
     if isinstance(found, str):
         return found
-    joins, lo, hi = found
+    sql, lo, hi = found
     link = ctx.link(node.id, parent.id)
     if link is None or not ctx.has(parent.id, created):
         return f"cannot join {node.id} to {parent.id} to read its creation time {created}"
     start = int(ctx.schema.timeframe.start_dt.timestamp() * 1_000_000)
-    joins.append(f"LEFT JOIN {q(parent.id)} o ON d.{q(link[0])} = o.{q(link[1])}")
+    sql += f" LEFT JOIN {q(parent.id)} o ON d.{q(link[0])} = o.{q(link[1])}"
     origin = f"coalesce(epoch_us(CAST(o.{q(created)} AS TIMESTAMPTZ)), {start})"
     day = f"{DAY_US}"
     lo_sql = f"floor(greatest({', '.join(lo)}) / {day})" if lo else "NULL"
     hi_sql = f"floor(least({', '.join(hi)}) / {day})" if hi else "NULL"
     rows = ctx.fetch(
         f"SELECT CAST(floor({origin} / {day}) AS BIGINT), CAST({lo_sql} AS DOUBLE), "
-        f"CAST({hi_sql} AS DOUBLE), count(*) FROM {q(node.id)} d {' '.join(joins)} "
+        f"CAST({hi_sql} AS DOUBLE), count(*) FROM {q(node.id)} d{sql} "
         f"WHERE d.{q(col.name)} IS NOT NULL GROUP BY ALL"
     )
     cols = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]

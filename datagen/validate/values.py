@@ -1,5 +1,6 @@
 """Value checks: every declared constraint holds in every row — ranges, inequalities (within a row, or
-between a child and its parent joined through their foreign key), full-match patterns, enums (a list
+between a row and its related row, joined along the schema's relation path through the keys each row
+carries), full-match patterns, enums (a list
 or the values of another column, `enum_ref`), unique columns, and the constraints declared on a column
 itself. All hard: a declared constraint is a promise, so one violating row fails the run.
 
@@ -14,7 +15,9 @@ from typing import Any
 
 from datagen.dsl.models import Column, Inequality, parse_instant
 from datagen.dsl.references import split_ref
+from datagen.dsl.related_rows import Path, path_to
 from datagen.validate.context import NUMERIC, TEMPORAL, Context, q, sql_text
+from datagen.validate.relations import along, joins
 from datagen.validate.results import Result, verdict
 
 FIX = (
@@ -159,44 +162,54 @@ def inequality(ctx: Context, ineq: Inequality) -> Result:
     if lt == rt:
         where = f"{q(lc)} IS NOT NULL AND {q(rc)} IS NOT NULL AND NOT ({q(lc)} {ineq.op} {q(rc)})"
         return violations(ctx, "inequality", lt, lc, where, [], f"break {rule}", {"rule": rule})
-    child, parent = (lt, rt) if rt in (ctx.node(lt).parents or []) else (rt, lt)
-    link = ctx.link(child, parent)
+    # the row of one side, joined along the schema's relation path to its related row of the other
+    child, parent, path = lt, rt, path_to(ctx.schema, lt, rt)
+    if not isinstance(path, Path):
+        child, parent, path = rt, lt, path_to(ctx.schema, rt, lt)
     column = lc if child == lt else rc
-    if link is None:
+    found = (
+        joins(ctx, path, prefix="p")
+        if isinstance(path, Path)
+        else f"no single {parent} row is related to a {child} row"
+    )
+    if isinstance(found, str):
         return Result(
             "inequality",
             "value",
             child,
             column,
             "skip",
-            f"cannot check {rule}: no foreign key joins {child} to {parent} in the data",
+            f"cannot check {rule}: {found}",
             hard=True,
-            fix=f"declare a foreign key from {child} to {parent}'s primary key",
+            fix=f"give each {child} row the key of its {parent} row (a lookup of {parent}'s primary key)",
         )
-    # the left side is read from alias l, the right from r; child and parent are joined by their key
-    c, p = ("l", "r") if child == lt else ("r", "l")
+    assert isinstance(path, Path)
+    join_sql, p = found
+    left = f"d.{q(lc)}" if child == lt else f"{p}.{q(lc)}"
+    right = f"{p}.{q(rc)}" if child == lt else f"d.{q(rc)}"
     joined = (
-        f"FROM {q(child)} {c} JOIN {q(parent)} {p} ON {c}.{q(link[0])} = {p}.{q(link[1])} "
-        f"WHERE l.{q(lc)} IS NOT NULL AND r.{q(rc)} IS NOT NULL AND NOT (l.{q(lc)} {ineq.op} r.{q(rc)})"
+        f"FROM {q(child)} d{join_sql} "
+        f"WHERE {left} IS NOT NULL AND {right} IS NOT NULL AND NOT ({left} {ineq.op} {right})"
     )
     (bad,) = ctx.one(f"SELECT count(*) {joined}")
     examples = []
     if bad:
         key = ctx.key(child)
-        cols = [f"{c}.{q(key)} AS {q(f'{child}.{key}')}"] if key else []
-        cols += [f"l.{q(lc)} AS {q(ineq.left)}", f"r.{q(rc)} AS {q(ineq.right)}"]
+        cols = [f"d.{q(key)} AS {q(f'{child}.{key}')}"] if key else []
+        cols += [f"{left} AS {q(ineq.left)}", f"{right} AS {q(ineq.right)}"]
         examples = ctx.examples(f"SELECT {', '.join(cols)} {joined}")
     n = ctx.rows[child]
+    path_text = along(path, child)
     return _result(
         "inequality",
         child,
         column,
         bad,
-        f"{bad:,} of {n:,} rows break {rule} (joined on {child}.{link[0]} = {parent}.{link[1]})"
+        f"{bad:,} of {n:,} rows break {rule} (joined on {path_text})"
         if bad
-        else f"all {n:,} rows hold: {rule} (child and parent joined on {child}.{link[0]})",
+        else f"all {n:,} rows hold: {rule} (joined on {path_text})",
         examples,
-        {"rule": rule, "join": [f"{child}.{link[0]}", f"{parent}.{link[1]}"], "violations": int(bad)},
+        {"rule": rule, "join": path_text, "violations": int(bad)},
     )
 
 

@@ -982,8 +982,8 @@ CASES: list[BadCase] = [
         "inequality_between_unrelated_tables",
         chain(with_promos, put("constraints.inequalities[0].right", "promos.start_at")),
         "constraints.inequalities[0]",
-        "not parent and child",
-        "'orders' and 'promos'",
+        "a row of 'orders' has no row of 'promos'",
+        "add 'promos' to the parents of 'orders'",
     ),
     # --- types that cannot meet --------------------------------------------------------------------
     case(

@@ -14,8 +14,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from datagen.dsl.enforcement import enforcement
+from datagen.dsl.expressions import parse_expression
 from datagen.dsl.models import Schema, parse_instant
 from datagen.dsl.references import split_ref, walk_columns
+from datagen.dsl.related_rows import Path, path_to
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
 
@@ -38,27 +41,28 @@ def _as_bound(value: float | str) -> object:
     return pd.Timestamp(parse_instant(value)) if isinstance(value, str) else value
 
 
-def _window(schema: Schema, table: str, column) -> tuple[datetime, datetime]:
-    """Where a datetime_series may put its times: its `within` window (else the timeframe). A
-    `time_jitter` (clipped to the timeframe), a declared inequality or a vintage parent's creation time
-    (which win over the window when the two disagree) may move them anywhere inside the hull of that
-    window and the timeframe."""
+def _window(schema: Schema, table: str, column) -> tuple[datetime, datetime] | None:
+    """Where a datetime_series may put its times: its `within` window (else the timeframe), end
+    excluded. A `time_jitter` (clipped to the timeframe) may move them anywhere inside the hull of that
+    window and the timeframe. None for a time built inside bounds from related rows (inequalities,
+    related windows, creation, chains, regular periods), which win over the window: those relations
+    are checked on their own."""
     tf = schema.timeframe
-    within = column.generator.args.within
-    lo, hi = (
-        (tf.start_dt, tf.end_dt)
-        if within == "timeframe"
-        else (parse_instant(within.start), parse_instant(within.end))
-    )
-    ref = f"{table}.{column.name}"
+    lo, hi = column.generator.window(tf)
     node = schema.node(table)
     parent = schema.node(node.primary_parent) if node.primary_parent else None
     # docs/schema-language.md §8.2, §10.2: a row's creation time or its life (any depth) bounds it too
     after_creation = parent is not None and (parent.vintage_behavior is not None or _lived(schema, node))
-    bounded = any(ref in (q.left, q.right) for q in schema.constraints.inequalities) or (
-        after_creation and column.name == node.first_time_column()
-    )
-    if bounded or any(m.transform == "time_jitter" for m in column.modifiers):
+    made = enforcement(schema)
+    ref = f"{table}.{column.name}"
+    if (
+        made.column_bounds(table, column.name)
+        or any(ref in (q.left, q.right) for q in schema.constraints.inequalities)
+        or (node.fanout is not None and node.fanout.every and column.name == node.first_time_column())
+        or (after_creation and column.name == node.first_time_column())
+    ):
+        return None
+    if any(m.transform == "time_jitter" for m in column.modifiers):
         lo, hi = min(lo, tf.start_dt), max(hi, tf.end_dt)
     return lo, hi
 
@@ -140,6 +144,31 @@ def outside_lives(schema: Schema, tables: dict[str, pa.Table]) -> list[str]:
     return out
 
 
+def _keyed(tables: dict[str, pa.Table], nodes: dict, path: Path, start: str) -> np.ndarray:
+    """For each row of `start`, the position of its related row at the end of `path` (-1: none),
+    followed through the key each row carries."""
+    rows = np.arange(tables[start].num_rows)
+    for hop in path.hops:
+        target = nodes[hop.to]
+        index = pd.Index(_series(tables, f"{hop.to}.{target.pk}"))
+        keys = _series(tables, f"{hop.table}.{hop.key}").to_numpy()
+        found = index.get_indexer(keys[np.maximum(rows, 0)]) if len(keys) else np.full(len(rows), -1)
+        rows = np.where(rows >= 0, found, -1)
+    return rows
+
+
+def _related(tables: dict[str, pa.Table], nodes: dict, schema: Schema, table: str, ref) -> pd.Series:
+    """`ref` (table, column) of each row's related row (null where there is none)."""
+    path = path_to(schema, table, ref[0])
+    assert isinstance(path, Path), (table, ref)
+    rows = _keyed(tables, nodes, path, table)
+    source = _series(tables, f"{ref[0]}.{ref[1]}")
+    if len(source) == 0:  # nothing to relate to: all missing, in the source's own type
+        return source.reset_index(drop=True).reindex(range(len(rows)))
+    out = source.iloc[np.maximum(rows, 0)].reset_index(drop=True)
+    return out.mask(pd.Series(rows < 0))
+
+
 def problems(schema: Schema, tables: dict[str, pa.Table]) -> list[str]:
     """Every violation found, one line each (empty when the data holds up)."""
     out: list[str] = []
@@ -153,19 +182,22 @@ def problems(schema: Schema, tables: dict[str, pa.Table]) -> list[str]:
             if len(pc.unique(pk)) != table.num_rows:
                 out.append(f"{node.id}.{node.pk}: duplicate keys")
         walked = walk_columns(node)
-        for column in node.columns:
+        for column in node.output_columns:
             if column.type not in ("datetime", "date"):
                 continue
+            s = table.column(column.name).drop_null()
             if column.kind == "datetime_series" and column.name not in walked:
-                start, end = _window(schema, node.id, column)
+                window = _window(schema, node.id, column)
+                if window is not None and len(s):
+                    lo, hi = window if column.type == "datetime" else (window[0].date(), window[1].date())
+                    last = pc.max(s).as_py()
+                    if pc.min(s).as_py() < lo or (last >= hi if column.type == "datetime" else last > hi):
+                        out.append(f"{node.id}.{column.name}: times outside [{lo}, {hi})")
             elif column.name in walked:
                 start, end = schema.timeframe.start_dt, schema.timeframe.end_dt
-            else:
-                continue
-            s = table.column(column.name).drop_null()
-            lo, hi = (start, end) if column.type == "datetime" else (start.date(), end.date())
-            if len(s) and (pc.min(s).as_py() < lo or pc.max(s).as_py() > hi):
-                out.append(f"{node.id}.{column.name}: times outside [{lo}, {hi}]")
+                lo, hi = (start, end) if column.type == "datetime" else (start.date(), end.date())
+                if len(s) and (pc.min(s).as_py() < lo or pc.max(s).as_py() > hi):
+                    out.append(f"{node.id}.{column.name}: times outside [{lo}, {hi}]")
             if column.type == "date" and not pa.types.is_date32(table.column(column.name).type):
                 out.append(f"{node.id}.{column.name}: a date column is not stored as dates")
     c = schema.constraints
@@ -205,32 +237,123 @@ def problems(schema: Schema, tables: dict[str, pa.Table]) -> list[str]:
         if bad:
             out.append(f"{ref}: values outside the enum: {sorted(map(str, bad))[:3]}")
     for q in c.inequalities:
-        out += _inequality(nodes, tables, q)
+        out += _inequality(schema, nodes, tables, q)
+    out += _relations(schema, nodes, tables)
     return out + outside_lives(schema, tables)
 
 
-def _inequality(nodes: dict, tables: dict[str, pa.Table], q) -> list[str]:
-    """Same-table pairs row by row; child/parent pairs through the child's key of its primary parent
-    (other pairs are left to the validator). A date against a datetime compares calendar days (a visit
-    dated the day of a 15:00 sign-up is not before it)."""
+def _inequality(schema: Schema, nodes: dict, tables: dict[str, pa.Table], q) -> list[str]:
+    """Same-table pairs row by row; other pairs through the keys along the relation path, at any
+    depth. A date against a datetime compares calendar days (a visit dated the day of a 15:00 sign-up
+    is not before it)."""
     lt, rt = split_ref(q.left)[0], split_ref(q.right)[0]
     left, right = _series(tables, q.left), _series(tables, q.right)
     if lt != rt:
-        if nodes[lt].primary_parent != rt:
-            return []
-        parent = nodes[rt]
-        fk = next(
-            c.name
-            for c in nodes[lt].columns
-            if c.kind == "lookup"
-            and c.generator.args.from_ == f"{rt}.{parent.pk}"
-            and not c.generator.args.on
-        )
-        right.index = pd.Index(_series(tables, f"{rt}.{parent.pk}"))
-        right = right.reindex(_series(tables, f"{lt}.{fk}")).reset_index(drop=True)
+        if isinstance(path_to(schema, lt, rt), Path):
+            right = _related(tables, nodes, schema, lt, split_ref(q.right))
+        else:
+            left = _related(tables, nodes, schema, rt, split_ref(q.left))
     if _is_date(tables, q.left) or _is_date(tables, q.right):
         left, right = left.dt.floor("D"), right.dt.floor("D")
+    left, right = left.reset_index(drop=True), right.reset_index(drop=True)
     both = left.notna().to_numpy() & right.notna().to_numpy()
     ok = OPS[q.op](left[both], right[both])
     bad = int((~ok.to_numpy(dtype=bool)).sum())
     return [f"{q.left} {q.op} {q.right}: fails on {bad} rows"] if bad else []
+
+
+def _relations(schema: Schema, nodes: dict, tables: dict[str, pa.Table]) -> list[str]:
+    """Related windows contain their rows, chains go forward in time, a conditional fanout leaves the
+    other parents childless, and a regular series has its count in every period of each life."""
+    out: list[str] = []
+    for node in schema.nodes:
+        for column in node.output_columns:
+            if column.kind != "datetime_series" or column.name in walk_columns(node):
+                continue
+            t = _series(tables, f"{node.id}.{column.name}").reset_index(drop=True)
+            for side, ref in column.generator.related_window():
+                bound = _related(tables, nodes, schema, node.id, ref)
+                both = t.notna().to_numpy() & bound.notna().to_numpy()
+                bad = (t[both] < bound[both]) if side == "lo" else (t[both] >= bound[both])
+                if bad.any():
+                    out.append(f"{node.id}.{column.name}: {int(bad.sum())} rows outside the window of {ref}")
+    for chain in enforcement(schema).chains:
+        child = _series(tables, f"{chain.table}.{chain.column}").reset_index(drop=True)
+        parent = _related(tables, nodes, schema, chain.table, (chain.parent, chain.parent_column))
+        if _is_date(tables, f"{chain.table}.{chain.column}") or _is_date(
+            tables, f"{chain.parent}.{chain.parent_column}"
+        ):
+            child, parent = child.dt.floor("D"), parent.dt.floor("D")
+        both = child.notna().to_numpy() & parent.notna().to_numpy()
+        if (child[both] < parent[both]).any():
+            out.append(f"{chain.table}.{chain.column}: rows before their parent's {chain.parent_column}")
+    for node in schema.nodes:
+        f = node.fanout
+        if f is None or not node.parents or node.walk is not None:
+            continue
+        parent = nodes[node.parents[0]]
+        key = f"{parent.id}_id" if node.column(f"{parent.id}_id") is not None else None
+        if key is None:
+            continue
+        if f.where:
+            cond = parse_expression(f.where)
+            cols = {c: tables[parent.id].column(c).to_numpy(zero_copy_only=False) for c in cond.columns}
+            holds = cond.holds({c: v.astype(object) for c, v in cols.items()}, tables[parent.id].num_rows)
+            left_out = set(_series(tables, f"{parent.id}.{parent.pk}")[~holds])
+            if _series(tables, f"{node.id}.{key}").isin(left_out).any():
+                out.append(f"{node.id}: children of parents where {f.where!r} fails")
+        if f.every:
+            out += _regular(schema, node, parent, key, tables)
+    return out
+
+
+def _period_starts(schema: Schema, every: str) -> pd.DatetimeIndex:
+    """The starts of the periods of `every` around the timeframe: fixed steps counted from the epoch,
+    calendar ones as pandas lists them from midnight."""
+    start = pd.Timestamp(schema.timeframe.start_dt).tz_localize(None)
+    end = pd.Timestamp(schema.timeframe.end_dt).tz_localize(None)
+    offset = pd.tseries.frequencies.to_offset(every)
+    try:
+        step = pd.Timedelta(offset)
+    except ValueError:
+        first = offset.rollback(start.normalize())
+        return pd.date_range(first - offset, end + offset, freq=offset)
+    return pd.date_range((start - step).floor(step), end + step, freq=step)
+
+
+def _regular(schema: Schema, node, parent, key: str, tables: dict[str, pa.Table]) -> list[str]:
+    f = node.fanout
+    tcol = node.first_time_column()
+    starts = _period_starts(schema, f.every)
+    tf0 = pd.Timestamp(schema.timeframe.start_dt).tz_localize(None)
+    tf1 = pd.Timestamp(schema.timeframe.end_dt).tz_localize(None)
+    t = pd.DatetimeIndex(_series(tables, f"{node.id}.{tcol}").dt.tz_localize(None))
+    at = starts.searchsorted(t, side="right") - 1
+    if node.column(tcol).generator.args.slot:  # a slot names the nearest start
+        nxt = np.minimum(at + 1, len(starts) - 1)
+        at = np.where((starts[nxt] - t) < (t - starts[at]), nxt, at)
+    rows = pd.DataFrame({"k": _series(tables, f"{node.id}.{key}").to_numpy(), "p": starts[at]})
+    keys = _series(tables, f"{parent.id}.{parent.pk}").to_numpy()
+    born = parent.life_start_column()
+    begin = (
+        pd.DatetimeIndex(_series(tables, f"{parent.id}.{born}").dt.tz_localize(None)).fillna(tf0)
+        if born
+        else pd.DatetimeIndex([tf0] * len(keys))
+    )
+    life = pd.Series(begin.where(begin > tf0, tf0), index=keys)
+    out: list[str] = []
+    outside = (rows["p"].to_numpy() < life.reindex(rows["k"]).to_numpy()) | (rows["p"] >= tf1).to_numpy()
+    if outside.any():
+        out.append(f"{node.id}: {int(outside.sum())} rows in periods outside their parent's life")
+    if f.distribution == "constant":
+        per = rows.groupby(["k", "p"]).size()
+        if (per != f.constant_count).any():
+            out.append(f"{node.id}: periods without exactly {f.constant_count} rows")
+        have = rows.groupby("k")["p"].nunique()
+        for k, first in life.items():
+            want = int(((starts >= first) & (starts < tf1)).sum()) if f.constant_count else 0
+            got = int(have.get(k, 0))
+            if got != want and not (got == 0 and f.where):  # a parent `where` leaves out has none
+                out.append(f"{node.id}: parent {k} has {got} of its {want} periods")
+                break
+    return out

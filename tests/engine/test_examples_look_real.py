@@ -23,7 +23,9 @@ EXAMPLES = sorted(examples_dir().glob("*.json"))
 MONEY = {
     "banking": ["accounts.balance", "transactions.amount"],
     "ecommerce": ["products.price", "orders.amount", "order_items.unit_price", "order_items.line_total"],
+    "insurance": ["claims.claimed_amount", "payments.claimed_amount", "payments.paid_amount"],
     "marketing": ["campaigns.budget", "touches.cost", "conversions.revenue"],
+    "real_estate": ["listings.asking_price", "offers.amount", "sales.price"],
     "retail_stores": ["till_sessions.revenue", "till_sessions.avg_basket"],
     "segments": ["orders.amount"],
     "trend_growth": ["orders.basket_value", "orders.shipping_cost"],

@@ -81,6 +81,33 @@ def test_no_fanout_means_exactly_one_child_per_parent() -> None:
     assert (counts(generate(family(None))) == 1).all()
 
 
+def test_a_constant_fanout_has_exactly_its_count() -> None:
+    assert (counts(generate(family({"distribution": "constant", "count": 3}))) == 3).all()
+    assert (counts(generate(family({"count": 2}))) == 2).all()  # `count` alone is a constant
+
+
+def test_a_constant_fanout_under_a_multiplier_keeps_its_mean_by_rounding_at_random() -> None:
+    """3 × 1.5 = 4.5: half the parents get 4, half 5."""
+    segment = col("segment", "string", {"choice": {"choices": ["big"]}})
+    behaviour = {"segment_column": "segment", "behaviors": {"big": {"fanout_multiplier": 1.5}}}
+    k = counts(
+        generate(family({"count": 3}, parent_columns=[segment], parent_extra={"segment_behavior": behaviour}))
+    )
+    assert set(k.tolist()) == {4, 5}
+    assert_near(k.mean(), 4.5, 0.5 / math.sqrt(len(k)))
+
+
+def test_where_gives_children_only_to_the_parents_it_names_even_under_a_minimum() -> None:
+    kind = col("kind", "string", {"choice": {"choices": ["accepted", "rejected"]}})
+    doc = family(
+        {"distribution": "poisson", "lambda": 2, "min": 1, "where": "kind == 'accepted'"},
+        parent_columns=[kind],
+    )
+    tables = generate(doc)
+    k, kinds = counts(tables), values(tables["p"], "kind")
+    assert (k[kinds == "rejected"] == 0).all() and (k[kinds == "accepted"] >= 1).all()
+
+
 def test_min_and_max_bound_the_count_after_segment_multipliers() -> None:
     segment = col("segment", "string", {"choice": {"choices": ["huge", "zero", "plain"]}})
     behaviour = {

@@ -199,12 +199,12 @@ def test_hour_pattern_sets_the_hourly_shares() -> None:
     assert_shares(ts.hour.to_numpy(), list(range(24)), np.array(weights) / sum(weights))
 
 
-def test_month_pattern_weighs_each_grid_point_of_the_month() -> None:
+def test_month_pattern_weighs_each_day_of_the_month() -> None:
     weights = [1, 1, 1, 1, 1, 1, 4, 4, 1, 1, 1, 1]
     doc = one_table([times(freq="D", pattern={"dimension": "month", "weights": weights})], rows=N)
     ts = pd.DatetimeIndex(values(generate(doc)["t"], "ts"))
-    grid = pd.date_range("2024-01-01", "2025-01-01", freq="D")  # both ends are grid points
-    mass = np.bincount(grid.month - 1, weights=np.array(weights)[grid.month - 1], minlength=12)
+    days = pd.date_range("2024-01-01", "2024-12-31", freq="D")  # each day is a cell holding its weight
+    mass = np.bincount(days.month - 1, weights=np.array(weights)[days.month - 1], minlength=12)
     assert_shares(ts.month.to_numpy() - 1, list(range(12)), mass / mass.sum())
 
 
@@ -219,15 +219,69 @@ def test_patterns_and_seasonality_on_the_same_column_multiply() -> None:
     assert_near(afternoon_weekend, p, math.sqrt(p * (1 - p) / N))
 
 
-def test_times_stay_on_the_freq_grid_inside_the_window() -> None:
+def test_snapped_times_stay_on_the_freq_grid_inside_the_window() -> None:
     window = {"start": "2024-03-10T06:00:00Z", "end": "2024-03-20T06:00:00Z"}
-    doc = one_table([times(freq="15min", within=window), times("day", freq="D", within=window)], rows=2000)
+    doc = one_table(
+        [times(freq="15min", within=window, snap=True), times("day", freq="D", within=window, snap=True)],
+        rows=2000,
+    )
     t = generate(doc)["t"]
     ts = pd.DatetimeIndex(values(t, "ts"))
-    assert ts.min() >= pd.Timestamp("2024-03-10T06:00") and ts.max() <= pd.Timestamp("2024-03-20T06:00")
+    assert ts.min() >= pd.Timestamp("2024-03-10T06:00") and ts.max() < pd.Timestamp("2024-03-20T06:00")
     assert (ts.minute % 15 == 0).all() and (ts.second == 0).all()
     day = pd.DatetimeIndex(values(t, "day"))
     assert ((day - pd.Timestamp("2024-03-10T06:00")) % pd.Timedelta("1D") == pd.Timedelta(0)).all()
+    assert day.max() == pd.Timestamp("2024-03-19T06:00")  # the window's end is no value
+
+
+def test_times_are_continuous_inside_the_window_and_never_its_end() -> None:
+    """Without snap a value is a uniform instant inside its grid cell, to the microsecond: the freq
+    sets where patterns change, not where values may sit (docs/schema-language.md §10.1)."""
+    window = {"start": "2024-03-10T06:00:00Z", "end": "2024-03-10T06:00:01Z"}  # one second
+    doc = one_table([times(freq="15min", within=window), times("wide", freq="D")], rows=N)
+    t = generate(doc)["t"]
+    ts = values(t, "ts").astype(np.int64)
+    start = np.datetime64("2024-03-10T06:00:00", "us").astype(np.int64)
+    assert ts.min() >= start and ts.max() < start + 1_000_000
+    assert_near((ts - start).mean(), 499_999.5, math.sqrt((1e6**2 - 1) / 12 / N))
+    wide = pd.DatetimeIndex(values(t, "wide"))
+    assert (wide.microsecond != 0).mean() > 0.99 and (wide.second != 0).mean() > 0.9
+
+
+def test_an_hour_pattern_holds_inside_bounds_that_cut_hours() -> None:
+    """Each row drawn inside [10:30, 12:30]: the half hours at either end weigh half their hour."""
+
+    def instant(name: str, at: str) -> dict:
+        return times(name, within={"start": f"2024-01-01T{at}:00Z", "end": f"2024-01-01T{at}:00.000001Z"})
+
+    weights = [1.0] * 24
+    weights[10:13] = [1.0, 2.0, 4.0]
+    column = times(freq="h", pattern={"dimension": "hour", "weights": weights})
+    doc = one_table([instant("lo", "10:30"), instant("hi", "12:30"), column], rows=N)
+    doc["constraints"] = {
+        "inequalities": [
+            {"left": "t.ts", "op": ">=", "right": "t.lo"},
+            {"left": "t.ts", "op": "<=", "right": "t.hi"},
+        ]
+    }
+    ts = pd.DatetimeIndex(values(generate(doc)["t"], "ts"))
+    assert ts.min() >= pd.Timestamp("2024-01-01T10:30") and ts.max() <= pd.Timestamp("2024-01-01T12:30")
+    assert_shares(ts.hour.to_numpy(), [10, 11, 12], np.array([0.5, 2.0, 2.0]) / 4.5)
+
+
+def test_a_pattern_finer_than_the_freq_has_the_freqs_resolution() -> None:
+    """With freq D a day is one cell: its hours are uniform whatever the hour pattern says, while the
+    weekday pattern still holds."""
+    column = times(
+        freq="D",
+        pattern=[
+            {"dimension": "hour", "weights": [0.0] * 12 + [1.0] * 12},
+            {"dimension": "dow", "weights": [1] * 5 + [3, 3]},
+        ],
+    )
+    ts = pd.DatetimeIndex(values(generate(one_table([column], rows=N, timeframe=WEEKS))["t"], "ts"))
+    assert_shares((ts.hour >= 12).astype(int), [0, 1], np.array([0.5, 0.5]))
+    assert_shares(ts.day_of_week.to_numpy(), list(range(7)), np.array([1] * 5 + [3, 3]) / 11)
 
 
 def test_second_grids_over_a_year_spread_inside_each_hour() -> None:

@@ -296,7 +296,8 @@ def test_a_huge_time_jitter_pushes_times_to_the_timeframe_edges_not_to_wrapped_v
     out = tmp_path / "data"
     assert generate(tmp_path, doc, out).exit_code == 0
     at = pq.read_table(out / "t.parquet").column("at").cast("timestamp[us]").to_numpy()
-    edges = {np.datetime64("2024-01-01T00:00:00", "us"), np.datetime64("2025-01-01T00:00:00", "us")}
+    # the timeframe's end is exclusive: the latest instant is one microsecond before it
+    edges = {np.datetime64("2024-01-01T00:00:00", "us"), np.datetime64("2024-12-31T23:59:59.999999", "us")}
     assert set(at.tolist()) <= {e.astype(object) for e in edges} and len(set(at.tolist())) == 2
 
 

@@ -15,6 +15,7 @@ BUILT_IN = {
     "columns", "rows", "type", "primary_key", "not_null", "foreign_key",
     "range", "inequality", "pattern", "enum", "unique",
     "null_share", "seasonality", "outliers", "weekend_share", "mean_in_range", "composite_effect",
+    "window", "window_end", "grid_alignment", "chain_order", "regular_series",
 }  # fmt: skip
 
 

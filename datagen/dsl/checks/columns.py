@@ -76,8 +76,40 @@ def _choice(c: Checker, node: Node, col: Column, gen: g.ChoiceGen, gpath: Path) 
 
 
 def _datetime_series(c: Checker, node: Node, col: Column, gen: g.DatetimeSeriesGen, gpath: Path) -> None:
-    within = gen.datetime_series.within
+    args = gen.datetime_series
+    within = args.within
+    regular = (
+        node.fanout is not None and node.fanout.every is not None and col.name == node.first_time_column()
+    )
+    if args.slot and not regular:
+        c.issues.error(
+            [*gpath, "slot"],
+            f"slot puts a row of a regular series at the start of its period; '{node.id}' has no "
+            '"fanout": {"every": ...} with this as its first time column — drop slot, or use "snap": true '
+            "for values on the grid",
+            code="slot_without_every",
+        )
+    if regular and (gen.patterns(col) or isinstance(within, g.Window)):
+        key = "pattern" if gen.patterns(col) else "within"
+        c.issues.error(
+            [*gpath, key],
+            f"'{col.name}' is the period of a regular series (fanout every): its rows are one per period "
+            f"of the parent's life, so a {key} has nothing to shape; drop it",
+            code="regular_time",
+        )
     if isinstance(within, str):
+        return
+    for side in ("start", "end"):
+        ref = within.side(side)
+        if ref is not None:
+            found = c.ref(f"{ref[0]}.{ref[1]}", [*gpath, "within", side], TIME)
+            if found and found[0].id == node.id and found[1].name == col.name:
+                c.issues.error(
+                    [*gpath, "within", side],
+                    f"'{col.name}' cannot be inside its own window",
+                    code="bad_window",
+                )
+    if within.side("start") or within.side("end"):
         return
     try:
         if parse_instant(within.start) >= parse_instant(within.end):

@@ -1,6 +1,7 @@
-"""Checks of the declared constraints (every reference resolves, bounds fit the column's type, an
-inequality compares a row with itself or its parent), and the constraints a schema implies: every
-primary key is unique and every lookup into a parent's key is a foreign key."""
+"""Checks of the declared constraints (every reference resolves, bounds fit the column's type, every
+inequality and every `within` read from a related row can be made true by construction — the engine's
+own definition, datagen.dsl.enforcement), and the constraints a schema implies: every primary key is
+unique and every lookup into a parent's key is a foreign key."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import TYPE_CHECKING
 
 from datagen.dsl.base import NUMERIC, TIME, parse_instant
 from datagen.dsl.checks.columns import check_whole_number_inside, comparable
+from datagen.dsl.enforcement import Enforcement, Refused, enforcement
 from datagen.dsl.generators import LookupGen
-from datagen.dsl.models import Column, ForeignKey, Node, RangeConstraint
+from datagen.dsl.models import Column, ForeignKey, RangeConstraint
 
 if TYPE_CHECKING:
     from datagen.dsl.checks import Checker, Path
@@ -30,18 +32,22 @@ def check_constraints(c: Checker) -> None:
             found and r.min is not None and r.max is not None and type(r.min) is type(r.max) and r.min > r.max  # type: ignore[operator]  # same type, checked above
         ):
             c.issues.error(["constraints", "ranges", i], f"min ({r.min}) > max ({r.max})", code="bad_range")
+    made = enforcement(c.s)
     for i, q in enumerate(cons.inequalities):
         left = c.ref(q.left, ["constraints", "inequalities", i, "left"])
         right = c.ref(q.right, ["constraints", "inequalities", i, "right"])
-        if left and right:
-            check_inequality_tables(c, left[0], right[0], ["constraints", "inequalities", i])
-            if not comparable(left[1].type, right[1].type):
-                c.issues.error(
-                    ["constraints", "inequalities", i],
-                    f"compares '{q.left}' ({left[1].type}) with '{q.right}' ({right[1].type}); "
-                    "compare numbers with numbers and times with times",
-                    code="type_mismatch",
-                )
+        if not (left and right):
+            continue
+        if not comparable(left[1].type, right[1].type):
+            c.issues.error(
+                ["constraints", "inequalities", i],
+                f"compares '{q.left}' ({left[1].type}) with '{q.right}' ({right[1].type}); "
+                "compare numbers with numbers and times with times",
+                code="type_mismatch",
+            )
+        elif isinstance(outcome := made.inequalities[i], Refused):
+            c.issues.error(["constraints", "inequalities", i], outcome.message, code="not_enforceable")
+    check_windows(c, made)
     for i, p in enumerate(cons.pattern):
         c.ref(p.attr, ["constraints", "pattern", i, "attr"])
     for i, e in enumerate(cons.enum):
@@ -87,18 +93,14 @@ def check_range_bounds(c: Checker, col: Column, r: RangeConstraint, path: Path) 
                 )
 
 
-def check_inequality_tables(c: Checker, left: Node, right: Node, path: Path) -> None:
-    """An inequality compares rows of one table, or a child with its parent (through their key)."""
-    if left.id == right.id:
-        return
-    related = right.id in (left.parents or []) or left.id in (right.parents or [])
-    if not related:
-        c.issues.error(
-            path,
-            f"an inequality compares a row with itself or with its parent; '{left.id}' and "
-            f"'{right.id}' are not parent and child",
-            code="unrelated_inequality",
-        )
+def check_windows(c: Checker, made: Enforcement) -> None:
+    """A `within` side read from a related row is a bound like an inequality: refused the same way."""
+    for ni, node in enumerate(c.s.nodes):
+        for ci, col in enumerate(node.columns):
+            for outcome in made.windows.get((node.id, col.name), []):
+                if isinstance(outcome, Refused):
+                    path: Path = ["nodes", ni, "columns", ci, "generator", "datetime_series", "within"]
+                    c.issues.error(path, outcome.message, code="not_enforceable")
 
 
 def add_implied_constraints(c: Checker) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from datagen.dsl.checks.behaviours import check_behaviours
 from datagen.dsl.checks.columns import check_column
+from datagen.dsl.checks.fanout import check_fanout
 from datagen.dsl.checks.modifiers import check_effect
 from datagen.dsl.generators import EnumListGen
 from datagen.dsl.models import Node
@@ -75,6 +76,7 @@ def check_node(c: Checker, ni: int, node: Node) -> None:
     for mi, effect in enumerate(node.modifiers):
         check_effect(c, node, effect, [*base, "modifiers", mi, "args"], table_level=True)
     check_ignored_fanout(c, ni, node)
+    check_fanout(c, node, [*base, "fanout"])
     check_column_order(c, ni, node)
     check_behaviours(c, ni, node)
 

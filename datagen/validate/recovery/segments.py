@@ -83,6 +83,13 @@ def _fanout_expectation(
     f = child.fanout
     if not born_here or f is None:
         return _factor(fanout), None
+    if f.where is not None:
+        return None, f"children only where {f.where!r} holds: the ratio depends on the parent's columns"
+    if f.every is not None:
+        return (
+            None,
+            f"a regular series (every '{f.every}'): counts follow each parent's life, not the segment",
+        )
     clipped = {seg: expected_count(f, m) for seg, m in {**fanout, "": 1.0}.items()}
     base = {seg: f.mean * m for seg, m in {**fanout, "": 1.0}.items()}
     bites = any(abs(clipped[k] - base[k]) > 0.005 * max(base[k], 1e-9) for k in clipped)
@@ -93,12 +100,15 @@ def _fanout_expectation(
 
 def expected_count(f: Fanout, m: float) -> float:
     """E[children] of a parent whose fanout is multiplied by m, after the declared min/max (exact sums over
-    the distribution the engine draws from: poisson, negative binomial or stochastically rounded
-    uniform)."""
+    the distribution the engine draws from: poisson, negative binomial, or a stochastically rounded
+    uniform or constant)."""
     lo, hi = f.min or 0, f.max if f.max is not None else math.inf
-    if f.distribution == "uniform":
-        assert f.min is not None and f.max is not None  # the model requires both
-        base = np.arange(f.min, f.max + 1) * m
+    if f.distribution in ("uniform", "constant"):
+        if f.distribution == "constant":
+            base = np.array([f.constant_count], dtype=float) * m
+        else:
+            assert f.min is not None and f.max is not None  # the model requires both
+            base = np.arange(f.min, f.max + 1, dtype=float) * m
         whole, frac = np.floor(base), base - np.floor(base)
         return float(np.mean((1 - frac) * np.clip(whole, lo, hi) + frac * np.clip(whole + 1, lo, hi)))
     assert f.lambda_ is not None  # poisson and negative binomial have one

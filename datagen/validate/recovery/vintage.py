@@ -66,7 +66,8 @@ def recover_vintage(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Find
                     why = f"its time column {tcol} is a hidden helper, not in the data"
                 out.append(Skipped("vintage", child.id, None, f"age of {parent.id}", why))
                 continue
-            if activity and child.primary_parent == parent.id and child.fanout is not None:
+            regular = child.fanout is not None and child.fanout.every is not None
+            if activity and child.primary_parent == parent.id and child.fanout is not None and not regular:
                 out += _activity_or_why(
                     con, parent, child, fk, tcol, vb.created_at_column, activity, start, end
                 )
