@@ -12,6 +12,7 @@ from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_v
 
 from datagen.dsl.base import TIME, ColumnType, Strict, parse_instant
 from datagen.dsl.behaviours import (
+    Attribution,
     BehaviourBlock,
     SegmentBehavior,
     StageConfig,
@@ -217,6 +218,7 @@ class Node(Strict):
     vintage_behavior: VintageBehavior | None = None
     stage_config: StageConfig | None = None
     state_transition_model: StateTransitionModel | None = None
+    attribution: Attribution | None = None
 
     DEFAULT_ROWS: ClassVar[int] = 1000
 

@@ -45,6 +45,10 @@ def table_dependencies(schema: Schema) -> dict[str, set[str]]:
 
 
 def walk_columns(node: Node) -> set[str]:
-    """Columns a behaviour block fills on this node (their generators are placeholders)."""
+    """Columns a behaviour block fills on this node (their generators are placeholders): a walk's, and
+    the conversion times of an attribution."""
     walk = node.walk
-    return walk.walk_columns(node).filled(node) if walk is not None else set()
+    filled = walk.walk_columns(node).filled(node) if walk is not None else set()
+    if node.attribution is not None and (t := node.attribution.conversion_time_column(node)):
+        filled.add(t)
+    return filled

@@ -43,6 +43,7 @@ def test_every_feature_has_its_own_keyword() -> None:
         "vintage_behavior",
         "stage_config",
         "state_transition_model",
+        "attribution",
     ]
     assert len({f.keyword for f in FEATURES}) == len(FEATURES)
 

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from datagen.dsl.base import NUMERIC, TIME, split_ref
 from datagen.dsl.behaviours import (
+    Attribution,
     BehaviourBlock,
     SegmentBehavior,
     StageConfig,
     StateTransitionModel,
     VintageBehavior,
 )
+from datagen.dsl.checks.attribution import attribution
 from datagen.dsl.generators import ChoiceGen, LookupGen
 from datagen.dsl.issues import did_you_mean
 from datagen.dsl.models import Node
@@ -52,6 +54,13 @@ def _child_column(c: Checker, node: Node, ref: str, path: Path) -> None:
             path,
             f"'{ref}' is a key (or copied from another table); keys are never scaled",
             code="scaled_key",
+        )
+    elif found and found[1].generator.deferred:
+        c.issues.error(
+            path,
+            f"'{ref}' is a {found[1].kind}, computed exactly from other rows; scale the column it is "
+            "computed from instead",
+            code="scaled_exact",
         )
 
 
@@ -205,4 +214,5 @@ BEHAVIOUR_CHECKS: dict[type[BehaviourBlock], BehaviourCheck] = {
     VintageBehavior: _vintage,
     StageConfig: _stages,
     StateTransitionModel: _states,
+    Attribution: attribution,
 }

@@ -115,7 +115,11 @@ def add_implied_constraints(c: Checker) -> None:
     for ni, node in enumerate(c.s.nodes):
         for ci, col in enumerate(node.columns):
             gen = col.generator
-            if not isinstance(gen, LookupGen) or gen.lookup.on or gen.source is None:
+            if (
+                not isinstance(gen, LookupGen)
+                or (gen.lookup.on and not gen.lookup.scoped)
+                or gen.source is None
+            ):
                 continue
             target = c.nodes.get(gen.source[0])
             if target is None or target.pk != gen.source[1] or target.column(gen.source[1]) is None:
