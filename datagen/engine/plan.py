@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 
+from datagen.dsl.finishing import Step, cycle_message, deferred_columns, ordered_steps
 from datagen.dsl.generators import DatetimeSeriesGen
 from datagen.dsl.models import Inequality, Node, Schema
 from datagen.dsl.references import column_local_refs, node_reads, split_ref, table_dependencies
@@ -33,6 +34,7 @@ class TablePlan:
     column_order: list[str]
     keep: set[str] = field(default_factory=set)
     bounds: dict[str, list[Bound]] = field(default_factory=dict)
+    deferred: list[str] = field(default_factory=list)  # computed when the table is finished
 
     @property
     def id(self) -> str:
@@ -45,6 +47,7 @@ class Plan:
     order: list[str]
     tables: dict[str, TablePlan]
     notes: list[str]
+    steps: list[Step] = field(default_factory=list)  # generate and finish steps, in order
 
     def table(self, table_id: str) -> TablePlan:
         return self.tables[table_id]
@@ -91,7 +94,30 @@ def make_plan(schema: Schema) -> Plan:
             raise GenerationError(f"columns of '{node.id}' refer to each other in a cycle")
         tables[node.id] = TablePlan(node, i, col_order, bounds=bounds.get(node.id, {}))
     _mark_kept(schema, tables)
-    return Plan(schema, order, tables, notes)
+    return Plan(schema, order, tables, notes, _finishing(schema, tables))
+
+
+# --- deferred columns (rollups, running values; datagen/dsl/finishing.py) ------------------------------
+
+
+def _finishing(schema: Schema, tables: dict[str, TablePlan]) -> list[Step]:
+    """Which columns each table computes when it is finished, and the order of the steps."""
+    for node in schema.nodes:
+        deferred = set(deferred_columns(node))
+        tables[node.id].deferred = [c for c in tables[node.id].column_order if c in deferred]
+    steps, waiting = ordered_steps(schema)
+    if waiting:
+        raise GenerationError(cycle_message(waiting))
+    return steps
+
+
+def is_deferred(nodes: dict[str, Node], ref: Ref) -> bool:
+    """Is `table.column` computed when its table is finished (so no sampling bound can read it)?"""
+    node = nodes.get(ref[0])
+    return node is not None and ref[1] in deferred_columns(node)
+
+
+# --- inequalities -------------------------------------------------------------------------------------
 
 
 def is_series(nodes: dict[str, Node], ref: Ref) -> bool:
@@ -127,8 +153,10 @@ def reads_transitively(nodes: dict[str, Node], extra: ExtraDeps, ref: Ref, other
 
 def can_bound(nodes: dict[str, Node], extra: ExtraDeps, target: Ref, source: Ref) -> bool:
     """A bound from a same-table column needs that column first; not when it reads the target."""
-    return target != source and (
-        target[0] != source[0] or not reads_transitively(nodes, extra, source, target[1])
+    return (
+        target != source
+        and not is_deferred(nodes, source)
+        and (target[0] != source[0] or not reads_transitively(nodes, extra, source, target[1]))
     )
 
 
