@@ -71,11 +71,13 @@ TREATMENTS: dict[type, Treatment] = {
     ),
     g.DatetimeSeriesGen: Treatment(checks=("seasonality",)),
     g.FakerGen: Treatment(checks=("email_from_name",)),  # emails built `from` a name hold that name
-    g.LookupGen: Treatment(checks=("structural",)),
+    g.LookupGen: Treatment(checks=("structural", "scoped_lookup")),  # keys; a random pick stays in scope
     g.ExpressionGen: Treatment(
         why_none=NOT_RECOVERED.format("a formula of other columns; not re-evaluated yet")
     ),
     g.EnumListGen: Treatment(why_none=NOT_RECOVERED.format("the table is the list itself")),
+    g.RollupGen: Treatment(checks=("rollup",)),  # recomputed from the children, row by row
+    g.RunningGen: Treatment(checks=("running",)),  # recomputed as a window over the parent's rows
     # modifiers
     m.Multiply: Treatment(
         why_none=NOT_RECOVERED.format("a constant; the row models divide it out"),
@@ -100,6 +102,7 @@ TREATMENTS: dict[type, Treatment] = {
     b.VintageBehavior: Treatment(checks=("vintage",)),
     b.StageConfig: Treatment(checks=("stages",)),
     b.StateTransitionModel: Treatment(checks=("states",)),
+    b.Attribution: Treatment(checks=("attribution",)),  # windows and credits exactly; lifts fitted back
     # targets
     t.WeekendShareTarget: Treatment(checks=("targets",)),
     t.MeanInRangeTarget: Treatment(checks=("targets",)),
