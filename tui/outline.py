@@ -78,6 +78,32 @@ def _effect(m: m.Effect) -> str:
     return f"{'×' if m.args.map.op == 'mul' else '+'} effect of {m.args.effect_table}"
 
 
+def _lookup(g: g.LookupGen) -> str:
+    a = g.lookup
+    if a.scoped and a.on:
+        scope = ", ".join(f"{mine} = {theirs}" for mine, theirs in a.on.items())
+        return f"random {a.from_} where {scope}"
+    return f"lookup {a.from_}"
+
+
+def _rollup(g: g.RollupGen) -> str:
+    a = g.rollup
+    return f"{a.agg} of {a.from_}" + (f" where {_short(a.where, 24)}" if a.where else "")
+
+
+def _running(g: g.RunningGen) -> str:
+    a = g.running
+    start = f" from {a.start}" if a.start else ""
+    return f"running {a.agg} of {a.of} by {a.order_by}{start}"
+
+
+def _attribution(b: b.Attribution) -> str:
+    credit = f", credit in {b.credit_table}" if b.credit_table else ""
+    return (
+        f"converts after touches in {b.touches} ({b.base_rate:.1%} base, lifts by {b.channel_column}){credit}"
+    )
+
+
 def _outliers(m: m.Outliers) -> str:
     return f"{m.args.rate:.1%} outliers ({m.args.mode})"
 
@@ -89,9 +115,11 @@ PHRASES: dict[type, Callable[[Any], str]] = {
     g.DistributionGen: lambda x: f"{x.distribution.type} distribution",
     g.DatetimeSeriesGen: _timestamps,
     g.FakerGen: lambda x: f"faker {x.faker.method}" + (" (unique)" if x.faker.unique else ""),
-    g.LookupGen: lambda x: f"lookup {x.lookup.from_}",
+    g.LookupGen: _lookup,
     g.ExpressionGen: lambda x: f"= {_short(x.expression.code)}",
     g.EnumListGen: lambda x: f"list of {len(x.enum_list.values)}",
+    g.RollupGen: _rollup,
+    g.RunningGen: _running,
     # modifiers: what happens to them next
     m.Multiply: lambda x: f"× {_num(x.args.factor)}",
     m.Add: lambda x: f"+ {_num(x.args.value)}",
@@ -108,6 +136,7 @@ PHRASES: dict[type, Callable[[Any], str]] = {
     b.VintageBehavior: lambda x: f"activity changes with age since {x.created_at_column}",
     b.StageConfig: lambda x: "funnel: " + " → ".join(s.stage_name for s in x.stages),
     b.StateTransitionModel: lambda x: f"lifecycle starting in '{x.initial_state}'",
+    b.Attribution: _attribution,
     # targets: what an analyst should find
     t.WeekendShareTarget: lambda x: f"target: weekend share of {x.timestamp} in [{x.min:g}, {x.max:g}]",
     t.MeanInRangeTarget: lambda x: f"target: mean {x.column} in [{x.min:g}, {x.max:g}]",
@@ -139,6 +168,8 @@ def _size(node: Node) -> str:
         return f"one per stage reached, per row of {parent}"
     if node.state_transition_model is not None:
         return f"one per state entered, per row of {parent}"
+    if node.attribution is not None:
+        return f"one per converting touch, per row of {parent}"
     fanout = node.fanout
     if fanout is None:
         return f"1 per row of {parent}"
