@@ -17,7 +17,7 @@ Convention for the examples in the reference (the markers are HTML comments, inv
                           or of the table itself with `on=table` (a table-level effect)
     fanout                replaces the fanout of `table=` (default `orders`)
     timeframe, constraints, targets   replace the top-level key
-    segment_behavior, vintage_behavior, stage_config, state_transition_model
+    segment_behavior, vintage_behavior, stage_config, state_transition_model, attribution
                           set on `table=` (segment and vintage default to `customers`)
   A fragment with nowhere to go (a generator or modifier without `on=`, a walk without `table=`) is
   validated against its model alone. A valid fragment must leave the schema it went into checking,
@@ -49,7 +49,13 @@ import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from datagen.dsl import check
-from datagen.dsl.behaviours import SegmentBehavior, StageConfig, StateTransitionModel, VintageBehavior
+from datagen.dsl.behaviours import (
+    Attribution,
+    SegmentBehavior,
+    StageConfig,
+    StateTransitionModel,
+    VintageBehavior,
+)
 from datagen.dsl.expressions import FUNCTIONS
 from datagen.dsl.generators import DISTRIBUTION_PARAMS, GENERATOR_MODELS, Generator
 from datagen.dsl.issues import IssueList
@@ -75,6 +81,7 @@ MODELS: dict[str, Any] = {
     "vintage_behavior": VintageBehavior,
     "stage_config": StageConfig,
     "state_transition_model": StateTransitionModel,
+    "attribution": Attribution,
 }
 COMPLETE = {"host", "schema"}
 BEHAVIOUR_TABLE = {"segment_behavior": "customers", "vintage_behavior": "customers"}
@@ -199,7 +206,7 @@ def place(block: Block) -> tuple[dict, list[str | int]] | None:
         base = _column_path(doc, target) if "." in target else _path(doc, target)
         return doc, [*base, "modifiers", len(owner["modifiers"]) - 1]
     table = o.get("table", BEHAVIOUR_TABLE.get(k, "orders" if k == "fanout" else ""))
-    if k in ("fanout", *BEHAVIOUR_TABLE, "stage_config", "state_transition_model") and table:
+    if k in ("fanout", *BEHAVIOUR_TABLE, "stage_config", "state_transition_model", "attribution") and table:
         _node(doc, table)[k] = data
         return doc, [*_path(doc, table), k]
     return None

@@ -209,10 +209,18 @@ def running(c: Checker, node: Node, col: Column, gen: g.RunningGen, gpath: Path)
         )
     elif of is not None:
         want = "int" if args.agg == "count" else "float" if args.agg == "mean" else of.type
+        begin = (
+            c.nodes[node.primary_parent].column(split_ref(args.start)[1])
+            if _start_known(c, node, args)
+            else None
+        )
+        if begin is not None and begin.type == "float":
+            want = "float"  # an int sum from a float start
         if not holds(want, col.type):
             c.issues.error(
                 [*path, "type"],
-                f"'{node.id}.{col.name}' is {col.type} but a running {args.agg} of '{args.of}' is {want}; "
+                f"'{node.id}.{col.name}' is {col.type} but a running {args.agg} of '{args.of}'"
+                f"{f' from {args.start!r}' if begin is not None else ''} is {want}; "
                 f"make it {want}",
                 code="wrong_type",
             )
@@ -231,6 +239,14 @@ def running(c: Checker, node: Node, col: Column, gen: g.RunningGen, gpath: Path)
         )
     if args.start:
         _running_start(c, node, col, args.start, [*gpath, "start"])
+
+
+def _start_known(c: Checker, node: Node, args: g.RunningArgs) -> bool:
+    ref = split_ref(args.start) if args.start else None
+    parent = c.nodes.get(node.primary_parent or "")
+    return (
+        ref is not None and parent is not None and ref[0] == parent.id and parent.column(ref[1]) is not None
+    )
 
 
 def _running_start(c: Checker, node: Node, col: Column, start: str, path: Path) -> None:
@@ -266,13 +282,13 @@ def scoped_lookup(c: Checker, node: Node, col: Column, gen: g.LookupGen, gpath: 
     if col.nullable:
         c.issues.note(
             gpath,
-            f"a '{node.id}' row with no '{src.id}' row where {keys} gets a null '{col.name}'",
+            f"a row of '{node.id}' with no '{src.id}' row where {keys} gets a null '{col.name}'",
             code="scoped_lookup_empty",
         )
         return
     c.issues.warning(
         gpath,
-        f"a '{node.id}' row with no '{src.id}' row where {keys} has nothing to pick, which stops the run; "
+        f"a row of '{node.id}' with no '{src.id}' row where {keys} has nothing to pick, which stops the run; "
         f"make sure every key has one (e.g. give '{src.id}' a fanout with \"min\": 1 under the table the "
         f"key belongs to) or make '{col.name}' \"nullable\": true",
         code="scoped_lookup_empty",
