@@ -22,7 +22,8 @@ import pyarrow as pa
 from datagen.dsl.generators import RollupGen
 from datagen.dsl.models import Column, Schema
 from datagen.engine.block import Block, Store
-from datagen.engine.cast import to_arrow
+from datagen.dsl.references import column_local_refs
+from datagen.engine.cast import arrow_schema, to_arrow
 from datagen.engine.rollups import Rollup
 
 
@@ -111,12 +112,39 @@ class Finishing:
         return opened
 
     def restore(self, block: Block, part: pa.Table) -> None:
-        """Put a spilled block's columns back into `block.values`, as the engine holds values."""
+        """Put back into `block.values` the spilled columns its deferred columns read (as the engine
+        holds values); the others go to the output as they were spilled."""
         node = block.table.node
-        for name in part.column_names:
+        for name in self._read_by_deferred(block):
             col = node.column(name)
             assert col is not None
             block.values[name] = as_values(col, part.column(name))
+
+    @staticmethod
+    def _read_by_deferred(block: Block) -> list[str]:
+        node = block.table.node
+        deferred = set(block.table.deferred)
+        names: set[str] = {node.pk} if node.pk and node.pk not in deferred else set()
+        for name in deferred:
+            col = node.column(name)
+            assert col is not None
+            names |= column_local_refs(node, col) - deferred
+        return sorted(names)
+
+    @staticmethod
+    def assemble(block: Block, part: pa.Table) -> pa.Table:
+        """The finished block as written: its spilled columns as they are, its deferred ones cast."""
+        node = block.table.node
+        schema = arrow_schema(node)
+        arrays = []
+        for name in schema.names:
+            col = node.column(name)
+            assert col is not None
+            if name in part.column_names:
+                arrays.append(part.column(name))
+            else:
+                arrays.append(pa.chunked_array([to_arrow(col, block.values[name], node.id)]))
+        return pa.Table.from_arrays(arrays, schema=schema)
 
     def done(self, table: str) -> None:
         self.store.spilled.pop(table, None)

@@ -326,11 +326,12 @@ class Engine:
         kept: dict[str, list[np.ndarray]] = {c: [] for c in tp.keep if c in tp.deferred}
         output = Output(self, tid, sink, st)
         for block in self.blocks(tp, layout):
-            self.finishing.restore(block, spilled.slice(block.row_start, block.n))
+            part = spilled.slice(block.row_start, block.n)
+            self.finishing.restore(block, part)
             self.fill(block, finishing=True)
             for c in kept:
                 kept[c].append(block.values[c])
-            output.add(block)
+            output.add(block, self.finishing.assemble(block, part))
         output.close()
         self.finishing.done(tid)
         for c, parts in kept.items():
@@ -350,8 +351,9 @@ class Output:
     pending: list[pa.Table] = field(default_factory=list)
     rows: int = 0
 
-    def add(self, block: Block) -> None:
-        table = self.engine.to_table(block)
+    def add(self, block: Block, table: pa.Table | None = None) -> None:
+        """Add a block, as `table` when it is already cast (a finished block), else cast now."""
+        table = self.engine.to_table(block) if table is None else table
         self.engine.finishing.feed(block, table)
         self.pending.append(table)
         self.rows += block.n
