@@ -158,7 +158,7 @@ def _with_modifiers(column: Column) -> str:
     return describe_source(column) + (f" · {', '.join(changes)}" if changes else "")
 
 
-def _size(node: Node) -> str:
+def _size(schema: Schema, node: Node) -> str:
     if node.kind == "vocab":  # as many rows as its lists have values
         return f"{node.vocab_size:,} rows"
     if not node.parents:
@@ -170,6 +170,8 @@ def _size(node: Node) -> str:
         return f"one per state entered, per row of {parent}"
     if node.attribution is not None:
         return f"one per converting touch, per row of {parent}"
+    if b.credit_source(schema, node.id) is not None:
+        return f"one per touch in the window of each row of {parent}"
     fanout = node.fanout
     if fanout is None:
         return f"1 per row of {parent}"
@@ -196,7 +198,7 @@ def _table(schema: Schema, n: Node) -> TableOutline:
     return TableOutline(
         id=n.id,
         kind=n.kind,
-        size=_size(n),
+        size=_size(schema, n),
         description=n.description,
         columns=[
             ColumnLine(

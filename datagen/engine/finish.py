@@ -21,8 +21,8 @@ import pyarrow as pa
 
 from datagen.dsl.generators import RollupGen
 from datagen.dsl.models import Column, Schema
-from datagen.engine.block import Block, Store
 from datagen.dsl.references import column_local_refs
+from datagen.engine.block import Block, Store
 from datagen.engine.cast import arrow_schema, to_arrow
 from datagen.engine.rollups import Rollup
 

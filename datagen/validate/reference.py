@@ -23,7 +23,11 @@ MAX_SCALE = 50.0
 
 
 def _closure(schema: Schema, table: str) -> set[str]:
+    """`table` and every table it is generated from, including the children its rollups summarise."""
     deps = table_dependencies(schema)
+    for node in schema.nodes:
+        for col in node.columns:
+            deps[node.id] = deps[node.id] | {r.table for r in col.generator.deferred_reads(node, schema)}
     keep, todo = set(), [table]
     while todo:
         t = todo.pop()

@@ -221,6 +221,24 @@ def test_a_running_value_over_a_deferred_column_is_refused() -> None:
     assert any("'orders.total' is computed when 'orders' is finished" in m for m in issues(doc))
 
 
+def test_ties_need_a_key() -> None:
+    doc = with_column(
+        0, rollup("last_status", "string", nullable=True, **{"from": "orders.status", "agg": "last"})
+    )
+    doc["nodes"][1]["columns"].append(
+        col("n", "int", {"running": {"of": "amount", "agg": "count", "order_by": "ordered_at"}})
+    )
+    assert not issues(doc)
+    del doc["nodes"][1]["pk"]
+    found = issues(doc)
+    assert any(
+        "'last' breaks ties in the order by the child's key, and 'orders' has none" in m for m in found
+    ), found
+    assert any(
+        "rows with the same ordered_at follow each other by key, and 'orders' has none" in m for m in found
+    )
+
+
 def test_running_start_must_be_a_column_of_the_first_parent() -> None:
     good = with_column(
         1,

@@ -339,3 +339,16 @@ def test_the_lift_fit_recovers_the_declared_lifts(clean_journeys: Path) -> None:
     assert fitted["lift search"] == pytest.approx(3.0, rel=0.25)
     assert fitted["lift display"] == pytest.approx(0.7, rel=0.25)
     assert fitted["lift email"] == pytest.approx(1.0, rel=0.25)
+
+
+def test_a_reference_sample_of_a_table_with_rollups_generates_its_children(tmp_path: Path) -> None:
+    """The outliers check draws the column again without the spikes, from a copy of the schema pruned
+    to what the table needs, which includes the children its rollups summarise."""
+    doc = ledger()
+    opening = doc["nodes"][2]["columns"][3]
+    opening["modifiers"] = [{"transform": "outliers", "args": {"rate": 0.05, "mode": "spike"}}]
+    data = tmp_path / "data"
+    write(doc, data)
+    report = validated(doc, data)
+    outliers = [r for r in report.results if r.check == "outliers" and r.table == "accounts"]
+    assert [r.status for r in outliers] == ["pass"], [r.message for r in outliers]

@@ -100,6 +100,13 @@ def rollup(c: Checker, node: Node, col: Column, gen: g.RollupGen, gpath: Path) -
             )
         elif args.order_by:
             c.column(child, args.order_by, [*gpath, "order_by"])
+        if child.pk is None:
+            c.issues.error(
+                [*gpath, "agg"],
+                f"'{args.agg}' breaks ties in the order by the child's key, and '{child.id}' has none; give "
+                f"'{child.id}' a primary key",
+                code="no_key",
+            )
     _rollup_default(c, node, col, child, args, gpath)
 
 
@@ -185,6 +192,13 @@ def running(c: Checker, node: Node, col: Column, gen: g.RunningGen, gpath: Path)
             f"it a fact with parents (e.g. the account each transaction belongs to)",
             code="running_without_parent",
         )
+    if node.pk is None:
+        c.issues.error(
+            [*gpath, "order_by"],
+            f"rows with the same {args.order_by} follow each other by key, and '{node.id}' has none; give "
+            f"'{node.id}' a primary key",
+            code="no_key",
+        )
     of = c.column(node, args.of, [*gpath, "of"])
     order = c.column(node, args.order_by, [*gpath, "order_by"])
     if args.of == col.name or args.order_by == col.name:
@@ -209,11 +223,7 @@ def running(c: Checker, node: Node, col: Column, gen: g.RunningGen, gpath: Path)
         )
     elif of is not None:
         want = "int" if args.agg == "count" else "float" if args.agg == "mean" else of.type
-        begin = (
-            c.nodes[node.primary_parent].column(split_ref(args.start)[1])
-            if _start_known(c, node, args)
-            else None
-        )
+        begin = _start_column(c, node, args)
         if begin is not None and begin.type == "float":
             want = "float"  # an int sum from a float start
         if not holds(want, col.type):
@@ -241,12 +251,11 @@ def running(c: Checker, node: Node, col: Column, gen: g.RunningGen, gpath: Path)
         _running_start(c, node, col, args.start, [*gpath, "start"])
 
 
-def _start_known(c: Checker, node: Node, args: g.RunningArgs) -> bool:
+def _start_column(c: Checker, node: Node, args: g.RunningArgs) -> Column | None:
+    """The parent column a running sum starts from, when `start` names one of the first parent."""
     ref = split_ref(args.start) if args.start else None
     parent = c.nodes.get(node.primary_parent or "")
-    return (
-        ref is not None and parent is not None and ref[0] == parent.id and parent.column(ref[1]) is not None
-    )
+    return parent.column(ref[1]) if ref is not None and parent is not None and ref[0] == parent.id else None
 
 
 def _running_start(c: Checker, node: Node, col: Column, start: str, path: Path) -> None:
