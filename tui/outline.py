@@ -99,6 +99,32 @@ def _effect(m: m.Effect) -> str:
     return f"{'×' if m.args.map.op == 'mul' else '+'} effect of {m.args.effect_table}"
 
 
+def _lookup(g: g.LookupGen) -> str:
+    a = g.lookup
+    if a.scoped and a.on:
+        scope = ", ".join(f"{mine} = {theirs}" for mine, theirs in a.on.items())
+        return f"random {a.from_} where {scope}"
+    return f"lookup {a.from_}"
+
+
+def _rollup(g: g.RollupGen) -> str:
+    a = g.rollup
+    return f"{a.agg} of {a.from_}" + (f" where {_short(a.where, 24)}" if a.where else "")
+
+
+def _running(g: g.RunningGen) -> str:
+    a = g.running
+    start = f" from {a.start}" if a.start else ""
+    return f"running {a.agg} of {a.of} by {a.order_by}{start}"
+
+
+def _attribution(b: b.Attribution) -> str:
+    credit = f", credit in {b.credit_table}" if b.credit_table else ""
+    return (
+        f"converts after touches in {b.touches} ({b.base_rate:.1%} base, lifts by {b.channel_column}){credit}"
+    )
+
+
 def _outliers(m: m.Outliers) -> str:
     return f"{m.args.rate:.1%} outliers ({m.args.mode})"
 
@@ -222,7 +248,33 @@ def _plain_lookup(g: g.LookupGen) -> str:
     table, _, column = g.lookup.from_.partition(".")
     if g.lookup.on is None:
         return f"the {one_of(table)} it belongs to"
+    if g.lookup.scoped:
+        same = _list([words(k) for k in g.lookup.on])
+        return f"a {one_of(table)} with the same {same}, picked at random"
     return f"the matching {one_of(table)}'s {words(column)}"
+
+
+_AGG_WORDS = {
+    "sum": "the total",
+    "count": "how many",
+    "mean": "the average",
+    "min": "the smallest",
+    "max": "the largest",
+    "first": "the first",
+    "last": "the latest",
+}
+
+
+def _plain_rollup(g: g.RollupGen) -> str:
+    table, _, column = g.rollup.from_.partition(".")
+    agg = _AGG_WORDS.get(g.rollup.agg, g.rollup.agg)
+    return f"{agg} {words(column)} of its {words(table)}" + (" (some of them)" if g.rollup.where else "")
+
+
+def _plain_running(g: g.RunningGen) -> str:
+    agg = _AGG_WORDS.get(g.running.agg, g.running.agg)
+    start = f", starting from {words(g.running.start.partition('.')[2])}" if g.running.start else ""
+    return f"{agg} {words(g.running.of)} so far, in order of {words(g.running.order_by)}{start}"
 
 
 def _plain_distribution(g: g.DistributionGen) -> str:
@@ -278,10 +330,9 @@ PHRASES: dict[type, Phrase] = {
     g.FakerGen: Phrase(
         lambda x: f"faker {x.faker.method}" + (" (unique)" if x.faker.unique else ""), _plain_faker
     ),
-    g.LookupGen: Phrase(
-        lambda x: f"lookup {x.lookup.from_}",
-        _plain_lookup,
-    ),
+    g.LookupGen: Phrase(_lookup, _plain_lookup),
+    g.RollupGen: Phrase(_rollup, _plain_rollup),
+    g.RunningGen: Phrase(_running, _plain_running),
     g.ExpressionGen: Phrase(
         lambda x: f"= {_short(x.expression.code)}", lambda x: f"worked out: {_short(x.expression.code)}"
     ),
@@ -339,6 +390,13 @@ PHRASES: dict[type, Phrase] = {
         lambda x: f"a life story: starts as {x.initial_state}, then moves between states",
     ),
     b.Lifetime: Phrase(_lifetime, _plain_lifetime),
+    b.Attribution: Phrase(
+        _attribution,
+        lambda x: (
+            f"each happens after earlier {words(x.touches)}, some channels leading to more"
+            + (f"; {words(x.credit_table)} says how much each touch counted" if x.credit_table else "")
+        ),
+    ),
     b.Activity: Phrase(
         lambda x: f"activity differs per row ({x.distribution.type}, mean 1)",
         lambda x: "some are much more active than others, and stay that way",
@@ -389,7 +447,7 @@ def _with_modifiers(column: Column, plain: bool) -> str:
     )
 
 
-def _plain_size(node: Node) -> str:
+def _plain_size(schema: Schema, node: Node) -> str:
     """`200 owners`, `each owner has about 3 dogs`, `each order has 1 to 5 order items`."""
     if node.kind == "vocab":
         return f"a fixed list of {node.vocab_size:,}"
@@ -400,15 +458,27 @@ def _plain_size(node: Node) -> str:
         return f"for each {parent}, one per step reached"
     if node.state_transition_model is not None:
         return f"for each {parent}, one per state it goes through"
+    if node.attribution is not None:
+        return f"for each {parent}, one per touch that led to a purchase"
+    if b.credit_source(schema, node.id) is not None:
+        return f"one per touch before each {parent}"
     fanout = node.fanout
     if fanout is None:
         return f"one per {parent}"
     if fanout.distribution == "uniform":
-        return f"each {parent} has {fanout.min} to {fanout.max} {own}"
-    return f"each {parent} has about {fanout.mean:g} {own}"
+        size = f"{fanout.min} to {fanout.max}"
+    elif fanout.distribution == "constant":
+        size = f"{fanout.constant_count}"
+    else:
+        size = f"about {fanout.mean:g}"
+    if fanout.every:
+        text = f"each {parent} has {size} {own} every {fanout.every} while it exists"
+    else:
+        text = f"each {parent} has {size} {own}"
+    return text + (f" (only when {fanout.where})" if fanout.where else "")
 
 
-def _size(node: Node) -> str:
+def _size(schema: Schema, node: Node) -> str:
     if node.kind == "vocab":  # as many rows as its lists have values
         return f"{node.vocab_size:,} rows"
     if not node.parents:
@@ -418,6 +488,10 @@ def _size(node: Node) -> str:
         return f"one per stage reached, per row of {parent}"
     if node.state_transition_model is not None:
         return f"one per state entered, per row of {parent}"
+    if node.attribution is not None:
+        return f"one per converting touch, per row of {parent}"
+    if b.credit_source(schema, node.id) is not None:
+        return f"one per touch in the window of each row of {parent}"
     fanout = node.fanout
     if fanout is None:
         return f"1 per row of {parent}"
@@ -465,7 +539,7 @@ def _table(schema: Schema, n: Node, plain: bool) -> TableOutline:
     return TableOutline(
         id=n.id,
         kind=_KINDS.get(n.kind, n.kind) if plain else n.kind,
-        size=_plain_size(n) if plain else _size(n),
+        size=_plain_size(schema, n) if plain else _size(schema, n),
         description=n.description,
         columns=[
             ColumnLine(

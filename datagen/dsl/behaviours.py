@@ -15,7 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from datagen.dsl.base import Feature, Read, Strict
 from datagen.dsl.generators import Distribution
-from datagen.dsl.units import UNIT_US, TimeUnit
+from datagen.dsl.units import DAY_US, HOUR_US, MINUTE_US, UNIT_US, WEEK_US, YEAR_US, TimeUnit
 
 if TYPE_CHECKING:
     from datagen.dsl.models import Node, Schema
@@ -453,3 +453,142 @@ class ActiveIn(BehaviourBlock):
 
     def places_child_times(self) -> bool:
         return True
+
+
+class TimeSpan(Strict):
+    """A length of time, as the sum of the units given: `{"days": 30}`, `{"hours": 6, "minutes": 30}`."""
+
+    minutes: float = Field(default=0.0, ge=0)
+    hours: float = Field(default=0.0, ge=0)
+    days: float = Field(default=0.0, ge=0, le=36_500)
+    weeks: float = Field(default=0.0, ge=0, le=5_200)
+
+    @model_validator(mode="after")
+    def _positive(self) -> TimeSpan:
+        if self.us < 1:
+            raise ValueError('a length of time must be > 0, e.g. {"days": 30}')
+        if self.us > 100 * YEAR_US:
+            raise ValueError("a length of time must be at most 100 years")
+        return self
+
+    @property
+    def us(self) -> int:
+        """The length in microseconds."""
+        total = self.minutes * MINUTE_US + self.hours * HOUR_US + self.days * DAY_US + self.weeks * WEEK_US
+        return round(total)
+
+
+class CreditColumns:
+    """The bridge table an attribution block writes (`credit_table`): one row per touch inside each
+    conversion's lookback window. The check step adds the table with these columns (named here, once);
+    the keys take the types of the conversions' and the touches' primary keys."""
+
+    CONVERSION = "conversion_id"
+    TOUCH = "touch_id"
+    POSITION = "position"  # 1 = the earliest touch in the window
+    MODELS = ("first_touch", "last_touch", "linear", "time_decay")  # credits, each summing to 1
+
+
+class Attribution(BehaviourBlock):
+    # A conversions fact caused by earlier touches of the same parent (docs/schema-language.md §8.5).
+    keyword = "attribution"
+    node_kinds = ("fact",)
+    optional_parts = ("channel_lift", "credit_table", "half_life", "conversion_time")
+    DEFAULT_HALF_LIFE: ClassVar[TimeSpan]
+
+    touches: str
+    channel_column: str
+    time_column: str
+    lookback: TimeSpan
+    base_rate: float = Field(gt=0, lt=1)
+    channel_lift: dict[str, float] = Field(default_factory=dict)
+    credit_table: str | None = None
+    half_life: TimeSpan | None = None
+    conversion_time: str | None = None
+
+    @field_validator("channel_lift")
+    @classmethod
+    def _lifts(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, x in v.items() if not 1e-6 <= x <= 1e6]
+        if bad:
+            raise ValueError(
+                f"a channel's lift multiplies the odds of converting: it must be > 0 and at most 1e6 "
+                f"(1 = no effect); fix {', '.join(repr(b) for b in bad)}"
+            )
+        return v
+
+    @property
+    def decay_half_life(self) -> TimeSpan:
+        """How fast time-decay credit halves going back from the conversion: `half_life`, else 7 days."""
+        return self.half_life or Attribution.DEFAULT_HALF_LIFE
+
+    def lift(self, channel: str) -> float:
+        """A channel's odds multiplier per touch (1 for a channel not listed)."""
+        return self.channel_lift.get(channel, 1.0)
+
+    def conversion_time_column(self, node: Node) -> str | None:
+        """The conversions' time column the block fills: `conversion_time`, else the first datetime column."""
+        return self.conversion_time or node.first_time_column()
+
+    def reads(self, node: Node, schema: Schema) -> list[Read]:
+        touches = schema.node(self.touches)
+        if touches is None:
+            return []
+        names = [self.channel_column, self.time_column, *([touches.pk] if touches.pk else [])]
+        reads = [Read(touches.id, c, whole_table=True) for c in dict.fromkeys(names)]
+        time = self.conversion_time_column(node)
+        if self.credit_table and time:
+            reads.append(Read(node.id, time))  # read by the credit table
+        return reads
+
+
+Attribution.DEFAULT_HALF_LIFE = TimeSpan(days=7)
+
+
+def credit_source(schema: Schema, table: str) -> Node | None:
+    """The conversions table whose attribution block writes `table` as its credit table, if any."""
+    return next(
+        (n for n in schema.nodes if n.attribution is not None and n.attribution.credit_table == table), None
+    )
+
+
+def credit_node(conversions: Node, block: Attribution, touches: Node) -> dict[str, object]:
+    """The credit table an attribution block writes, as the check step adds it to the schema: one row
+    per touch inside a conversion's lookback window (docs/schema-language.md §8.5). Its columns are
+    filled by the block; their generators name where the keys come from, or are placeholders."""
+    assert block.credit_table is not None and conversions.pk is not None and touches.pk is not None
+    conversion_key = conversions.column(conversions.pk)
+    touch_key = touches.column(touches.pk)
+    assert conversion_key is not None and touch_key is not None
+    filled = f"filled by the attribution block of '{conversions.id}'"
+    credits = [
+        {"name": name, "type": "float", "generator": {"expression": {"code": "0.0"}}, "comment": filled}
+        for name in CreditColumns.MODELS
+    ]
+    return {
+        "id": block.credit_table,
+        "kind": "fact",
+        "description": f"Credit of each touch in the lookback window of each {conversions.id} row, per "
+        "attribution model (each model's credits sum to 1 per conversion).",
+        "parents": [conversions.id, touches.id],
+        "columns": [
+            {
+                "name": CreditColumns.CONVERSION,
+                "type": conversion_key.type,
+                "generator": {"lookup": {"from": f"{conversions.id}.{conversions.pk}"}},
+            },
+            {
+                "name": CreditColumns.TOUCH,
+                "type": touch_key.type,
+                "generator": {"lookup": {"from": f"{touches.id}.{touches.pk}"}},
+                "comment": filled,
+            },
+            {
+                "name": CreditColumns.POSITION,
+                "type": "int",
+                "generator": {"expression": {"code": "0"}},
+                "comment": filled + " (1 = the earliest touch in the window)",
+            },
+            *credits,
+        ],
+    }

@@ -29,6 +29,7 @@ from graphlib import CycleError, TopologicalSorter
 from typing import Literal
 
 from datagen.dsl.base import TIME
+from datagen.dsl.finishing import deferred_columns
 from datagen.dsl.generators import DatetimeSeriesGen, DistributionGen, ExpressionGen, LookupGen
 from datagen.dsl.models import Inequality, Node, Schema
 from datagen.dsl.references import column_local_refs, split_ref, table_dependencies
@@ -210,6 +211,12 @@ class _Enforcer:
         how = construction(node, target[1])
         if how not in ("drawn", "capped"):
             return Refused(self.cannot_build(target, how))
+        if source[1] in deferred_columns(self.nodes[source[0]]):
+            return Refused(
+                f"{text(source)} is computed when '{source[0]}' is finished (it summarises or accumulates "
+                f"other rows), after {text(target)} is drawn, so it cannot bound it; compare them in a query "
+                "instead"
+            )
         path = self.relation(target, source)
         if isinstance(path, str):
             return Refused(path)

@@ -438,6 +438,23 @@ class FakerArgs(Strict):
 class LookupArgs(Strict):
     from_: str = Field(alias="from")
     on: dict[str, str] | None = None
+    # `unique`: the one source row whose `on` keys equal this row's (a join on a unique key);
+    # `random`: a random source row among those whose `on` keys equal this row's (a scoped pick).
+    pick: Literal["unique", "random"] = "unique"
+
+    @model_validator(mode="after")
+    def _random_needs_on(self) -> LookupArgs:
+        if self.pick == "random" and not self.on:
+            raise ValueError(
+                'pick "random" chooses among the source rows that match "on"; add "on" '
+                '(this row\'s column -> the source\'s column), e.g. {"city_id": "city_id"}'
+            )
+        return self
+
+    @property
+    def scoped(self) -> bool:
+        """A random pick among the rows matching `on` (not a join on a unique key)."""
+        return self.pick == "random"
 
 
 class ExpressionArgs(Strict):
@@ -452,6 +469,68 @@ class StateAtArgs(Strict):
     def at_end(self) -> bool:
         """The latest state the walk entered (else: the state at the time in the column `at`)."""
         return self.at == "end"
+
+
+RollupAgg = Literal["sum", "count", "mean", "min", "max", "first", "last"]
+ROLLUP_ORDERED: tuple[RollupAgg, ...] = ("first", "last")  # aggregates that follow `order_by`
+
+
+class RollupArgs(Strict):
+    """One value per row from its children (docs/schema-language.md §10.4): `agg` over the child
+    column `from` of the rows whose primary parent is this row, keeping those where `where` holds."""
+
+    from_: str = Field(alias="from")
+    agg: RollupAgg
+    where: str | None = None
+    default: Scalar = None
+    order_by: str | None = None
+
+    @model_validator(mode="after")
+    def _order_only_for_first_last(self) -> RollupArgs:
+        if self.order_by is not None and self.agg not in ROLLUP_ORDERED:
+            raise ValueError(
+                f"order_by decides which child is first or last; agg '{self.agg}' does not use it, "
+                "so drop order_by (or use agg 'first' or 'last')"
+            )
+        return self
+
+    @property
+    def empty_value(self) -> Scalar:
+        """The value of a row without (matching) children: `default`, else 0 for sum and count (an empty
+        sum), else null."""
+        if self.default is not None:
+            return self.default
+        return 0 if self.agg in ("sum", "count") else None
+
+    @property
+    def ordered(self) -> bool:
+        return self.agg in ROLLUP_ORDERED
+
+    def order_column(self, child: Node) -> str | None:
+        """The child column first/last follow: `order_by`, else the child's first datetime column."""
+        return self.order_by or child.first_time_column()
+
+
+RunningAgg = Literal["sum", "count", "mean", "min", "max"]
+
+
+class RunningArgs(Strict):
+    """A running value over the rows of the same primary-parent row, in `order_by` order (ties by key):
+    after each row, `agg` of `of` over that row and every earlier one; a sum starts at `start`."""
+
+    of: str
+    agg: RunningAgg = "sum"
+    order_by: str
+    start: str | None = None
+
+    @model_validator(mode="after")
+    def _start_only_for_sums(self) -> RunningArgs:
+        if self.start is not None and self.agg != "sum":
+            raise ValueError(
+                f"start is the value before the first row, which only a running sum adds to; drop "
+                f"start or use agg 'sum' (found agg '{self.agg}')"
+            )
+        return self
 
 
 class EnumListArgs(Strict):
@@ -471,6 +550,9 @@ class GeneratorModel(Feature):
     column_types: ClassVar[tuple[ColumnType, ...] | None] = None  # the column types it fills; None: any
     random: ClassVar[bool] = False  # each row draws its value independently (so not in a vocab table)
     may_add_nulls: ClassVar[bool] = False  # a null in what it reads, or an undefined result, is a null
+    # Computed when the table is finished, after its other columns and after the tables it summarises
+    # (its `deferred_reads`), from the values as written: a relation that must hold exactly.
+    deferred: ClassVar[bool] = False
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -493,6 +575,11 @@ class GeneratorModel(Feature):
     def always_distinct(self) -> bool:
         """Whether no two rows of a table can get the same value (a join on it is unambiguous)."""
         return False
+
+    def deferred_reads(self, node: Node, schema: Schema) -> list[Read]:
+        """Columns of tables generated after `node` that a deferred generator summarises (its own
+        children): they order the table's finishing, not its generation."""
+        return []
 
 
 class SequenceGen(GeneratorModel):
@@ -627,6 +714,57 @@ class LookupGen(GeneratorModel):
         return source is not None and target is not None and target.pk == source[1]
 
 
+class RollupGen(GeneratorModel):
+    may_add_nulls = True  # a row without children and no default is null
+    deferred = True
+    rollup: RollupArgs
+
+    @property
+    def args(self) -> RollupArgs:
+        return self.rollup
+
+    @property
+    def source(self) -> tuple[str, str] | None:
+        """(child table, column) summarised; None when `from` is not of that form."""
+        return split_ref(self.rollup.from_)
+
+    def child_columns(self, child: Node) -> list[str]:
+        """The child's columns the rollup reads: the summarised one, those of `where`, the order (and the
+        key, which breaks ties)."""
+        assert self.source is not None
+        names = [self.source[1]]
+        if self.rollup.where:
+            with contextlib.suppress(DatagenError):
+                names += sorted(referenced_columns(self.rollup.where))
+        if self.rollup.ordered and (order := self.rollup.order_column(child)):
+            names += [order, *([child.pk] if child.pk else [])]  # ties go by key
+        return list(dict.fromkeys(names))
+
+    def deferred_reads(self, node: Node, schema: Schema) -> list[Read]:
+        source = self.source
+        child = schema.node(source[0]) if source else None
+        if source is None or child is None:
+            return []
+        return [Read(child.id, c) for c in self.child_columns(child)]
+
+
+class RunningGen(GeneratorModel):
+    column_types = NUMERIC
+    may_add_nulls = True  # before the first non-null value, a running min/max/mean is null
+    deferred = True  # a parent's rows may span blocks: computed once they are all generated
+    running: RunningArgs
+
+    @property
+    def args(self) -> RunningArgs:
+        return self.running
+
+    def local_columns(self, column: str) -> set[str]:
+        return {self.running.of, self.running.order_by}
+
+    def reads(self, node: Node, schema: Schema) -> list[Read]:
+        return Read.of(self.running.start) if self.running.start else []
+
+
 class ExpressionGen(GeneratorModel):
     may_add_nulls = True
     expression: ExpressionArgs
@@ -679,6 +817,8 @@ GENERATOR_MODELS: dict[str, type[GeneratorModel]] = {
         ExpressionGen,
         EnumListGen,
         StateAtGen,
+        RollupGen,
+        RunningGen,
     )
 }
 
@@ -721,7 +861,9 @@ Generator = Annotated[
     | Annotated[LookupGen, Tag("lookup")]
     | Annotated[ExpressionGen, Tag("expression")]
     | Annotated[EnumListGen, Tag("enum_list")]
-    | Annotated[StateAtGen, Tag("state_at")],
+    | Annotated[StateAtGen, Tag("state_at")]
+    | Annotated[RollupGen, Tag("rollup")]
+    | Annotated[RunningGen, Tag("running")],
     Discriminator(
         _generator_tag,
         custom_error_type="generator_kind",

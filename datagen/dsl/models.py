@@ -14,6 +14,7 @@ from datagen.dsl.base import TIME, ColumnType, Read, Strict, parse_instant
 from datagen.dsl.behaviours import (
     ActiveIn,
     Activity,
+    Attribution,
     BehaviourBlock,
     Lifetime,
     SegmentBehavior,
@@ -300,6 +301,7 @@ class Node(Strict):
     lifetime: Lifetime | None = None
     activity: Activity | None = None
     active_in: ActiveIn | None = None
+    attribution: Attribution | None = None
 
     DEFAULT_ROWS: ClassVar[int] = 1000
 

@@ -48,7 +48,11 @@ def table_dependencies(schema: Schema) -> dict[str, set[str]]:
 
 def walk_columns(node: Node) -> set[str]:
     """Columns a behaviour block fills on this node (their generators are placeholders): a walk's, and
-    the end of a lifetime."""
+    the end of a lifetime, the conversion times of an attribution."""
     walk = node.walk
     filled = walk.walk_columns(node).filled(node) if walk is not None else set()
-    return filled | (node.lifetime.filled_columns() if node.lifetime is not None else set())
+    if node.lifetime is not None:
+        filled |= node.lifetime.filled_columns()
+    if node.attribution is not None and (t := node.attribution.conversion_time_column(node)):
+        filled.add(t)
+    return filled

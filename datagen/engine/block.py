@@ -42,6 +42,16 @@ def null_like(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class Groups:
+    """A table's rows grouped by key: group g holds rows `order[start[g] : start[g] + size[g]]`."""
+
+    keys: pd.Index
+    start: np.ndarray
+    size: np.ndarray
+    order: np.ndarray
+
+
 @dataclass
 class Store:
     """Kept columns of finished tables, whole (concatenated over blocks)."""
@@ -50,6 +60,7 @@ class Store:
     rows: dict[str, int] = field(default_factory=dict)
     _index: dict[tuple[str, str], pd.Index] = field(default_factory=dict)
     _distinct: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    _groups: dict[tuple[str, tuple[str, ...]], Groups] = field(default_factory=dict)
     derived: dict[tuple[str, str], np.ndarray | None] = field(default_factory=dict)  # computed once per table
     # cumulative weights of a table's rows, for a child that draws one as a further parent (segments)
     reference_weights: dict[str, np.ndarray] = field(default_factory=dict)
@@ -61,6 +72,17 @@ class Store:
     pieces: tuple[Any, Any] | None = None
     # (table, related table) -> the related row of each row of the table (-1: none), for deeper paths
     row_maps: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    # a fact's first row per primary-parent row (prefix sums of the child counts, one more than parents)
+    offsets: dict[str, np.ndarray] = field(default_factory=dict)
+    # deferred columns (engine/finish.py): a table's rows as generated, while it is being finished,
+    # and the rollups its children feed
+    spilled: dict[str, Any] = field(default_factory=dict)
+    rollups: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def children_of(self, table: str, parent_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """[first, end) rows of `table` (a fact) for each of its primary-parent rows `parent_rows`."""
+        offsets = self.offsets[table]
+        return offsets[parent_rows], offsets[parent_rows + 1]
 
     def column(self, table: str, column: str) -> np.ndarray:
         return self.columns[table][column]
@@ -71,6 +93,19 @@ class Store:
         if key not in self._index:
             self._index[key] = pd.Index(self.column(table, column))
         return self._index[key]
+
+    def groups(self, table: str, columns: tuple[str, ...]) -> Groups:
+        """A source table's rows grouped by the values of `columns` (for a scoped pick), built once."""
+        key = (table, columns)
+        if key not in self._groups:
+            arrays = [self.column(table, c) for c in columns]
+            index = pd.Index(arrays[0]) if len(arrays) == 1 else pd.MultiIndex.from_arrays(arrays)
+            codes, uniques = pd.factorize(index)
+            codes = np.asarray(codes, dtype=np.int64)
+            sizes = np.bincount(codes[codes >= 0], minlength=len(uniques)).astype(np.int64)
+            order = np.argsort(codes, kind="stable")[int((codes < 0).sum()) :]  # null keys match nothing
+            self._groups[key] = Groups(pd.Index(uniques), np.cumsum(sizes) - sizes, sizes, order)
+        return self._groups[key]
 
     def distinct(self, table: str, column: str) -> np.ndarray:
         """Distinct non-null values in first-seen order (for `choices_ref`)."""
@@ -176,6 +211,23 @@ class Block:
         if len(source) == 0:
             return np.full(self.n, None, dtype=object)
         return null_like(source[np.maximum(rows, 0)], rows < 0)
+
+    def picked_rows(self, table: str, on: dict[str, str]) -> np.ndarray:
+        """A random row of `table` among those whose `on` columns equal this row's (-1 where none):
+        one pick per row and (table, on), shared by every column that picks with them."""
+        name = f"__pick__{table}__" + ",".join(f"{a}={b}" for a, b in on.items())
+        if name not in self._sources:
+            groups = self.store.groups(table, tuple(on.values()))
+            local = [self.values[a] for a in on]
+            mine = pd.Index(local[0]) if len(local) == 1 else pd.MultiIndex.from_arrays(local)
+            group = np.asarray(groups.keys.get_indexer(mine), dtype=np.int64)
+            found = group >= 0
+            g = group[found]
+            offset = np.floor(self.rng(name).random(self.n)[found] * groups.size[g]).astype(np.int64)
+            rows = np.full(self.n, -1, dtype=np.int64)
+            rows[found] = groups.order[groups.start[g] + np.minimum(offset, groups.size[g] - 1)]
+            self._sources[name] = rows
+        return self._sources[name]
 
     def related_value(self, table: str, column: str) -> np.ndarray:
         """A column of this row (same table) or of the row it refers to in another table."""

@@ -11,6 +11,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -24,10 +25,11 @@ from datagen.engine.block import Block, Store
 from datagen.engine.bounds import cap
 from datagen.engine.cast import arrow_schema, inject_nulls, settle, to_arrow
 from datagen.engine.fanout import child_counts
+from datagen.engine.finish import Finishing
 from datagen.engine.generators import truncate_to_clamp
 from datagen.engine.lifecycle import Life, block_life, keeps_life
 from datagen.engine.plan import Plan, TablePlan, make_plan
-from datagen.engine.registry import GENERATORS, MODIFIERS, behaviour_engine, walk_engine
+from datagen.engine.registry import GENERATORS, MODIFIERS, Births, behaviour_engine, births
 from datagen.engine.rng import BLOCK_ROWS
 from datagen.engine.timegrid import to_us
 from datagen.errors import DatagenError, GenerationError, InputError
@@ -99,6 +101,10 @@ class Engine:
         self.plan: Plan = make_plan(self.schema)
         self.store = Store()
         self.clipped: dict[tuple[str, str, str], int] = {}  # (table, column, where) -> values clipped
+        # the rows an attribution made for the last parent block (engine/attribution.py)
+        self.born_cache: tuple[tuple[str, int], Any] | None = None
+        self.finishing = Finishing(self.schema, self.store)  # deferred columns (engine/finish.py)
+        self.layouts: dict[str, Layout] = {}  # layouts of generated tables waiting to be finished
         tf = self.schema.timeframe
         self.tf = (int(to_us(tf.start_dt)), int(to_us(tf.end_dt)))
 
@@ -174,8 +180,9 @@ class Engine:
 
     def counts_for(self, node: Node, parent: Node, k: int, r0: int, r1: int) -> np.ndarray:
         rows = np.arange(r0, r1, dtype=np.int64)
-        if node.walk is not None:
-            return walk_engine(node.walk).counts(node.walk, self, node, parent, k, rows)
+        born = self.born(node)
+        if born is not None:
+            return born.counts(self, node, parent, k, rows)
         return child_counts(
             self.options.seed, node, parent, self.store, k, rows, self.tf, behaviour_engine, self.plan
         )
@@ -211,19 +218,21 @@ class Engine:
                 born_index=born,
             )
 
-    def fill(self, block: Block) -> None:
-        """Generate every column of a block, in the plan's order. Each column is settled (cast.settle)
-        once final, so every later column reads the value as written."""
+    def fill(self, block: Block, *, finishing: bool = False) -> None:
+        """Generate every column of a block, in the plan's order: those computed when the table is
+        generated, or (`finishing`) its deferred ones. Each column is settled (cast.settle) once final,
+        so every later column reads the value as written."""
         node = block.table.node
-        walk = node.walk
-        filled = walk_engine(walk).fill(walk, self, block) if walk is not None else set()
+        born = self.born(node)
+        filled = born.fill(self, block) if born is not None and not finishing else set()
         for name in filled:
             col = node.column(name)
             assert col is not None
             block.values[name] = settle(col, block.values[name])
+        deferred = block.table.deferred
         own = {c: spec for spec in node.behaviours for c in behaviour_engine(spec).fills(spec)}
         for name in block.table.column_order:
-            if name in filled:
+            if name in filled or (name in deferred) != finishing:
                 continue
             col = node.column(name)
             assert col is not None
@@ -249,6 +258,10 @@ class Engine:
                 raise GenerationError(f"{self.where(block, name)}: {exc.message}", hint=exc.hint) from exc
             except Exception as exc:  # a bug or an input the checks let through: say where
                 raise GenerationError(f"{self.where(block, name)}: {type(exc).__name__}: {exc}") from exc
+
+    def born(self, node: Node) -> Births | None:
+        """The block a fact's rows are born from (a walk, an attribution or its credit table), if any."""
+        return births(self.schema, node)
 
     def weigh_references(self, node: Node) -> None:
         """Weights of a finished table's rows for children that draw one as a further parent."""
@@ -280,57 +293,124 @@ class Engine:
         on_table_start: Callable[[str, int], None] | None = None,
         on_progress: Callable[[str, int], None] | None = None,
     ) -> list[TableStats]:
-        """Generate every table; `sink(table_id, chunk)` receives Arrow tables of whole blocks."""
+        """Generate every table; `sink(table_id, chunk)` receives Arrow tables of whole blocks, one
+        table at a time. A table with deferred columns reaches the sink when it is finished."""
         self.check_size()
-        stats: list[TableStats] = []
-        for tid in self.plan.order:
-            tp = self.plan.table(tid)
-            st = TableStats(tid)
-            t0 = time.perf_counter()
-            layout = self.layout(tp)
-            if on_table_start:
-                on_table_start(tid, layout.total)
-            kept: dict[str, list[np.ndarray]] = {c: [] for c in tp.keep}
-            lives: list[Life] | None = [] if keeps_life(self.schema, tp.node) else None
-            row_maps: dict[str, list[np.ndarray]] = {t: [] for t in tp.keep_rows}
-            pending: list[pa.Table] = []
-            pending_rows = 0
-            for block in self.blocks(tp, layout):
-                self.fill(block)
-                self.count_clipped(block)
-                for c in tp.keep:
-                    kept[c].append(block.values[c])
-                if lives is not None:
-                    lives.append(block_life(block))
-                for t in tp.keep_rows:
-                    row_maps[t].append(block.source_rows(t))
-                pending.append(self.to_table(block))
-                pending_rows += block.n
-                if pending_rows >= self.options.chunk_rows:
-                    sink(tid, pa.concat_tables(pending))
-                    st.chunks += 1
-                    pending, pending_rows = [], 0
-                if on_progress:
-                    on_progress(tid, block.n)
-            if pending or st.chunks == 0:
-                chunk = pa.concat_tables(pending) if pending else arrow_schema(tp.node).empty_table()
-                sink(tid, chunk)
-                st.chunks += 1
-            self.store.rows[tid] = layout.total
-            self.store.columns[tid] = {
-                c: (np.concatenate(parts) if parts else np.zeros(0)) for c, parts in kept.items()
-            }
+        stats: dict[str, TableStats] = {}
+        try:
+            for kind, tid in self.plan.steps:
+                if kind == "generate":
+                    stats[tid] = self.generate_table(tid, sink, on_table_start, on_progress)
+                else:
+                    self.finish_table(tid, sink, stats[tid])
+        finally:
+            self.finishing.close()
+        return [stats[tid] for tid in self.plan.order]
+
+    def generate_table(
+        self,
+        tid: str,
+        sink: ChunkSink,
+        on_table_start: Callable[[str, int], None] | None,
+        on_progress: Callable[[str, int], None] | None,
+    ) -> TableStats:
+        """Generate a table block by block: to the sink, or to its spill when it has deferred columns."""
+        tp = self.plan.table(tid)
+        st = TableStats(tid)
+        t0 = time.perf_counter()
+        layout = self.layout(tp)
+        if on_table_start:
+            on_table_start(tid, layout.total)
+        kept: dict[str, list[np.ndarray]] = {c: [] for c in tp.keep if c not in tp.deferred}
+        lives: list[Life] | None = [] if keeps_life(self.schema, tp.node) else None
+        row_maps: dict[str, list[np.ndarray]] = {t: [] for t in tp.keep_rows}
+        output = Output(self, tid, sink, st)
+        for block in self.blocks(tp, layout):
+            self.fill(block)
+            self.count_clipped(block)
+            for c in kept:
+                kept[c].append(block.values[c])
             if lives is not None:
-                self.store.lives[tid] = Life.concat(lives)
-            for t, parts in row_maps.items():
-                self.store.row_maps[(tid, t)] = (
-                    np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-                )
-            self.weigh_references(tp.node)
-            st.rows = layout.total
-            st.seconds = time.perf_counter() - t0
-            stats.append(st)
-        return stats
+                lives.append(block_life(block))
+            for t in tp.keep_rows:
+                row_maps[t].append(block.source_rows(t))
+            if tp.deferred:
+                self.finishing.spill(block, tp.deferred)
+            else:
+                output.add(block)
+            if on_progress:
+                on_progress(tid, block.n)
+        self.store.rows[tid] = layout.total
+        self.store.columns[tid] = {c: (np.concatenate(p) if p else np.zeros(0)) for c, p in kept.items()}
+        if lives is not None:
+            self.store.lives[tid] = Life.concat(lives)
+        for t, parts in row_maps.items():
+            self.store.row_maps[(tid, t)] = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        if layout.counts is not None:
+            self.store.offsets[tid] = np.concatenate([[0], np.cumsum(layout.counts)]).astype(np.int64)
+        if tp.deferred:
+            self.layouts[tid] = layout
+        else:
+            output.close()
+        self.weigh_references(tp.node)
+        st.rows = layout.total
+        st.seconds = time.perf_counter() - t0
+        return st
+
+    def finish_table(self, tid: str, sink: ChunkSink, st: TableStats) -> None:
+        """Compute a table's deferred columns, block by block from its spill, and write it."""
+        tp = self.plan.table(tid)
+        t0 = time.perf_counter()
+        layout = self.layouts.pop(tid)
+        spilled = self.finishing.open(tid, arrow_schema(tp.node))
+        kept: dict[str, list[np.ndarray]] = {c: [] for c in tp.keep if c in tp.deferred}
+        output = Output(self, tid, sink, st)
+        for block in self.blocks(tp, layout):
+            part = spilled.slice(block.row_start, block.n)
+            self.finishing.restore(block, part)
+            self.fill(block, finishing=True)
+            for c in kept:
+                kept[c].append(block.values[c])
+            output.add(block, self.finishing.assemble(block, part))
+        output.close()
+        self.finishing.done(tid)
+        for c, parts in kept.items():
+            self.store.columns[tid][c] = np.concatenate(parts) if parts else np.zeros(0)
+        st.seconds += time.perf_counter() - t0
+
+
+@dataclass
+class Output:
+    """A table's written blocks on their way to the sink, in chunks of whole blocks; each written block
+    also feeds the rollups of the table's parent."""
+
+    engine: Engine
+    tid: str
+    sink: ChunkSink
+    stats: TableStats
+    pending: list[pa.Table] = field(default_factory=list)
+    rows: int = 0
+
+    def add(self, block: Block, table: pa.Table | None = None) -> None:
+        """Add a block, as `table` when it is already cast (a finished block), else cast now."""
+        table = self.engine.to_table(block) if table is None else table
+        self.engine.finishing.feed(block, table)
+        self.pending.append(table)
+        self.rows += block.n
+        if self.rows >= self.engine.options.chunk_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        self.sink(self.tid, pa.concat_tables(self.pending))
+        self.stats.chunks += 1
+        self.pending, self.rows = [], 0
+
+    def close(self) -> None:
+        if self.pending or self.stats.chunks == 0:
+            node = self.engine.plan.table(self.tid).node
+            if not self.pending:
+                self.pending = [arrow_schema(node).empty_table()]
+            self.flush()
 
 
 def generate_in_memory(schema: Schema, options: Options | None = None) -> dict[str, pa.Table]:

@@ -1,6 +1,7 @@
 """`lookup`: values from another table's rows — the parent's (how keys are filled), a joined row
-(`on`: a real join on a unique source key), a random existing row, or an earlier row of the same table
-(self-reference)."""
+(`on`: a real join on a unique source key), a random row among those matching `on` (`pick: random`, a
+scoped lookup: a scooter in this trip's city), a random existing row, or an earlier row of the same
+table (self-reference)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 from datagen.dsl.generators import LookupGen, SequenceGen
 from datagen.dsl.models import Column
 from datagen.engine.block import Block, null_like
+from datagen.errors import GenerationError
 
 
 def lookup(block: Block, col: Column, gen: LookupGen) -> np.ndarray:
@@ -16,6 +18,8 @@ def lookup(block: Block, col: Column, gen: LookupGen) -> np.ndarray:
     table, column = gen.source
     if table == block.node_id:
         return _self_reference(block, col)
+    if gen.lookup.on and gen.lookup.scoped:
+        return _pick(block, col, table, column, gen.lookup.on)
     if gen.lookup.on:
         return _join(block, table, column, gen.lookup.on)
     return block.related_value(table, column)
@@ -35,6 +39,27 @@ def _join(block: Block, table: str, column: str, on: dict[str, str]) -> np.ndarr
     if len(values) == 0:
         return np.full(block.n, None, dtype=object)
     return null_like(values[np.maximum(positions, 0)], positions < 0)
+
+
+def _pick(block: Block, col: Column, table: str, column: str, on: dict[str, str]) -> np.ndarray:
+    """Value of `table.column` in a random source row whose `on` keys equal this row's
+    (docs/schema-language.md §10.4). The source is grouped by its keys once (Store.groups); each row
+    draws an offset into its group. Columns picking from the same table with the same `on` share it."""
+    rows = block.picked_rows(table, on)
+    missing = rows < 0
+    if missing.any() and not col.nullable:
+        local = list(on)
+        first = int(np.flatnonzero(missing)[0])
+        keys = ", ".join(f"{a} = {block.values[a][first]!r}" for a in local)
+        raise GenerationError(
+            f"{int(missing.sum()):,} row(s) have no '{table}' row to pick from (e.g. the row with {keys})",
+            hint=f"make sure every key has a '{table}' row (e.g. a fanout with \"min\": 1 under the "
+            f"table the key belongs to), or make '{col.name}' \"nullable\": true",
+        )
+    values = block.store.column(table, column)
+    if len(values) == 0:
+        return np.full(block.n, None, dtype=object)
+    return null_like(values[np.maximum(rows, 0)], missing)
 
 
 def _self_reference(block: Block, col: Column) -> np.ndarray:

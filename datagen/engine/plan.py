@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 
 from datagen.dsl.enforcement import Bound, Enforcement, Made, Outcome, enforcement
+from datagen.dsl.finishing import Step, cycle_message, deferred_columns, ordered_steps
 from datagen.dsl.generators import StateAtGen
 from datagen.dsl.models import Inequality, Node, Schema
 from datagen.dsl.references import column_local_refs, node_reads, split_ref, table_dependencies
@@ -24,6 +25,7 @@ class TablePlan:
     keep: set[str] = field(default_factory=set)
     bounds: dict[str, list[Bound]] = field(default_factory=dict)
     keep_rows: set[str] = field(default_factory=set)  # related tables whose row of each row is kept
+    deferred: list[str] = field(default_factory=list)  # computed when the table is finished
 
     @property
     def id(self) -> str:
@@ -37,6 +39,7 @@ class Plan:
     tables: dict[str, TablePlan]
     notes: list[str]
     enforcement: Enforcement
+    steps: list[Step] = field(default_factory=list)  # generate and finish steps, in order
 
     def table(self, table_id: str) -> TablePlan:
         return self.tables[table_id]
@@ -81,7 +84,7 @@ def make_plan(schema: Schema) -> Plan:
             raise GenerationError(f"columns of '{node.id}' refer to each other in a cycle")
         tables[node.id] = TablePlan(node, i, col_order, bounds=made.bounds.get(node.id, {}))
     _mark_kept(schema, tables)
-    return Plan(schema, order, tables, notes, made)
+    return Plan(schema, order, tables, notes, made, _finishing(schema, tables))
 
 
 def _note(q: Inequality, outcome: Outcome) -> str:
@@ -90,6 +93,20 @@ def _note(q: Inequality, outcome: Outcome) -> str:
     if isinstance(outcome, Made):
         return outcome.note
     return f"{rule}: not made true by construction ({outcome.message})"
+
+
+# --- deferred columns (rollups, running values; datagen/dsl/finishing.py) ------------------------------
+
+
+def _finishing(schema: Schema, tables: dict[str, TablePlan]) -> list[Step]:
+    """Which columns each table computes when it is finished, and the order of the steps."""
+    for node in schema.nodes:
+        deferred = set(deferred_columns(node))
+        tables[node.id].deferred = [c for c in tables[node.id].column_order if c in deferred]
+    steps, waiting = ordered_steps(schema)
+    if waiting:
+        raise GenerationError(cycle_message(waiting))
+    return steps
 
 
 def _vintage_value_deps(schema: Schema, nodes: dict[str, Node], extra: ExtraDeps) -> None:

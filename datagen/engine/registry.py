@@ -7,7 +7,8 @@ The parity test holds these tables to the language's list of features (datagen.d
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -15,16 +16,22 @@ from datagen.dsl import behaviours as b
 from datagen.dsl import generators as g
 from datagen.dsl import modifiers as m
 from datagen.dsl.features import TARGETS
-from datagen.dsl.models import Column
+from datagen.dsl.models import Column, Node, Schema
 from datagen.engine import generators, modifiers
 from datagen.engine.active import StateRates
+from datagen.engine.attribution import CONVERSIONS, CREDIT
 from datagen.engine.behaviours import BehaviourEngine
 from datagen.engine.block import Block
 from datagen.engine.lifecycle import Activities, Lifetimes, state_at
 from datagen.engine.lookups import lookup
+from datagen.engine.rollups import rollup
+from datagen.engine.running import running
 from datagen.engine.segments import Segments
 from datagen.engine.vintage import Vintage
 from datagen.engine.walks import STAGES, STATES, WalkEngine
+
+if TYPE_CHECKING:
+    from datagen.engine.generate import Engine
 
 GeneratorFn = Callable[[Block, Column, Any], np.ndarray]  # (block, column, generator) -> raw values
 ModifierFn = Callable[[Block, Column, int, Any, np.ndarray], np.ndarray]  # (…, position, modifier, v)
@@ -39,6 +46,8 @@ GENERATORS: dict[type[g.GeneratorModel], GeneratorFn] = {
     g.ExpressionGen: generators.expression,
     g.EnumListGen: generators.enum_list,
     g.StateAtGen: state_at,
+    g.RollupGen: rollup,
+    g.RunningGen: running,
 }
 
 MODIFIERS: dict[type[m.ModifierModel], ModifierFn] = {
@@ -63,6 +72,7 @@ BEHAVIOURS: dict[type[b.BehaviourBlock], BehaviourEngine[Any]] = {
     b.Lifetime: Lifetimes(),
     b.Activity: Activities(),
     b.ActiveIn: StateRates(),
+    b.Attribution: CONVERSIONS,
 }
 
 # Features the engine never reads, and why.
@@ -81,3 +91,41 @@ def walk_engine(spec: b.BehaviourBlock) -> WalkEngine[Any]:
     impl = BEHAVIOURS[type(spec)]
     assert isinstance(impl, WalkEngine)
     return impl
+
+
+class BornEngine(Protocol):
+    """A behaviour block a fact's rows are born from: how many rows each parent row gets (for the
+    layout, computed first), then the columns it fills in each block."""
+
+    def counts(
+        self, spec: Any, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray
+    ) -> np.ndarray: ...
+
+    def fill(self, spec: Any, engine: Engine, block: Block) -> set[str]: ...
+
+
+@dataclass(frozen=True)
+class Births:
+    """The block `node`'s rows are born from, and its engine."""
+
+    spec: b.BehaviourBlock
+    impl: BornEngine
+
+    def counts(self, engine: Engine, node: Node, parent: Node, k: int, rows: np.ndarray) -> np.ndarray:
+        return self.impl.counts(self.spec, engine, node, parent, k, rows)
+
+    def fill(self, engine: Engine, block: Block) -> set[str]:
+        return self.impl.fill(self.spec, engine, block)
+
+
+def births(schema: Schema, node: Node) -> Births | None:
+    """Where a fact's rows come from when not from its fanout: a stage or state walk, an attribution
+    (conversions after touches), or the attribution whose credit table it is."""
+    if node.walk is not None:
+        return Births(node.walk, walk_engine(node.walk))
+    if node.attribution is not None:
+        return Births(node.attribution, CONVERSIONS)
+    source = b.credit_source(schema, node.id)
+    if source is not None and source.attribution is not None:
+        return Births(source.attribution, CREDIT)
+    return None

@@ -147,6 +147,13 @@ def cheatsheet() -> str:
         "inside its own related row's window",
         "- an inequality compares a row with itself, a parent (at any depth) or a looked-up row, and one "
         "side must be a datetime_series, a distribution, an expression or a copy",
+        '- tables that agree: on a parent, {"rollup": {"from": "order_items.line_total", "agg": "sum"}} is '
+        "exactly the sum of its children (agg min of a child time: a first order date); on a fact, "
+        '{"running": {"of": "signed_amount", "order_by": "booked_at", "start": "accounts.opening_balance"}} '
+        'is the balance after each row; {"lookup": {"from": "scooters.scooter_id", "on": {"city_id": '
+        '"city_id"}, "pick": "random"}} picks a scooter of this row\'s city (never a random unrelated row)',
+        "- attribution: on a conversions fact (no fanout) whose first parent also parents the touches; "
+        "each touch may convert, odds x each channel_lift of the touches in the lookback window",
         "",
         'Modifier: {"transform": <name>, "args": {...}}, applied in list order; args by name:',
     ]

@@ -33,7 +33,16 @@ from datagen.validate.results import Result
 
 BehaviourCheck = Callable[[Context], Iterable[Result]]
 REGISTRY: dict[str, BehaviourCheck] = {}
-_BUILTIN = ("nulls", "seasonality", "outliers", "targets", "recovery", "email_names")
+_BUILTIN = (
+    "nulls",
+    "seasonality",
+    "outliers",
+    "targets",
+    "recovery",
+    "email_names",
+    "derived",
+    "attribution",
+)
 
 
 def register(name: str) -> Callable[[BehaviourCheck], BehaviourCheck]:

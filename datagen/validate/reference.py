@@ -30,7 +30,11 @@ MAX_REGENERATED_ROWS = 1_000_000  # hidden columns are regenerated for tables re
 
 
 def _closure(schema: Schema, table: str) -> set[str]:
+    """`table` and every table it is generated from, including the children its rollups summarise."""
     deps = table_dependencies(schema)
+    for node in schema.nodes:
+        for col in node.columns:
+            deps[node.id] = deps[node.id] | {r.table for r in col.generator.deferred_reads(node, schema)}
     keep, todo = set(), [table]
     while todo:
         t = todo.pop()

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from datagen.dsl.behaviours import ActiveIn, BehaviourBlock
+from datagen.dsl.behaviours import ActiveIn, BehaviourBlock, credit_source
 from datagen.dsl.expressions import parse_expression
 from datagen.dsl.models import Fanout, Node
 from datagen.engine.behaviours import BehaviourEngine
@@ -120,6 +120,12 @@ def expected_rows(ctx: Context, node: Node) -> Expected | None:
         return Expected(p, p * stages, f"1 to {stages} stages for each of {p:,} {parent} rows")
     if node.state_transition_model is not None:
         return Expected(p, math.inf, f"at least the initial state for each of {p:,} {parent} rows")
+    if node.attribution is not None:
+        touches = node.attribution.touches
+        n = ctx.rows.get(touches, 0)
+        return Expected(0, n, f"at most one conversion after each of {n:,} {touches} rows")
+    if credit_source(ctx.schema, node.id) is not None:
+        return Expected(p, math.inf, f"at least one touch for each of {p:,} {parent} rows")
     if node.fanout is None:
         return Expected(p, p, f"one row per {parent} row")
     return _fanout_expected(ctx, node, ctx.node(parent), p)

@@ -75,12 +75,14 @@ TREATMENTS: dict[type, Treatment] = {
     ),
     g.DatetimeSeriesGen: Treatment(checks=("seasonality", "diffusion")),  # a curve is fitted back
     g.FakerGen: Treatment(checks=("email_from_name",)),  # emails built `from` a name hold that name
-    g.LookupGen: Treatment(checks=("structural",)),
+    g.LookupGen: Treatment(checks=("structural", "scoped_lookup")),  # keys; a random pick stays in scope
     g.ExpressionGen: Treatment(
         why_none=NOT_RECOVERED.format("a formula of other columns; not re-evaluated yet")
     ),
     g.EnumListGen: Treatment(why_none=NOT_RECOVERED.format("the table is the list itself")),
     g.StateAtGen: Treatment(checks=("lives",)),  # the walk's state, row by row (hard)
+    g.RollupGen: Treatment(checks=("rollup",)),  # recomputed from the children, row by row
+    g.RunningGen: Treatment(checks=("running",)),  # recomputed as a window over the parent's rows
     # modifiers
     m.Multiply: Treatment(
         why_none=NOT_RECOVERED.format("a constant; the row models divide it out"),
@@ -110,6 +112,7 @@ TREATMENTS: dict[type, Treatment] = {
     b.Lifetime: Treatment(checks=("lives",)),
     b.Activity: Treatment(checks=("activity",)),
     b.ActiveIn: Treatment(checks=("state_rates",)),
+    b.Attribution: Treatment(checks=("attribution",)),  # windows and credits exactly; lifts fitted back
     # targets
     t.WeekendShareTarget: Treatment(checks=("targets",)),
     t.MeanInRangeTarget: Treatment(checks=("targets",)),

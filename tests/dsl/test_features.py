@@ -46,6 +46,7 @@ def test_every_feature_has_its_own_keyword() -> None:
         "lifetime",
         "activity",
         "active_in",
+        "attribution",
     ]
     assert len({f.keyword for f in FEATURES}) == len(FEATURES)
 

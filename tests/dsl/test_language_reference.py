@@ -18,7 +18,8 @@ Convention for the examples in the reference (the markers are HTML comments, inv
     fanout                replaces the fanout of `table=` (default `orders`)
     timeframe, constraints, targets   replace the top-level key
     segment_behavior, vintage_behavior, stage_config, state_transition_model, lifetime, activity,
-    active_in             set on `table=` (segment, vintage, lifetime and activity default to
+    active_in, attribution
+                          set on `table=` (segment, vintage, lifetime and activity default to
                           `customers`, active_in to `orders`)
   A fragment with nowhere to go (a generator or modifier without `on=`, a walk without `table=`) is
   validated against its model alone. A valid fragment must leave the schema it went into checking,
@@ -53,6 +54,7 @@ from datagen.dsl import check
 from datagen.dsl.behaviours import (
     ActiveIn,
     Activity,
+    Attribution,
     Lifetime,
     SegmentBehavior,
     StageConfig,
@@ -87,6 +89,7 @@ MODELS: dict[str, Any] = {
     "lifetime": Lifetime,
     "activity": Activity,
     "active_in": ActiveIn,
+    "attribution": Attribution,
 }
 COMPLETE = {"host", "schema"}
 BEHAVIOUR_TABLE = {
@@ -217,7 +220,7 @@ def place(block: Block) -> tuple[dict, list[str | int]] | None:
         base = _column_path(doc, target) if "." in target else _path(doc, target)
         return doc, [*base, "modifiers", len(owner["modifiers"]) - 1]
     table = o.get("table", BEHAVIOUR_TABLE.get(k, "orders" if k == "fanout" else ""))
-    if k in ("fanout", *BEHAVIOUR_TABLE, "stage_config", "state_transition_model") and table:
+    if k in ("fanout", *BEHAVIOUR_TABLE, "stage_config", "state_transition_model", "attribution") and table:
         _node(doc, table)[k] = data
         return doc, [*_path(doc, table), k]
     return None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from datagen.dsl import check
 from datagen.resources import examples_dir
 from tests.validate.helpers import validated, write
 
@@ -32,4 +33,4 @@ def test_clean_example_validates(path: Path, tmp_path: Path) -> None:
     assert report.score >= 90
     kinds = {r.check for r in report.results}
     assert {"primary_key", "not_null", "type"} <= kinds
-    assert report.tables.keys() == {n["id"] for n in doc["nodes"]}
+    assert report.tables.keys() == {n.id for n in check(doc).raise_for_errors().nodes}  # with added tables

@@ -83,8 +83,9 @@ class Checker:
 
     # --- the checks --------------------------------------------------------------------------------
     def run(self) -> None:
-        from datagen.dsl.checks import constraints, hidden, tables, targets
+        from datagen.dsl.checks import attribution, constraints, hidden, tables, targets
 
+        attribution.add_credit_tables(self)
         tables.check_ids(self)
         for ni, node in enumerate(self.s.nodes):
             tables.check_node(self, ni, node)

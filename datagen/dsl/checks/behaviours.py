@@ -11,6 +11,7 @@ from datagen.dsl.base import NUMERIC, TIME, split_ref
 from datagen.dsl.behaviours import (
     ActiveIn,
     Activity,
+    Attribution,
     BehaviourBlock,
     Lifetime,
     SegmentBehavior,
@@ -18,6 +19,7 @@ from datagen.dsl.behaviours import (
     StateTransitionModel,
     VintageBehavior,
 )
+from datagen.dsl.checks.attribution import attribution
 from datagen.dsl.generators import ChoiceGen, DatetimeSeriesGen, LookupGen
 from datagen.dsl.issues import did_you_mean
 from datagen.dsl.models import Node
@@ -56,6 +58,13 @@ def _child_column(c: Checker, node: Node, ref: str, path: Path) -> None:
             path,
             f"'{ref}' is a key (or copied from another table); keys are never scaled",
             code="scaled_key",
+        )
+    elif found and found[1].generator.deferred:
+        c.issues.error(
+            path,
+            f"'{ref}' is a {found[1].kind}, computed exactly from other rows; scale the column it is "
+            "computed from instead",
+            code="scaled_exact",
         )
 
 
@@ -351,4 +360,5 @@ BEHAVIOUR_CHECKS: dict[type[BehaviourBlock], BehaviourCheck] = {
     Lifetime: _lifetime,
     Activity: _activity,
     ActiveIn: _active_in,
+    Attribution: attribution,
 }

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from datagen.dsl import generators as g
 from datagen.dsl.base import NUMERIC, TIME, parse_instant
+from datagen.dsl.checks import relations
 from datagen.dsl.checks.faker_from import faker_from_problems
 from datagen.dsl.checks.modifiers import check_modifier
 from datagen.dsl.expressions import expression_problems, referenced_columns
@@ -202,13 +203,16 @@ def _lookup(c: Checker, node: Node, col: Column, gen: g.LookupGen, gpath: Path) 
                 f"({source_col.type}); values of these types never match",
                 code="type_mismatch",
             )
-        if source_col is not None and not c.is_unique(src, source_col):
+        if source_col is not None and not args.scoped and not c.is_unique(src, source_col):
             c.issues.error(
                 [*gpath, "on", local],
                 f"'{src.id}.{source}' is not unique, so a join on it is ambiguous; join on "
-                f"'{src.id}.{src.pk}' or declare it unique",
+                f"'{src.id}.{src.pk}' or declare it unique, or pick a random matching row with "
+                '"pick": "random"',
                 code="lookup_not_unique",
             )
+    if args.scoped:
+        relations.scoped_lookup(c, node, col, gen, gpath)
 
 
 def _self_reference(c: Checker, node: Node, col: Column, gen: g.LookupGen, pk: Column, gpath: Path) -> None:
@@ -250,4 +254,6 @@ GENERATOR_CHECKS: dict[type[g.GeneratorModel], GeneratorCheck] = {
     g.ExpressionGen: _expression,
     g.EnumListGen: _enum_list,
     g.StateAtGen: _state_at,
+    g.RollupGen: relations.rollup,
+    g.RunningGen: relations.running,
 }

@@ -118,8 +118,13 @@ def add_implied_constraints(c: Checker) -> None:
     for ni, node in enumerate(c.s.nodes):
         for ci, col in enumerate(node.columns):
             gen = col.generator
-            if not isinstance(gen, LookupGen) or gen.lookup.on or gen.source is None or not col.output:
-                continue  # a hidden helper is not in the data, so no constraint can name it
+            if (
+                not isinstance(gen, LookupGen)
+                or (gen.lookup.on and not gen.lookup.scoped)
+                or gen.source is None
+                or not col.output  # a hidden helper is not in the data, so no constraint can name it
+            ):
+                continue
             target = c.nodes.get(gen.source[0])
             if target is None or target.pk != gen.source[1] or target.column(gen.source[1]) is None:
                 continue

@@ -10,6 +10,7 @@ from datagen.dsl.checks.behaviours import check_behaviours
 from datagen.dsl.checks.columns import check_column
 from datagen.dsl.checks.fanout import check_fanout
 from datagen.dsl.checks.modifiers import check_effect
+from datagen.dsl.finishing import cycle_message, ordered_steps
 from datagen.dsl.generators import EnumListGen
 from datagen.dsl.models import Node
 from datagen.dsl.references import column_local_refs, table_dependencies
@@ -202,6 +203,9 @@ def check_table_graph(c: Checker) -> None:
             code="table_cycle",
         )
         return
+    _, waiting = ordered_steps(c.s)
+    if waiting:
+        c.issues.error(["nodes"], cycle_message(waiting), code="table_cycle")
     if c.s.dag is None:
         return
     level: dict[str, int] = {}

@@ -1,0 +1,270 @@
+"""Tables that agree (docs/schema-language.md §10.4): each derived column a schema declares — a rollup,
+a running value, a scoped pick — is recomputed from the data in DuckDB and compared row by row: hard
+checks, like foreign keys.
+
+- `rollup`: a parent column equals the aggregate of its children (sum, count, mean, min, max, first,
+  last), recomputed with SQL's own aggregates from the child rows that meet `where`, joined to the
+  parent through the foreign key; a parent without children holds the default.
+- `running`: each row's running value equals the window aggregate over its parent's rows up to it
+  (`ORDER BY order_by NULLS LAST, key`), plus the parent's start.
+- `scoped_lookup`: each picked value belongs to a source row whose `on` keys equal the row's, and no
+  row is left empty while a candidate exists.
+
+Sums are compared within 1e-9 of the sum of the magnitudes involved (the engine and DuckDB may add in
+a different order); everything else exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from datagen.dsl.base import TIME, split_ref
+from datagen.dsl.generators import LookupGen, RollupGen, RunningGen
+from datagen.dsl.models import Column, Node
+from datagen.validate.behaviour import register
+from datagen.validate.context import Context, q
+from datagen.validate.results import Result, verdict
+from datagen.validate.sql_condition import sql_condition
+
+REGENERATE = "regenerate the data from this schema: datagen generate SCHEMA -o DATA_DIR"
+RELATIVE = 1e-9
+
+
+def _result(check: str, node: Node, col: Column, ok: bool, message: str, **kw: Any) -> Result:
+    return Result(check, "structural", node.id, col.name, verdict(ok), message, hard=True, **kw)
+
+
+def _skip(check: str, node: Node, col: Column, why: str) -> Result:
+    return Result(check, "structural", node.id, col.name, "skip", f"not checked: {why}", hard=True)
+
+
+def _literal(value: object, col: Column) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    text = "'" + str(value).replace("'", "''") + "'"
+    return f"CAST({text} AS TIMESTAMPTZ)" if col.type == "datetime" else text
+
+
+def _differs(actual: str, expected: str, tolerance: str | None) -> str:
+    """SQL: the stored value is not the expected one (nulls must match too)."""
+    if tolerance is None:
+        return f"({actual} IS DISTINCT FROM {expected})"
+    return (
+        f"(({actual} IS NULL) <> ({expected} IS NULL) OR abs(CAST({actual} AS DOUBLE) - "
+        f"CAST({expected} AS DOUBLE)) > {tolerance})"
+    )
+
+
+# --- rollups ------------------------------------------------------------------------------------------
+
+
+@register("rollup")
+def rollup_checks(ctx: Context) -> Iterator[Result]:
+    for node in ctx.schema.nodes:
+        for col in node.columns:
+            if isinstance(col.generator, RollupGen) and ctx.has(node.id, col.name):
+                yield ctx.attempt(
+                    "rollup", "structural", node.id, col.name, rollup, ctx, node, col, hard=True
+                )
+
+
+def rollup(ctx: Context, node: Node, col: Column) -> Result:
+    gen = col.generator
+    assert isinstance(gen, RollupGen)
+    args = gen.rollup
+    source = gen.source
+    assert source is not None
+    child = ctx.node(source[0])
+    link = ctx.link(child.id, node.id)
+    if link is None:
+        return _skip("rollup", node, col, f"no foreign key from '{child.id}' to '{node.id}' in the data")
+    fk, key = link
+    x = f"c.{q(source[1])}"
+    conditions = [f"{x} IS NOT NULL"]
+    if args.where:
+        condition = sql_condition(args.where, "c")
+        if condition is None:
+            return _skip(
+                "rollup", node, col, f"its where ({args.where}) uses what the check cannot read in SQL"
+            )
+        conditions.append(condition)
+    order = args.order_column(child) if args.ordered else None
+    if order:
+        conditions.append(f"c.{q(order)} IS NOT NULL")
+    where = " AND ".join(conditions)
+    if args.ordered:
+        assert order is not None
+        direction = "ASC" if args.agg == "first" else "DESC"
+        tie = f", c.{q(child.pk)} {direction}" if child.pk else ""
+        agg = (
+            f"SELECT k, v, NULL AS scale FROM (SELECT c.{q(fk)} AS k, {x} AS v, row_number() OVER "
+            "(PARTITION BY "
+            f"c.{q(fk)} ORDER BY c.{q(order)} {direction}{tie}) AS rn FROM {q(child.id)} c WHERE {where}) "
+            "WHERE rn = 1"
+        )
+    else:
+        fn = {"sum": "sum", "count": "count", "mean": "avg", "min": "min", "max": "max"}[args.agg]
+        scale = f"sum(abs(CAST({x} AS DOUBLE)))" if args.agg in ("sum", "mean") else "NULL"
+        agg = (
+            f"SELECT c.{q(fk)} AS k, {fn}({x}) AS v, {scale} AS scale FROM {q(child.id)} c "
+            f"WHERE {where} GROUP BY 1"
+        )
+    empty = args.empty_value
+    expected = f"coalesce(a.v, {_literal(empty, col)})" if empty is not None else "a.v"
+    numeric = col.type in ("int", "float") and args.agg in ("sum", "mean")
+    tolerance = f"{RELATIVE} * (coalesce(a.scale, 0) + 1)" if numeric else None
+    bad = _differs(f"p.{q(col.name)}", expected, tolerance)
+    joined = f"FROM {q(node.id)} p LEFT JOIN ({agg}) a ON p.{q(key)} = a.k"
+    (wrong,) = ctx.one(f"SELECT count(*) {joined} WHERE {bad}")
+    n = ctx.rows[node.id]
+    examples = []
+    if wrong:
+        examples = ctx.examples(
+            f"SELECT p.{q(key)} AS {q(key)}, p.{q(col.name)} AS stored, {expected} AS expected "
+            f"{joined} WHERE {bad}"
+        )
+    what = f"{args.agg} of {args.from_}" + (f" where {args.where}" if args.where else "")
+    return _result(
+        "rollup",
+        node,
+        col,
+        wrong == 0,
+        f"{wrong:,} of {n:,} rows differ from the {what}" if wrong else f"all {n:,} rows equal the {what}",
+        examples=examples,
+        details={"rollup": what, "rows": n, "differ": int(wrong)},
+        fix=None if not wrong else f"a rollup holds exactly: {REGENERATE}",
+    )
+
+
+# --- running values -----------------------------------------------------------------------------------
+
+
+@register("running")
+def running_checks(ctx: Context) -> Iterator[Result]:
+    for node in ctx.schema.nodes:
+        for col in node.columns:
+            if isinstance(col.generator, RunningGen) and ctx.has(node.id, col.name):
+                yield ctx.attempt(
+                    "running", "structural", node.id, col.name, running, ctx, node, col, hard=True
+                )
+
+
+def running(ctx: Context, node: Node, col: Column) -> Result:
+    gen = col.generator
+    assert isinstance(gen, RunningGen)
+    args = gen.running
+    parent = node.primary_parent
+    assert parent is not None
+    link = ctx.link(node.id, parent)
+    if link is None:
+        return _skip("running", node, col, f"no foreign key from '{node.id}' to '{parent}' in the data")
+    fk, key = link
+    tie = f", t.{q(node.pk)}" if node.pk else ""
+    window = (
+        f"(PARTITION BY t.{q(fk)} ORDER BY t.{q(args.order_by)} ASC NULLS LAST{tie} "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+    )
+    of = f"t.{q(args.of)}"
+    fn = {"sum": "sum", "count": "count", "mean": "avg", "min": "min", "max": "max"}[args.agg]
+    value = f"{fn}({of}) OVER {window}"
+    start_sql, join = "0", ""
+    if args.agg == "sum":
+        value = f"coalesce({value}, 0)"
+        ref = split_ref(args.start) if args.start else None
+        if ref:
+            start_sql = f"p.{q(ref[1])}"
+            join = f"LEFT JOIN {q(parent)} p ON t.{q(fk)} = p.{q(key)}"
+            value = f"{start_sql} + {value}"
+    magnitude = f"coalesce(sum(abs(CAST({of} AS DOUBLE))) OVER {window}, 0)"
+    scale = f"abs(coalesce(CAST({start_sql} AS DOUBLE), 0)) + {magnitude}"
+    tolerance = f"{RELATIVE} * (scale + 1)" if args.agg in ("sum", "mean") else None
+    rows = f"SELECT t.*, {value} AS expected, {scale} AS scale FROM {q(node.id)} t {join}"
+    bad = _differs(f"r.{q(col.name)}", "r.expected", tolerance)
+    (wrong,) = ctx.one(f"SELECT count(*) FROM ({rows}) r WHERE {bad}")
+    n = ctx.rows[node.id]
+    examples = []
+    if wrong:
+        ident = f"r.{q(node.pk)} AS {q(node.pk)}, " if node.pk else ""
+        examples = ctx.examples(
+            f"SELECT {ident}r.{q(fk)} AS {q(fk)}, r.{q(col.name)} AS stored, r.expected "
+            f"FROM ({rows}) r WHERE {bad}"
+        )
+    what = f"running {args.agg} of {args.of} by {args.order_by}" + (
+        f" from {args.start}" if args.start else ""
+    )
+    return _result(
+        "running",
+        node,
+        col,
+        wrong == 0,
+        f"{wrong:,} of {n:,} rows differ from the {what}" if wrong else f"all {n:,} rows equal the {what}",
+        examples=examples,
+        details={"running": what, "rows": n, "differ": int(wrong)},
+        fix=None if not wrong else f"a running value holds exactly: {REGENERATE}",
+    )
+
+
+# --- scoped lookups -----------------------------------------------------------------------------------
+
+
+@register("scoped_lookup")
+def scoped_lookup_checks(ctx: Context) -> Iterator[Result]:
+    for node in ctx.schema.nodes:
+        for col in node.columns:
+            gen = col.generator
+            if isinstance(gen, LookupGen) and gen.lookup.scoped and ctx.has(node.id, col.name):
+                yield ctx.attempt(
+                    "scoped_lookup", "structural", node.id, col.name, scoped_lookup, ctx, node, col, hard=True
+                )
+
+
+def scoped_lookup(ctx: Context, node: Node, col: Column) -> Result:
+    gen = col.generator
+    assert isinstance(gen, LookupGen) and gen.lookup.on
+    source = gen.source
+    assert source is not None
+    if col.modifiers:
+        return _skip("scoped_lookup", node, col, "its modifiers change the picked values")
+    table, column = source
+    on = gen.lookup.on
+    keys = " AND ".join(f"s.{q(b)} = t.{q(a)}" for a, b in on.items())
+    match = f"s.{q(column)} = t.{q(col.name)} AND {keys}"
+    if col.type in TIME:
+        match = f"CAST(s.{q(column)} AS TIMESTAMPTZ) = CAST(t.{q(col.name)} AS TIMESTAMPTZ) AND {keys}"
+    outside = (
+        f"SELECT t.* FROM {q(node.id)} t WHERE t.{q(col.name)} IS NOT NULL "
+        f"AND NOT EXISTS (SELECT 1 FROM {q(table)} s WHERE {match})"
+    )
+    (wrong,) = ctx.one(f"SELECT count(*) FROM ({outside})")
+    empty = 0
+    if col.null_rate == 0:
+        (empty,) = ctx.one(
+            f"SELECT count(*) FROM {q(node.id)} t WHERE t.{q(col.name)} IS NULL AND EXISTS "
+            f"(SELECT 1 FROM {q(table)} s WHERE {keys})"
+        )
+    n = ctx.rows[node.id]
+    examples = []
+    if wrong:
+        ident = f"{q(node.pk)}, " if node.pk else ""
+        cols = ", ".join(q(a) for a in on)
+        examples = ctx.examples(f"SELECT {ident}{cols}, {q(col.name)} FROM ({outside})")
+    scope = " and ".join(f"{node.id}.{a} = {table}.{b}" for a, b in on.items())
+    problems = []
+    if wrong:
+        problems.append(f"{wrong:,} of {n:,} rows picked a {table} row outside their scope ({scope})")
+    if empty:
+        problems.append(f"{empty:,} rows are null although a {table} row matches")
+    return _result(
+        "scoped_lookup",
+        node,
+        col,
+        not problems,
+        "; ".join(problems) if problems else f"every {col.name} is a {table} row where {scope}",
+        examples=examples,
+        details={"rows": n, "outside": int(wrong), "null_with_candidate": int(empty), "scope": scope},
+        fix=None if not problems else f"a scoped lookup picks inside its scope: {REGENERATE}",
+    )
