@@ -78,7 +78,15 @@ class Grid:
         self, rng: np.random.Generator, n: int, lo: np.ndarray | None = None, hi: np.ndarray | None = None
     ) -> np.ndarray:
         """n timestamps (datetime64[us]); rows with bounds draw only from [lo, hi]."""
+        return self.draw(rng, *self.span(n, lo, hi))
+
+    def span(
+        self, n: int, lo: np.ndarray | None = None, hi: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Where each row may draw: the cumulative weight before its first and after its last allowed
+        point (`base`, `top`), and its bounds in us (None when the rows have none; NaT is open)."""
         size = len(self.points)
+        lo_us = hi_us = None
         if lo is None:
             a = np.zeros(n, dtype=np.int64)
         else:
@@ -91,20 +99,31 @@ class Grid:
         else:
             hi_us = np.where(np.isnat(hi), np.iinfo(np.int64).max, hi.astype(np.int64))
             b = np.searchsorted(self.points, hi_us, side="right")
-        base, top = self.cum[a], self.cum[np.minimum(np.maximum(b, a), size)]
+        return self.cum[a], self.cum[np.minimum(np.maximum(b, a), size)], lo_us, hi_us
+
+    def draw(
+        self,
+        rng: np.random.Generator,
+        base: np.ndarray,
+        top: np.ndarray,
+        lo_us: np.ndarray | None,
+        hi_us: np.ndarray | None,
+    ) -> np.ndarray:
+        """One timestamp per row from the grid's weight between `base` and `top` (`span`), kept inside
+        the row's bounds; a row with no weight there gets its lower bound."""
+        n, size = len(base), len(self.points)
         u = base + rng.random(n) * (top - base)
         idx = np.clip(np.searchsorted(self.cum, u, side="right") - 1, 0, size - 1)
-        empty = (b <= a) | (top <= base)
         out = self.points[idx]
         if self.step:
             assert self.counts is not None and self.first is not None  # bucketed grids have both
             within = np.floor(rng.random(n) * self.counts[idx]).astype(np.int64)
             out = self.first[idx] + within * self.step
         out = np.minimum(out, self.end_us)
-        if lo is not None:  # bounds (inequalities, a parent's creation) win over the window
+        if lo_us is not None:  # bounds (inequalities, a parent's creation) win over the window
             out = np.maximum(out, lo_us)
-            out = np.where(empty, lo_us, out)  # no grid point in bounds: the bound itself
-        if hi is not None:
+            out = np.where(top <= base, lo_us, out)  # no grid point in bounds: the bound itself
+        if hi_us is not None:
             out = np.minimum(out, hi_us)
         return np.asarray(out.astype("datetime64[us]"))
 
