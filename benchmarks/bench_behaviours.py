@@ -8,8 +8,9 @@ them) plus one behaviour; funnels and state models are their own facts under the
 their rows/s are per row they produce. A behaviour that changes how many orders a customer has (an age
 curve, a lifetime, a rate by state) gets its `lambda` scaled so the orders keep about the baseline's
 row count (measured on a small sample first), so every row compares the same work. Generation only (an
-in-process engine whose sink drops the chunks): the cost of the behaviour, not of Parquet. Best of
-`--repeat` runs, after a warm-up. `orders` is timed alone; a state walk that a lifetime or `active_in`
+in-process engine whose sink drops the chunks): the cost of the behaviour, not of Parquet. Each variant
+runs by turns with the baseline, `--repeat` times each after a warm-up, and is compared with the best
+of the baseline's runs beside it. `orders` is timed alone; a state walk that a lifetime or `active_in`
 reads is its own fact, whose rows are what the state model variant measures (its walk is run for the
 customers' rows too, which the `+ other tables` column shows)."""
 
@@ -18,9 +19,10 @@ from __future__ import annotations
 import argparse
 import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from datagen.dsl import check
+from datagen.dsl import Schema, check
 from datagen.engine.generate import Engine, Options, generate_in_memory
 
 LAMBDA = 20
@@ -295,17 +297,36 @@ def same_rows(doc: dict, table: str, rows: int) -> None:
     fanout["lambda"] *= rows / node(doc, "customers")["rows"] / max(got, 1e-9)
 
 
-def run(doc: dict, table: str, repeat: int) -> tuple[int, float, float]:
-    """Rows of `table`, its best seconds, and the seconds of every other table in that run."""
+@dataclass
+class Timing:
+    """The best of a variant's runs: rows of its table, their seconds, and every other table's seconds."""
+
+    rows: int = 0
+    seconds: float = float("inf")
+    others: float = 0.0
+
+    @property
+    def cost(self) -> float:
+        return self.seconds / self.rows * 1e6  # µs per row
+
+
+def run_once(schema: Schema, table: str, best: Timing) -> None:
+    stats = Engine(schema, Options(seed=1)).run(lambda tid, chunk: None)
+    st = next(s for s in stats if s.id == table)
+    if st.seconds < best.seconds:
+        best.rows, best.seconds = st.rows, st.seconds
+        best.others = sum(s.seconds for s in stats if s.id != table)
+
+
+def paired(base: Schema, doc: dict, table: str, repeat: int) -> tuple[Timing, Timing]:
+    """The baseline and the variant, run by turns (load from elsewhere on the machine drifts, so each
+    variant is compared with the baseline measured beside it)."""
     schema = check(copy.deepcopy(doc)).raise_for_errors()
-    best, rows, others = float("inf"), 0, 0.0
+    plain, variant = Timing(), Timing()
     for _ in range(repeat):
-        stats = Engine(schema, Options(seed=1)).run(lambda tid, chunk: None)
-        st = next(s for s in stats if s.id == table)
-        if st.seconds < best:
-            rows, best = st.rows, st.seconds
-            others = sum(s.seconds for s in stats if s.id != table)
-    return rows, best, others
+        run_once(base, "orders", plain)
+        run_once(schema, table, variant)
+    return plain, variant
 
 
 def main() -> None:
@@ -315,30 +336,22 @@ def main() -> None:
     args = ap.parse_args()
     base = copy.deepcopy(BASE)
     node(base, "customers")["rows"] = max(1, args.rows // LAMBDA)
-    run(base, "orders", 1)  # warm-up: grids, faker-free pools, imports
-    measured = []
+    base_schema = check(copy.deepcopy(base)).raise_for_errors()
+    run_once(base_schema, "orders", Timing())  # warm-up: grids, faker-free pools, imports
+    print(
+        f"{'variant':<30}{'table':<11}{'rows':>12}{'seconds':>9}{'rows/s':>13}{'µs/row':>9}{'vs base':>9}"
+        f"{'+ other tables':>16}"
+    )
     for name, add in VARIANTS.items():
         doc = copy.deepcopy(base)
         table = add(doc) if add else "orders"
         if add is not None and table == "orders":
             same_rows(doc, table, args.rows)
-        measured.append((name, table, *run(doc, table, args.repeat)))
-    _, _, rows, seconds, base_others = measured[0]
-    again = run(base, "orders", args.repeat)  # the baseline once more: other load on the machine moves it
-    base_cost = min(seconds / rows, again[1] / again[0]) * 1e6
-    print(
-        f"{'variant':<30}{'table':<11}{'rows':>12}{'seconds':>9}{'rows/s':>13}{'µs/row':>9}{'vs base':>9}"
-        f"{'+ other tables':>16}"
-    )
-    for name, table, rows, seconds, others in measured:
-        cost = seconds / rows * 1e6
+        plain, t = paired(base_schema, doc, table, args.repeat)
         print(
-            f"{name:<30}{table:<11}{rows:>12,}{seconds:>9.2f}{rows / seconds:>13,.0f}{cost:>9.3f}"
-            f"{cost / base_cost:>8.2f}x{others - base_others:>+14.2f} s"
+            f"{name:<30}{table:<11}{t.rows:>12,}{t.seconds:>9.2f}{t.rows / t.seconds:>13,.0f}{t.cost:>9.3f}"
+            f"{t.cost / plain.cost:>8.2f}x{t.others - plain.others:>+14.2f} s"
         )
-    print(
-        f"baseline run again: {again[0] / again[1]:,.0f} rows/s; 'vs base' divides by the faster of the two"
-    )
 
 
 if __name__ == "__main__":
