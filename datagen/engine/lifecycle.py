@@ -122,6 +122,7 @@ def _walk_parents(
     life_hi: np.ndarray | None,
     n: int,
     tf: tuple[int, int],
+    life_lo: np.ndarray | None = None,
 ) -> WalkParents:
     """A walk's view of its parent rows: start at the row's life start (or creation time), stay inside
     its life and the timeframe. A walk that ends its parent's life is not cut by that end."""
@@ -133,7 +134,7 @@ def _walk_parents(
         last = np.minimum(last, np.where(life_hi == INT64_MAX, INT64_MAX, life_hi - 1))
     seg = parent.segment_behavior
     segment = column(seg.segment_column) if seg is not None else None
-    return WalkParents(start, last, segment)
+    return WalkParents(start, last, segment, life_lo)
 
 
 def _cached(store: Store, key: tuple[str, int], run: Callable[[], WalkResult]) -> WalkResult:
@@ -161,9 +162,12 @@ def walk_of_stored_block(
 
     life = store.lives.get(parent.id)
     hi = life.hi[rows] if life is not None else None
+    lo = life.lo[rows] if life is not None else None
+    if lo is not None and not (lo != INT64_MIN).any():
+        lo = None  # a life with no start (an activity level alone) bounds nothing
 
     def run() -> WalkResult:
-        parents = _walk_parents(schema, walk_node, parent, column, hi, len(rows), tf)
+        parents = _walk_parents(schema, walk_node, parent, column, hi, len(rows), tf, lo)
         return WALKS[type(spec)].run(spec, seed, walk_node, k, parents, tf)
 
     return _cached(store, (walk_node.id, k), run)
