@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from datagen.dsl.generators import StateAtGen
 from datagen.dsl.models import Node
 from datagen.engine.generate import Engine
+from datagen.engine.intensity import rated
 
 LONG_RUN_SECONDS = 3600.0
 SECONDS_PER_ROW = 0.2e-6  # a row's share of block bookkeeping, Arrow tables, Parquet framing
@@ -28,9 +30,11 @@ SECONDS_PER_VALUE = {
     "enum_list": 0.1e-6,
 }
 UNKNOWN_VALUE_SECONDS = 0.5e-6  # a generator kind the table above does not know yet
-# Child times thinned by a vintage activity curve cost about three draws per kept row; any other
-# behaviour block (segments, trends, funnels, state walks) costs up to a quarter more.
-ACTIVITY_CURVE_FACTOR = 3.5
+# A fact whose count is a rate over its parent's life (an age curve, a lifetime, `active_in`), its
+# times drawn from the parent's intensity, or that reads a walk's state (`state_at`) costs 1.2-1.75x a
+# plain fact (benchmarks/bench_behaviours.py); any other behaviour block (segments, trends, funnels,
+# state walks, value curves) up to a quarter more.
+RATED_FACTOR = 2.0
 BEHAVIOUR_FACTOR = 1.25
 
 
@@ -60,14 +64,16 @@ def _row_seconds(node: Node, nodes: dict[str, Node]) -> float:
     values = sum(SECONDS_PER_VALUE.get(c.kind, UNKNOWN_VALUE_SECONDS) for c in node.columns)
     per_row = SECONDS_PER_ROW + values
     parents = [nodes[p] for p in node.parents or [] if p in nodes]
-    if any(p.vintage_behavior is not None for p in parents):
-        return per_row * ACTIVITY_CURVE_FACTOR
+    reads_a_walk = any(isinstance(c.generator, StateAtGen) for c in node.columns)
+    if reads_a_walk or any(rated(node, p) for p in parents):
+        return per_row * RATED_FACTOR
     behaviours = (
         node.segment_behavior,
         node.vintage_behavior,
         node.stage_config,
         node.state_transition_model,
         *(p.segment_behavior for p in parents),
+        *(p.vintage_behavior for p in parents),
     )
     return per_row * (BEHAVIOUR_FACTOR if any(b is not None for b in behaviours) else 1.0)
 

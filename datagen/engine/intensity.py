@@ -205,19 +205,42 @@ def _parent_block(block: Block) -> ParentBlock:
     )
 
 
+@dataclass(frozen=True)
+class Drawable:
+    """A parent block's pieces ready to draw children from: each parent's total mass, and one sorted key
+    over the block — the parent's index plus the share of its mass up to the end of the piece — so a
+    child picks its parent's piece with one search."""
+
+    pieces: Pieces
+    total: np.ndarray
+    key: np.ndarray
+
+
+def drawable(pieces: Pieces, grid: Sampler, n: int) -> Drawable:
+    mass = pieces.factor * np.maximum(grid.mass_at(pieces.b) - grid.mass_at(pieces.a), 0.0)
+    total = np.bincount(pieces.parent, weights=mass, minlength=n)
+    share = np.cumsum(mass / np.where(total > 0, total, 1.0)[pieces.parent])
+    before = np.concatenate([[0.0], share])[pieces.first[:-1]]
+    return Drawable(pieces, total, pieces.parent + (share - before[pieces.parent]))
+
+
 def place(
     block: Block, grid: Sampler, rng: np.random.Generator, lo: np.ndarray | None, hi: np.ndarray | None
 ) -> np.ndarray:
     """The block's own times (int64 µs), drawn from their parents' intensity: a piece by its mass
     (inside the row's bounds `lo`..`hi`: int64 µs, inclusive, INT64_MIN / INT64_MAX when open), then an
-    instant inside it from the series' sampler. A row whose bounds leave no mass is drawn inside its
-    bounds alone."""
+    instant inside it from the series' sampler. A row whose bounds leave no
+    mass is drawn inside its bounds alone. Most rows' bounds are their parent's life, which the pieces
+    already respect: they draw from the parent block's masses, measured once; only a row whose own
+    bounds cut into its parent's pieces has them measured again, clipped."""
     key = (block.node_id, block.parent_block)
     cached = block.store.pieces
     if cached is None or cached[0] != key:
-        cached = (key, parent_pieces(_parent_block(block), block.engines))
+        parents = _parent_block(block)
+        cached = (key, drawable(parent_pieces(parents, block.engines)[0], grid, len(parents.rows)))
         block.store.pieces = cached
-    pieces, _ = cached[1]
+    d: Drawable = cached[1]
+    pieces = d.pieces
     assert block.parent_rows is not None
     local = block.parent_rows - block.parent_block_rows()[0]
     n = block.n
@@ -225,26 +248,62 @@ def place(
     row_hi = (
         np.full(n, INT64_MAX, np.int64) if hi is None else np.minimum(hi.astype(np.int64), INT64_MAX - 1) + 1
     )
-    # every row against every piece of its parent, clipped to the row's bounds
     start, stop = pieces.first[local], pieces.first[local + 1]
+    u = rng.random(n)
+    cell_lo, cell_hi = row_lo.copy(), row_hi - 1  # no mass: inside the row's bounds alone
+    drawn = np.zeros(n, dtype=bool)  # drawn inside one whole piece
+    at = np.zeros(n, dtype=np.int64)
+    if len(pieces.a):
+        has = stop > start
+        # a row whose bounds hold all its parent's pieces takes one by the block's key, unmeasured
+        last = len(pieces.a) - 1
+        whole = (
+            has
+            & (row_lo <= pieces.a[np.minimum(start, last)])
+            & (row_hi >= pieces.b[np.maximum(stop - 1, 0)])
+        )
+        at = np.searchsorted(d.key, local + u, side="right")
+        at = np.minimum(np.clip(at, start, np.maximum(stop - 1, start)), last)
+        drawn = whole & (d.total[local] > 0)
+        cell_lo = np.where(drawn, pieces.a[at], cell_lo)
+        cell_hi = np.where(drawn, pieces.b[at] - 1, cell_hi)
+        cut = np.flatnonzero(has & ~whole)
+        if len(cut):
+            c_lo, c_hi, c_drawn = _clipped(
+                pieces, grid, start[cut], stop[cut], row_lo[cut], row_hi[cut], u[cut]
+            )
+            cell_lo[cut] = np.where(c_drawn, c_lo, cell_lo[cut])
+            cell_hi[cut] = np.where(c_drawn, c_hi, cell_hi[cut])
+    cell_hi = np.where(cell_hi >= INT64_MAX - 1, INT64_MAX, cell_hi)
+    return grid.sample(rng, n, cell_lo.astype(np.int64), cell_hi.astype(np.int64))
+
+
+def _clipped(
+    pieces: Pieces,
+    grid: Sampler,
+    start: np.ndarray,
+    stop: np.ndarray,
+    row_lo: np.ndarray,
+    row_hi: np.ndarray,
+    u: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For rows whose bounds cut into their parent's pieces: every row against every piece of its
+    parent, clipped to the row's bounds and measured; the piece `u` picks by mass. The chosen cell
+    [lo, hi] and whether any mass was left."""
+    n = len(start)
     count = stop - start
+    offset = np.concatenate([[0], np.cumsum(count)[:-1]])
     row = np.repeat(np.arange(n), count)
-    piece = np.repeat(start - np.concatenate([[0], np.cumsum(count)[:-1]]), count) + np.arange(count.sum())
+    piece = np.repeat(start - offset, count) + np.arange(count.sum())
     a = np.maximum(pieces.a[piece], row_lo[row])
     b = np.minimum(pieces.b[piece], row_hi[row])
     mass = pieces.factor[piece] * np.maximum(grid.mass_at(b) - grid.mass_at(np.minimum(a, b)), 0.0)
     total = np.bincount(row, weights=mass, minlength=n)
     cum = np.cumsum(mass / np.where(total > 0, total, 1.0)[row])
-    base = np.concatenate([[0.0], cum])[np.concatenate([[0], np.cumsum(count)[:-1]])]
-    u = base + rng.random(n) * np.where(total > 0, 1.0, 0.0)
-    at = np.searchsorted(cum, u, side="right")
-    first_of_row = np.concatenate([[0], np.cumsum(count)[:-1]])
-    at = np.clip(at, first_of_row, np.maximum(first_of_row + count - 1, first_of_row))
-    drawn = total > 0
-    cell_lo = np.where(drawn, a[np.minimum(at, len(a) - 1)] if len(a) else 0, row_lo)
-    cell_hi = np.where(drawn, b[np.minimum(at, len(b) - 1)] - 1 if len(b) else 0, row_hi - 1)
-    cell_hi = np.where(cell_hi >= INT64_MAX - 1, INT64_MAX, cell_hi)
-    return grid.sample(rng, n, cell_lo.astype(np.int64), cell_hi.astype(np.int64))
+    base = np.concatenate([[0.0], cum])[offset]
+    at = np.searchsorted(cum, base + u, side="right")
+    at = np.clip(at, offset, np.maximum(offset + count - 1, offset))
+    return a[at], b[at] - 1, total > 0
 
 
 def life_bounds(

@@ -122,6 +122,7 @@ def _walk_parents(
     life_hi: np.ndarray | None,
     n: int,
     tf: tuple[int, int],
+    life_lo: np.ndarray | None = None,
 ) -> WalkParents:
     """A walk's view of its parent rows: start at the row's life start (or creation time), stay inside
     its life and the timeframe. A walk that ends its parent's life is not cut by that end."""
@@ -133,7 +134,7 @@ def _walk_parents(
         last = np.minimum(last, np.where(life_hi == INT64_MAX, INT64_MAX, life_hi - 1))
     seg = parent.segment_behavior
     segment = column(seg.segment_column) if seg is not None else None
-    return WalkParents(start, last, segment)
+    return WalkParents(start, last, segment, life_lo)
 
 
 def _cached(store: Store, key: tuple[str, int], run: Callable[[], WalkResult]) -> WalkResult:
@@ -161,9 +162,12 @@ def walk_of_stored_block(
 
     life = store.lives.get(parent.id)
     hi = life.hi[rows] if life is not None else None
+    lo = life.lo[rows] if life is not None else None
+    if lo is not None and not (lo != INT64_MIN).any():
+        lo = None  # a life with no start (an activity level alone) bounds nothing
 
     def run() -> WalkResult:
-        parents = _walk_parents(schema, walk_node, parent, column, hi, len(rows), tf)
+        parents = _walk_parents(schema, walk_node, parent, column, hi, len(rows), tf, lo)
         return WALKS[type(spec)].run(spec, seed, walk_node, k, parents, tf)
 
     return _cached(store, (walk_node.id, k), run)
@@ -203,22 +207,22 @@ def last_at(
     entry_parent: np.ndarray, entry_time: np.ndarray, query_parent: np.ndarray, query_time: np.ndarray
 ) -> np.ndarray:
     """For each query (parent, time): the last entry of that parent at or before the time (entries are
-    sorted by parent, then time); the parent's first entry when none is, -1 when the parent has none."""
-    n_entries = len(entry_parent)
-    parent = np.concatenate([entry_parent, query_parent])
-    time = np.concatenate([entry_time, query_time])
-    is_query = np.concatenate([np.zeros(n_entries, bool), np.ones(len(query_parent), bool)])
-    order = np.lexsort((is_query, time, parent))  # an entry at the query's instant counts
-    position = np.where(~is_query[order], order, -1)
-    seen = np.maximum.accumulate(np.where(position >= 0, np.arange(len(order)), -1))
-    found = np.where(seen >= 0, position[np.maximum(seen, 0)], -1)
-    out = np.empty(len(query_parent), dtype=np.int64)
-    out[order[is_query[order]] - n_entries] = found[is_query[order]]
-    ok = out >= 0
-    ok[ok] = entry_parent[out[ok]] == query_parent[ok]
+    sorted by parent, then time); the parent's first entry when none is, -1 when the parent has none.
+    A binary search inside each query's parent's entries, all queries at once (a walk has few entries
+    per parent, so a few rounds)."""
     first = np.searchsorted(entry_parent, query_parent, side="left")
-    has_any = (first < n_entries) & (entry_parent[np.minimum(first, max(n_entries - 1, 0))] == query_parent)
-    return np.where(ok, out, np.where(has_any, first, -1))
+    end = np.searchsorted(entry_parent, query_parent, side="right")
+    lo, hi = first.copy(), end.copy()
+    top = max(len(entry_time) - 1, 0)
+    while True:  # lo ends at the first of the parent's entries after the time
+        open_ = lo < hi
+        if not open_.any():
+            break
+        mid = (lo + hi) // 2
+        after = entry_time[np.minimum(mid, top)] > query_time
+        lo = np.where(open_ & ~after, mid + 1, lo)
+        hi = np.where(open_ & after, mid, hi)
+    return np.where(lo > first, lo - 1, np.where(end > first, first, -1)).astype(np.int64)
 
 
 # --- the engine's implementations ---------------------------------------------------------------------

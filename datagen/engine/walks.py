@@ -51,11 +51,13 @@ class WalkResult:
 class WalkParents:
     """What a walk reads of one block of its parent rows: when each row begins (None when the parent
     has no time to start from), the last instant a walk row may fall at (its life's end or the
-    timeframe's), and each row's segment (None without segment_behavior)."""
+    timeframe's), each row's segment (None without segment_behavior), and the first instant a walk row
+    may fall at (the start of the life a parent inherits from its own parents; None without one)."""
 
     start: np.ndarray | None  # int64 us
     last: np.ndarray  # int64 us
     segment: np.ndarray | None
+    first: np.ndarray | None = None  # int64 us
 
     def __len__(self) -> int:
         return len(self.last)
@@ -74,10 +76,19 @@ class Walk(Protocol[W_in]):
 def _parent_start(parents: WalkParents, tf: tuple[int, int], rng: np.random.Generator | None) -> np.ndarray:
     """Where a parent's walk starts: when the parent row begins (its life's start, creation time, else
     its first datetime column) if it has one, else a uniform time (funnels: parents enter at any time)
-    or, without `rng`, the timeframe start (state models, docs/schema-language.md §8.4)."""
+    or, without `rng`, the timeframe start (state models, docs/schema-language.md §8.4) — inside the
+    life the parent inherits, when it has one: a fact without a time of its own, under an entity with a
+    lifetime, begins no earlier than that entity row (§10.2)."""
     start, end = tf
     if parents.start is not None:
-        return np.asarray(parents.start.clip(start, end))
+        begins = parents.start if parents.first is None else np.maximum(parents.start, parents.first)
+        return np.asarray(begins.clip(start, end))
+    if parents.first is not None:
+        lo = parents.first.clip(start, end)
+        if rng is None:
+            return np.asarray(lo)
+        hi = np.maximum(np.minimum(parents.last, end), lo)  # the life's last instant, inclusive
+        return np.asarray(rng.integers(lo, hi + 1))
     if rng is None:
         return np.full(len(parents), start, dtype=np.int64)
     return rng.integers(start, end, len(parents))

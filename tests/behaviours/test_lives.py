@@ -73,6 +73,46 @@ def test_children_at_any_depth_stay_inside_the_life(shared) -> None:
     assert (deep["left_at"].isna() | (deep["clicked_at"] < deep["left_at"])).all()
 
 
+def test_walks_under_a_fact_without_a_time_stay_inside_the_inherited_life() -> None:
+    """A funnel and a state walk born from a fact that has no time of its own (one order per user,
+    say) begin inside the user's life, not anywhere in the timeframe: the parent's life is its user's."""
+    orders = fact("o", ["u"], [], fanout={"distribution": "poisson", "lambda": 1, "min": 1, "max": 1})
+    label = col("step", "string", {"choice": {"choices": ["a"]}})
+    funnel = fact(
+        "f",
+        ["o"],
+        [label, times("at")],
+        stage_config={
+            "stages": [
+                {"stage_name": "a", "transition_rate": 1},
+                {"stage_name": "b", "transition_rate": 0.5},
+            ],
+            "gap": {"distribution": "exponential", "mean_hours": 24},
+            "columns": {"stage_name": "step", "stage_index": None, "time": "at"},
+        },
+    )
+    states = fact(
+        "w",
+        ["o"],
+        [col("state", "string", {"choice": {"choices": ["on"]}}), times("at")],
+        state_transition_model={
+            "initial_state": "on",
+            "period_unit": "month",
+            "states": {
+                "on": {"transition_prob_per_period": 0.3, "next_states": {"off": 1}},
+                "off": {"terminal": True},
+            },
+        },
+    )
+    data = frames(schema(_users(2000, SHARE_END), orders, funnel, states, timeframe=TF))
+    u = data["u"].set_index("id")
+    for walk in ("f", "w"):
+        rows = data[walk].merge(data["o"], left_on="o_id", right_on="id").join(u, on="u_id")
+        assert len(rows) > 2000
+        assert (rows["at"] >= rows["signup_at"]).all(), walk
+        assert (rows["left_at"].isna() | (rows["at"] < rows["left_at"])).all(), walk
+
+
 def test_a_short_life_has_proportionally_fewer_children(shared) -> None:
     """The fanout is a rate: children over the share of the timeframe each user was alive is lambda."""
     u, s = shared["u"], shared["s"]

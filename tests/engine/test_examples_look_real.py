@@ -21,12 +21,19 @@ from tests.engine.conftest import values
 EXAMPLES = sorted(examples_dir().glob("*.json"))
 # The money columns of the examples (table.column); every float column named like money must be listed.
 MONEY = {
-    "banking": ["accounts.balance", "transactions.amount"],
+    "banking": [
+        "accounts.opening_balance",
+        "accounts.closing_balance",
+        "transactions.amount",
+        "transactions.signed_amount",
+        "transactions.balance",
+    ],
     "ecommerce": ["products.price", "orders.amount", "order_items.unit_price", "order_items.line_total"],
     "insurance": ["claims.claimed_amount", "payments.claimed_amount", "payments.paid_amount"],
     "marketing": ["campaigns.budget", "touches.cost", "conversions.revenue"],
     "real_estate": ["listings.asking_price", "offers.amount", "sales.price"],
     "retail_stores": ["till_sessions.revenue", "till_sessions.avg_basket"],
+    "scooters": ["trips.fare", "riders.lifetime_spend"],
     "segments": ["orders.amount"],
     "trend_growth": ["orders.basket_value", "orders.shipping_cost"],
 }
