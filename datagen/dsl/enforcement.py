@@ -411,8 +411,8 @@ class _Enforcer:
             if parent is None or parent.kind != "fact":
                 continue
             own, theirs = node.first_time_column(), parent.life_start_column()
-            if own is None or theirs is None:
-                continue
+            if own is None or theirs is None or theirs in deferred_columns(parent):
+                continue  # a time computed when the parent is finished (a rollup) starts nothing
             path = path_to(self.schema, node.id, parent.id)
             if not isinstance(path, Path) or len(path.hops) != 1:
                 continue

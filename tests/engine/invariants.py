@@ -341,8 +341,17 @@ def _regular(schema: Schema, node, parent, key: str, tables: dict[str, pa.Table]
         else pd.DatetimeIndex([tf0] * len(keys))
     )
     life = pd.Series(begin.where(begin > tf0, tf0), index=keys)
+    died = parent.life_end_column()  # a lifetime's end (null: alive to the timeframe's end)
+    ends = (
+        pd.DatetimeIndex(_series(tables, f"{parent.id}.{died}").dt.tz_localize(None)).fillna(tf1)
+        if died
+        else pd.DatetimeIndex([tf1] * len(keys))
+    )
+    end = pd.Series(ends.where(ends < tf1, tf1), index=keys)
     out: list[str] = []
-    outside = (rows["p"].to_numpy() < life.reindex(rows["k"]).to_numpy()) | (rows["p"] >= tf1).to_numpy()
+    outside = (rows["p"].to_numpy() < life.reindex(rows["k"]).to_numpy()) | (
+        rows["p"].to_numpy() >= end.reindex(rows["k"]).to_numpy()
+    )
     if outside.any():
         out.append(f"{node.id}: {int(outside.sum())} rows in periods outside their parent's life")
     if f.distribution == "constant":
@@ -351,7 +360,7 @@ def _regular(schema: Schema, node, parent, key: str, tables: dict[str, pa.Table]
             out.append(f"{node.id}: periods without exactly {f.constant_count} rows")
         have = rows.groupby("k")["p"].nunique()
         for k, first in life.items():
-            want = int(((starts >= first) & (starts < tf1)).sum()) if f.constant_count else 0
+            want = int(((starts >= first) & (starts < end[k])).sum()) if f.constant_count else 0
             got = int(have.get(k, 0))
             if got != want and not (got == 0 and f.where):  # a parent `where` leaves out has none
                 out.append(f"{node.id}: parent {k} has {got} of its {want} periods")
