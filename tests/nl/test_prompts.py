@@ -8,7 +8,7 @@ import re
 from datetime import date
 
 import pytest
-
+from pydantic import TypeAdapter
 from typer.testing import CliRunner
 
 from datagen.cli import app
@@ -17,9 +17,10 @@ from datagen.dsl.generators import DISTRIBUTION_PARAMS, GENERATOR_MODELS
 from datagen.dsl.modifiers import MODIFIER_NAMES
 from datagen.engine.preflight import preflight
 from datagen.errors import DatagenError
-from datagen.nl.cheatsheet import cheatsheet
+from datagen.nl.cheatsheet import IDIOMS, cheatsheet
 from datagen.nl.prompts import TEXTS, fill, load_prompts
 from datagen.resources import ROOT, prompts_dir
+from tests.dsl.test_language_reference import MODELS as REFERENCE_MODELS
 
 
 def test_prompts_dir_resolves_to_the_shipped_files() -> None:
@@ -54,8 +55,59 @@ def test_cheatsheet_names_every_generator_modifier_and_distribution() -> None:
         assert f"- {block}: ({kinds} only) {{" in text  # where a block may sit, from its descriptor
 
 
-def test_cheatsheet_is_compact() -> None:
-    assert len(cheatsheet()) < 8000  # the JSON Schema of the DSL is over 30 kB
+def test_every_fragment_of_the_cheatsheet_is_accepted_by_its_model() -> None:
+    """Each coherent-world line ends in a JSON fragment; the model may copy it verbatim, so each one, as
+    printed, must be valid for the model its line names (the same models the language reference
+    checks its fragments with)."""
+    text = cheatsheet()
+    printed = re.findall(r"^- .*: `(\{.*\})`$", text.split("## A coherent world")[1], re.M)
+    assert len(printed) == len(IDIOMS)
+    for fragment, idiom in zip(printed, IDIOMS, strict=True):
+        model = REFERENCE_MODELS[idiom.kind]
+        validate = model.validate_python if isinstance(model, TypeAdapter) else model.model_validate
+        validate(json.loads(fragment))
+
+
+def test_cheatsheet_teaches_every_coherent_world_feature() -> None:
+    text = cheatsheet().split("## A coherent world")[1]
+    for keyword in (
+        '"decimals"',
+        "price_point",
+        '"from": "full_name"',
+        "lifetime",
+        "activity",
+        "active_in",
+        '"state_at"',
+        '"rollup"',
+        '"running"',
+        '"pick": "random"',
+        '"every"',
+        '"constant"',
+        '"where"',
+        '"within"',
+        '"snap"',
+        '"touches"',
+        '"output": false',
+    ):
+        assert keyword in text, keyword
+
+
+def _readme_token_budget() -> int:
+    match = re.search(r"system prompt stays under ([\d,]+) tokens", (ROOT / "README.md").read_text())
+    assert match, "README must state the system prompt's token budget"
+    return int(match.group(1).replace(",", ""))
+
+
+def test_system_prompt_fits_its_token_budget() -> None:
+    """The system prompt goes with every request of a turn (the proposal and each repair), so its size
+    is paid many times over and must leave room in a small context: under 9,000 tokens it leaves
+    7,000 of a 16k-context local model for the request, the current schema and the reply. Counted
+    without a tokenizer download: every word and every punctuation mark is one token, which
+    over-counts OpenAI's cl100k_base on this text (README gives both figures); the README states
+    the budget and this test holds the prompt to it."""
+    system = load_prompts().system(date(2025, 3, 14))
+    tokens = len(re.findall(r"\w+|[^\w\s]", system))
+    assert tokens < _readme_token_budget() == 9000
 
 
 def test_system_prompt_has_every_slot_filled() -> None:
