@@ -111,7 +111,7 @@ IDIOMS = (
     ),
     Idiom(
         'a regular series ("every 10 minutes", daily readings): one row per period of the parent\'s '
-        'life; the fact\'s first time column is {"datetime_series": {"slot": true}}',
+        'life; the fact\'s first time column {"datetime_series": {"slot": true}} is the period\'s start',
         "fanout",
         {"every": "10min"},
     ),
@@ -158,7 +158,8 @@ IDIOMS = (
     ),
 )
 RULES = (
-    "an inequality joins a row with itself, a parent at any depth or a looked-up row; the engine makes "
+    "an inequality joins a row with itself, a parent at any depth or a table it looks up without on; the "
+    "engine makes "
     "it hold by building one side (a datetime_series, a distribution, an expression; `==` only a copy) "
     "or check refuses it",
     "a distribution's clamp draws again inside the bounds; the clamp modifier clips (values pile up)",
