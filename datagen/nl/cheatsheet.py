@@ -2,11 +2,16 @@
 every feature the language lists (datagen.dsl.features) gets its own line.
 
 A full JSON Schema of the DSL is ~34 kB; this compact notation carries the same keys, types and defaults
-in a few kB: `{start?: int = 1, step?: int = 1}` — `?` marks an optional key, `= x` its default."""
+in a few kB: `{start?: int = 1, step?: int = 1}` — `?` marks an optional key, `= x` its default.
+
+Knowing the keys is not knowing when to use them: the hand-written IDIOMS say when a real dataset
+needs each coherent-world feature, each with a fragment the tests validate against its model."""
 
 from __future__ import annotations
 
+import json
 import types
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
@@ -33,6 +38,132 @@ _NAMED: dict[Any, str] = {
     **{target: target.__name__ for target in TARGETS},
 }
 _GENERATOR_SET = frozenset(GENERATORS)
+
+
+@dataclass(frozen=True)
+class Idiom:
+    """One habit of real data: when to use it, and a fragment of the model `kind` that shows how
+    (the tests validate every fragment against that model)."""
+
+    say: str
+    kind: str  # column, generator, modifier, fanout, lifetime, activity, active_in, attribution
+    fragment: dict[str, Any]
+
+
+IDIOMS = (
+    Idiom(
+        "money: a float column with 2 decimals; a price also ends like a shop's (price_point last, after "
+        "what scales it)",
+        "column",
+        {
+            "name": "price",
+            "type": "float",
+            "decimals": 2,
+            "generator": {"distribution": {"type": "lognormal", "params": {"mean": 3, "sigma": 0.5}}},
+            "modifiers": [{"transform": "price_point", "args": {"endings": [0.99, 0.49]}}],
+        },
+    ),
+    Idiom(
+        "an email built from the row's name column (locale_from: a country column of the row, for "
+        "names and cities)",
+        "generator",
+        {"faker": {"method": "email", "from": "full_name", "unique": True}},
+    ),
+    Idiom(
+        "entities that churn/cancel/close get a lifetime: every descendant fact falls inside [start, end); "
+        'end comes from the walk\'s terminal state, or "share" + "after" a duration; the end column '
+        "is a nullable datetime_series placeholder; a fanout is then a rate over the life",
+        "lifetime",
+        {"start": "signup_at", "end": {"column": "cancelled_at", "walk": "subscription_events"}},
+    ),
+    Idiom(
+        "heavy and light users: activity on the entity multiplies all its facts' rates (mean 1)",
+        "activity",
+        {"distribution": {"type": "gamma", "params": {"shape": 2, "scale": 1}}},
+    ),
+    Idiom(
+        "usage only in some states (none while paused or after churn): active_in on a fact with a fanout; "
+        "unlisted states weigh 0",
+        "active_in",
+        {"walk": "subscription_events", "states": {"active": 1.0}},
+    ),
+    Idiom(
+        'a current plan/status on the entity (or the state at a sibling fact\'s own time: "at": its '
+        "time column)",
+        "generator",
+        {"state_at": {"walk": "subscription_events", "at": "end"}},
+    ),
+    Idiom(
+        "a total that agrees with its children: an order amount = sum of its lines (agg min of a child "
+        "time: a first order date)",
+        "generator",
+        {"rollup": {"from": "order_lines.line_total", "agg": "sum"}},
+    ),
+    Idiom(
+        "a running balance after each row, per parent",
+        "generator",
+        {"running": {"of": "signed_amount", "order_by": "booked_at", "start": "accounts.opening_balance"}},
+    ),
+    Idiom(
+        "a related row of the same scope (a scooter of the trip's city), never an unrelated random row",
+        "generator",
+        {"lookup": {"from": "scooters.scooter_id", "on": {"city_id": "city_id"}, "pick": "random"}},
+    ),
+    Idiom(
+        'a regular series ("every 10 minutes", daily readings): one row per period of the parent\'s '
+        'life; the fact\'s first time column {"datetime_series": {"slot": true}} is the period\'s start',
+        "fanout",
+        {"every": "10min"},
+    ),
+    Idiom("exactly N children per parent", "fanout", {"distribution": "constant", "count": 3}),
+    Idiom(
+        "a chain (offer → sale): a fact whose parent is a fact, children only for matching parents; "
+        "times increase along the chain",
+        "fanout",
+        {"distribution": "constant", "count": 1, "where": "status == 'accepted'"},
+    ),
+    Idiom(
+        "a time inside a related row's window (a claim within its policy)",
+        "generator",
+        {"datetime_series": {"within": {"start": "policies.start_date", "end": "policies.end_date"}}},
+    ),
+    Idiom(
+        "times are continuous instants; snap only for values on a grid (daily snapshots, hourly meters)",
+        "generator",
+        {"datetime_series": {"freq": "D", "snap": True}},
+    ),
+    Idiom(
+        "touches (ads, emails) before a purchase: attribution on the conversions fact (no fanout; its "
+        'first parent also parents the touches); "credit_table": "<new id>" adds each touch\'s credit '
+        "(ground truth)",
+        "attribution",
+        {
+            "touches": "ad_touches",
+            "channel_column": "channel",
+            "time_column": "touched_at",
+            "lookback": {"days": 14},
+            "base_rate": 0.05,
+            "channel_lift": {"search": 1.8, "display": 0.8},
+        },
+    ),
+    Idiom(
+        "a helper other columns read (a delay, a noise factor) kept out of the files",
+        "column",
+        {
+            "name": "delay_hours",
+            "type": "float",
+            "output": False,
+            "generator": {"distribution": {"type": "exponential", "params": {"scale": 6}}},
+        },
+    ),
+)
+RULES = (
+    "an inequality joins a row with itself, a parent at any depth or a table it looks up without on; the "
+    "engine makes "
+    "it hold by building one side (a datetime_series, a distribution, an expression; `==` only a copy) "
+    "or check refuses it",
+    "a distribution's clamp draws again inside the bounds; the clamp modifier clips (values pile up)",
+)
 
 
 def _union_members(tp: Any) -> list[Any]:
@@ -128,41 +259,11 @@ def cheatsheet() -> str:
         f"- composite_effect influences: {', '.join(influence_names())}, or the id of an effect table "
         "of the target's table",
         f"- expression: {functions}; + - * / // % **, comparisons, and/or/not, `a if cond else b`",
-        "- lifetime (entity): children at any depth happen only inside [start, end); the fanout is a rate "
-        "(a row alive a third of the time has a third of the children); end.column is a nullable datetime "
-        "the engine fills: a share of rows end `after` a duration, or `walk` ends a row when its "
-        "state_transition_model enters a terminal state",
-        "- activity (entity): a per-row level (gamma/lognormal/…, normalised to mean 1) multiplying all its "
-        "children's rates: heavy and light users",
-        "- active_in (fact): rate × the weight of the parent's state in `walk` at each instant (unlisted "
-        "states: 0, e.g. no usage while paused or after churn); needs a fanout",
-        '- state_at: the walk\'s state at the column `at` (on a sibling fact), or `"at": "end"` on the '
-        "entity: its latest state (a plan column that changes with the walk)",
-        '- fanout: {"distribution": "constant", "count": 3} is exactly 3 per parent; {"every": "10min"} '
-        "is one row per 10 minutes of each parent's life (its first time column "
-        '{"datetime_series": {"slot": true}}); "where": "status == \'accepted\'" gives children only to '
-        "such parents; a fact may be the parent of a fact (times increase along the chain)",
-        '- datetime_series values are continuous instants; "snap": true puts them on the freq grid (daily '
-        'snapshots); within {"start": "policies.start_date", "end": "policies.end_date"} keeps each row '
-        "inside its own related row's window",
-        "- an inequality compares a row with itself, a parent (at any depth) or a looked-up row, and one "
-        "side must be a datetime_series, a distribution, an expression or a copy",
-        '- tables that agree: on a parent, {"rollup": {"from": "order_items.line_total", "agg": "sum"}} is '
-        "exactly the sum of its children (agg min of a child time: a first order date); on a fact, "
-        '{"running": {"of": "signed_amount", "order_by": "booked_at", "start": "accounts.opening_balance"}} '
-        'is the balance after each row; {"lookup": {"from": "scooters.scooter_id", "on": {"city_id": '
-        '"city_id"}, "pick": "random"}} picks a scooter of this row\'s city (never a random unrelated row)',
-        "- attribution: on a conversions fact (no fanout) whose first parent also parents the touches; "
-        "each touch may convert, odds x each channel_lift of the touches in the lookback window",
         "",
         'Modifier: {"transform": <name>, "args": {...}}, applied in list order; args by name:',
     ]
     out += [f"- {mod.keyword}: {render_type(mod.model_fields['args'].annotation)}" for mod in MODIFIERS]
-    out += [
-        "",
-        'Values that look real: "decimals": 2 on money (float) columns; price_point (endings [0.99, 0.49]) '
-        "on prices, after what scales them; a distribution's clamp draws again inside the bounds, the clamp "
-        'modifier clips (values pile up at the bound); "output": false on a helper column other columns '
-        "read (a delay, a noise factor, an effect's strength) keeps it out of the files.",
-    ]
+    out += ["", "## A coherent world: use these where a real dataset would, unasked", ""]
+    out += [f"- {idiom.say}: `{json.dumps(idiom.fragment)}`" for idiom in IDIOMS]
+    out += [f"- {line}" for line in RULES]
     return "\n".join(out) + "\n"

@@ -8,15 +8,19 @@ import re
 from datetime import date
 
 import pytest
+from pydantic import TypeAdapter
+from typer.testing import CliRunner
 
+from datagen.cli import app
 from datagen.dsl import check
 from datagen.dsl.generators import DISTRIBUTION_PARAMS, GENERATOR_MODELS
 from datagen.dsl.modifiers import MODIFIER_NAMES
 from datagen.engine.preflight import preflight
 from datagen.errors import DatagenError
-from datagen.nl.cheatsheet import cheatsheet
+from datagen.nl.cheatsheet import IDIOMS, cheatsheet
 from datagen.nl.prompts import TEXTS, fill, load_prompts
 from datagen.resources import ROOT, prompts_dir
+from tests.dsl.test_language_reference import MODELS as REFERENCE_MODELS
 
 
 def test_prompts_dir_resolves_to_the_shipped_files() -> None:
@@ -51,8 +55,59 @@ def test_cheatsheet_names_every_generator_modifier_and_distribution() -> None:
         assert f"- {block}: ({kinds} only) {{" in text  # where a block may sit, from its descriptor
 
 
-def test_cheatsheet_is_compact() -> None:
-    assert len(cheatsheet()) < 8000  # the JSON Schema of the DSL is over 30 kB
+def test_every_fragment_of_the_cheatsheet_is_accepted_by_its_model() -> None:
+    """Each coherent-world line ends in a JSON fragment; the model may copy it verbatim, so each one, as
+    printed, must be valid for the model its line names (the same models the language reference
+    checks its fragments with)."""
+    text = cheatsheet()
+    printed = re.findall(r"^- .*: `(\{.*\})`$", text.split("## A coherent world")[1], re.M)
+    assert len(printed) == len(IDIOMS)
+    for fragment, idiom in zip(printed, IDIOMS, strict=True):
+        model = REFERENCE_MODELS[idiom.kind]
+        validate = model.validate_python if isinstance(model, TypeAdapter) else model.model_validate
+        validate(json.loads(fragment))
+
+
+def test_cheatsheet_teaches_every_coherent_world_feature() -> None:
+    text = cheatsheet().split("## A coherent world")[1]
+    for keyword in (
+        '"decimals"',
+        "price_point",
+        '"from": "full_name"',
+        "lifetime",
+        "activity",
+        "active_in",
+        '"state_at"',
+        '"rollup"',
+        '"running"',
+        '"pick": "random"',
+        '"every"',
+        '"constant"',
+        '"where"',
+        '"within"',
+        '"snap"',
+        '"touches"',
+        '"output": false',
+    ):
+        assert keyword in text, keyword
+
+
+def _readme_token_budget() -> int:
+    match = re.search(r"system prompt stays under ([\d,]+) tokens", (ROOT / "README.md").read_text())
+    assert match, "README must state the system prompt's token budget"
+    return int(match.group(1).replace(",", ""))
+
+
+def test_system_prompt_fits_its_token_budget() -> None:
+    """The system prompt goes with every request of a turn (the proposal and each repair), so its size
+    is paid many times over and must leave room in a small context: under 9,000 tokens it leaves
+    7,000 of a 16k-context local model for the request, the current schema and the reply. Counted
+    without a tokenizer download: every word and every punctuation mark is one token, which
+    over-counts OpenAI's cl100k_base on this text (README gives both figures); the README states
+    the budget and this test holds the prompt to it."""
+    system = load_prompts().system(date(2025, 3, 14))
+    tokens = len(re.findall(r"\w+|[^\w\s]", system))
+    assert tokens < _readme_token_budget() == 9000
 
 
 def test_system_prompt_has_every_slot_filled() -> None:
@@ -80,16 +135,37 @@ def test_fill_does_not_read_inserted_text_as_a_template() -> None:
 
 
 @pytest.mark.parametrize("shot", load_prompts().examples, ids=lambda s: s.name)
-def test_few_shot_examples_check_generate_and_come_from_an_example(shot) -> None:
+def test_few_shot_examples_check_generate_and_validate(shot, tmp_path) -> None:
+    """What the model imitates must be clean: no checker warning, and a small generation that
+    `datagen validate` passes with exit 0."""
     result = check(shot.turn["schema"])
-    assert result.ok, [str(i) for i in result.errors]
+    assert result.ok and not result.warnings, [str(i) for i in result.errors + result.warnings]
     assert preflight(result.schema, rows=30).ok
-    source = json.loads((prompts_dir() / "fewshot" / f"{shot.name}.json").read_text())["source"]
-    example = json.loads((ROOT / source).read_text())
-    blocks = ("segment_behavior", "vintage_behavior", "stage_config", "state_transition_model")
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(shot.turn["schema"]), encoding="utf-8")
+    run = CliRunner().invoke(app, ["generate", str(schema), "-o", str(tmp_path / "data"), "--scale", "0.1"])
+    assert run.exit_code == 0, run.output
+    run = CliRunner().invoke(app, ["validate", str(schema), "--data-dir", str(tmp_path / "data")])
+    assert run.exit_code == 0, run.output
 
-    def used(doc: dict) -> set[str]:
-        return {key for node in doc["nodes"] for key in blocks if key in node}
 
-    assert used(shot.turn["schema"]) and used(shot.turn["schema"]) <= used(example)
-    assert len(json.dumps(shot.turn)) < len(json.dumps(example)) / 2  # compact
+def test_few_shot_examples_show_the_coherent_world() -> None:
+    """The examples carry the idioms a real dataset uses, so the model reaches for them unprompted:
+    money with decimals, a price point, emails built from the name, a life with an end, heavy and
+    light users, a current status from the walk, a total that is the sum of its lines."""
+    text = "".join(json.dumps(shot.turn["schema"]) for shot in load_prompts().examples)
+    for idiom in (
+        '"decimals": 2',
+        '"transform": "price_point"',
+        '"method": "email", "from": "full_name"',
+        '"lifetime": {"start"',
+        '"activity": {"distribution"',
+        '"active_in": {"walk"',
+        '"state_at": {"walk"',
+        '"rollup": {"from": "order_lines.line_total", "agg": "sum"}',
+        '"segment_behavior"',
+        '"transform": "seasonality"',
+    ):
+        assert idiom in text, idiom
+    for shot in load_prompts().examples:
+        assert len(json.dumps(shot.turn)) < 6000, shot.name  # compact: every char is paid on every request
