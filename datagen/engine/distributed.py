@@ -59,7 +59,7 @@ def dask_blocks(workers: int | None = None, scheduler: str | None = None) -> Ite
         n_workers=workers or 1,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # any free port: several runs may share a machine
         silence_logs=logging.ERROR,
     )
     with cluster, distributed.Client(cluster) as client:
