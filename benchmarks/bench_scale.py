@@ -46,7 +46,8 @@ def one_process(schema: Path, out: Path, scale: float) -> tuple[float, float]:
 
 
 def cluster(schema: Path, out: Path, scale: float, workers: int) -> tuple[float, float, float, dict]:
-    """(seconds to start the cluster, seconds to generate, driver peak RSS MB, worker -> peak RSS MB)."""
+    """(seconds to start the cluster, seconds to generate, driver peak RSS MB,
+    worker -> (peak RSS MB, RSS MB before any work))."""
     from datagen.dsl import check
     from datagen.engine.distributed import dask_blocks
     from datagen.engine.generate import Options
@@ -56,10 +57,11 @@ def cluster(schema: Path, out: Path, scale: float, workers: int) -> tuple[float,
     t0 = time.perf_counter()
     with dask_blocks(workers) as remote:  # the cluster `datagen generate --workers N` starts
         started = time.perf_counter() - t0
+        idle = remote.client.run(peak_rss_mb)  # each worker before any work
         t1 = time.perf_counter()
         write_dataset(checked, out, Options(scale=scale), remote=remote)
         seconds = time.perf_counter() - t1
-        peaks = remote.client.run(peak_rss_mb)
+        peaks = {w: (peak, idle[w]) for w, peak in remote.client.run(peak_rss_mb).items()}
     return started, seconds, peak_rss_mb(), peaks
 
 
@@ -95,8 +97,8 @@ def main() -> None:
         f"driver peak RSS {driver_rss:,.0f} MB  (cluster start {started:.2f} s, not counted)"
     )
     print(f"rows/s per worker: {rows / cluster_s / args.workers:,.0f}")
-    for address, peak in sorted(peaks.items()):
-        print(f"  worker {address}: peak RSS {peak:,.0f} MB")
+    for address, (peak, idle) in sorted(peaks.items()):
+        print(f"  worker {address}: peak RSS {peak:,.0f} MB ({idle:,.0f} MB before any work)")
     print(f"outputs identical (SHA-256 of every Parquet file): {'yes' if same else 'NO'}")
     if not same:
         sys.exit(1)
