@@ -118,6 +118,29 @@ def test_workers_on_the_command_line_write_the_same_files(tmp_path: Path) -> Non
     assert files(tmp_path / "two") == files(tmp_path / "one") != {}
 
 
+def blocks_run(remote: DaskBlocks) -> int:
+    """How many block tasks the cluster has finished so far."""
+
+    def finished(dask_scheduler) -> int:
+        prefix = dask_scheduler.task_prefixes.get("generate_blocks")
+        return 0 if prefix is None else prefix.state_counts["memory"]
+
+    return remote.client.run_on_scheduler(finished)
+
+
+def test_scheduler_on_the_command_line_uses_a_running_cluster(tmp_path: Path, remote: DaskBlocks) -> None:
+    schema = str(EXAMPLES / "segments.json")
+    address = remote.client.scheduler.address
+    before = blocks_run(remote)
+    one = runner.invoke(cli.app, ["generate", schema, "-o", str(tmp_path / "one"), "--scale", "0.2"])
+    two = runner.invoke(
+        cli.app, ["generate", schema, "-o", str(tmp_path / "two"), "--scale", "0.2", "--scheduler", address]
+    )
+    assert one.exit_code == 0 and two.exit_code == 0, two.output
+    assert files(tmp_path / "two") == files(tmp_path / "one") != {}
+    assert blocks_run(remote) > before  # the blocks ran on that cluster
+
+
 def test_a_worker_process_error_is_one_readable_message(tmp_path: Path) -> None:
     path = tmp_path / "schema.json"
     path.write_text(json.dumps(overflowing()), encoding="utf-8")
