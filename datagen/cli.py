@@ -232,6 +232,14 @@ def generate(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Run even when the estimate is over an hour, without asking.")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Generate on a local Dask cluster of N processes (same bytes as without)."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Generate on an existing Dask cluster: its scheduler address (tcp://HOST:8786)."),
+    ] = None,
 ) -> None:
     """Generate the dataset: one Parquet file per table plus .metadata.json, written atomically.
     An existing folder keeps every file datagen did not write (see README, "generate")."""
@@ -246,7 +254,20 @@ def generate(
         return
     target = out_dir or default_output_dir(Path("data"), schema.stem, DATASET)
     options = Options(seed=seed, scale=scale, chunk_rows=chunk_rows)
-    result = _generate_with_progress(checked, target, options, confirm=long_run_confirmation(yes, err))
+    confirm = long_run_confirmation(yes, err)
+    if workers is None and scheduler is None:
+        result = _generate_with_progress(checked, target, options, confirm=confirm)
+    else:
+        from datagen.engine.distributed import dask_blocks
+        from datagen.errors import InputError
+
+        if workers is not None and scheduler is not None:
+            raise InputError(
+                "--workers and --scheduler do not go together",
+                hint="--workers N starts a local cluster; --scheduler ADDRESS uses a running one",
+            )
+        with dask_blocks(workers, scheduler) as remote:
+            result = _generate_with_progress(checked, target, options, confirm=confirm, remote=remote)
     _print_summary(result)
     if validate_after:
         raise typer.Exit(_run_validation(checked, target))
@@ -276,7 +297,7 @@ def _preflight(schema, rows: int, seed: int) -> None:
     )
 
 
-def _generate_with_progress(checked, target: Path, options, *, confirm=None):
+def _generate_with_progress(checked, target: Path, options, *, confirm=None, remote=None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from datagen.io.dataset import write_dataset
@@ -299,6 +320,7 @@ def _generate_with_progress(checked, target: Path, options, *, confirm=None):
             on_table_start=lambda tid, total: tasks.__setitem__(tid, progress.add_task(tid, total=total)),
             on_progress=lambda tid, n: progress.advance(tasks[tid], n),
             confirm=confirm,
+            remote=remote,
         )
 
 

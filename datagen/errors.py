@@ -20,6 +20,17 @@ class DatagenError(Exception):
     def __str__(self) -> str:
         return f"{self.message}\n  fix: {self.hint}" if self.hint else self.message
 
+    def __reduce__(self) -> tuple:
+        """Pickled whole (message, hint and all), so an error raised in a Dask worker reads the same."""
+        return (_rebuilt, (type(self), self.__dict__))
+
+
+def _rebuilt(cls: type[DatagenError], state: dict) -> DatagenError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state.get("message", ""))
+    error.__dict__.update(state)
+    return error
+
 
 class InputError(DatagenError):
     """Bad input from the user: missing file, not JSON, unwritable folder."""

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -93,9 +94,31 @@ ChunkSink = Callable[[str, pa.Table], None]
 
 
 @dataclass
+class BlockResult:
+    """What one generated block leaves behind, whichever process made it: its rows as written, the
+    values later tables read (kept columns, its life, its row maps) and the values clamps clipped."""
+
+    n: int
+    table: pa.Table
+    kept: dict[str, np.ndarray]
+    life: Life | None
+    row_maps: dict[str, np.ndarray]
+    clipped: dict[tuple[str, str], int]
+
+
+class RemoteBlocks(Protocol):
+    """Runs the blocks of a table elsewhere (engine/distributed.py) and yields their results in block
+    order, so the output is the same as when the driver generates them itself."""
+
+    def results(self, engine: Engine, tp: TablePlan, layout: Layout) -> Iterator[BlockResult]: ...
+
+
+@dataclass
 class Engine:
     schema: Schema
     options: Options = field(default_factory=Options)
+    remote: RemoteBlocks | None = None  # where blocks of self-contained tables run (None: here)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex, init=False)  # this run, for workers
 
     def __post_init__(self) -> None:
         self.plan: Plan = make_plan(self.schema)
@@ -188,9 +211,12 @@ class Engine:
         )
 
     # --- blocks --------------------------------------------------------------------------------------
-    def blocks(self, tp: TablePlan, layout: Layout) -> Iterator[Block]:
+    def blocks(
+        self, tp: TablePlan, layout: Layout, start: int = 0, stop: int | None = None
+    ) -> Iterator[Block]:
+        """The blocks `start:stop` of a table's layout (all of them by default)."""
         cum_of: tuple[int, np.ndarray] | None = None
-        for spec in layout.blocks:
+        for spec in layout.blocks[start:stop]:
             parent_rows = born = None
             if spec.parent_block is not None:
                 assert layout.parent_ranges is not None and layout.counts is not None  # a fact's layout
@@ -280,11 +306,6 @@ class Engine:
         arrays = [to_arrow(c, block.values[c.name], node.id) for c in node.output_columns]
         return pa.Table.from_arrays(arrays, schema=arrow_schema(node))
 
-    def count_clipped(self, block: Block) -> None:
-        for (column, where), count in block.clipped.items():
-            key = (block.node_id, column, where)
-            self.clipped[key] = self.clipped.get(key, 0) + count
-
     # --- the whole run -------------------------------------------------------------------------------
     def run(
         self,
@@ -325,21 +346,23 @@ class Engine:
         lives: list[Life] | None = [] if keeps_life(self.schema, tp.node) else None
         row_maps: dict[str, list[np.ndarray]] = {t: [] for t in tp.keep_rows}
         output = Output(self, tid, sink, st)
-        for block in self.blocks(tp, layout):
-            self.fill(block)
-            self.count_clipped(block)
-            for c in kept:
-                kept[c].append(block.values[c])
-            if lives is not None:
-                lives.append(block_life(block))
-            for t in tp.keep_rows:
-                row_maps[t].append(block.source_rows(t))
-            if tp.deferred:
-                self.finishing.spill(block, tp.deferred)
-            else:
-                output.add(block)
-            if on_progress:
-                on_progress(tid, block.n)
+        if self.remote is not None and self.runs_anywhere(tp):
+            for result in self.remote.results(self, tp, layout):
+                self.keep(tid, result, kept, lives, row_maps)
+                output.append(result.table, result.n)
+                if on_progress:
+                    on_progress(tid, result.n)
+        else:
+            for block in self.blocks(tp, layout):
+                self.fill(block)
+                result = self.result(block, kept, lives is not None, row_maps, cast=not tp.deferred)
+                self.keep(tid, result, kept, lives, row_maps)
+                if tp.deferred:
+                    self.finishing.spill(block, tp.deferred)
+                else:
+                    output.add(block, result.table)
+                if on_progress:
+                    on_progress(tid, block.n)
         self.store.rows[tid] = layout.total
         self.store.columns[tid] = {c: (np.concatenate(p) if p else np.zeros(0)) for c, p in kept.items()}
         if lives is not None:
@@ -356,6 +379,52 @@ class Engine:
         st.rows = layout.total
         st.seconds = time.perf_counter() - t0
         return st
+
+    def runs_anywhere(self, tp: TablePlan) -> bool:
+        """Whether a table's blocks need nothing but the store of earlier tables, so any process can
+        generate them: not when it has deferred columns, rows born from a walk or an attribution (their
+        blocks share per-parent-block work), or rows that feed a rollup of its parent."""
+        node = tp.node
+        return not tp.deferred and self.born(node) is None and node.id not in self.finishing.fed_by
+
+    def result(
+        self,
+        block: Block,
+        kept: Iterable[str],
+        life: bool,
+        row_maps: Iterable[str],
+        *,
+        cast: bool = True,
+    ) -> BlockResult:
+        """A filled block's result (`cast`: with its rows as written; a spilled block has none yet)."""
+        table = self.to_table(block) if cast else arrow_schema(block.table.node).empty_table()
+        return BlockResult(
+            block.n,
+            table,
+            {c: block.values[c] for c in kept},
+            block_life(block) if life else None,
+            {t: block.source_rows(t) for t in row_maps},
+            dict(block.clipped),
+        )
+
+    def keep(
+        self,
+        tid: str,
+        result: BlockResult,
+        kept: dict[str, list[np.ndarray]],
+        lives: list[Life] | None,
+        row_maps: dict[str, list[np.ndarray]],
+    ) -> None:
+        """Collect what later tables read from a block's result, in block order."""
+        for (column, where), count in result.clipped.items():
+            key = (tid, column, where)
+            self.clipped[key] = self.clipped.get(key, 0) + count
+        for c in kept:
+            kept[c].append(result.kept[c])
+        if lives is not None and result.life is not None:
+            lives.append(result.life)
+        for t in row_maps:
+            row_maps[t].append(result.row_maps[t])
 
     def finish_table(self, tid: str, sink: ChunkSink, st: TableStats) -> None:
         """Compute a table's deferred columns, block by block from its spill, and write it."""
@@ -391,12 +460,15 @@ class Output:
     pending: list[pa.Table] = field(default_factory=list)
     rows: int = 0
 
-    def add(self, block: Block, table: pa.Table | None = None) -> None:
-        """Add a block, as `table` when it is already cast (a finished block), else cast now."""
-        table = self.engine.to_table(block) if table is None else table
+    def add(self, block: Block, table: pa.Table) -> None:
+        """Add a block generated here, as written; it feeds its parent's rollups."""
         self.engine.finishing.feed(block, table)
+        self.append(table, block.n)
+
+    def append(self, table: pa.Table, n: int) -> None:
+        """Add a block's written rows (from any process), flushing a chunk when it is full."""
         self.pending.append(table)
-        self.rows += block.n
+        self.rows += n
         if self.rows >= self.engine.options.chunk_rows:
             self.flush()
 

@@ -17,7 +17,7 @@ from datagen import __version__
 from datagen.dsl import CheckResult, Schema, schema_hash
 from datagen.engine.cast import arrow_schema
 from datagen.engine.estimate import RunEstimate, estimate_run
-from datagen.engine.generate import Engine, Options, TableStats
+from datagen.engine.generate import Engine, Options, RemoteBlocks, TableStats
 from datagen.engine.rng import BLOCK_ROWS
 from datagen.errors import DatagenError, GenerationError, InputError
 from datagen.io.csv_export import ExportTable, export_csv
@@ -89,13 +89,16 @@ def write_dataset(
     on_table_start: Callable[[str, int], None] | None = None,
     on_progress: Callable[[str, int], None] | None = None,
     confirm: Callable[[RunEstimate], bool] | None = None,
+    remote: RemoteBlocks | None = None,
 ) -> DatasetResult:
-    """Generate the dataset into `out_dir` by the replace rule (output.py). Refused before any work:
+    """Generate the dataset into `out_dir` by the replace rule (output.py), with the blocks of
+    self-contained tables on `remote` (a Dask cluster, engine/distributed.py) if given; the bytes are
+    the same either way. Refused before any work:
     a table over the row limit, a run over an hour that `confirm` does not accept, a dataset that does
     not fit on the disk, and files not written by datagen where this run must write."""
     schema = checked.raise_for_errors()
     claims = dataset_claims(schema)
-    engine = Engine(schema, options)
+    engine = Engine(schema, options, remote=remote)
     engine.check_size()
     check_time(engine, confirm)
     check_disk(engine, out_dir)
