@@ -439,22 +439,14 @@ class LookupArgs(Strict):
     from_: str = Field(alias="from")
     on: dict[str, str] | None = None
     # `unique`: the one source row whose `on` keys equal this row's (a join on a unique key);
-    # `random`: a random source row among those whose `on` keys equal this row's (a scoped pick).
+    # `random`: a random source row among those whose `on` keys equal this row's (a scoped pick), or,
+    # without `on`, a random row of the whole table (what a lookup into another table does anyway).
     pick: Literal["unique", "random"] = "unique"
-
-    @model_validator(mode="after")
-    def _random_needs_on(self) -> LookupArgs:
-        if self.pick == "random" and not self.on:
-            raise ValueError(
-                'pick "random" chooses among the source rows that match "on"; add "on" '
-                '(this row\'s column -> the source\'s column), e.g. {"city_id": "city_id"}'
-            )
-        return self
 
     @property
     def scoped(self) -> bool:
         """A random pick among the rows matching `on` (not a join on a unique key)."""
-        return self.pick == "random"
+        return self.pick == "random" and bool(self.on)
 
 
 class ExpressionArgs(Strict):

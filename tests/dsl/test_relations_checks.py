@@ -11,6 +11,7 @@ import pytest
 
 from datagen.dsl import check
 from datagen.dsl.finishing import deferred_columns, ordered_steps
+from datagen.engine.generate import Options, generate_in_memory
 
 
 def col(name: str, type_: str, generator: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -358,10 +359,22 @@ def test_a_scoped_pick_that_can_find_nothing_warns_or_notes() -> None:
     assert not issues(fleet({"distribution": "poisson", "lambda": 3}, nullable=True), "warning")
 
 
-def test_pick_random_needs_on_and_does_not_need_a_unique_source() -> None:
+def test_pick_random_without_on_is_a_random_row_and_refused_for_the_parent() -> None:
+    """Without `on`, "random" says what a lookup into another table does anyway (a random row of it):
+    accepted, and generated as such; for the primary parent it would contradict the row's own parent."""
     doc = fleet({"distribution": "poisson", "lambda": 3, "min": 1})
     doc["nodes"][3]["columns"][3]["generator"]["lookup"].pop("on")
-    assert any('pick "random" chooses among the source rows that match "on"' in m for m in issues(doc))
+    assert not issues(doc)
+    schema = check(doc).raise_for_errors()
+    tables = generate_in_memory(schema, Options(seed=1))
+    scooters = set(tables["scooters"].column("scooter_id").to_pylist())
+    picked = tables["trips"].column("scooter_id").to_pylist()
+    assert picked and set(picked) <= scooters and len(set(picked)) > 1
+    doc["nodes"][3]["columns"][1]["generator"]["lookup"]["pick"] = "random"  # trips.rider_id: the parent
+    assert any("is the parent each 'trips' row is born from" in m for m in issues(doc)), issues(doc)
+
+
+def test_pick_random_does_not_need_a_unique_source() -> None:
     doc = fleet({"distribution": "poisson", "lambda": 3, "min": 1})
     doc["nodes"][3]["columns"][3]["generator"]["lookup"]["pick"] = "unique"
     assert any('or pick a random matching row with "pick": "random"' in m for m in issues(doc))

@@ -193,6 +193,14 @@ def _lookup(c: Checker, node: Node, col: Column, gen: g.LookupGen, gpath: Path) 
     if src is node:
         _self_reference(c, node, col, gen, src_col, gpath)
         return
+    if args.pick == "random" and not args.on and src.id == node.primary_parent:
+        c.issues.error(
+            [*gpath, "pick"],
+            f"'{src.id}' is the parent each '{node.id}' row is born from, so a lookup of it is that "
+            f'row\'s own parent, not a random one; drop "pick" (or, for a random row among some of '
+            f'them, add "on")',
+            code="random_parent",
+        )
     for local, source in (args.on or {}).items():
         local_col = c.column(node, local, [*gpath, "on", local])
         source_col = c.column(src, source, [*gpath, "on", local])
