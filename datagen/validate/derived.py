@@ -38,6 +38,12 @@ def _skip(check: str, node: Node, col: Column, why: str) -> Result:
     return Result(check, "structural", node.id, col.name, "skip", f"not checked: {why}", hard=True)
 
 
+def _rounding(col: Column) -> str:
+    """What the column's `decimals` may move the aggregate by, as SQL to add to a tolerance: the value
+    is written rounded (an average rating of 4.27 for 4.2667), so the recomputed one is rounded too."""
+    return f" + {0.5 * 10.0**-col.decimals!r}" if col.type == "float" and col.decimals is not None else ""
+
+
 def _literal(value: object, col: Column) -> str:
     if value is None:
         return "NULL"
@@ -116,7 +122,7 @@ def rollup(ctx: Context, node: Node, col: Column) -> Result:
     empty = args.empty_value
     expected = f"coalesce(a.v, {_literal(empty, col)})" if empty is not None else "a.v"
     numeric = col.type in ("int", "float") and args.agg in ("sum", "mean")
-    tolerance = f"{RELATIVE} * (coalesce(a.scale, 0) + 1)" if numeric else None
+    tolerance = f"{RELATIVE} * (coalesce(a.scale, 0) + 1){_rounding(col)}" if numeric else None
     bad = _differs(f"p.{q(col.name)}", expected, tolerance)
     joined = f"FROM {q(node.id)} p LEFT JOIN ({agg}) a ON p.{q(key)} = a.k"
     (wrong,) = ctx.one(f"SELECT count(*) {joined} WHERE {bad}")
@@ -181,7 +187,7 @@ def running(ctx: Context, node: Node, col: Column) -> Result:
             value = f"{start_sql} + {value}"
     magnitude = f"coalesce(sum(abs(CAST({of} AS DOUBLE))) OVER {window}, 0)"
     scale = f"abs(coalesce(CAST({start_sql} AS DOUBLE), 0)) + {magnitude}"
-    tolerance = f"{RELATIVE} * (scale + 1)" if args.agg in ("sum", "mean") else None
+    tolerance = f"{RELATIVE} * (scale + 1){_rounding(col)}" if args.agg in ("sum", "mean") else None
     rows = f"SELECT t.*, {value} AS expected, {scale} AS scale FROM {q(node.id)} t {join}"
     bad = _differs(f"r.{q(col.name)}", "r.expected", tolerance)
     (wrong,) = ctx.one(f"SELECT count(*) FROM ({rows}) r WHERE {bad}")

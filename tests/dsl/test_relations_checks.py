@@ -471,3 +471,70 @@ def test_an_unknown_channel_warns() -> None:
         "'serch' is not a value of 'orders.channel' (did you mean 'search'?)" in m
         for m in issues(doc, "warning")
     )
+
+
+# --- what the validator recomputes from the files must be in the files -----------------------------------
+
+
+def test_a_derived_column_reading_a_hidden_helper_is_refused() -> None:
+    """The offline evaluation's miss: a running value starting from a hidden column, a scoped pick on a
+    hidden key, could not be recomputed from the files; the check step now says so up front."""
+    doc = with_column(
+        0, col("opening", "float", {"distribution": {"type": "uniform", "params": {"low": 0, "high": 9}}})
+    )
+    doc["nodes"][0]["columns"][-1]["output"] = False
+    doc["nodes"][1]["columns"].append(
+        col(
+            "balance",
+            "float",
+            {"running": {"of": "amount", "order_by": "ordered_at", "start": "customers.opening"}},
+        )
+    )
+    found = issues(doc)
+    assert any(
+        "'customers.opening' is a hidden helper" in m and "recomputed from the data" in m for m in found
+    )
+    doc["nodes"][0]["columns"][-1]["output"] = True
+    assert not issues(doc)
+    doc["nodes"][1]["columns"][3]["output"] = False  # orders.amount, what the running sum adds up
+    assert any("'orders.amount' is a hidden helper" in m for m in issues(doc))
+
+
+def test_state_at_on_a_fact_that_owns_the_walk_points_to_a_rollup() -> None:
+    """The offline evaluation's miss: a loan's status read with state_at on the loans fact itself
+    crashed the generator; the check step refuses it and names the rollup that gives the latest state."""
+    doc = base()
+    doc["nodes"].append(
+        {
+            "id": "order_states",
+            "kind": "fact",
+            "pk": "event_id",
+            "parents": ["orders"],
+            "state_transition_model": {
+                "initial_state": "placed",
+                "period_unit": "day",
+                "states": {
+                    "placed": {"transition_prob_per_period": 0.5, "next_states": {"shipped": 1.0}},
+                    "shipped": {"terminal": True},
+                },
+            },
+            "columns": [
+                seq("event_id"),
+                col("order_id", "int", {"lookup": {"from": "orders.order_id"}}),
+                col("state", "string", {"choice": {"choices": ["placed"]}}),
+                col("changed_at", "datetime", {"datetime_series": {}}),
+            ],
+        }
+    )
+    doc["nodes"][1]["columns"].append(
+        col("latest", "string", {"state_at": {"walk": "order_states", "at": "end"}})
+    )
+    assert any(
+        "state_at on 'orders' itself" in m
+        and '{"rollup": {"from": "order_states.state", "agg": "last"}}' in m
+        for m in issues(doc)
+    ), issues(doc)
+    doc["nodes"][1]["columns"][-1] = col(
+        "latest", "string", {"rollup": {"from": "order_states.state", "agg": "last"}}, nullable=True
+    )
+    assert not issues(doc), issues(doc)

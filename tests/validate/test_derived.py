@@ -353,3 +353,52 @@ def test_a_reference_sample_of_a_table_with_rollups_generates_its_children(tmp_p
     report = validated(doc, data)
     outliers = [r for r in report.results if r.check == "outliers" and r.table == "accounts"]
     assert [r.status for r in outliers] == ["pass"], [r.message for r in outliers]
+
+
+def test_a_mean_rollup_written_with_decimals_is_the_mean_as_written(tmp_path: Path) -> None:
+    """The offline evaluation's miss: an average rating kept to one decimal (4.3 for 4.2667) failed
+    its own rollup check; the check allows what `decimals` rounds away, and no more."""
+    doc = document(
+        {
+            "id": "places",
+            "kind": "entity",
+            "pk": "place_id",
+            "rows": 40,
+            "columns": [
+                seq("place_id"),
+                col(
+                    "avg_rating",
+                    "float",
+                    {"rollup": {"from": "reviews.rating", "agg": "mean"}},
+                    decimals=1,
+                    nullable=True,
+                ),
+            ],
+        },
+        {
+            "id": "reviews",
+            "kind": "fact",
+            "pk": "review_id",
+            "parents": ["places"],
+            "fanout": {"distribution": "poisson", "lambda": 6},
+            "columns": [
+                seq("review_id"),
+                col("place_id", "int", {"lookup": {"from": "places.place_id"}}),
+                col("rating", "int", {"distribution": {"type": "uniform", "params": {"low": 1, "high": 5}}}),
+            ],
+        },
+    )
+    write(doc, tmp_path / "d")
+    [check] = [r for r in validated(doc, tmp_path / "d").results if r.check == "rollup"]
+    assert check.passed, check.message
+    rewrite(
+        tmp_path / "d",
+        "places",
+        lambda t: set_column(
+            t,
+            "avg_rating",
+            [round(v + 0.1, 1) if v is not None else None for v in t.column("avg_rating").to_pylist()],
+        ),
+    )
+    [check] = [r for r in validated(doc, tmp_path / "d").results if r.check == "rollup"]
+    assert not check.passed

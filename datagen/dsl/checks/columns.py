@@ -142,6 +142,16 @@ def _state_at(c: Checker, node: Node, col: Column, gen: g.StateAtGen, gpath: Pat
             f"'{node.primary_parent or 'none'}')",
             code="walk_not_related",
         )
+    elif node.id == home and node.kind != "entity":
+        cols = walk.walk.walk_columns(walk)
+        label = cols.label or "state"
+        c.issues.error(
+            gpath,
+            f"state_at on '{node.id}' itself reads its walk while its rows are generated, which only an "
+            f"entity can (a fact's walk runs per block of its parents); for its latest state use "
+            f'{{"rollup": {{"from": "{walk.id}.{label}", "agg": "last"}}}}',
+            code="state_at_on_fact",
+        )
     if not args.at_end:
         c.column(node, args.at, [*gpath, "at"], TIME)
 
