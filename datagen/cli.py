@@ -102,7 +102,7 @@ def check(
     else:
         order = sorted(result.issues, key=lambda i: {"error": 0, "warning": 1, "note": 2}[i.severity])
         print_issues(order, console=out if result.ok else err)
-        if result.ok:
+        if result.ok and result.schema is not None:  # ok means a schema was read
             n = len(result.schema.nodes)
             out.print(
                 styled(
@@ -298,7 +298,7 @@ def _preflight(schema, rows: int, seed: int) -> None:
 
 
 def _generate_with_progress(checked, target: Path, options, *, confirm=None, remote=None):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     from datagen.io.dataset import write_dataset
 
@@ -311,7 +311,7 @@ def _generate_with_progress(checked, target: Path, options, *, confirm=None, rem
         transient=True,
         disable=not err.is_terminal,
     )
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     with progress:
         return write_dataset(
             checked,
@@ -325,10 +325,17 @@ def _generate_with_progress(checked, target: Path, options, *, confirm=None, rem
 
 
 def _print_summary(result) -> None:
+    from rich.console import JustifyMethod
     from rich.table import Table
 
     view = Table(title=plain(f"wrote {result.out_dir}"), title_justify="left")
-    for name, justify in (("table", "left"), ("rows", "right"), ("seconds", "right"), ("rows/s", "right")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("table", "left"),
+        ("rows", "right"),
+        ("seconds", "right"),
+        ("rows/s", "right"),
+    )
+    for name, justify in columns:
         view.add_column(name, justify=justify)
     rows = sum(s.rows for s in result.stats)
     secs = sum(s.seconds for s in result.stats)

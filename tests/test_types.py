@@ -1,5 +1,6 @@
-"""Types: mypy passes on the packages pyproject.toml configures (strict for datagen.dsl and
-datagen.engine, the basic checks for datagen.validate). Run in-process on mypy's incremental cache."""
+"""Types: mypy passes on the packages pyproject.toml configures (the whole of datagen and tui: strict
+for datagen.dsl and datagen.engine, the basic checks, untyped bodies included, for the rest). Run
+in-process on mypy's incremental cache."""
 
 from __future__ import annotations
 

@@ -402,7 +402,7 @@ class DatagenApp(App[None]):
             conversation = self.conversation
             if conversation is None:
                 conversation = jobs.wait_for(self._start_conversation, cancelled=lambda: worker.is_cancelled)
-                self.call_from_thread(self._attach, conversation)
+                self.call_from_thread(self._attach_conversation, conversation)
             jobs.wait_for(lambda: step(conversation), cancelled=lambda: worker.is_cancelled)
         except jobs.Cancelled:
             return
@@ -414,7 +414,7 @@ class DatagenApp(App[None]):
             if generation == self._generation:
                 self.post_message(m.TurnFinished())
 
-    def _attach(self, conversation: ConversationLike) -> None:
+    def _attach_conversation(self, conversation: ConversationLike) -> None:
         self.conversation = conversation
 
     def on_conversation_live(self, message: m.ConversationLive) -> None:

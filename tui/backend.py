@@ -11,9 +11,16 @@ from typing import Any, Protocol
 
 
 class EventLike(Protocol):
-    kind: str  # asked, proposed, repaired, simplified, ready, failed, message, progress
-    text: str
-    data: Any
+    """Read-only members, so an event whose `kind` is a narrower type (a Literal) fits too."""
+
+    @property
+    def kind(self) -> str: ...  # asked, proposed, repaired, simplified, ready, failed, message, progress
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def data(self) -> Any: ...
 
 
 class ConversationLike(Protocol):

@@ -156,7 +156,8 @@ class ConnectScreen(ModalScreen[Connected | str | None]):
         if tab == "tab-openai":
             key = self.query_one("#openai-key", Input).value.strip()
             if not key:
-                key = connection.read_key(connection.load().key_store) if self.saved_key else ""
+                saved = connection.load() if self.saved_key else None
+                key = (connection.read_key(saved.key_store) if saved else None) or ""
             if not key:
                 return "Paste your OpenAI key first (it starts with sk-)."
             model = self.query_one("#openai-model", Input).value.strip() or DEFAULT_MODEL
@@ -167,11 +168,11 @@ class ConnectScreen(ModalScreen[Connected | str | None]):
         if not url.startswith(("http://", "https://")):
             return "Give the server's address, starting with http:// or https://."
         if not model:
-            models = list_models(url, self.query_one("#custom-key", Input).value.strip() or None, timeout=3)
-            hint = f" It lists: {', '.join(models[:6])}." if models else ""
+            listed = list_models(url, self.query_one("#custom-key", Input).value.strip() or None, timeout=3)
+            hint = f" It lists: {', '.join(listed[:6])}." if listed else ""
             return "Name the model to use." + hint
-        key = self.query_one("#custom-key", Input).value.strip() or None
-        return Candidate(url, model, guess_mode(url), key, f"{model} at {url}")
+        custom_key = self.query_one("#custom-key", Input).value.strip() or None
+        return Candidate(url, model, guess_mode(url), custom_key, f"{model} at {url}")
 
     @on(Button.Pressed, "#connect-test")
     @on(OptionList.OptionSelected, "#local-models")

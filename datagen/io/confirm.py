@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import IO
+from typing import TextIO
 
 from rich.console import Console
 from rich.prompt import Confirm
@@ -16,7 +16,7 @@ from datagen.engine.estimate import RunEstimate
 
 
 def long_run_confirmation(
-    yes: bool, console: Console, stdin: IO[str] | None = None
+    yes: bool, console: Console, stdin: TextIO | None = None
 ) -> Callable[[RunEstimate], bool] | None:
     """The `confirm` callback for `write_dataset`, or None where nobody can answer."""
     if yes:

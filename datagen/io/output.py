@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -118,7 +119,7 @@ class AtomicOutputDir:
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool:
+    ) -> Literal[False]:
         tmp, self._tmp = self._tmp, None
         if tmp is None:
             return False
@@ -350,7 +351,7 @@ class TableWriter:
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool:
+    ) -> Literal[False]:
         if exc is None:
             self.close()
         else:

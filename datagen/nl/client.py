@@ -467,7 +467,7 @@ class OpenAIClient:
         from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
         if "text/event-stream" in raw.http_response.headers.get("content-type", ""):
-            return raw.parse()  # type: ignore[no-any-return]
+            return raw.parse()
         body = raw.http_response.read()
         try:
             completion = ChatCompletion.model_validate_json(body)

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_any
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from datagen.dsl import Schema
 from datagen.errors import InputError, LLMError
@@ -240,6 +240,7 @@ class Conversation:
         self._record({"kind": "loaded", "document": document})
         self._restore_loaded(document)
         if self.state == State.READY:
+            assert self.schema is not None  # ready means the schema checked
             self._emit("ready", self._ready_text(), {"tables": _tables(self.schema), "diff": None})
         else:
             problems = self._draft[1] if self._draft else []
@@ -326,7 +327,7 @@ class Conversation:
     def _current(self) -> Propose:
         assert self.document is not None
         return Propose(
-            type="propose", summary=self.summary, assumptions=self.assumptions, schema=self.document
+            type="propose", summary=self.summary, assumptions=self.assumptions, schema_=self.document
         )
 
     def _with_untold(self, text: str) -> str:
@@ -350,7 +351,7 @@ class Conversation:
             ]
         assert self._draft is not None
         draft, problems = self._draft
-        current = Propose(type="propose", summary="the schema as loaded", schema=draft)
+        current = Propose(type="propose", summary="the schema as loaded", schema_=draft)
         note = f"\n\nIt currently has these problems; fix them too:\n{_problem_lines(problems)}"
         return [*self._brief, _assistant(turn_json(current)), _user(instruction + note)]
 
@@ -424,9 +425,9 @@ class Conversation:
                     self._accept(proposal, ev, notes, history)
                     return
                 reply_text = turn_json(proposal)  # as the model sent it; the fixes are listed below
-                problems = [str(p) for p in ev.problems]
-                repeated = bool(history) and set(problems) == set(history[-1])
-                history.append(problems)
+                found = [str(p) for p in ev.problems]
+                repeated = bool(history) and set(found) == set(history[-1])
+                history.append(found)
                 if repeated and changed_approach:
                     break  # a new approach brought the same problems back too: simplify
                 if repeated:
@@ -552,6 +553,7 @@ class Conversation:
     def _accept(self, proposal: Propose, ev: Trial, notes: list[str], history: list[list[str]]) -> None:
         before = self.document
         self.document, self.schema = ev.checked.document, ev.checked.schema
+        assert self.schema is not None  # only a trial that checked is accepted
         self.summary = proposal.summary
         self.assumptions = [*proposal.assumptions, *self._defaults]
         self._draft = None
@@ -653,7 +655,7 @@ class Conversation:
 
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
-            stop=stop_any(self._out_of_requests, self._out_of_time),
+            stop=lambda state: self._out_of_requests(state) or self._out_of_time(state),
             wait=self._wait,
             sleep=self.sleep,
             before_sleep=self._announce_retry,

@@ -273,7 +273,7 @@ def _rows_of_a_fact(doc: dict, node: dict, path: list[PathPart], notes: Notes) -
     """`rows` on a fact with parents is ignored by the engine (its fanout sets the count): turned into
     the fanout that gives about as many rows, or dropped with the count the fanout gives instead."""
     rows = _number(node.get("rows"))
-    parents = node.get("parents")
+    parents: list[Any] = node["parents"]  # a non-empty list: _fix_node checks before calling
     if rows is None or not isinstance(parents[0], str) or any(node.get(k) is not None for k in FACT_BLOCKS):
         return
     parent_rows = expected_rows(doc, parents[0])

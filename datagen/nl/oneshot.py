@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import IO
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -57,7 +57,7 @@ def run_nl(
     resume: Path | None,
     verbose: bool,
     console: Console,
-    stdin: IO[str] | None = None,
+    stdin: TextIO | None = None,
     client: LLM | None = None,
 ) -> int:
     """Talk until a schema is ready (asking the person, or taking defaults with `yes`), then write the
@@ -68,7 +68,7 @@ def run_nl(
     llm = client or OpenAIClient(settings)
     if verbose:  # the model a server was asked for is named from here on
         console.print(styled((f"model: {getattr(llm, 'settings', settings).describe()}", "dim")))
-    options = {
+    options: dict[str, Any] = {
         "on_event": printer,
         "seed": seed,
         "turn_timeout": settings.llm_timeout,
