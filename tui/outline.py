@@ -247,7 +247,9 @@ def _plain_faker(g: g.FakerGen) -> str:
 def _plain_lookup(g: g.LookupGen) -> str:
     table, _, column = g.lookup.from_.partition(".")
     if g.lookup.on is None:
-        return f"the {one_of(table)} it belongs to"
+        if column == "id" or column.endswith("_id"):
+            return f"the {one_of(table)} it belongs to"
+        return f"its {one_of(table)}'s {words(column)}"
     if g.lookup.scoped:
         same = _list([words(k) for k in g.lookup.on])
         return f"a {one_of(table)} with the same {same}, picked at random"
@@ -535,6 +537,8 @@ _TYPES = {
 
 def _table(schema: Schema, n: Node, plain: bool) -> TableOutline:
     walked = walk_columns(n)  # a funnel's or state model's columns: their generators are placeholders
+    if b.credit_source(schema, n.id) is not None:  # an attribution's credit table: it fills all but the key
+        walked = walked | {c.name for c in n.columns[1:]}
     filled = "set by the steps above" if plain else "filled by the walk"
     return TableOutline(
         id=n.id,
