@@ -38,6 +38,22 @@ def _skip(check: str, node: Node, col: Column, why: str) -> Result:
     return Result(check, "structural", node.id, col.name, "skip", f"not checked: {why}", hard=True)
 
 
+def _recomputed(
+    check: str, noun: str, node: Node, col: Column, what: str, wrong: int, n: int, examples: list[Any]
+) -> Result:
+    """The verdict of a derived column recomputed from the data: every row equal, or how many differ."""
+    return _result(
+        check,
+        node,
+        col,
+        wrong == 0,
+        f"{wrong:,} of {n:,} rows differ from the {what}" if wrong else f"all {n:,} rows equal the {what}",
+        examples=examples,
+        details={check: what, "rows": n, "differ": wrong},
+        fix=None if not wrong else f"{noun} holds exactly: {REGENERATE}",
+    )
+
+
 def _rounding(col: Column) -> str:
     """What the column's `decimals` may move the aggregate by, as SQL to add to a tolerance: the value
     is written rounded (an average rating of 4.27 for 4.2667), so the recomputed one is rounded too."""
@@ -134,16 +150,7 @@ def rollup(ctx: Context, node: Node, col: Column) -> Result:
             f"{joined} WHERE {bad}"
         )
     what = f"{args.agg} of {args.from_}" + (f" where {args.where}" if args.where else "")
-    return _result(
-        "rollup",
-        node,
-        col,
-        wrong == 0,
-        f"{wrong:,} of {n:,} rows differ from the {what}" if wrong else f"all {n:,} rows equal the {what}",
-        examples=examples,
-        details={"rollup": what, "rows": n, "differ": int(wrong)},
-        fix=None if not wrong else f"a rollup holds exactly: {REGENERATE}",
-    )
+    return _recomputed("rollup", "a rollup", node, col, what, int(wrong), n, examples)
 
 
 # --- running values -----------------------------------------------------------------------------------
@@ -202,16 +209,7 @@ def running(ctx: Context, node: Node, col: Column) -> Result:
     what = f"running {args.agg} of {args.of} by {args.order_by}" + (
         f" from {args.start}" if args.start else ""
     )
-    return _result(
-        "running",
-        node,
-        col,
-        wrong == 0,
-        f"{wrong:,} of {n:,} rows differ from the {what}" if wrong else f"all {n:,} rows equal the {what}",
-        examples=examples,
-        details={"running": what, "rows": n, "differ": int(wrong)},
-        fix=None if not wrong else f"a running value holds exactly: {REGENERATE}",
-    )
+    return _recomputed("running", "a running value", node, col, what, int(wrong), n, examples)
 
 
 # --- scoped lookups -----------------------------------------------------------------------------------

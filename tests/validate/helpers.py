@@ -20,7 +20,7 @@ from datagen.dsl import CheckResult, check
 from datagen.engine.generate import Options
 from datagen.io.dataset import write_dataset
 from datagen.io.output import table_files
-from datagen.validate import REPORT_SCHEMA, Report, validate
+from datagen.validate import REPORT_SCHEMA, Report, Result, validate
 
 # 2024-01-01 and 2024-12-30 are Mondays: 52 whole weeks.
 WEEKS = {"start": "2024-01-01T00:00:00Z", "end": "2024-12-30T00:00:00Z", "freq": "h"}
@@ -252,3 +252,13 @@ def validated(source: Any, data_dir: Path, **kw: Any) -> Report:
     report = validate(source, data_dir, **kw)
     jsonschema.validate(report.to_dict(), REPORT_SCHEMA)
     return report
+
+
+def mod(transform: str, **args: Any) -> dict[str, Any]:
+    """A modifier as the schema writes it."""
+    return {"transform": transform, "args": args}
+
+
+def results(report: Report, check: str, table: str | None = None) -> list[Result]:
+    """The report's results of one check (on one table)."""
+    return [r for r in report.results if r.check == check and (table is None or r.table == table)]

@@ -20,6 +20,7 @@ from tests.validate.helpers import (
     document,
     failure,
     read,
+    results,
     rewrite,
     seq,
     set_column,
@@ -389,7 +390,7 @@ def test_a_mean_rollup_written_with_decimals_is_the_mean_as_written(tmp_path: Pa
         },
     )
     write(doc, tmp_path / "d")
-    [check] = [r for r in validated(doc, tmp_path / "d").results if r.check == "rollup"]
+    [check] = results(validated(doc, tmp_path / "d"), "rollup")
     assert check.passed, check.message
     rewrite(
         tmp_path / "d",
@@ -400,5 +401,5 @@ def test_a_mean_rollup_written_with_decimals_is_the_mean_as_written(tmp_path: Pa
             [round(v + 0.1, 1) if v is not None else None for v in t.column("avg_rating").to_pylist()],
         ),
     )
-    [check] = [r for r in validated(doc, tmp_path / "d").results if r.check == "rollup"]
+    [check] = results(validated(doc, tmp_path / "d"), "rollup")
     assert not check.passed

@@ -15,20 +15,13 @@ from tests.validate.helpers import (
     col,
     document,
     failure,
+    mod,
     read,
+    results,
     seq,
     validated,
     write,
 )
-
-
-def mod(transform: str, **args: Any) -> dict[str, Any]:
-    return {"transform": transform, "args": args}
-
-
-def results(report, check: str, table: str | None = None) -> list:
-    return [r for r in report.results if r.check == check and (table is None or r.table == table)]
-
 
 # --- a result left open on the connection (bug a) ----------------------------------------------------
 

@@ -16,22 +16,15 @@ from tests.validate.helpers import (
     col,
     document,
     failure,
+    mod,
     read,
+    results,
     rewrite,
     seq,
     set_column,
     validated,
     write,
 )
-
-
-def mod(transform: str, **args: Any) -> dict[str, Any]:
-    return {"transform": transform, "args": args}
-
-
-def results(report, check: str, table: str | None = None) -> list:
-    return [r for r in report.results if r.check == check and (table is None or r.table == table)]
-
 
 # --- decimals and price points (value checks) --------------------------------------------------------
 
