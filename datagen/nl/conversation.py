@@ -415,6 +415,7 @@ class Conversation:
                 history.append([problems])
                 if round_ == 0 and not repairing:
                     self.last_turn.first_try_valid = False
+                    self.last_turn.first_problems = [problems]
             else:
                 if isinstance(reply, Ask):
                     self._ask(reply, base)
@@ -498,6 +499,7 @@ class Conversation:
         ev = try_schema(doc, rows=self.preflight_rows, seed=self.seed)
         if round_ == 0 and judged:
             self.last_turn.first_try_valid = ev.ok
+            self.last_turn.first_problems = [str(p) for p in ev.problems]
         return proposal, doc, notes, ev
 
     def _give_up(self, candidate: tuple[Propose, dict, list[str], Trial] | None, history: list) -> None:

@@ -39,6 +39,7 @@ class TurnStats:
     repairs: int = 0
     proposals: int = 0
     first_try_valid: bool | None = None
+    first_problems: list[str] = field(default_factory=list)  # why the first proposal was refused
     simplified: bool = False
     fixes: int = 0
     questions: int = 0
@@ -57,6 +58,7 @@ class TurnStats:
             "repairs": self.repairs,
             "proposals": self.proposals,
             "first_try_valid": self.first_try_valid,
+            "first_problems": list(self.first_problems),
             "simplified": self.simplified,
             "fixes": self.fixes,
             "questions": self.questions,

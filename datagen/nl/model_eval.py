@@ -38,6 +38,7 @@ class EvalResult:
     domain: str
     ready: bool = False
     first_try_valid: bool = False
+    first_problems: list[str] = field(default_factory=list)  # why the first proposal was refused
     repairs: int = 0
     questions: int = 0
     simplified: bool = False
@@ -45,8 +46,9 @@ class EvalResult:
     requests: int = 0
     tokens: int = 0
     generated: bool = False
+    validated: bool = False  # the data passed validation (what `datagen validate` exits 0 on)
     quality: float | None = None
-    failed_checks: int = 0
+    failed_checks: list[str] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
 
@@ -102,12 +104,14 @@ def run_one(
         elif data_dir is not None:
             outcome = build_with_repair(conv, data_dir, seed=seed, scale=scale)
             result.generated = True
+            result.validated = outcome.quality.passed
             result.quality = outcome.quality.score
-            result.failed_checks = len(outcome.quality.failed_checks)
+            result.failed_checks = list(outcome.quality.failed_checks)
     except DatagenError as exc:
         result.error = exc.message
     judged = [t.first_try_valid for t in conv.turns if t.first_try_valid is not None]
     result.first_try_valid = bool(judged and judged[0])
+    result.first_problems = next((t.first_problems for t in conv.turns if t.first_try_valid is not None), [])
     result.repairs = sum(t.repairs for t in conv.turns)
     result.data_repairs = sum(t.data_repairs for t in conv.turns)
     result.questions = conv.questions_asked
@@ -155,6 +159,7 @@ def summarise(results: list[EvalResult]) -> dict[str, Any]:
         "first_try_valid_rate": sum(r.first_try_valid for r in results) / n,
         "ready_rate": sum(r.ready for r in results) / n,
         "generation_success_rate": sum(r.generated for r in results) / n,
+        "validated_rate": sum(r.validated for r in results) / n,
         "mean_repairs": sum(r.repairs for r in results) / n,
         "data_repairs": sum(r.data_repairs for r in results),
         "mean_questions": sum(r.questions for r in results) / n,

@@ -187,7 +187,7 @@ def run_eval_command(
     quality = "–" if summary["mean_quality"] is None else format(summary["mean_quality"], ".1f")
     line = (
         f"first-try valid {summary['first_try_valid_rate']:.0%}, ready {summary['ready_rate']:.0%}, "
-        f"generated {summary['generation_success_rate']:.0%}, "
+        f"generated {summary['generation_success_rate']:.0%}, validated {summary['validated_rate']:.0%}, "
         f"mean repairs {summary['mean_repairs']:.2f}, mean questions {summary['mean_questions']:.2f}, "
         f"mean quality {quality}; {summary['requests']} requests, {summary['tokens']:,} tokens"
     )

@@ -107,6 +107,7 @@ def test_eval_reports_each_prompt_and_the_rates(tmp_path: Path) -> None:
         "domain": "retail",
         "ready": True,
         "first_try_valid": True,
+        "first_problems": [],
         "repairs": 0,
         "questions": 0,
         "simplified": False,
@@ -114,8 +115,9 @@ def test_eval_reports_each_prompt_and_the_rates(tmp_path: Path) -> None:
         "requests": 1,
         "tokens": 0,
         "generated": True,
+        "validated": True,
         "quality": 100.0,
-        "failed_checks": 0,
+        "failed_checks": [],
         "error": None,
         "seconds": 0,
     }
@@ -123,6 +125,7 @@ def test_eval_reports_each_prompt_and_the_rates(tmp_path: Path) -> None:
     assert by_id["app_usage"]["generated"] and by_id["coffee_chain"]["tokens"] > 0
     summary = report["summary"]
     assert summary["first_try_valid_rate"] == 1.0 and summary["mean_questions"] == 0.5
+    assert summary["validated_rate"] == 1.0
     assert "first-try valid 100%" in result.stdout
 
 

@@ -107,5 +107,7 @@ def test_the_readme_reports_the_offline_evaluation(served: tuple[str, str]) -> N
     prompts = load_eval_set(ROOT / "evals" / f"{name}.yaml")
     results = run_eval(prompts, lambda: OpenAIClient(settings), data_root=None, today=TODAY, turn_timeout=60)
     assert not any(r.simplified for r in results), "no requested behaviour dropped by the simplifier"
+    # what the model got wrong first is reported for every refused first proposal, and only for those
+    assert all(bool(r.first_problems) != r.first_try_valid for r in results if r.ready)
     row = readme_row(name, summarise(results))
     assert row in (ROOT / "README.md").read_text(encoding="utf-8"), row
