@@ -82,7 +82,7 @@ def test_cheatsheet_teaches_every_coherent_world_feature() -> None:
         '"running"',
         '"pick": "random"',
         '"every"',
-        '"constant"',
+        '"count"',
         '"where"',
         '"within"',
         '"snap"',
@@ -151,8 +151,10 @@ def test_few_shot_examples_check_generate_and_validate(shot, tmp_path) -> None:
 
 def test_few_shot_examples_show_the_coherent_world() -> None:
     """The examples carry the idioms a real dataset uses, so the model reaches for them unprompted:
-    money with decimals, a price point, emails built from the name, a life with an end, heavy and
-    light users, a current status from the walk, a total that is the sum of its lines."""
+    money with decimals, a price point, emails built from the name, children inside their parent's
+    life, heavy and light users, a current status from the walk, a total that is the sum of its lines,
+    a scoped lookup, a regular series, a chain that only some parents have, attribution of purchases
+    to the touches before them, segments and a weekly pattern."""
     text = "".join(json.dumps(shot.turn["schema"]) for shot in load_prompts().examples)
     for idiom in (
         '"decimals": 2',
@@ -163,8 +165,12 @@ def test_few_shot_examples_show_the_coherent_world() -> None:
         '"active_in": {"walk"',
         '"state_at": {"walk"',
         '"rollup": {"from": "order_lines.line_total", "agg": "sum"}',
+        '"pick": "random"',
+        '"fanout": {"every"',
+        '"where": "status ==',
+        '"attribution": {"touches"',
         '"segment_behavior"',
-        '"transform": "seasonality"',
+        '"dimension": "dow"',
     ):
         assert idiom in text, idiom
     for shot in load_prompts().examples:
