@@ -93,8 +93,8 @@ IDIOMS = (
         {"walk": "subscription_events", "states": {"active": 1.0}},
     ),
     Idiom(
-        'a current plan/status on the entity (or the state at a sibling fact\'s own time: "at": its '
-        "time column)",
+        'a current plan/status on the entity, or the state at a sibling fact\'s own time ("at": its '
+        "time column); never on the walk's own table, whose state column the walk fills",
         "generator",
         {"state_at": {"walk": "subscription_events", "at": "end"}},
     ),
