@@ -262,7 +262,10 @@ def cheatsheet() -> str:
         "Generator: an object with exactly one of these keys (Distribution: the distribution generator's):",
     ]
     for gen in GENERATORS:
-        out.append(f"- {gen.keyword}: {render_model(gen.model_fields[gen.keyword].annotation)}")
+        args = gen.model_fields[gen.keyword].annotation
+        out.append(
+            f"- {gen.keyword}: {render_model(Distribution) if args is Distribution else render_type(args)}"
+        )
     params = "; ".join(f"{t} {{{', '.join(req + opt)}}}" for t, (req, opt) in DISTRIBUTION_PARAMS.items())
     lengths = ", ".join(f"{d} {n} weights" for d, n in PATTERN_LENGTHS.items())
     functions = _functions()
