@@ -11,7 +11,6 @@ decides. A rule never fires on its own output, so upgrading an upgraded schema c
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -113,8 +112,6 @@ def frequencies(data: Json, issues: IssueList) -> None:
         if not isinstance(value, str):
             return
         new, note = normalise_freq(value)
-        if note is None:
-            new, note = freq_word(value)
         if note is not None:
             obj[key] = new
             issues.note([*path, key], note, code="legacy_freq")
@@ -127,36 +124,6 @@ def frequencies(data: Json, issues: IssueList) -> None:
                 ["nodes", ni, "columns", ci, "generator", "datetime_series"],
             )
         fix(node.get("fanout"), ["nodes", ni, "fanout"], "every")
-
-
-# A unit written as a word; months, quarters and years become the calendar periods that start them.
-_UNITS = {
-    "second": "s",
-    "minute": "min",
-    "hour": "h",
-    "day": "D",
-    "week": "W",
-    "month": "MS",
-    "quarter": "QS",
-    "year": "YS",
-}
-FREQ_WORDS = {
-    **{w: a for unit, a in _UNITS.items() for w in (unit, f"{unit}s", f"{unit}ly")},
-    "daily": "D",
-    "annual": "YS",
-    "annually": "YS",
-}
-_FREQ_WORD = re.compile(r"(\d*)\s*([A-Za-z]+)", re.ASCII)
-
-
-def freq_word(freq: str) -> tuple[str, str | None]:
-    """`Minutes` -> ('min', note), `15 minutes` -> ('15min', note); anything else unchanged, no note."""
-    m = _FREQ_WORD.fullmatch(freq.strip())
-    alias = FREQ_WORDS.get(m.group(2).lower()) if m else None
-    if m is None or alias is None:
-        return freq, None
-    new = f"{m.group(1)}{alias}"
-    return new, f"frequency '{freq}' read as the alias '{new}'"
 
 
 def targets_shape(data: Json, issues: IssueList) -> None:

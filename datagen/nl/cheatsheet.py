@@ -10,6 +10,7 @@ needs each coherent-world feature, each with a fragment the tests validate again
 from __future__ import annotations
 
 import json
+import re
 import types
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -18,10 +19,10 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from datagen.dsl import models as m
-from datagen.dsl.behaviours import BehaviourBlock
+from datagen.dsl.behaviours import BehaviourBlock, TimeSpan
 from datagen.dsl.expressions import FUNCTIONS
 from datagen.dsl.features import BEHAVIOURS, GENERATORS, MODIFIERS, TARGETS, influence_names
-from datagen.dsl.generators import DISTRIBUTION_PARAMS, PATTERN_LENGTHS
+from datagen.dsl.generators import DISTRIBUTION_PARAMS, PATTERN_LENGTHS, Distribution
 
 _SCALARS = {int: "int", float: "number", str: "string", bool: "bool", type(None): "null", Any: "any"}
 _SKIP = {"comment", "schema_"}  # documentation everywhere; `$schema` is for editors
@@ -36,7 +37,10 @@ _NAMED: dict[Any, str] = {
     m.Targets: "Targets",
     **{block: block.__name__ for block in BEHAVIOURS},
     **{target: target.__name__ for target in TARGETS},
+    TimeSpan: "TimeSpan",
 }
+# Written out once, in the generator list (as the `distribution` generator), and named elsewhere.
+_SHARED: dict[Any, str] = {Distribution: "Distribution"}
 _GENERATOR_SET = frozenset(GENERATORS)
 
 
@@ -70,26 +74,27 @@ IDIOMS = (
         {"faker": {"method": "email", "from": "full_name", "unique": True}},
     ),
     Idiom(
-        "entities that churn/cancel/close get a lifetime: every descendant fact falls inside [start, end); "
-        'end comes from the walk\'s terminal state, or "share" + "after" a duration; the end column '
-        "is a nullable datetime_series placeholder; a fanout is then a rate over the life",
+        "entities that churn, cancel or close: a lifetime; its end column (a nullable datetime_series "
+        'placeholder) is set by the walk\'s terminal state, or by "share" + "after" a duration (a clamp '
+        "on its distribution bounds each duration)",
         "lifetime",
         {"start": "signup_at", "end": {"column": "cancelled_at", "walk": "subscription_events"}},
     ),
     Idiom(
-        "heavy and light users: activity on the entity multiplies all its facts' rates (mean 1)",
+        "heavy and light users: activity multiplies all the entity's fact rates; each level is divided by "
+        "the distribution's mean (here 2 × 0.5 = 1), so only its spread matters",
         "activity",
-        {"distribution": {"type": "gamma", "params": {"shape": 2, "scale": 1}}},
+        {"distribution": {"type": "gamma", "params": {"shape": 2, "scale": 0.5}}},
     ),
     Idiom(
-        "usage only in some states (none while paused or after churn): active_in on a fact with a fanout; "
-        "unlisted states weigh 0",
+        "usage only in some states (none while paused or after churn): active_in on a fact with a "
+        "rate fanout; unlisted states weigh 0",
         "active_in",
         {"walk": "subscription_events", "states": {"active": 1.0}},
     ),
     Idiom(
-        'a current plan/status on the entity (or the state at a sibling fact\'s own time: "at": its '
-        "time column)",
+        'a current plan/status on the entity, or the state at a sibling fact\'s own time ("at": its '
+        "time column); never on the walk's own table, whose state column the walk fills",
         "generator",
         {"state_at": {"walk": "subscription_events", "at": "end"}},
     ),
@@ -105,22 +110,22 @@ IDIOMS = (
         {"running": {"of": "signed_amount", "order_by": "booked_at", "start": "accounts.opening_balance"}},
     ),
     Idiom(
-        "a related row of the same scope (a scooter of the trip's city), never an unrelated random row",
+        "a related row of the same scope, not any random one: a scooter of the trip's start city (on: "
+        "this table's column → the looked-up table's)",
         "generator",
-        {"lookup": {"from": "scooters.scooter_id", "on": {"city_id": "city_id"}, "pick": "random"}},
+        {"lookup": {"from": "scooters.scooter_id", "on": {"start_city_id": "city_id"}, "pick": "random"}},
     ),
     Idiom(
-        'a regular series ("every 10 minutes", daily readings): one row per period of the parent\'s '
-        'life; the fact\'s first time column {"datetime_series": {"slot": true}} is the period\'s start',
+        'a regular series ("every 10 minutes", daily readings, monthly bills): a row per period of the '
+        'parent\'s life; {"datetime_series": {"slot": true}} on its first time column is the period start',
         "fanout",
         {"every": "10min"},
     ),
-    Idiom("exactly N children per parent", "fanout", {"distribution": "constant", "count": 3}),
     Idiom(
-        "a chain (offer → sale): a fact whose parent is a fact, children only for matching parents; "
-        "times increase along the chain",
+        "a chain (offer → sale): a fact born from a fact, only for matching parents; the child's first "
+        "time (a datetime_series) comes at or after the parent's",
         "fanout",
-        {"distribution": "constant", "count": 1, "where": "status == 'accepted'"},
+        {"count": 1, "where": "status == 'accepted'"},
     ),
     Idiom(
         "a time inside a related row's window (a claim within its policy)",
@@ -134,8 +139,7 @@ IDIOMS = (
     ),
     Idiom(
         "touches (ads, emails) before a purchase: attribution on the conversions fact (no fanout; its "
-        'first parent also parents the touches); "credit_table": "<new id>" adds each touch\'s credit '
-        "(ground truth)",
+        'first parent also parents the touches); "credit_table": "<new id>" adds each touch\'s credit',
         "attribution",
         {
             "touches": "ad_touches",
@@ -147,7 +151,8 @@ IDIOMS = (
         },
     ),
     Idiom(
-        "a helper other columns read (a delay, a noise factor) kept out of the files",
+        "a helper kept out of the files (a delay, a noise factor, a copied parent value); it may feed "
+        "expressions, running sums, lookups and their on, behaviour blocks",
         "column",
         {
             "name": "delay_hours",
@@ -156,13 +161,6 @@ IDIOMS = (
             "generator": {"distribution": {"type": "exponential", "params": {"scale": 6}}},
         },
     ),
-)
-RULES = (
-    "an inequality joins a row with itself, a parent at any depth or a table it looks up without on; the "
-    "engine makes "
-    "it hold by building one side (a datetime_series, a distribution, an expression; `==` only a copy) "
-    "or check refuses it",
-    "a distribution's clamp draws again inside the bounds; the clamp modifier clips (values pile up)",
 )
 
 
@@ -201,7 +199,7 @@ def render_type(tp: Any) -> str:
         key, value = get_args(tp)
         return f"{{{render_type(key)}: {render_type(value)}}}"
     if isinstance(tp, type) and issubclass(tp, BaseModel):
-        return _NAMED[tp] if tp in _NAMED else render_model(tp)
+        return _NAMED.get(tp) or _SHARED.get(tp) or render_model(tp)
     return getattr(tp, "__name__", str(tp))
 
 
@@ -239,6 +237,19 @@ def _placement(model: Any) -> str:
     return ""
 
 
+def _functions() -> str:
+    """The expression functions, neighbours with the same arguments written once: `floor/ceil(x)`."""
+    runs: list[tuple[str, list[str]]] = []
+    for name, function in FUNCTIONS.items():
+        simple = re.fullmatch(rf"{name}\((.*)\)", function.usage)
+        args = simple.group(1) if simple else None
+        if args is not None and runs and runs[-1][0] == args:
+            runs[-1][1].append(name)
+        else:
+            runs.append((args or "", [name if args is not None else function.usage]))
+    return ", ".join(f"{'/'.join(names)}({args})" if args else names[0] for args, names in runs)
+
+
 def cheatsheet() -> str:
     """Markdown text: every key, generator, modifier, distribution, behaviour block, constraint and
     target the models accept, with types and defaults."""
@@ -246,24 +257,33 @@ def cheatsheet() -> str:
     out.append(f"- Schema (the whole document): {render_model(m.Schema)}")
     for model, name in _NAMED.items():
         out.append(f"- {name}: {_placement(model)}{render_model(model)}")
-    out += ["", "Generator: an object with exactly one of these keys:"]
+    out += [
+        "",
+        "Generator: an object with exactly one of these keys (Distribution: the distribution generator's):",
+    ]
     for gen in GENERATORS:
-        out.append(f"- {gen.keyword}: {render_type(gen.model_fields[gen.keyword].annotation)}")
+        args = gen.model_fields[gen.keyword].annotation
+        out.append(
+            f"- {gen.keyword}: {render_model(Distribution) if args is Distribution else render_type(args)}"
+        )
     params = "; ".join(f"{t} {{{', '.join(req + opt)}}}" for t, (req, opt) in DISTRIBUTION_PARAMS.items())
     lengths = ", ".join(f"{d} {n} weights" for d, n in PATTERN_LENGTHS.items())
-    functions = ", ".join(f.usage for f in FUNCTIONS.values())
+    functions = _functions()
     out += [
         f"- distribution params by type: {params}",
         '- choice weights_kind: "uniform" | "zipf@<alpha>" | "head_tail@{<head_share>,<tail_alpha>}"',
         f"- pattern/seasonality dimensions: {lengths} (dow is Monday first)",
         f"- composite_effect influences: {', '.join(influence_names())}, or the id of an effect table "
         "of the target's table",
-        f"- expression: {functions}; + - * / // % **, comparisons, and/or/not, `a if cond else b`",
+        f"- expression: {functions}; + - * / // % **, text + text, comparisons, and/or/not, "
+        "`a if cond else b`",
+        '- `freq`, `every`: pandas aliases "10min", "h", "D", "W" (Sundays; "W-MON"), "MS", "QS", "YS" '
+        '(month, quarter, year starts; "ME", "QE", "YE" ends), "B" (weekdays), counts as in "2h"; words '
+        'such as "hourly", "monthly", "every 15 minutes" are read as these',
         "",
         'Modifier: {"transform": <name>, "args": {...}}, applied in list order; args by name:',
     ]
     out += [f"- {mod.keyword}: {render_type(mod.model_fields['args'].annotation)}" for mod in MODIFIERS]
     out += ["", "## A coherent world: use these where a real dataset would, unasked", ""]
     out += [f"- {idiom.say}: `{json.dumps(idiom.fragment)}`" for idiom in IDIOMS]
-    out += [f"- {line}" for line in RULES]
     return "\n".join(out) + "\n"

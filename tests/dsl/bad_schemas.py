@@ -290,9 +290,9 @@ CASES: list[BadCase] = [
     case("timeframe_empty", put("timeframe.end", "2024-01-01T00:00:00Z"), "timeframe", "must be before end"),
     case(
         "timeframe_freq_pandas_cannot_parse",
-        put("timeframe.freq", "fortnightly"),
+        put("timeframe.freq", "now and then"),
         "timeframe.freq",
-        "'fortnightly' is not a pandas alias",
+        "'now and then' is not a pandas alias",
         "'h'",
     ),
     case("no_tables", put("nodes", []), "nodes", "at least 1"),
@@ -485,9 +485,9 @@ CASES: list[BadCase] = [
     ),
     case(
         "series_freq_pandas_cannot_parse",
-        put(f"{ORDERS}.columns[2].generator.datetime_series.freq", "1hr"),
+        put(f"{ORDERS}.columns[2].generator.datetime_series.freq", "every other hour"),
         f"{ORDERS}.columns[2].generator.datetime_series.freq",
-        "'1hr' is not a pandas alias",
+        "'every other hour' is not a pandas alias",
     ),
     case(
         "within_unknown_word",

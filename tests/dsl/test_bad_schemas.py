@@ -47,7 +47,7 @@ def test_bad_schema_is_reported_at_its_path(case: BadCase) -> None:
 
 SHAPE_MISTAKES = [
     put("version", "3"),
-    put("timeframe.freq", "fortnightly"),
+    put("timeframe.freq", "now and then"),
     put(f"{CUSTOMERS}.rows", -1),
     put(f"{CUSTOMERS}.columns[1].generator.choice.weights", [1]),
     put(f"{ORDERS}.columns[3].generator.distribution.params.sd", 1),

@@ -242,10 +242,10 @@ def test_state_probabilities_are_scaled_with_a_note() -> None:
     doc = json.loads((prompts_dir() / "fewshot" / "subscription_shop.json").read_text())
     doc = doc["turn"]["schema"]
     states = doc["nodes"][2]["state_transition_model"]["states"]
-    states["active"]["next_states"] = {"paused": 70, "cancelled": 30}
+    states["basic"]["next_states"] = {"premium": 70, "cancelled": 30}
     fixed, notes = apply_fixes(doc)
-    assert fixed["nodes"][2]["state_transition_model"]["states"]["active"]["next_states"] == {
-        "paused": 0.7,
+    assert fixed["nodes"][2]["state_transition_model"]["states"]["basic"]["next_states"] == {
+        "premium": 0.7,
         "cancelled": 0.3,
     }
     assert "probabilities summed to 100" in notes[0]

@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 
 from datagen.cli import app
 from datagen.dsl import check
+from datagen.dsl.behaviours import Activity, distribution_mean
+from datagen.dsl.freq import freq_problem, normalise_freq
 from datagen.dsl.generators import DISTRIBUTION_PARAMS, GENERATOR_MODELS
 from datagen.dsl.modifiers import MODIFIER_NAMES
 from datagen.engine.preflight import preflight
@@ -82,7 +84,7 @@ def test_cheatsheet_teaches_every_coherent_world_feature() -> None:
         '"running"',
         '"pick": "random"',
         '"every"',
-        '"constant"',
+        '"count"',
         '"where"',
         '"within"',
         '"snap"',
@@ -151,8 +153,10 @@ def test_few_shot_examples_check_generate_and_validate(shot, tmp_path) -> None:
 
 def test_few_shot_examples_show_the_coherent_world() -> None:
     """The examples carry the idioms a real dataset uses, so the model reaches for them unprompted:
-    money with decimals, a price point, emails built from the name, a life with an end, heavy and
-    light users, a current status from the walk, a total that is the sum of its lines."""
+    money with decimals, a price point, emails built from the name, children inside their parent's
+    life, heavy and light users, a current status from the walk, a total that is the sum of its lines,
+    a scoped lookup, a regular series, a chain that only some parents have, attribution of purchases
+    to the touches before them, segments and a weekly pattern."""
     text = "".join(json.dumps(shot.turn["schema"]) for shot in load_prompts().examples)
     for idiom in (
         '"decimals": 2',
@@ -163,9 +167,34 @@ def test_few_shot_examples_show_the_coherent_world() -> None:
         '"active_in": {"walk"',
         '"state_at": {"walk"',
         '"rollup": {"from": "order_lines.line_total", "agg": "sum"}',
+        '"pick": "random"',
+        '"fanout": {"every"',
+        '"where": "status ==',
+        '"attribution": {"touches"',
         '"segment_behavior"',
-        '"transform": "seasonality"',
+        '"dimension": "dow"',
     ):
         assert idiom in text, idiom
     for shot in load_prompts().examples:
         assert len(json.dumps(shot.turn)) < 6000, shot.name  # compact: every char is paid on every request
+
+
+def test_every_frequency_the_cheatsheet_names_is_accepted() -> None:
+    """The aliases and words the model is shown for `freq` and `every` all check: a current alias as
+    written, a word read as one."""
+    line = next(ln for ln in cheatsheet().splitlines() if ln.startswith("- `freq`, `every`:"))
+    shown = re.findall(r'"([^"]+)"', line)
+    assert {"10min", "h", "D", "W", "MS", "YS", "hourly", "every 15 minutes"} <= set(shown)
+    for freq in shown:
+        alias, _ = normalise_freq(freq)
+        assert freq_problem(alias) is None, freq
+
+
+def test_the_activity_example_has_the_mean_it_claims() -> None:
+    """The idiom says its level averages 2 × 0.5 = 1; the few-shot example uses the same distribution."""
+    idiom = next(i for i in IDIOMS if i.kind == "activity")
+    activity = Activity.model_validate(idiom.fragment)
+    assert distribution_mean(activity.distribution) == 1 and "2 × 0.5 = 1" in idiom.say
+    shots = [s.turn["schema"] for s in load_prompts().examples]
+    used = [n["activity"] for s in shots for n in s["nodes"] if "activity" in n]
+    assert used and all(Activity.model_validate(a) == activity for a in used)
