@@ -130,3 +130,15 @@ def path_to(schema: Schema, table: str, target: str) -> Path | Ambiguous | None:
 def extended(first: Hop, rest: Path) -> Path:
     """`rest` seen from one step further down: a child's path through its parent."""
     return Path((first, *rest.hops))
+
+
+def first_parent_line(schema: Schema, node: Node) -> list[str]:
+    """The tables a row of `node` descends from through first parents, nearest first: the row it was
+    born from, the row that one was born from, … (an order line: its order, then the order's customer).
+    A segment's value multiplier reaches descendants along this line (docs/schema-language.md §8.1)."""
+    line: list[str] = []
+    here: Node | None = node
+    while here is not None and (up := here.primary_parent) is not None and up not in line and up != node.id:
+        line.append(up)
+        here = schema.node(up)
+    return line

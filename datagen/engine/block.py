@@ -190,6 +190,25 @@ class Block:
                     self._sources[table] = np.minimum(picked, size - 1)
         return self._sources[table]
 
+    def ancestor_rows(self, table: str) -> np.ndarray:
+        """The row of `table` each row of this block refers to as a parent (source_rows), or, for a table
+        further up its line of first parents, the row it descends from: each step up finds a fact row's
+        parent by the fact's offsets (its first row per parent row), so nothing per row is kept."""
+        node = self.table.node
+        if table in (node.parents or []):
+            return self.source_rows(table)
+        name = f"__ancestor__{table}"
+        if name not in self._sources:
+            assert self.parent_rows is not None and node.primary_parent is not None  # a descendant
+            rows, here = self.parent_rows, node.primary_parent
+            while here != table:
+                rows = np.searchsorted(self.store.offsets[here], rows, side="right") - 1
+                up = self.schema.node(here)
+                assert up is not None and up.primary_parent is not None  # `table` is on the line
+                here = up.primary_parent
+            self._sources[name] = rows
+        return self._sources[name]
+
     def related_rows(self, path: Path) -> np.ndarray:
         """The row of the table `path` leads to for each row of the block (-1: none): the first step
         read here, every further one from the row maps of the tables in between

@@ -374,6 +374,29 @@ VALID_FORMS: dict[str, Edit] = {
         ),
     ),
     # §8 behaviour blocks
+    "segment_scales_a_grandchild_and_a_copied_value": chain(
+        append(
+            "nodes",
+            {
+                "id": "lines",
+                "kind": "fact",
+                "pk": "line_id",
+                "parents": ["orders"],
+                "fanout": {"distribution": "poisson", "lambda": 2},
+                "columns": [
+                    col("line_id", "int", {"sequence": {}}),
+                    col("order_id", "int", {"lookup": {"from": "orders.order_id"}}),
+                    col("price", "float", dist("lognormal", mean=3, sigma=0.5)),
+                    col(
+                        "order_amount",
+                        "float",
+                        {"lookup": {"from": "orders.amount", "on": {"order_id": "order_id"}}},
+                    ),
+                ],
+            },
+        ),
+        put(f"{CUSTOMERS}.segment_behavior.applies_to_columns", ["lines.price", "lines.order_amount"]),
+    ),
     "vintage_behavior": put(
         f"{CUSTOMERS}.vintage_behavior",
         {
