@@ -8,7 +8,8 @@ checks, like foreign keys.
 - `running`: each row's running value equals the window aggregate over its parent's rows up to it
   (`ORDER BY order_by NULLS LAST, key`), plus the parent's start.
 - `scoped_lookup`: each picked value belongs to a source row whose `on` keys equal the row's, and no
-  row is left empty while a candidate exists.
+  row is left empty while a candidate exists; a pick from the row's own table must also come before it
+  (a smaller sequence key, or a larger one for a descending sequence).
 
 Sums are compared within 1e-9 of the sum of the magnitudes involved (the engine and DuckDB may add in
 a different order); everything else exactly."""
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from datagen.dsl.base import TIME, split_ref
-from datagen.dsl.generators import LookupGen, RollupGen, RunningGen
+from datagen.dsl.generators import LookupGen, RollupGen, RunningGen, SequenceGen
 from datagen.dsl.models import Column, Node
 from datagen.validate.behaviour import register
 from datagen.validate.context import Context, q
@@ -236,6 +237,12 @@ def scoped_lookup(ctx: Context, node: Node, col: Column) -> Result:
     table, column = source
     on = gen.lookup.on
     keys = " AND ".join(f"s.{q(b)} = t.{q(a)}" for a, b in on.items())
+    scope = " and ".join(f"{node.id}.{a} = {table}.{b}" for a, b in on.items())
+    if table == node.id:  # an earlier row of the same table, by its sequence key (checked)
+        pk = node.column(node.pk or "")
+        assert pk is not None and isinstance(pk.generator, SequenceGen)
+        keys += f" AND s.{q(pk.name)} {'<' if pk.generator.sequence.step > 0 else '>'} t.{q(pk.name)}"
+        scope = f"{scope}, earlier in the table"
     match = f"s.{q(column)} = t.{q(col.name)} AND {keys}"
     if col.type in TIME:
         match = f"CAST(s.{q(column)} AS TIMESTAMPTZ) = CAST(t.{q(col.name)} AS TIMESTAMPTZ) AND {keys}"
@@ -256,7 +263,6 @@ def scoped_lookup(ctx: Context, node: Node, col: Column) -> Result:
         ident = f"{q(node.pk)}, " if node.pk else ""
         cols = ", ".join(q(a) for a in on)
         examples = ctx.examples(f"SELECT {ident}{cols}, {q(col.name)} FROM ({outside})")
-    scope = " and ".join(f"{node.id}.{a} = {table}.{b}" for a, b in on.items())
     problems = []
     if wrong:
         problems.append(f"{wrong:,} of {n:,} rows picked a {table} row outside their scope ({scope})")

@@ -722,7 +722,7 @@ CASES: list[BadCase] = [
         "self-reference must point at the table's primary key",
     ),
     case(
-        "self_reference_with_on",
+        "self_reference_on_without_a_random_pick",
         new_column(
             CUSTOMERS,
             {
@@ -733,7 +733,51 @@ CASES: list[BadCase] = [
             },
         ),
         f"{CUSTOMERS}.columns[5].generator.lookup.on",
-        "self-reference cannot use 'on'",
+        "a random earlier row with the same values",
+        'add "pick": "random"',
+    ),
+    case(
+        "self_reference_on_not_nullable",
+        new_column(
+            CUSTOMERS,
+            {
+                "name": "referrer_id",
+                "type": "int",
+                "generator": {
+                    "lookup": {
+                        "from": "customers.customer_id",
+                        "on": {"country": "country"},
+                        "pick": "random",
+                    }
+                },
+            },
+        ),
+        f"{CUSTOMERS}.columns[5]",
+        '"nullable": true',
+        "the first row of each country has no earlier row",
+    ),
+    case(
+        "self_reference_on_a_hidden_key",
+        chain(
+            put(f"{CUSTOMERS}.columns[1].output", False),
+            new_column(
+                CUSTOMERS,
+                {
+                    "name": "referrer_id",
+                    "type": "int",
+                    "nullable": True,
+                    "generator": {
+                        "lookup": {
+                            "from": "customers.customer_id",
+                            "on": {"country": "country"},
+                            "pick": "random",
+                        }
+                    },
+                },
+            ),
+        ),
+        f"{CUSTOMERS}.columns[5].generator.lookup.on",
+        "'customers.country' is a hidden helper",
     ),
     case(
         "trend_time_reference_unknown",

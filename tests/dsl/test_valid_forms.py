@@ -233,6 +233,15 @@ VALID_FORMS: dict[str, Edit] = {
             "referrer_id", "int", {"lookup": {"from": "customers.customer_id"}}, nullable=True, null_rate=0.3
         ),
     ),
+    "self_reference_on_a_key": append(
+        NEW_CUSTOMER_COLUMN,
+        col(
+            "referrer_id",
+            "int",
+            {"lookup": {"from": "customers.customer_id", "on": {"country": "country"}, "pick": "random"}},
+            nullable=True,
+        ),
+    ),
     "expression_whitelist": put(
         f"{ORDERS}.columns[4].generator.expression.code",
         "where(amount > 100, round(amount * 0.21, 2), max(1, sqrt(abs(amount))))",

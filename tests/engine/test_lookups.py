@@ -177,3 +177,40 @@ def test_self_reference_is_a_tree_of_earlier_rows(key_type: str) -> None:
     assert_near((boss[late] / rows_idx[late]).mean(), 0.5, math.sqrt(1 / 12 / late.sum()))
     if key_type == "int":
         assert t.schema.field("manager_id").type == pa.int64()
+
+
+@pytest.mark.parametrize("key_type", ["int", "string"])
+def test_a_self_reference_on_a_key_picks_an_earlier_row_with_the_same_key(key_type: str) -> None:
+    """A manager in the same department: each row points at a uniformly drawn earlier row whose
+    department equals its own; the first row of each department is a root (null), every other row has
+    a manager. Small blocks: the earlier row is often in an earlier block."""
+    rows = 3000
+    dept = col(
+        "dept", "string", {"choice": {"choices": ["a", "b", "c", "d", "e"], "weights": [5, 4, 3, 2, 1]}}
+    )
+    manager = col(
+        "manager_id",
+        key_type,
+        {"lookup": {"from": "t.id", "on": {"dept": "dept"}, "pick": "random"}},
+        nullable=True,
+    )
+    doc = one_table([dept, manager], rows=rows)
+    doc["nodes"][0]["columns"][0] = key("id", start=10, step=3, type_=key_type)
+    t = generate(doc, block_rows=64)["t"]
+    depts = np.asarray(t.column("dept").to_pylist(), dtype=object)
+    managers = t.column("manager_id").to_pylist()
+    row = np.arange(rows)
+    first_of_dept = np.zeros(rows, dtype=bool)
+    first_of_dept[np.unique(depts, return_index=True)[1]] = True
+    assert [m is None for m in managers] == list(first_of_dept)  # roots: exactly each department's first
+    boss = np.array([-1 if m is None else (int(m) - 10) // 3 for m in managers])
+    assert all(str(10 + 3 * b) == str(m) for m, b in zip(managers, boss, strict=True) if m is not None)
+    has = ~first_of_dept
+    assert (boss[has] < row[has]).all() and (depts[boss[has]] == depts[has]).all()
+    assert (boss[has] // 64 < row[has] // 64).mean() > 0.9  # most managers sit in an earlier block
+    # Uniform among the earlier rows of the department: the picked one's rank / the row's rank ~ U(0, 1).
+    rank = np.zeros(rows, dtype=np.int64)
+    for d in set(depts):
+        rank[depts == d] = np.arange((depts == d).sum())
+    late = has & (rank >= 50)
+    assert_near((rank[boss[late]] / rank[late]).mean(), 0.5, math.sqrt(1 / 12 / late.sum()))

@@ -403,3 +403,47 @@ def test_a_mean_rollup_written_with_decimals_is_the_mean_as_written(tmp_path: Pa
     )
     [check] = results(validated(doc, tmp_path / "d"), "rollup")
     assert not check.passed
+
+
+def staff() -> dict[str, Any]:
+    """Employees whose manager is an earlier employee of the same department (a self-reference on a
+    key); the first of each department has none."""
+    employees = {
+        "id": "employees",
+        "kind": "entity",
+        "pk": "employee_id",
+        "rows": 400,
+        "columns": [
+            seq("employee_id"),
+            col("dept", "string", {"choice": {"choices": ["ops", "eng", "sales"]}}),
+            col(
+                "manager_id",
+                "int",
+                {"lookup": {"from": "employees.employee_id", "on": {"dept": "dept"}, "pick": "random"}},
+                nullable=True,
+            ),
+        ],
+    }
+    return document(employees)
+
+
+def test_a_manager_who_comes_later_or_is_missing_fails(tmp_path: Path) -> None:
+    """The picked row must share the key and come earlier; a row left without one while an earlier
+    row of its department exists fails too."""
+    clean = tmp_path / "clean"
+    write(staff(), clean)
+    (ok,) = results(validated(staff(), clean), "scoped_lookup")
+    assert ok.status == "pass", ok.message
+    employees = read(clean, "employees").to_pandas()
+    later = employees[employees["manager_id"].notna()].index[0]  # a row with a manager
+    dept = employees.loc[later, "dept"]
+    last = employees[employees["dept"] == dept]["employee_id"].iloc[-1]  # same department, later
+    data = copy_data(clean, tmp_path / "later")
+    rewrite(data, "employees", lambda t: changed(t, "manager_id", int(later), lambda _: int(last)))
+    f = fails(data, staff(), "scoped_lookup", "employees", "manager_id")
+    assert f.details["outside"] == 1 and "earlier in the table" in f.message
+    data = copy_data(clean, tmp_path / "missing")
+    rewrite(data, "employees", lambda t: changed(t, "manager_id", int(later), lambda _: None))
+    assert (
+        fails(data, staff(), "scoped_lookup", "employees", "manager_id").details["null_with_candidate"] == 1
+    )
