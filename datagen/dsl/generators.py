@@ -438,9 +438,12 @@ class FakerArgs(Strict):
 class LookupArgs(Strict):
     """`pick` "unique": the one source row whose `on` keys equal this row's (a join on a unique key);
     "random": a random source row among those whose `on` keys equal this row's (a scoped pick), or,
-    without `on`, a random row of the whole table (what a lookup into another table does anyway).
+    without `on`, a random row of the whole table (what a lookup into another table does anyway; from
+    the table the row is born from, a row other than its parent).
     Hint: a manager in the same department is a self-reference with `on` and "pick": "random" (a
-    random earlier row with the same key; nullable: the first of each key has none)."""
+    random earlier row with the same key; nullable: the first of each key has none); a call's callee is
+    {"from": "subscribers.msisdn", "pick": "random"} on calls born from subscribers (another
+    subscriber; without "pick", the caller's own)."""
 
     from_: str = Field(alias="from")
     on: dict[str, str] | None = None
@@ -710,6 +713,18 @@ class LookupGen(GeneratorModel):
         """A random earlier row of its own table with the same `on` values: that row may be in any
         earlier block, so the pick waits until every row of the table is generated."""
         return self.lookup.scoped and self.source is not None and self.source[0] == node.id
+
+    def picks_another_row(self, node: Node) -> bool:
+        """`"pick": "random"` without `on` from the table `node` is born from: a random row of it other
+        than the row's own parent (a callee among subscribers), not the related row, so neither its key
+        nor a copy of its values."""
+        lookup = self.lookup
+        return (
+            lookup.pick == "random"
+            and not lookup.on
+            and self.source is not None
+            and (self.source[0] == node.primary_parent)
+        )
 
     def is_key_into(self, schema: Schema) -> bool:
         """Copies another table's primary key (a foreign key, or a self-reference)."""

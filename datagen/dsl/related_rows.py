@@ -61,13 +61,25 @@ def key_column(schema: Schema, node: Node, to: Node) -> str | None:
         return None
     for col in node.columns:
         gen = col.generator
-        if isinstance(gen, LookupGen) and not gen.lookup.on and gen.source == (to.id, to.pk):
+        if (
+            isinstance(gen, LookupGen)
+            and not gen.lookup.on
+            and gen.source == (to.id, to.pk)
+            and not gen.picks_another_row(node)
+        ):
             return col.name
     for fk in schema.constraints.foreign_keys:
         a, b = split_ref(fk.from_), split_ref(fk.to)
-        if a and b and a[0] == node.id and b == (to.id, to.pk) and node.column(a[1]) is not None:
+        if a and b and a[0] == node.id and b == (to.id, to.pk) and not another_row(node, a[1]):
             return a[1]
     return None
+
+
+def another_row(node: Node, column: str) -> bool:
+    """Whether a column of `node` holds a random row of its parent table other than its parent (so a
+    foreign key on it is not the way to the parent), or is not a column at all."""
+    col = node.column(column)
+    return col is None or (isinstance(col.generator, LookupGen) and col.generator.picks_another_row(node))
 
 
 def direct_relations(schema: Schema, node: Node) -> list[Hop]:

@@ -248,6 +248,19 @@ class Block:
             self._sources[name] = rows
         return self._sources[name]
 
+    def other_rows(self, table: str) -> np.ndarray:
+        """A uniformly drawn row of `table`, the table this block's rows are born from, other than each
+        row's own parent row (-1 where the table has no other row): one per row, shared by every column
+        that picks one, so a callee's id and number come from the same row."""
+        name = f"__other__{table}"
+        if name not in self._sources:
+            size = self.store.rows.get(table, 0)
+            own = self.source_rows(table)
+            drawn = np.floor(self.rng(name).random(self.n) * max(size - 1, 0)).astype(np.int64)
+            other = drawn + (drawn >= own)  # the rows before the parent, then those after it
+            self._sources[name] = other if size > 1 else np.full(self.n, -1, dtype=np.int64)
+        return self._sources[name]
+
     def related_value(self, table: str, column: str) -> np.ndarray:
         """A column of this row (same table) or of the row it refers to in another table."""
         if table == self.node_id:

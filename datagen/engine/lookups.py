@@ -1,6 +1,7 @@
 """`lookup`: values from another table's rows — the parent's (how keys are filled), a joined row
 (`on`: a real join on a unique source key), a random row among those matching `on` (`pick: random`, a
-scoped lookup: a scooter in this trip's city), a random existing row, or an earlier row of the same
+scoped lookup: a scooter in this trip's city), a random existing row (of the table the row is born
+from: one other than its parent, with `pick: random`), or an earlier row of the same
 table (self-reference; with `on`, one with the same key: a manager in the same department)."""
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ def lookup(block: Block, col: Column, gen: LookupGen) -> np.ndarray:
     table, column = gen.source
     if table == block.node_id:
         return _self_reference(block, col, gen.lookup.on)
+    if gen.picks_another_row(block.table.node):
+        return _another(block, col, table, column)
     if gen.lookup.on and gen.lookup.scoped:
         return _pick(block, col, table, column, gen.lookup.on)
     if gen.lookup.on:
@@ -60,6 +63,20 @@ def _pick(block: Block, col: Column, table: str, column: str, on: dict[str, str]
     values = block.store.column(table, column)
     if len(values) == 0:
         return np.full(block.n, None, dtype=object)
+    return null_like(values[np.maximum(rows, 0)], missing)
+
+
+def _another(block: Block, col: Column, table: str, column: str) -> np.ndarray:
+    """Value of `table.column` in a random row of the table the row is born from, other than its own
+    parent (a callee among subscribers; docs/schema-language.md §4.1)."""
+    rows = block.other_rows(table)
+    missing = rows < 0
+    if missing.any() and not col.nullable:
+        raise GenerationError(
+            f"'{table}' has a single row, so a '{block.node_id}' row has no other '{table}' row to pick",
+            hint=f"give '{table}' more rows, or make '{col.name}' \"nullable\": true",
+        )
+    values = block.store.column(table, column)
     return null_like(values[np.maximum(rows, 0)], missing)
 
 

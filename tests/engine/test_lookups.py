@@ -1,6 +1,7 @@
 """Values that come from other rows (docs/schema-language.md §4.1 `lookup`, `choices_ref`): the primary
-parent's row, a real join on `on`, one random row per extra parent shared by every column reading it, and
-self-references that form a tree of earlier rows."""
+parent's row, a real join on `on`, one random row per extra parent shared by every column reading it, a
+random row of the parent table other than the row's own parent, and self-references that form a tree of
+earlier rows (on a key: of earlier rows with the same key)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from datagen.errors import GenerationError
 from tests.engine.conftest import (
     assert_near,
     col,
@@ -214,3 +216,52 @@ def test_a_self_reference_on_a_key_picks_an_earlier_row_with_the_same_key(key_ty
         rank[depts == d] = np.arange((depts == d).sum())
     late = has & (rank >= 50)
     assert_near((rank[boss[late]] / rank[late]).mean(), 0.5, math.sqrt(1 / 12 / late.sum()))
+
+
+# --- a random other row of the parent table --------------------------------------------------------
+
+
+def _calls(subscribers: int, **callee: object) -> dict:
+    """Calls born from subscribers; the callee is a random other subscriber, its id and number read
+    with "pick": "random". The callee's id comes first, so it is not mistaken for the caller's key."""
+    people = entity(
+        "subscriber",
+        [col("number", "string", {"faker": {"method": "msisdn", "unique": True}})],
+        rows=subscribers,
+    )
+    pick = {"pick": "random"}
+    calls = fact(
+        "call",
+        ["subscriber"],
+        [
+            col("callee_id", "int", {"lookup": {"from": "subscriber.id", **pick}}, **callee),
+            col("callee_number", "string", {"lookup": {"from": "subscriber.number", **pick}}, **callee),
+            lookup("caller_number", "subscriber.number", type_="string"),
+        ],
+        fanout={"distribution": "poisson", "lambda": 20},
+    )
+    calls["columns"].insert(1, calls["columns"].pop(2))  # callee_id before subscriber_id
+    return schema(people, calls)
+
+
+def test_a_random_pick_of_the_parent_table_is_another_row_shared_by_its_columns() -> None:
+    """ "pick": "random" without "on" from the table a row is born from: a uniformly drawn row other
+    than its own parent (a callee, never the caller), the same row for every column that picks one."""
+    t = generate(_calls(50), block_rows=256)
+    number = dict(zip(values(t["subscriber"], "id"), values(t["subscriber"], "number"), strict=True))
+    caller, callee = values(t["call"], "subscriber_id"), values(t["call"], "callee_id")
+    assert (callee != caller).all()
+    assert [number[c] for c in callee] == list(values(t["call"], "callee_number"))  # one row per call
+    assert [number[c] for c in caller] == list(values(t["call"], "caller_number"))  # the parent's own
+    # Uniform over the 49 others of each caller: subscriber s is expected (calls not by s) / 49 times.
+    counts = np.bincount(callee, minlength=51)[1:]
+    expected = (len(callee) - np.bincount(caller, minlength=51)[1:]) / 49
+    chi2 = float((((counts - expected) ** 2) / expected).sum())
+    assert_near(chi2, 49.0, math.sqrt(2 * 49.0))
+
+
+def test_a_parent_table_of_one_row_has_no_other_row_to_pick() -> None:
+    nullable = generate(_calls(1, nullable=True))["call"]
+    assert nullable.num_rows > 0 and nullable.column("callee_id").null_count == nullable.num_rows
+    with pytest.raises(GenerationError, match="no other 'subscriber' row to pick"):
+        generate(_calls(1))

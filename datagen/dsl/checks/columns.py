@@ -204,13 +204,12 @@ def _lookup(c: Checker, node: Node, col: Column, gen: g.LookupGen, gpath: Path) 
         _self_reference(c, node, col, gen, src_col, gpath)
         if not args.scoped:
             return
-    if args.pick == "random" and not args.on and src.id == node.primary_parent:
-        c.issues.error(
+    if gen.picks_another_row(node):
+        c.issues.note(
             [*gpath, "pick"],
-            f"'{src.id}' is the parent each '{node.id}' row is born from, so a lookup of it is that "
-            f'row\'s own parent, not a random one; drop "pick" (or, for a random row among some of '
-            f'them, add "on")',
-            code="random_parent",
+            f"'{col.name}' comes from a random '{src.id}' row other than the one each '{node.id}' row is "
+            f'born from (a callee, a referrer); for that parent\'s own value drop "pick"',
+            code="another_parent_row",
         )
     for local, source in (args.on or {}).items():
         local_col = c.column(node, local, [*gpath, "on", local])
