@@ -120,7 +120,11 @@ def _earlier_match(block: Block, col: Column, on: dict[str, str]) -> np.ndarray:
     group = np.asarray(groups.keys.get_indexer(mine), dtype=np.int64)
     found = group >= 0
     g, rows = group[found], block.row_numbers[found]
-    count = np.searchsorted(ranked, g * block.total_rows + rows) - groups.start[g]
+    query = g * block.total_rows + rows
+    by = np.argsort(query, kind="stable")  # sorted queries search an order of magnitude faster
+    position = np.empty_like(query)
+    position[by] = np.searchsorted(ranked, query[by])
+    count = position - groups.start[g]
     offset = np.floor(block.rng(col.name).random(block.n)[found] * count).astype(np.int64)
     out = np.full(block.n, -1, dtype=np.int64)
     out[found] = np.where(count > 0, groups.order[groups.start[g] + np.minimum(offset, count - 1)], -1)
