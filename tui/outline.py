@@ -247,6 +247,8 @@ def _plain_faker(g: g.FakerGen) -> str:
 def _plain_lookup(g: g.LookupGen) -> str:
     table, _, column = g.lookup.from_.partition(".")
     if g.lookup.on is None:
+        if g.lookup.pick == "random":  # a random row (from the parent's table: not its own parent)
+            return f"a random {one_of(table)}'s {words(column)}"
         if column == "id" or column.endswith("_id"):
             return f"the {one_of(table)} it belongs to"
         return f"its {one_of(table)}'s {words(column)}"

@@ -43,7 +43,11 @@ class SegmentEffect(Strict):
 
 
 class SegmentBehavior(BehaviourBlock):
-    # Children of a row in segment s: fanout × fanout_multiplier, listed columns × value_multiplier.
+    """Children of a row in segment s: fanout × fanout_multiplier; listed columns × value_multiplier.
+    Hint: applies_to_columns may name a child's column or one further down the first parents
+    ("order_lines.unit_price" under customers → orders → order_lines: each line takes its customer's
+    multiplier); fanout_multiplier acts on direct children only."""
+
     keyword = "segment_behavior"
     node_kinds = ("entity",)
     influences = ("segment",)

@@ -322,7 +322,13 @@ class _Enforcer:
         col = self.nodes[target[0]].column(target[1])
         assert col is not None
         gen = col.generator
-        copies = isinstance(gen, LookupGen) and not gen.lookup.on and gen.source == source
+        node = self.nodes[target[0]]
+        copies = (
+            isinstance(gen, LookupGen)
+            and not gen.lookup.on
+            and gen.source == source
+            and not gen.picks_another_row(node)
+        )
         if not copies:
             return Refused(
                 f"'{text(target)}' is a lookup of '{gen.args.from_ if isinstance(gen, LookupGen) else '?'}', "
@@ -337,7 +343,13 @@ class _Enforcer:
             col = self.nodes[target[0]].column(target[1])
             assert col is not None
             gen = col.generator
-            if isinstance(gen, LookupGen) and not gen.lookup.on and gen.source == source:
+            node = self.nodes[target[0]]
+            if (
+                isinstance(gen, LookupGen)
+                and not gen.lookup.on
+                and gen.source == source
+                and not gen.picks_another_row(node)
+            ):
                 return Made(target, "copy", None, f"{rule}: {text(target)} copies {text(source)}")
             if (
                 target[0] == source[0]

@@ -2,9 +2,11 @@
 "Deferred columns").
 
 A rollup summarises a table's children, which are generated after the table; a running value needs
-every row of its parent, which may span several blocks. Such columns are *deferred*: their table is
-generated block by block without them, and *finished* later, when what they read is complete. Every
-column that reads a deferred column of its own row (an expression over a rollup) is deferred too.
+every row of its parent, which may span several blocks, and a random earlier row of the same table
+with the same key (a manager in the same department) may be in any earlier block. Such columns are
+*deferred*: their table is generated block by block without them, and *finished* later, when what
+they read is complete. Every column that reads a deferred column of its own row (an expression over a
+rollup) is deferred too.
 
 A table therefore takes one step (`generate`) or two (`generate`, then `finish`). What reads a column
 waits for the step that makes it: the table's `generate` step for an ordinary column, its `finish`
@@ -29,7 +31,7 @@ def deferred_columns(node: Node) -> list[str]:
     """Columns of `node` computed when it is finished, in declared order: deferred generators and every
     column that reads one of them in its own row, directly or through other columns."""
     filled = walk_columns(node)
-    found = {c.name for c in node.columns if c.generator.deferred and c.name not in filled}
+    found = {c.name for c in node.columns if c.generator.deferred_on(node) and c.name not in filled}
     grew = True
     while grew:
         grew = False

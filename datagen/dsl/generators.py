@@ -436,11 +436,17 @@ class FakerArgs(Strict):
 
 
 class LookupArgs(Strict):
+    """`pick` "unique": the one source row whose `on` keys equal this row's (a join on a unique key);
+    "random": a random source row among those whose `on` keys equal this row's (a scoped pick), or,
+    without `on`, a random row of the whole table (what a lookup into another table does anyway; from
+    the table the row is born from, a row other than its parent).
+    Hint: a manager in the same department is a self-reference with `on` and "pick": "random" (a
+    random earlier row with the same key; nullable: the first of each key has none); a call's callee is
+    {"from": "subscribers.msisdn", "pick": "random"} on calls born from subscribers (another
+    subscriber; without "pick", the caller's own)."""
+
     from_: str = Field(alias="from")
     on: dict[str, str] | None = None
-    # `unique`: the one source row whose `on` keys equal this row's (a join on a unique key);
-    # `random`: a random source row among those whose `on` keys equal this row's (a scoped pick), or,
-    # without `on`, a random row of the whole table (what a lookup into another table does anyway).
     pick: Literal["unique", "random"] = "unique"
 
     @property
@@ -573,6 +579,10 @@ class GeneratorModel(Feature):
         children): they order the table's finishing, not its generation."""
         return []
 
+    def deferred_on(self, node: Node) -> bool:
+        """Whether it is computed when `node` is finished (`deferred`; a lookup decides per table)."""
+        return self.deferred
+
 
 class SequenceGen(GeneratorModel):
     column_types = ("int", "string")
@@ -698,6 +708,23 @@ class LookupGen(GeneratorModel):
             return []
         keys = [Read(source[0], key) for key in (self.lookup.on or {}).values()]
         return [Read(*source), *keys]
+
+    def deferred_on(self, node: Node) -> bool:
+        """A random earlier row of its own table with the same `on` values: that row may be in any
+        earlier block, so the pick waits until every row of the table is generated."""
+        return self.lookup.scoped and self.source is not None and self.source[0] == node.id
+
+    def picks_another_row(self, node: Node) -> bool:
+        """`"pick": "random"` without `on` from the table `node` is born from: a random row of it other
+        than the row's own parent (a callee among subscribers), not the related row, so neither its key
+        nor a copy of its values."""
+        lookup = self.lookup
+        return (
+            lookup.pick == "random"
+            and not lookup.on
+            and self.source is not None
+            and (self.source[0] == node.primary_parent)
+        )
 
     def is_key_into(self, schema: Schema) -> bool:
         """Copies another table's primary key (a foreign key, or a self-reference)."""

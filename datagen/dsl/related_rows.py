@@ -61,13 +61,25 @@ def key_column(schema: Schema, node: Node, to: Node) -> str | None:
         return None
     for col in node.columns:
         gen = col.generator
-        if isinstance(gen, LookupGen) and not gen.lookup.on and gen.source == (to.id, to.pk):
+        if (
+            isinstance(gen, LookupGen)
+            and not gen.lookup.on
+            and gen.source == (to.id, to.pk)
+            and not gen.picks_another_row(node)
+        ):
             return col.name
     for fk in schema.constraints.foreign_keys:
         a, b = split_ref(fk.from_), split_ref(fk.to)
-        if a and b and a[0] == node.id and b == (to.id, to.pk) and node.column(a[1]) is not None:
+        if a and b and a[0] == node.id and b == (to.id, to.pk) and not another_row(node, a[1]):
             return a[1]
     return None
+
+
+def another_row(node: Node, column: str) -> bool:
+    """Whether a column of `node` holds a random row of its parent table other than its parent (so a
+    foreign key on it is not the way to the parent), or is not a column at all."""
+    col = node.column(column)
+    return col is None or (isinstance(col.generator, LookupGen) and col.generator.picks_another_row(node))
 
 
 def direct_relations(schema: Schema, node: Node) -> list[Hop]:
@@ -130,3 +142,15 @@ def path_to(schema: Schema, table: str, target: str) -> Path | Ambiguous | None:
 def extended(first: Hop, rest: Path) -> Path:
     """`rest` seen from one step further down: a child's path through its parent."""
     return Path((first, *rest.hops))
+
+
+def first_parent_line(schema: Schema, node: Node) -> list[str]:
+    """The tables a row of `node` descends from through first parents, nearest first: the row it was
+    born from, the row that one was born from, … (an order line: its order, then the order's customer).
+    A segment's value multiplier reaches descendants along this line (docs/schema-language.md §8.1)."""
+    line: list[str] = []
+    here: Node | None = node
+    while here is not None and (up := here.primary_parent) is not None and up not in line and up != node.id:
+        line.append(up)
+        here = schema.node(up)
+    return line

@@ -19,6 +19,7 @@ import numpy as np
 from datagen.dsl.behaviours import BehaviourBlock
 from datagen.dsl.generators import LookupGen
 from datagen.dsl.models import Node
+from datagen.dsl.related_rows import first_parent_line
 
 if TYPE_CHECKING:
     from datagen.engine.block import Block, Store
@@ -58,19 +59,23 @@ class BehaviourEngine(Generic[B]):
     def scale_values(
         self, spec: B, block: Block, parent: Node, ref: str, out: np.ndarray | float | None
     ) -> np.ndarray | float | None:
-        """`out` times this block's multiplier of the values of `ref` (`table.column`) in the block."""
+        """`out` times this block's multiplier of the values of `ref` (`table.column`) in the block;
+        `parent` is a parent of the block's table or a table further up its first parents."""
         return out
 
 
 def value_multiplier(block: Block, column: str) -> np.ndarray | float | None:
     """Product of the multipliers the parents' behaviour blocks put on `table.column`, taken from the
-    parent rows this block's rows belong to (any parent position). Keys are never scaled."""
+    parent rows this block's rows belong to (any parent position), and those of the tables further up
+    its line of first parents (a customer's segment on its orders' lines). Keys are never scaled."""
     node = block.table.node
     if _is_key(block, column):
         return None  # keys are never scaled, whatever a schema lists
     ref = f"{block.node_id}.{column}"
     out: np.ndarray | float | None = None
-    for pid in node.parents or []:
+    parents = node.parents or []
+    further_up = [t for t in first_parent_line(block.schema, node)[1:] if t not in parents]
+    for pid in [*parents, *further_up]:
         parent = block.schema.node(pid)
         assert parent is not None
         for spec in parent.behaviours:

@@ -190,6 +190,25 @@ class Block:
                     self._sources[table] = np.minimum(picked, size - 1)
         return self._sources[table]
 
+    def ancestor_rows(self, table: str) -> np.ndarray:
+        """The row of `table` each row of this block refers to as a parent (source_rows), or, for a table
+        further up its line of first parents, the row it descends from: each step up finds a fact row's
+        parent by the fact's offsets (its first row per parent row), so nothing per row is kept."""
+        node = self.table.node
+        if table in (node.parents or []):
+            return self.source_rows(table)
+        name = f"__ancestor__{table}"
+        if name not in self._sources:
+            assert self.parent_rows is not None and node.primary_parent is not None  # a descendant
+            rows, here = self.parent_rows, node.primary_parent
+            while here != table:
+                rows = np.searchsorted(self.store.offsets[here], rows, side="right") - 1
+                up = self.schema.node(here)
+                assert up is not None and up.primary_parent is not None  # `table` is on the line
+                here = up.primary_parent
+            self._sources[name] = rows
+        return self._sources[name]
+
     def related_rows(self, path: Path) -> np.ndarray:
         """The row of the table `path` leads to for each row of the block (-1: none): the first step
         read here, every further one from the row maps of the tables in between
@@ -227,6 +246,19 @@ class Block:
             rows = np.full(self.n, -1, dtype=np.int64)
             rows[found] = groups.order[groups.start[g] + np.minimum(offset, groups.size[g] - 1)]
             self._sources[name] = rows
+        return self._sources[name]
+
+    def other_rows(self, table: str) -> np.ndarray:
+        """A uniformly drawn row of `table`, the table this block's rows are born from, other than each
+        row's own parent row (-1 where the table has no other row): one per row, shared by every column
+        that picks one, so a callee's id and number come from the same row."""
+        name = f"__other__{table}"
+        if name not in self._sources:
+            size = self.store.rows.get(table, 0)
+            own = self.source_rows(table)
+            drawn = np.floor(self.rng(name).random(self.n) * max(size - 1, 0)).astype(np.int64)
+            other = drawn + (drawn >= own)  # the rows before the parent, then those after it
+            self._sources[name] = other if size > 1 else np.full(self.n, -1, dtype=np.int64)
         return self._sources[name]
 
     def related_value(self, table: str, column: str) -> np.ndarray:

@@ -1,7 +1,8 @@
 """`segment_behavior` (docs/schema-language.md §8.1): children of a row in segment s get fanout ×
 fanout_multiplier and the listed values × value_multiplier, in whichever position the row is their
-parent. Each multiplier is computed once per parent table (by segment), and children gather it by their
-parent row — integers, never labels matched row by row."""
+parent (and rows descended from them through first parents, the values too). Each multiplier is
+computed once per parent table (by segment), and rows gather it by their parent (or ancestor) row —
+integers, never labels matched row by row."""
 
 from __future__ import annotations
 
@@ -57,6 +58,6 @@ class Segments(BehaviourEngine[SegmentBehavior]):
         if ref not in sb.applies_to_columns:
             return out
         per_parent = parent_factors(sb, parent, block.store, "value_multiplier")
-        rows = block.source_rows(parent.id)
+        rows = block.ancestor_rows(parent.id)
         m = np.where(rows >= 0, per_parent[np.maximum(rows, 0)], 1.0) if len(per_parent) else 1.0
         return m if out is None else out * m

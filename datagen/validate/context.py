@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from datagen.dsl.models import Column, Node, Schema
 from datagen.dsl.references import split_ref
+from datagen.dsl.related_rows import another_row
 from datagen.engine.cast import declared_type_of
 from datagen.errors import DatagenError, ValidationError
 from datagen.io.output import METADATA_FILE, table_files
@@ -152,7 +153,8 @@ class Context:
 
     def link(self, child: str, parent: str) -> tuple[str, str] | None:
         """How a child row finds its parent row: a foreign key from child to parent (declared or implied
-        by a lookup into the parent's key), preferring one that targets the parent's primary key."""
+        by a lookup into the parent's key), preferring one that targets the parent's primary key; never
+        one holding a random other row of the parent table (a callee)."""
         pk = self.nodes[parent].pk
         found = []
         for fk in self.schema.constraints.foreign_keys:
@@ -164,6 +166,7 @@ class Context:
                 and b[0] == parent
                 and self.has(child, a[1])
                 and self.has(parent, b[1])
+                and not another_row(self.nodes[child], a[1])
             ):
                 found.append((a[1], b[1]))
         found.sort(key=lambda pair: pair[1] != pk)

@@ -8,7 +8,9 @@ checks, like foreign keys.
 - `running`: each row's running value equals the window aggregate over its parent's rows up to it
   (`ORDER BY order_by NULLS LAST, key`), plus the parent's start.
 - `scoped_lookup`: each picked value belongs to a source row whose `on` keys equal the row's, and no
-  row is left empty while a candidate exists.
+  row is left empty while a candidate exists; a pick from the row's own table must also come before it
+  (a smaller sequence key, or a larger one for a descending sequence), and a random pick from the
+  table the row is born from must be a row other than its parent.
 
 Sums are compared within 1e-9 of the sum of the magnitudes involved (the engine and DuckDB may add in
 a different order); everything else exactly."""
@@ -19,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from datagen.dsl.base import TIME, split_ref
-from datagen.dsl.generators import LookupGen, RollupGen, RunningGen
+from datagen.dsl.generators import LookupGen, RollupGen, RunningGen, SequenceGen
 from datagen.dsl.models import Column, Node
 from datagen.validate.behaviour import register
 from datagen.validate.context import Context, q
@@ -220,7 +222,8 @@ def scoped_lookup_checks(ctx: Context) -> Iterator[Result]:
     for node in ctx.schema.nodes:
         for col in node.columns:
             gen = col.generator
-            if isinstance(gen, LookupGen) and gen.lookup.scoped and ctx.has(node.id, col.name):
+            picks = isinstance(gen, LookupGen) and (gen.lookup.scoped or gen.picks_another_row(node))
+            if picks and ctx.has(node.id, col.name):
                 yield ctx.attempt(
                     "scoped_lookup", "structural", node.id, col.name, scoped_lookup, ctx, node, col, hard=True
                 )
@@ -228,14 +231,28 @@ def scoped_lookup_checks(ctx: Context) -> Iterator[Result]:
 
 def scoped_lookup(ctx: Context, node: Node, col: Column) -> Result:
     gen = col.generator
-    assert isinstance(gen, LookupGen) and gen.lookup.on
+    assert isinstance(gen, LookupGen)
     source = gen.source
     assert source is not None
     if col.modifiers:
         return _skip("scoped_lookup", node, col, "its modifiers change the picked values")
     table, column = source
-    on = gen.lookup.on
+    on = gen.lookup.on or {}
     keys = " AND ".join(f"s.{q(b)} = t.{q(a)}" for a, b in on.items())
+    scope = " and ".join(f"{node.id}.{a} = {table}.{b}" for a, b in on.items())
+    shown = list(on)  # the row's columns an example shows
+    if not on:  # a row of the table it is born from, other than its parent
+        link = ctx.link(node.id, table)
+        if link is None:
+            return _skip("scoped_lookup", node, col, f"no key into {table} to tell its own parent")
+        keys = f"s.{q(link[1])} <> t.{q(link[0])}"
+        scope = f"{table}.{link[1]} <> {node.id}.{link[0]}"
+        shown = [link[0]]
+    if table == node.id:  # an earlier row of the same table, by its sequence key (checked)
+        pk = node.column(node.pk or "")
+        assert pk is not None and isinstance(pk.generator, SequenceGen)
+        keys += f" AND s.{q(pk.name)} {'<' if pk.generator.sequence.step > 0 else '>'} t.{q(pk.name)}"
+        scope = f"{scope}, earlier in the table"
     match = f"s.{q(column)} = t.{q(col.name)} AND {keys}"
     if col.type in TIME:
         match = f"CAST(s.{q(column)} AS TIMESTAMPTZ) = CAST(t.{q(col.name)} AS TIMESTAMPTZ) AND {keys}"
@@ -254,9 +271,8 @@ def scoped_lookup(ctx: Context, node: Node, col: Column) -> Result:
     examples = []
     if wrong:
         ident = f"{q(node.pk)}, " if node.pk else ""
-        cols = ", ".join(q(a) for a in on)
+        cols = ", ".join(q(a) for a in shown)
         examples = ctx.examples(f"SELECT {ident}{cols}, {q(col.name)} FROM ({outside})")
-    scope = " and ".join(f"{node.id}.{a} = {table}.{b}" for a, b in on.items())
     problems = []
     if wrong:
         problems.append(f"{wrong:,} of {n:,} rows picked a {table} row outside their scope ({scope})")

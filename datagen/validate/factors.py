@@ -151,14 +151,27 @@ def outliers_factor(ctx: Context, node: Node, col: Column, i: int, mod: Outliers
 
 
 def segment_factor(
-    ctx: Context, node: Node, parent: Node, sb: SegmentBehavior, model: RowModel
+    ctx: Context, node: Node, line: list[Node], sb: SegmentBehavior, model: RowModel
 ) -> Factor | str:
-    """A parent's segment value multiplier on the rows of `node`, joined by the foreign key."""
-    link = ctx.link(node.id, parent.id)
-    if link is None or not ctx.has(parent.id, sb.segment_column):
-        return f"cannot join {node.id} to {parent.id} to read its segment (no foreign key in the data)"
-    alias = f"s{len(model.joins)}"
-    model.joins.append(f"LEFT JOIN {q(parent.id)} {alias} ON d.{q(link[0])} = {alias}.{q(link[1])}")
+    """The segment value multiplier of `line[-1]` on the rows of `node`, joined by foreign keys up
+    `line` (the parent alone, or the tables up a line of first parents to the ancestor)."""
+    parent, below, alias = line[-1], node, "d"
+    joins = []
+    for up in line:
+        link = ctx.link(below.id, up.id)
+        if link is None:
+            return (
+                f"cannot join {below.id} to {up.id} to read the segment of {parent.id} (no foreign key "
+                "in the data)"
+            )
+        joins.append((up, link))
+        below = up
+    if not ctx.has(parent.id, sb.segment_column):
+        return f"cannot read {parent.id}.{sb.segment_column} (not in the data)"
+    for up, link in joins:
+        name = f"s{len(model.joins)}"
+        model.joins.append(f"LEFT JOIN {q(up.id)} {name} ON {alias}.{q(link[0])} = {name}.{q(link[1])}")
+        alias = name
     seg = f"CAST({alias}.{q(sb.segment_column)} AS VARCHAR)"
     cases = " ".join(
         f"WHEN {seg} = '{name.replace(chr(39), chr(39) * 2)}' THEN {float(b.value_multiplier)!r}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datagen.dsl.base import Role
 from datagen.dsl.models import Column, Node
+from datagen.dsl.related_rows import first_parent_line
 from datagen.validate.context import Context
 from datagen.validate.factors import Factor, RowModel, segment_factor
 from datagen.validate.treatments import treatment
@@ -50,15 +51,23 @@ def row_model(ctx: Context, node: Node, col: Column) -> RowModel:
 
 
 def add_segments(ctx: Context, node: Node, col: Column, model: RowModel) -> None:
-    """Segment value multipliers of parents that list this column (docs/schema-language.md §8.1)."""
+    """Segment value multipliers of parents that list this column, and of tables further up its line of
+    first parents (docs/schema-language.md §8.1)."""
     ref = f"{node.id}.{col.name}"
-    for pid in node.parents or []:
+    parents = node.parents or []
+    line = first_parent_line(ctx.schema, node)
+    for pid in [*parents, *(t for t in line[1:] if t not in parents)]:
         parent = ctx.node(pid)
         sb = parent.segment_behavior
         if sb is None or ref not in sb.applies_to_columns:
             continue
-        found = segment_factor(ctx, node, parent, sb, model)
+        found = segment_factor(ctx, node, [parent] if pid in parents else _up_to(ctx, line, pid), sb, model)
         if isinstance(found, str):
             model.problem = found
             return
         model.factors.append(found)
+
+
+def _up_to(ctx: Context, line: list[str], table: str) -> list[Node]:
+    """The tables of a line of first parents, up to and including `table`."""
+    return [ctx.node(t) for t in line[: line.index(table) + 1]]

@@ -18,6 +18,7 @@ from datagen.validate.recovery import recover_all
 from datagen.validate.recovery.common import Recovered, Skipped
 from datagen.validate.recovery.segments import expected_count
 from tests.behaviours.helpers import checked, connection, example
+from tests.engine.conftest import col, dist, entity, fact, schema
 from tests.validate.helpers import rewrite, validated, write
 
 FAMILIES = {
@@ -189,3 +190,55 @@ def test_time_units_are_the_average_gregorian_ones() -> None:
     assert UNIT_US["day"] == 86_400_000_000 and UNIT_US["week"] == 7 * UNIT_US["day"]
     assert UNIT_US["month"] == 2_629_746_000_000 and UNIT_US["year"] == 31_556_952_000_000
     assert 12 * UNIT_US["month"] == UNIT_US["year"]
+
+
+def _grandchild_scaled() -> dict:
+    """p (segmented) → c → g: the segment of p scales g.v, two tables down its first parents."""
+    p = entity(
+        "p",
+        [col("seg", "string", {"choice": {"choices": ["big", "small", "other"]}})],
+        rows=1500,
+        segment_behavior={
+            "segment_column": "seg",
+            "behaviors": {"big": {"fanout_multiplier": 2.0, "value_multiplier": 3.0},
+                          "small": {"value_multiplier": 0.5}},
+            "applies_to_columns": ["g.v"],
+        },
+    )  # fmt: skip
+    c = fact("c", ["p"], [], fanout={"distribution": "poisson", "lambda": 3})
+    g = fact(
+        "g",
+        ["c"],
+        [dist("v", "lognormal", mean=3.0, sigma=0.3)],
+        fanout={"distribution": "poisson", "lambda": 2},
+    )
+    doc = schema(p, c, g)
+    doc["targets"] = {"composite_effect": [{"table": "g", "metric": "v", "influences": ["segment"]}]}
+    return doc
+
+
+def test_a_grandchilds_segment_value_is_recovered_up_its_first_parents(tmp_path: Path) -> None:
+    """The recovery joins g to c to p by keys: it recovers the declared ratios, and fails where the
+    data does not show the declared multiplier; the composite effect reads the same segment."""
+    doc = _grandchild_scaled()
+    found = [f for f in _recovered(doc) if f.behaviour == "segment_value"]
+    assert {(f.table, f.column) for f in found} == {("g", "v")}
+    assert len(found) == 2 and all(f.ok() for f in found), [str(f) for f in found]
+    declared = copy.deepcopy(doc)
+    _node(declared, "p")["segment_behavior"]["behaviors"]["small"]["value_multiplier"] = 0.8
+    wrong = [f for f in _recovered(doc, declared) if not f.ok()]
+    assert [(f.behaviour, f.stratum) for f in wrong] == [("segment_value", "small / big")]
+    write(doc, tmp_path / "data")
+    effect = next(r for r in validated(doc, tmp_path / "data").results if r.check == "composite_effect")
+    assert effect.status == "pass", effect.message
+    assert effect.details["strata"] == 3
+
+
+def test_a_grandchild_without_a_key_into_the_middle_table_is_skipped_with_the_reason() -> None:
+    doc = _grandchild_scaled()
+    _node(doc, "g")["columns"][1]["output"] = False  # g.c_id: a hidden helper, so g cannot reach c
+    con, schema_ = connection(doc)
+    skipped = [
+        f for f in recover_all(con, schema_) if isinstance(f, Skipped) and f.behaviour == "segment_value"
+    ]
+    assert [f.reason for f in skipped] == ["no key into c"]

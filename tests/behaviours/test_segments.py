@@ -11,7 +11,7 @@ import pytest
 from datagen.dsl import check
 from datagen.dsl.models import Schema
 from datagen.engine.generate import Options, generate_in_memory
-from tests.behaviours.helpers import example, frames
+from tests.behaviours.helpers import checked, example, frames
 from tests.engine.conftest import col, dist, entity, fact, generate, lookup, schema, values
 
 DOC = example("segments")
@@ -111,3 +111,37 @@ def test_a_second_parent_with_segments_still_gives_valid_keys() -> None:
     t = generate(doc)
     assert np.isin(values(t["c"], "b_id"), values(t["b"], "id")).all()
     assert set(values(t["c"], "b_seg")) == {"y"}  # rows of segment x have multiplier 0: never picked
+
+
+def _three_levels(**grandchild: dict) -> dict:
+    """p (segmented) → c (born from p) → g (born from c): the segment scales g's columns."""
+    doc = _segmented(dist("amount", "uniform", low=10.0, high=20.0), [f"g.{name}" for name in grandchild])
+    g = fact("g", ["c"], list(grandchild.values()), fanout={"distribution": "poisson", "lambda": 3})
+    doc["nodes"].append(g)
+    return doc
+
+
+def test_values_of_a_grandchild_take_the_segment_of_the_row_they_descend_from() -> None:
+    """Each g row is scaled by the segment of its c row's p row, across blocks of every table (small
+    blocks), and a value copied from c is scaled like any other; g's own counts do not follow p's
+    segment (a fanout multiplier acts on direct children only)."""
+    doc = _three_levels(
+        v=dist("v", "uniform", low=50.0, high=50.000001),
+        copied=lookup("copied", "c.amount", type_="float", on={"c_id": "id"}),
+    )
+    t = generate_in_memory(checked(doc), Options(seed=3, block_rows=256))
+    seg = pd.Series(values(t["p"], "seg"), index=values(t["p"], "id"))
+    c = pd.DataFrame(
+        {"id": values(t["c"], "id"), "p_id": values(t["c"], "p_id"), "amount": values(t["c"], "amount")}
+    )
+    c["seg"] = seg.reindex(c["p_id"]).to_numpy()
+    g = pd.DataFrame(
+        {"c_id": values(t["g"], "c_id"), "v": values(t["g"], "v"), "copied": values(t["g"], "copied")}
+    )
+    g = g.merge(c, left_on="c_id", right_on="id")
+    factor = g["seg"].map({"big": 3.0, "small": 1.5}).fillna(1.0)
+    assert set(g["seg"]) == {"big", "small", "other"}
+    assert np.allclose(g["v"], 50.0 * factor, rtol=1e-6)
+    assert np.allclose(g["copied"], g["amount"] * factor, rtol=1e-9)
+    per_c = g.groupby("c_id").size().reindex(c["id"], fill_value=0).groupby(c["seg"].to_numpy()).mean()
+    assert per_c["big"] / per_c["small"] == pytest.approx(1.0, abs=0.06)

@@ -48,6 +48,25 @@ EFFECT = {
     },
 }
 with_promos = append("nodes", PROMOS)
+# Lines of an order born from a promotion (their first parent): they descend from customers only
+# through their further parent, orders; inserted after promos.
+LINES_UNDER_PROMOS = {
+    "id": "lines",
+    "kind": "fact",
+    "pk": "line_id",
+    "parents": ["promos", "orders"],
+    "fanout": {"distribution": "poisson", "lambda": 2},
+    "columns": [
+        {"name": "line_id", "type": "int", "generator": {"sequence": {}}},
+        {"name": "promo_id", "type": "int", "generator": {"lookup": {"from": "promos.promo_id"}}},
+        {"name": "order_id", "type": "int", "generator": {"lookup": {"from": "orders.order_id"}}},
+        {
+            "name": "qty",
+            "type": "int",
+            "generator": {"distribution": {"type": "poisson", "params": {"lambda": 2}}},
+        },
+    ],
+}
 STAGES = {
     "stages": [{"stage_name": "cart", "transition_rate": 1.0}, {"stage_name": "paid", "transition_rate": 0.5}]
 }
@@ -703,7 +722,7 @@ CASES: list[BadCase] = [
         "self-reference must point at the table's primary key",
     ),
     case(
-        "self_reference_with_on",
+        "self_reference_on_without_a_random_pick",
         new_column(
             CUSTOMERS,
             {
@@ -714,7 +733,51 @@ CASES: list[BadCase] = [
             },
         ),
         f"{CUSTOMERS}.columns[5].generator.lookup.on",
-        "self-reference cannot use 'on'",
+        "a random earlier row with the same values",
+        'add "pick": "random"',
+    ),
+    case(
+        "self_reference_on_not_nullable",
+        new_column(
+            CUSTOMERS,
+            {
+                "name": "referrer_id",
+                "type": "int",
+                "generator": {
+                    "lookup": {
+                        "from": "customers.customer_id",
+                        "on": {"country": "country"},
+                        "pick": "random",
+                    }
+                },
+            },
+        ),
+        f"{CUSTOMERS}.columns[5]",
+        '"nullable": true',
+        "the first row of each country has no earlier row",
+    ),
+    case(
+        "self_reference_on_a_hidden_key",
+        chain(
+            put(f"{CUSTOMERS}.columns[1].output", False),
+            new_column(
+                CUSTOMERS,
+                {
+                    "name": "referrer_id",
+                    "type": "int",
+                    "nullable": True,
+                    "generator": {
+                        "lookup": {
+                            "from": "customers.customer_id",
+                            "on": {"country": "country"},
+                            "pick": "random",
+                        }
+                    },
+                },
+            ),
+        ),
+        f"{CUSTOMERS}.columns[5].generator.lookup.on",
+        "'customers.country' is a hidden helper",
     ),
     case(
         "trend_time_reference_unknown",
@@ -1425,8 +1488,44 @@ CASES: list[BadCase] = [
         "segment_scales_a_non_child",
         chain(with_promos, put(f"{CUSTOMERS}.segment_behavior.applies_to_columns", ["promos.lift"])),
         f"{CUSTOMERS}.segment_behavior.applies_to_columns[0]",
-        "not in a child table",
+        "not in a table descended from 'customers'",
         "children: orders",
+    ),
+    case(
+        "segment_scales_a_grandchild_through_a_further_parent",
+        chain(
+            with_promos,
+            append("nodes", LINES_UNDER_PROMOS),
+            put(f"{CUSTOMERS}.segment_behavior.applies_to_columns", ["lines.qty"]),
+        ),
+        f"{CUSTOMERS}.segment_behavior.applies_to_columns[0]",
+        "only through a further parent (lines → orders → customers)",
+        "follows first parents (lines → promos)",
+        "make 'orders' the first parent of 'lines'",
+    ),
+    case(
+        "segment_scales_a_scoped_pick",
+        chain(
+            with_promos,
+            new_column(
+                ORDERS,
+                {"name": "country", "type": "string", "generator": {"lookup": {"from": "customers.country"}}},
+            ),
+            new_column(
+                ORDERS,
+                {
+                    "name": "lift",
+                    "type": "float",
+                    "generator": {
+                        "lookup": {"from": "promos.lift", "on": {"country": "country"}, "pick": "random"}
+                    },
+                },
+            ),
+            put(f"{CUSTOMERS}.segment_behavior.applies_to_columns", ["orders.lift"]),
+        ),
+        f"{CUSTOMERS}.segment_behavior.applies_to_columns[0]",
+        "picked from a random matching 'promos.lift' row",
+        "scale a column computed from it",
     ),
     case(
         "segment_name_not_a_value",

@@ -359,9 +359,10 @@ def test_a_scoped_pick_that_can_find_nothing_warns_or_notes() -> None:
     assert not issues(fleet({"distribution": "poisson", "lambda": 3}, nullable=True), "warning")
 
 
-def test_pick_random_without_on_is_a_random_row_and_refused_for_the_parent() -> None:
+def test_pick_random_without_on_is_a_random_row_and_another_one_of_the_parents_table() -> None:
     """Without `on`, "random" says what a lookup into another table does anyway (a random row of it):
-    accepted, and generated as such; for the primary parent it would contradict the row's own parent."""
+    accepted, and generated as such; from the primary parent's table, a row other than the row's own
+    parent, which the checker notes (with how to read the parent's own value instead)."""
     doc = fleet({"distribution": "poisson", "lambda": 3, "min": 1})
     doc["nodes"][3]["columns"][3]["generator"]["lookup"].pop("on")
     assert not issues(doc)
@@ -370,8 +371,10 @@ def test_pick_random_without_on_is_a_random_row_and_refused_for_the_parent() -> 
     scooters = set(tables["scooters"].column("scooter_id").to_pylist())
     picked = tables["trips"].column("scooter_id").to_pylist()
     assert picked and set(picked) <= scooters and len(set(picked)) > 1
-    doc["nodes"][3]["columns"][1]["generator"]["lookup"]["pick"] = "random"  # trips.rider_id: the parent
-    assert any("is the parent each 'trips' row is born from" in m for m in issues(doc)), issues(doc)
+    doc["nodes"][3]["columns"][1]["generator"]["lookup"]["pick"] = "random"  # trips.rider_id: another
+    assert not issues(doc)
+    (note,) = [n.message for n in check(doc).notes if n.code == "another_parent_row"]
+    assert "a random 'riders' row other than the one each 'trips' row is born from" in note
 
 
 def test_pick_random_does_not_need_a_unique_source() -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from datagen.dsl import CheckResult, check
 from datagen.dsl.freq import LEGACY_ALIASES
+from datagen.dsl.related_rows import key_column
 from tests.dsl.bad_schemas import AMOUNT, CUSTOMERS, EFFECT, ORDERS, PROMOS, STAGES, STATES
 from tests.dsl.edits import Edit, append, base_schema, chain, drop, edited, get_at, put
 
@@ -233,6 +234,15 @@ VALID_FORMS: dict[str, Edit] = {
             "referrer_id", "int", {"lookup": {"from": "customers.customer_id"}}, nullable=True, null_rate=0.3
         ),
     ),
+    "self_reference_on_a_key": append(
+        NEW_CUSTOMER_COLUMN,
+        col(
+            "referrer_id",
+            "int",
+            {"lookup": {"from": "customers.customer_id", "on": {"country": "country"}, "pick": "random"}},
+            nullable=True,
+        ),
+    ),
     "expression_whitelist": put(
         f"{ORDERS}.columns[4].generator.expression.code",
         "where(amount > 100, round(amount * 0.21, 2), max(1, sqrt(abs(amount))))",
@@ -374,6 +384,29 @@ VALID_FORMS: dict[str, Edit] = {
         ),
     ),
     # §8 behaviour blocks
+    "segment_scales_a_grandchild_and_a_copied_value": chain(
+        append(
+            "nodes",
+            {
+                "id": "lines",
+                "kind": "fact",
+                "pk": "line_id",
+                "parents": ["orders"],
+                "fanout": {"distribution": "poisson", "lambda": 2},
+                "columns": [
+                    col("line_id", "int", {"sequence": {}}),
+                    col("order_id", "int", {"lookup": {"from": "orders.order_id"}}),
+                    col("price", "float", dist("lognormal", mean=3, sigma=0.5)),
+                    col(
+                        "order_amount",
+                        "float",
+                        {"lookup": {"from": "orders.amount", "on": {"order_id": "order_id"}}},
+                    ),
+                ],
+            },
+        ),
+        put(f"{CUSTOMERS}.segment_behavior.applies_to_columns", ["lines.price", "lines.order_amount"]),
+    ),
     "vintage_behavior": put(
         f"{CUSTOMERS}.vintage_behavior",
         {
@@ -501,6 +534,31 @@ def test_a_join_lookup_is_not_an_implied_foreign_key() -> None:
     )
     fks = [(fk.from_, fk.to) for fk in ok(check(doc)).schema.constraints.foreign_keys]
     assert fks == [("orders.customer_id", "customers.customer_id")]
+
+
+def test_a_random_pick_of_the_parent_table_is_noted_as_another_row_and_not_the_parents_key() -> None:
+    """A referrer among the customers (declared before the order's own key): the checker says what it
+    reads and how to get the parent's own value; the way to the order's customer stays customer_id."""
+    doc = edited(
+        put(
+            f"{ORDERS}.columns",
+            [
+                col("referrer_id", "int", {"lookup": {"from": "customers.customer_id", "pick": "random"}}),
+                *get_at(base_schema(), f"{ORDERS}.columns"),
+            ],
+        )
+    )
+    result = ok(check(doc))
+    (note,) = [n for n in result.notes if n.code == "another_parent_row"]
+    assert note.path == f"{ORDERS}.columns[0].generator.lookup.pick"
+    assert "random 'customers' row other than the one each 'orders' row is born from" in note.message
+    assert 'drop "pick"' in note.message
+    assert result.schema is not None
+    orders, customers = result.schema.node("orders"), result.schema.node("customers")
+    assert orders is not None and customers is not None
+    assert key_column(result.schema, orders, customers) == "customer_id"
+    fks = [(fk.from_, fk.to) for fk in result.schema.constraints.foreign_keys]
+    assert ("orders.referrer_id", "customers.customer_id") in fks  # a customer all the same
 
 
 @pytest.mark.parametrize("alias", sorted(LEGACY_ALIASES))

@@ -1,6 +1,7 @@
 """Values that come from other rows (docs/schema-language.md §4.1 `lookup`, `choices_ref`): the primary
-parent's row, a real join on `on`, one random row per extra parent shared by every column reading it, and
-self-references that form a tree of earlier rows."""
+parent's row, a real join on `on`, one random row per extra parent shared by every column reading it, a
+random row of the parent table other than the row's own parent, and self-references that form a tree of
+earlier rows (on a key: of earlier rows with the same key)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from datagen.errors import GenerationError
 from tests.engine.conftest import (
     assert_near,
     col,
@@ -177,3 +179,89 @@ def test_self_reference_is_a_tree_of_earlier_rows(key_type: str) -> None:
     assert_near((boss[late] / rows_idx[late]).mean(), 0.5, math.sqrt(1 / 12 / late.sum()))
     if key_type == "int":
         assert t.schema.field("manager_id").type == pa.int64()
+
+
+@pytest.mark.parametrize("key_type", ["int", "string"])
+def test_a_self_reference_on_a_key_picks_an_earlier_row_with_the_same_key(key_type: str) -> None:
+    """A manager in the same department: each row points at a uniformly drawn earlier row whose
+    department equals its own; the first row of each department is a root (null), every other row has
+    a manager. Small blocks: the earlier row is often in an earlier block."""
+    rows = 3000
+    dept = col(
+        "dept", "string", {"choice": {"choices": ["a", "b", "c", "d", "e"], "weights": [5, 4, 3, 2, 1]}}
+    )
+    manager = col(
+        "manager_id",
+        key_type,
+        {"lookup": {"from": "t.id", "on": {"dept": "dept"}, "pick": "random"}},
+        nullable=True,
+    )
+    doc = one_table([dept, manager], rows=rows)
+    doc["nodes"][0]["columns"][0] = key("id", start=10, step=3, type_=key_type)
+    t = generate(doc, block_rows=64)["t"]
+    depts = np.asarray(t.column("dept").to_pylist(), dtype=object)
+    managers = t.column("manager_id").to_pylist()
+    row = np.arange(rows)
+    first_of_dept = np.zeros(rows, dtype=bool)
+    first_of_dept[np.unique(depts, return_index=True)[1]] = True
+    assert [m is None for m in managers] == list(first_of_dept)  # roots: exactly each department's first
+    boss = np.array([-1 if m is None else (int(m) - 10) // 3 for m in managers])
+    assert all(str(10 + 3 * b) == str(m) for m, b in zip(managers, boss, strict=True) if m is not None)
+    has = ~first_of_dept
+    assert (boss[has] < row[has]).all() and (depts[boss[has]] == depts[has]).all()
+    assert (boss[has] // 64 < row[has] // 64).mean() > 0.9  # most managers sit in an earlier block
+    # Uniform among the earlier rows of the department: the picked one's rank / the row's rank ~ U(0, 1).
+    rank = np.zeros(rows, dtype=np.int64)
+    for d in set(depts):
+        rank[depts == d] = np.arange((depts == d).sum())
+    late = has & (rank >= 50)
+    assert_near((rank[boss[late]] / rank[late]).mean(), 0.5, math.sqrt(1 / 12 / late.sum()))
+
+
+# --- a random other row of the parent table --------------------------------------------------------
+
+
+def _calls(subscribers: int, **callee: object) -> dict:
+    """Calls born from subscribers; the callee is a random other subscriber, its id and number read
+    with "pick": "random". The callee's id comes first, so it is not mistaken for the caller's key."""
+    people = entity(
+        "subscriber",
+        [col("number", "string", {"faker": {"method": "msisdn", "unique": True}})],
+        rows=subscribers,
+    )
+    pick = {"pick": "random"}
+    calls = fact(
+        "call",
+        ["subscriber"],
+        [
+            col("callee_id", "int", {"lookup": {"from": "subscriber.id", **pick}}, **callee),
+            col("callee_number", "string", {"lookup": {"from": "subscriber.number", **pick}}, **callee),
+            lookup("caller_number", "subscriber.number", type_="string"),
+        ],
+        fanout={"distribution": "poisson", "lambda": 20},
+    )
+    calls["columns"].insert(1, calls["columns"].pop(2))  # callee_id before subscriber_id
+    return schema(people, calls)
+
+
+def test_a_random_pick_of_the_parent_table_is_another_row_shared_by_its_columns() -> None:
+    """ "pick": "random" without "on" from the table a row is born from: a uniformly drawn row other
+    than its own parent (a callee, never the caller), the same row for every column that picks one."""
+    t = generate(_calls(50), block_rows=256)
+    number = dict(zip(values(t["subscriber"], "id"), values(t["subscriber"], "number"), strict=True))
+    caller, callee = values(t["call"], "subscriber_id"), values(t["call"], "callee_id")
+    assert (callee != caller).all()
+    assert [number[c] for c in callee] == list(values(t["call"], "callee_number"))  # one row per call
+    assert [number[c] for c in caller] == list(values(t["call"], "caller_number"))  # the parent's own
+    # Uniform over the 49 others of each caller: subscriber s is expected (calls not by s) / 49 times.
+    counts = np.bincount(callee, minlength=51)[1:]
+    expected = (len(callee) - np.bincount(caller, minlength=51)[1:]) / 49
+    chi2 = float((((counts - expected) ** 2) / expected).sum())
+    assert_near(chi2, 49.0, math.sqrt(2 * 49.0))
+
+
+def test_a_parent_table_of_one_row_has_no_other_row_to_pick() -> None:
+    nullable = generate(_calls(1, nullable=True))["call"]
+    assert nullable.num_rows > 0 and nullable.column("callee_id").null_count == nullable.num_rows
+    with pytest.raises(GenerationError, match="no other 'subscriber' row to pick"):
+        generate(_calls(1))

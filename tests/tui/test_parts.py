@@ -50,6 +50,16 @@ def test_outline_in_plain_words_says_sizes_sources_and_relations_as_sentences() 
     assert relations(schema, plain=True) == ["every order belongs to a real customer"]
 
 
+def test_outline_in_plain_words_tells_a_random_customer_from_the_own_one() -> None:
+    doc = json.loads(json.dumps(SHOP))
+    pick = {"lookup": {"from": "customers.customer_id", "pick": "random"}}
+    doc["nodes"][1]["columns"].append({"name": "gift_for", "type": "int", "generator": pick})
+    orders = outline(check(doc).schema, plain=True)[1]
+    sources = {c.name: c.source for c in orders.columns}
+    assert sources["customer_id"] == "the customer it belongs to"
+    assert sources["gift_for"] == "a random customer's customer id"
+
+
 def test_outline_says_what_modifiers_behaviours_and_targets_do() -> None:
     doc = json.loads(json.dumps(SHOP))
     orders = doc["nodes"][1]

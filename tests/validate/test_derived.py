@@ -403,3 +403,94 @@ def test_a_mean_rollup_written_with_decimals_is_the_mean_as_written(tmp_path: Pa
     )
     [check] = results(validated(doc, tmp_path / "d"), "rollup")
     assert not check.passed
+
+
+def staff() -> dict[str, Any]:
+    """Employees whose manager is an earlier employee of the same department (a self-reference on a
+    key); the first of each department has none."""
+    employees = {
+        "id": "employees",
+        "kind": "entity",
+        "pk": "employee_id",
+        "rows": 400,
+        "columns": [
+            seq("employee_id"),
+            col("dept", "string", {"choice": {"choices": ["ops", "eng", "sales"]}}),
+            col(
+                "manager_id",
+                "int",
+                {"lookup": {"from": "employees.employee_id", "on": {"dept": "dept"}, "pick": "random"}},
+                nullable=True,
+            ),
+        ],
+    }
+    return document(employees)
+
+
+def test_a_manager_who_comes_later_or_is_missing_fails(tmp_path: Path) -> None:
+    """The picked row must share the key and come earlier; a row left without one while an earlier
+    row of its department exists fails too."""
+    clean = tmp_path / "clean"
+    write(staff(), clean)
+    (ok,) = results(validated(staff(), clean), "scoped_lookup")
+    assert ok.status == "pass", ok.message
+    employees = read(clean, "employees").to_pandas()
+    later = employees[employees["manager_id"].notna()].index[0]  # a row with a manager
+    dept = employees.loc[later, "dept"]
+    last = employees[employees["dept"] == dept]["employee_id"].iloc[-1]  # same department, later
+    data = copy_data(clean, tmp_path / "later")
+    rewrite(data, "employees", lambda t: changed(t, "manager_id", int(later), lambda _: int(last)))
+    f = fails(data, staff(), "scoped_lookup", "employees", "manager_id")
+    assert f.details["outside"] == 1 and "earlier in the table" in f.message
+    data = copy_data(clean, tmp_path / "missing")
+    rewrite(data, "employees", lambda t: changed(t, "manager_id", int(later), lambda _: None))
+    assert (
+        fails(data, staff(), "scoped_lookup", "employees", "manager_id").details["null_with_candidate"] == 1
+    )
+
+
+def phone_calls() -> dict[str, Any]:
+    """Calls born from subscribers, each to a random other subscriber; the callee's id comes before the
+    caller's, and the caller's segment sets how many calls it makes."""
+    subscribers = {
+        "id": "subscribers",
+        "kind": "entity",
+        "pk": "subscriber_id",
+        "rows": 600,
+        "columns": [
+            seq("subscriber_id"),
+            col("plan", "string", {"choice": {"choices": ["heavy", "light"]}}),
+        ],
+        "segment_behavior": {"segment_column": "plan", "behaviors": {"heavy": {"fanout_multiplier": 3.0}}},
+    }
+    calls = {
+        "id": "calls",
+        "kind": "fact",
+        "pk": "call_id",
+        "parents": ["subscribers"],
+        "fanout": {"distribution": "poisson", "lambda": 4},
+        "columns": [
+            seq("call_id"),
+            col("callee_id", "int", {"lookup": {"from": "subscribers.subscriber_id", "pick": "random"}}),
+            col("subscriber_id", "int", {"lookup": {"from": "subscribers.subscriber_id"}}),
+        ],
+    }
+    return document(subscribers, calls)
+
+
+def test_a_callee_who_is_the_caller_fails_and_the_caller_stays_the_parent(tmp_path: Path) -> None:
+    """The callee is checked to be another subscriber; the caller's key, not the callee's, links a call
+    to the subscriber it is born from (the segment's fanout is recovered through it)."""
+    clean = tmp_path / "clean"
+    write(phone_calls(), clean)
+    report = validated(phone_calls(), clean)
+    (pick,) = results(report, "scoped_lookup")
+    (fanout,) = results(report, "segment_fanout")
+    assert pick.status == "pass" and pick.column == "callee_id", pick.message
+    assert "subscribers.subscriber_id <> calls.subscriber_id" in pick.message
+    assert fanout.status == "pass", fanout.message
+    data = copy_data(clean, tmp_path / "data")
+    caller = read(data, "calls").column("subscriber_id")[3].as_py()
+    rewrite(data, "calls", lambda t: changed(t, "callee_id", 3, lambda _: caller))
+    f = fails(data, phone_calls(), "scoped_lookup", "calls", "callee_id")
+    assert f.details["outside"] == 1 and f.examples[0]["subscriber_id"] == caller

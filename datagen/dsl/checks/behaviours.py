@@ -24,6 +24,7 @@ from datagen.dsl.generators import ChoiceGen, DatetimeSeriesGen, LookupGen
 from datagen.dsl.issues import did_you_mean
 from datagen.dsl.models import Node
 from datagen.dsl.modifiers import TimeJitter
+from datagen.dsl.related_rows import first_parent_line
 
 if TYPE_CHECKING:
     from datagen.dsl.checks import Checker, Path
@@ -43,29 +44,80 @@ def _children(c: Checker, node: Node) -> list[Node]:
     return [n for n in c.s.nodes if node.id in (n.parents or [])]
 
 
-def _child_column(c: Checker, node: Node, ref: str, path: Path) -> None:
-    """A column a block scales: numeric, in a child table, and not a key."""
+def _child_column(c: Checker, node: Node, ref: str, path: Path, *, descendants: bool = False) -> None:
+    """A column a block scales: numeric, in a child table (`descendants`: or in a table descended from
+    one through first parents), and neither a key nor a value a check must find in another table."""
     child_ids = [n.id for n in _children(c, node)]
     found = c.ref(ref, path, NUMERIC)
-    if found and found[0].id not in child_ids:
-        c.issues.error(
-            path,
-            f"'{ref}' is not in a child table of '{node.id}' (children: {', '.join(child_ids) or 'none'})",
-            code="not_a_child",
+    if not found:
+        return
+    table, col = found
+    gen = col.generator
+    if table.id not in child_ids and not (descendants and node.id in first_parent_line(c.s, table)):
+        children = ", ".join(child_ids) or "none"
+        why = (
+            _not_a_descendant(c, node, table, ref, child_ids)
+            if descendants
+            else f"'{ref}' is not in a child table of '{node.id}' (children: {children})"
         )
-    elif found and (found[1].name == found[0].pk or isinstance(found[1].generator, LookupGen)):
+        c.issues.error(path, why, code="not_a_child")
+    elif col.name == table.pk or (isinstance(gen, LookupGen) and gen.is_key_into(c.s)):
         c.issues.error(
             path,
-            f"'{ref}' is a key (or copied from another table); keys are never scaled",
+            f"'{ref}' is a key (the table's own, or one copied from another table); keys are never scaled",
             code="scaled_key",
         )
-    elif found and found[1].generator.deferred:
+    elif isinstance(gen, LookupGen) and gen.lookup.scoped:
         c.issues.error(
             path,
-            f"'{ref}' is a {found[1].kind}, computed exactly from other rows; scale the column it is "
+            f"'{ref}' is picked from a random matching '{gen.lookup.from_}' row, and must stay one of "
+            "their values; scale a column computed from it instead",
+            code="scaled_pick",
+        )
+    elif gen.deferred:
+        c.issues.error(
+            path,
+            f"'{ref}' is a {col.kind}, computed exactly from other rows; scale the column it is "
             "computed from instead",
             code="scaled_exact",
         )
+
+
+def _not_a_descendant(c: Checker, node: Node, table: Node, ref: str, child_ids: list[str]) -> str:
+    """Why a segment cannot scale `table`: it does not descend from `node`, or only through a further
+    parent (then: the path it takes, the line of first parents the multiplier follows, and the fix)."""
+    children = ", ".join(child_ids) or "none"
+    via = _descent(c, table, node.id)
+    if via is None:
+        return (
+            f"'{ref}' is not in a table descended from '{node.id}' (its children: {children}, the "
+            "tables whose first parent is one of them, and so on)"
+        )
+    line = " → ".join([table.id, *first_parent_line(c.s, table)])
+    step = next(i for i, t in enumerate(via[:-1]) if c.nodes[t].primary_parent != via[i + 1])
+    return (
+        f"'{ref}' descends from '{node.id}' only through a further parent ({' → '.join(via)}), but a "
+        f"segment's value_multiplier follows first parents ({line}); make '{via[step + 1]}' the first "
+        f"parent of '{via[step]}', or scale a column of a child of '{node.id}' (children: {children})"
+    )
+
+
+def _descent(c: Checker, table: Node, ancestor: str) -> list[str] | None:
+    """The shortest chain of parents (any position) from `table` up to `ancestor`, both included."""
+    paths: dict[str, list[str]] = {table.id: [table.id]}
+    frontier = [table.id]
+    while frontier:
+        nxt = []
+        for t in frontier:
+            here = c.nodes.get(t)
+            for up in (here.parents or []) if here is not None else []:
+                if up not in paths:
+                    paths[up] = [*paths[t], up]
+                    nxt.append(up)
+        if ancestor in paths:
+            return paths[ancestor]
+        frontier = nxt
+    return None
 
 
 def _segments(c: Checker, node: Node, sb: SegmentBehavior, path: Path) -> None:
@@ -82,7 +134,7 @@ def _segments(c: Checker, node: Node, sb: SegmentBehavior, path: Path) -> None:
                     code="unknown_segment",
                 )
     for i, ref in enumerate(sb.applies_to_columns):
-        _child_column(c, node, ref, [*path, "applies_to_columns", i])
+        _child_column(c, node, ref, [*path, "applies_to_columns", i], descendants=True)
     scaled = [name for name, b in sb.behaviors.items() if b.value_multiplier != 1]
     if scaled and not sb.applies_to_columns:
         c.issues.warning(

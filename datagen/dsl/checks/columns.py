@@ -202,14 +202,14 @@ def _lookup(c: Checker, node: Node, col: Column, gen: g.LookupGen, gpath: Path) 
         )
     if src is node:
         _self_reference(c, node, col, gen, src_col, gpath)
-        return
-    if args.pick == "random" and not args.on and src.id == node.primary_parent:
-        c.issues.error(
+        if not args.scoped:
+            return
+    if gen.picks_another_row(node):
+        c.issues.note(
             [*gpath, "pick"],
-            f"'{src.id}' is the parent each '{node.id}' row is born from, so a lookup of it is that "
-            f'row\'s own parent, not a random one; drop "pick" (or, for a random row among some of '
-            f'them, add "on")',
-            code="random_parent",
+            f"'{col.name}' comes from a random '{src.id}' row other than the one each '{node.id}' row is "
+            f'born from (a callee, a referrer); for that parent\'s own value drop "pick"',
+            code="another_parent_row",
         )
     for local, source in (args.on or {}).items():
         local_col = c.column(node, local, [*gpath, "on", local])
@@ -221,7 +221,12 @@ def _lookup(c: Checker, node: Node, col: Column, gen: g.LookupGen, gpath: Path) 
                 f"({source_col.type}); values of these types never match",
                 code="type_mismatch",
             )
-        if source_col is not None and not args.scoped and not c.is_unique(src, source_col):
+        if (
+            source_col is not None
+            and not args.scoped
+            and src is not node
+            and not c.is_unique(src, source_col)
+        ):
             c.issues.error(
                 [*gpath, "on", local],
                 f"'{src.id}.{source}' is not unique, so a join on it is ambiguous; join on "
@@ -234,9 +239,16 @@ def _lookup(c: Checker, node: Node, col: Column, gen: g.LookupGen, gpath: Path) 
 
 
 def _self_reference(c: Checker, node: Node, col: Column, gen: g.LookupGen, pk: Column, gpath: Path) -> None:
-    """Each row names an earlier row of its own table, found by its position in a sequence key."""
-    if gen.lookup.on:
-        c.issues.error([*gpath, "on"], "a self-reference cannot use 'on'", code="self_lookup_on")
+    """Each row names an earlier row of its own table, found by its position in a sequence key (with
+    `on`: a random earlier row whose `on` columns equal its own)."""
+    on = gen.lookup.on
+    if on and not gen.lookup.scoped:
+        c.issues.error(
+            [*gpath, "on"],
+            'a self-reference with "on" names a random earlier row with the same values (a manager in '
+            'the same department); add "pick": "random"',
+            code="self_lookup_on",
+        )
     elif node.pk != pk.name:
         c.issues.error(
             [*gpath, "from"],
@@ -252,10 +264,10 @@ def _self_reference(c: Checker, node: Node, col: Column, gen: g.LookupGen, pk: C
             code="self_ref_not_sequence",
         )
     elif not col.nullable:
+        first = f"the first row of each {', '.join(on)}" if on else "the first row"
         c.issues.error(
             [*gpath[:-2]],
-            f"self-reference '{col.name}' needs \"nullable\": true: the first "
-            "row has no earlier row to point at",
+            f"self-reference '{col.name}' needs \"nullable\": true: {first} has no earlier row to point at",
             code="self_ref_not_nullable",
         )
 

@@ -305,13 +305,14 @@ def scoped_lookup(c: Checker, node: Node, col: Column, gen: g.LookupGen, gpath: 
     args = gen.lookup
     source = gen.source
     src = c.nodes.get(source[0]) if source else None
-    if src is None or src.id == node.id or not args.on:
+    if src is None or not args.on:
         return
     what = f"a random pick of a matching '{src.id}' row"
     _written(c, node, list(args.on), [*gpath, "on"], what)
-    _written(c, src, list(args.on.values()), [*gpath, "on"], what)
-    if _always_found(c, node, src, args.on):
-        return
+    theirs = [b for b in args.on.values() if src is not node or b not in args.on]  # each column once
+    _written(c, src, list(theirs), [*gpath, "on"], what)
+    if src is node or _always_found(c, node, src, args.on):
+        return  # a self-reference: the first row of each key has none (a null: checked nullable)
     keys = ", ".join(f"{node.id}.{a} = {src.id}.{b}" for a, b in args.on.items())
     if col.nullable:
         c.issues.note(

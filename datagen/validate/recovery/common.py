@@ -11,6 +11,7 @@ from datagen.dsl.base import split_ref
 from datagen.dsl.behaviours import WalkColumns
 from datagen.dsl.generators import LookupGen
 from datagen.dsl.models import Node, Schema
+from datagen.dsl.related_rows import another_row
 from datagen.validate.context import q
 
 Z = 4.0  # standard errors a recovered value may be from the declared one
@@ -83,7 +84,7 @@ def key_into(schema: Schema, child: Node, parent: Node) -> str | None:
     parent's PK, else a plain lookup into it (a written one: a hidden helper is not in the data)."""
     for fk in schema.constraints.foreign_keys:
         a, b = split_ref(fk.from_), split_ref(fk.to)
-        if a and b and a[0] == child.id and b == (parent.id, parent.pk):
+        if a and b and a[0] == child.id and b == (parent.id, parent.pk) and not another_row(child, a[1]):
             return a[1]
     for col in child.columns:
         gen = col.generator
@@ -92,6 +93,7 @@ def key_into(schema: Schema, child: Node, parent: Node) -> str | None:
             and isinstance(gen, LookupGen)
             and not gen.lookup.on
             and gen.lookup.from_ == f"{parent.id}.{parent.pk}"
+            and not gen.picks_another_row(child)
         ):
             return col.name
     return None

@@ -11,6 +11,7 @@ import numpy as np
 
 from datagen.dsl.base import split_ref
 from datagen.dsl.models import Fanout, Node, Schema
+from datagen.dsl.related_rows import first_parent_line
 from datagen.validate.context import q
 from datagen.validate.recovery.common import (
     MIN_GROUP,
@@ -51,22 +52,55 @@ def recover_segments(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Fin
                     out += _segment_rates(con, schema, parent, child, fk, sb.segment_column, fanout, subject)
                 else:
                     out += _segment_fanout(con, parent, child, fk, sb.segment_column, expect, subject)
-            for ref in sb.applies_to_columns:
-                table, column = split_ref(ref) or ("", "")
-                if table != child.id:
-                    continue
-                subject = f"mean {column} by {parent.id}.{sb.segment_column}"
-                if not written(child, column):
-                    why = f"{column} is a hidden helper, not in the data"
-                    out.append(Skipped("segment_value", child.id, column, subject, why))
-                elif fk is None:
-                    out.append(
-                        Skipped("segment_value", child.id, column, subject, f"no key into {parent.id}")
-                    )
-                else:
-                    expect = _factor(value)
-                    out += _segment_value(con, parent, child, fk, sb.segment_column, column, expect, subject)
+            out += _values(con, schema, parent, child, value)
+        for node in schema.nodes:  # tables further down a child's line of first parents
+            if parent.id not in (node.parents or []) and parent.id in first_parent_line(schema, node):
+                out += _values(con, schema, parent, node, value)
     return out
+
+
+def _values(
+    con: duckdb.DuckDBPyConnection, schema: Schema, parent: Node, node: Node, value: dict[str, float]
+) -> list[Finding]:
+    """Mean of each column of `node` the parent's segment scales, by the segment of the parent row each
+    row belongs to: joined by keys, up the line of first parents when `node` is not a child."""
+    sb = parent.segment_behavior
+    assert sb is not None
+    out: list[Finding] = []
+    for ref in sb.applies_to_columns:
+        table, column = split_ref(ref) or ("", "")
+        if table != node.id:
+            continue
+        subject = f"mean {column} by {parent.id}.{sb.segment_column}"
+        joins, missing = _join_up(schema, node, parent)
+        if not written(node, column):
+            why = f"{column} is a hidden helper, not in the data"
+            out.append(Skipped("segment_value", node.id, column, subject, why))
+        elif joins is None:
+            out.append(Skipped("segment_value", node.id, column, subject, missing))
+        else:
+            expect = _factor(value)
+            out += _segment_value(con, parent, node, joins, sb.segment_column, column, expect, subject)
+    return out
+
+
+def _join_up(schema: Schema, node: Node, parent: Node) -> tuple[str | None, str]:
+    """SQL joining rows of `node` (alias c) to their row of `parent` (alias p): by the key into it for a
+    child (any parent position), else by the key of each table up the line of first parents. None and
+    the missing key when a step has none."""
+    line = [parent] if parent.id in (node.parents or []) else []
+    if not line:
+        names = first_parent_line(schema, node)
+        line = [n for t in names[: names.index(parent.id) + 1] if (n := schema.node(t)) is not None]
+    joins, below, alias = [], node, "c"
+    for i, up in enumerate(line):
+        fk = key_into(schema, below, up)
+        if fk is None or up.pk is None:
+            return None, f"no key into {up.id}" + (f" in {below.id}" if below is not node else "")
+        name = "p" if up is parent else f"a{i}"
+        joins.append(f"JOIN {q(up.id)} {name} ON {alias}.{q(fk)} = {name}.{q(up.pk)}")
+        below, alias = up, name
+    return " ".join(joins), ""
 
 
 def _factor(factors: dict[str, float]) -> Callable[[str], float]:
@@ -177,7 +211,7 @@ def _segment_value(
     con,
     parent: Node,
     child: Node,
-    fk: str,
+    joins: str,
     seg: str,
     column: str,
     expect: Callable[[str], float],
@@ -194,7 +228,7 @@ def _segment_value(
     assert parent.pk is not None  # only parents with a key are read
     rows = con.execute(
         f"""SELECT CAST(p.{q(seg)} AS VARCHAR), count({v}), avg({v}), stddev_samp({v})
-            FROM {q(child.id)} c JOIN {q(parent.id)} p ON c.{q(fk)} = p.{q(parent.pk)}
+            FROM {q(child.id)} c {joins}
             WHERE p.{q(seg)} IS NOT NULL GROUP BY 1 HAVING count({v}) >= {MIN_GROUP}"""
     ).fetchall()
     return _segment_ratios(rows, expect, "segment_value", child.id, column, subject)
