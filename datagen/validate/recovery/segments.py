@@ -21,8 +21,8 @@ from datagen.validate.recovery.common import (
     children,
     key_into,
     ratio_se,
+    unreadable,
     us,
-    written,
 )
 from datagen.validate.recovery.exposure import exposure, lived
 from datagen.validate.recovery.vintage import value_curves_sql
@@ -36,6 +36,7 @@ def recover_segments(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Fin
             continue
         fanout = {s: b.fanout_multiplier for s, b in sb.behaviors.items()}
         value = {s: b.value_multiplier for s, b in sb.behaviors.items()}
+        hidden = unreadable(con, parent, sb.segment_column)
         for child in children(schema, parent):
             fk = key_into(schema, child, parent)
             subject = f"children per {parent.id} row by {sb.segment_column}"
@@ -43,8 +44,8 @@ def recover_segments(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Fin
             counted = child.walk is None and (child.fanout is not None or not born_here)
             if counted and any(f != 1.0 for f in fanout.values()):
                 expect, why = _fanout_expectation(parent, child, fanout, born_here)
-                if fk is None or expect is None:
-                    why = why or f"no key into {parent.id}"
+                if fk is None or expect is None or hidden:
+                    why = why or hidden or f"no key into {parent.id}"
                     out.append(Skipped("segment_fanout", child.id, None, subject, why))
                 elif lived(child, parent):  # a rate over lives of different lengths: per unit of life
                     subject = f"children per {parent.id} row per month of life by {sb.segment_column}"
@@ -56,8 +57,7 @@ def recover_segments(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Fin
                 if table != child.id:
                     continue
                 subject = f"mean {column} by {parent.id}.{sb.segment_column}"
-                if not written(child, column):
-                    why = f"{column} is a hidden helper, not in the data"
+                if why := hidden or unreadable(con, child, column):
                     out.append(Skipped("segment_value", child.id, column, subject, why))
                 elif fk is None:
                     out.append(
