@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from datagen.dsl.generators import StateAtGen
 from datagen.dsl.models import Constraints, Schema
 from datagen.dsl.references import node_reads, split_ref, table_dependencies
 from datagen.engine.generate import Engine, Options, generate_in_memory
@@ -25,11 +26,15 @@ MAX_SCALE = 50.0
 
 def _closure(schema: Schema, tables: tuple[str, ...]) -> set[str]:
     """`tables` and every table they are generated from, including the children their rollups
-    summarise."""
+    summarise and the walks run while they are generated (a `state_at`, an end of life a walk reaches)."""
     deps = table_dependencies(schema)
     for node in schema.nodes:
         for col in node.columns:
             deps[node.id] = deps[node.id] | {r.table for r in col.generator.deferred_reads(node, schema)}
+        walks = {c.generator.state_at.walk for c in node.columns if isinstance(c.generator, StateAtGen)}
+        walks |= {node.lifetime.end_walk} if node.lifetime is not None and node.lifetime.end_walk else set()
+        walks |= {node.active_in.walk} if node.active_in is not None else set()
+        deps[node.id] = deps[node.id] | walks
     keep, todo = set(), list(tables)
     while todo:
         t = todo.pop()
