@@ -37,7 +37,8 @@ from datagen.validate.reference import sub_schema
 from datagen.validate.results import Result
 
 CHECK = "hidden_helpers"
-ROW = "__row"  # the regenerated row's position, to join it to the data's
+ROW = "__row"  # a row's position in its table
+DIFFERS = "__differs"  # whether a data row and the regenerated row beside it differ
 VIRTUAL = ("file_index", "file_row_number")  # DuckDB's columns that number the data's rows
 
 
@@ -141,31 +142,31 @@ def _regenerate(ctx: Context, tables: set[str], options: Options, folder: Path) 
 
 
 def _lend(ctx: Context, table: str, hidden: list[str], path: Path, at: str) -> Result:
-    """Compare the regenerated table at `path` with the data row for row; when they match, the view
-    becomes the data's own rows with the hidden helpers beside them (a Parquet copy in the spill, so
-    checks read it as fast as the files)."""
+    """Pair the data's rows with the regenerated ones at `path` in order, into a Parquet copy in the
+    spill that holds the data's own columns, the hidden helpers and whether the pair differs (in
+    position or in a written column). When no pair does, that copy becomes the table's view."""
     node = ctx.node(table)
     what = f"'{table}' regenerated at {at}"
     clash = [c for c in VIRTUAL if c in node.column_names]
     if clash:
         return _unlent(ctx, table, f"its column {clash[0]} hides how its files number their rows")
     data, regen = _numbered(ctx, table), f"read_parquet({sql_text(str(path))})"
-    pairs = f"FROM ({data}) d FULL JOIN {regen} g ON d.{ROW} = g.{ROW}"
-    unmatched = f"d.{ROW} IS NULL OR g.{ROW} IS NULL"
     written = [c for c in node.output_column_names if ctx.has(table, c)]
     differs = {c: f"d.{q(c)} IS DISTINCT FROM g.{q(c)}" for c in written}
-    conditions = [" OR ".join([unmatched, *differs.values()]), unmatched, *differs.values()]
-    counts = ctx.one(f"SELECT {', '.join(f'count(*) FILTER (WHERE {c})' for c in conditions)} {pairs}")
+    in_files = "".join(f", {q(c)}" for c in hidden if ctx.has(table, c))  # extra columns, reported apart
+    copy = path.with_name(f"{table}.lent.parquet")
+    lent = sql_text(str(copy))
+    ctx.con.execute(
+        f"COPY (SELECT d.* EXCLUDE ({ROW}{in_files}), {', '.join(f'g.{q(c)}' for c in hidden)}, "
+        f"{' OR '.join([f'd.{ROW} IS DISTINCT FROM g.{ROW}', *differs.values()])} AS {DIFFERS} "
+        f"FROM ({data}) d POSITIONAL JOIN {regen} g) TO {lent} (FORMAT parquet)"
+    )
+    (bad,) = ctx.one(f"SELECT count(*) FILTER (WHERE {DIFFERS}) FROM read_parquet({lent})")
     n = ctx.rows[table]
-    if counts[0] == 0:
-        in_files = ", ".join(q(c) for c in hidden if ctx.has(table, c))  # extra columns, reported apart
-        lent = sql_text(str(path.with_name(f"{table}.lent.parquet")))
+    if not bad:
         ctx.con.execute(
-            f"COPY (SELECT d.* EXCLUDE ({ROW}{', ' + in_files if in_files else ''}), "
-            f"{', '.join(f'g.{q(c)}' for c in hidden)} FROM ({data}) d JOIN {regen} g ON d.{ROW} = g.{ROW}) "
-            f"TO {lent} (FORMAT parquet)"
+            f"CREATE OR REPLACE VIEW {q(table)} AS SELECT * EXCLUDE ({DIFFERS}) FROM read_parquet({lent})"
         )
-        ctx.con.execute(f"CREATE OR REPLACE VIEW {q(table)} AS SELECT * FROM read_parquet({lent})")
         ctx.lent[table] = set(hidden)
         return Result(
             CHECK,
@@ -178,11 +179,19 @@ def _lend(ctx: Context, table: str, hidden: list[str], path: Path, at: str) -> R
             hard=True,
             details={"hidden": hidden, "rows": n},
         )
-    differing = {c: int(k) for c, k in zip(written, counts[2:], strict=True) if k}
+    copy.unlink()
+    # what differs, by row number (only now: a join is slower than the pairing in order)
+    pairs = f"FROM ({data}) d FULL JOIN {regen} g ON d.{ROW} = g.{ROW}"
+    unmatched = f"d.{ROW} IS NULL OR g.{ROW} IS NULL"
+    counts = ctx.one(
+        f"SELECT {', '.join(f'count(*) FILTER (WHERE {c})' for c in [unmatched, *differs.values()])} {pairs}"
+    )
+    differing = {c: int(k) for c, k in zip(written, counts[1:], strict=True) if k}
     parts = [f"{c} differs in {k:,} of {n:,} rows" for c, k in differing.items()]
-    if counts[1]:
+    if counts[0]:
         parts.insert(0, f"{n:,} rows in the files, {pq.ParquetFile(path).metadata.num_rows:,} regenerated")
-    result = _unlent(ctx, table, f"{what} does not match the files ({'; '.join(parts)})")
+    why = "; ".join(parts) or "its rows could not be paired in order"
+    result = _unlent(ctx, table, f"{what} does not match the files ({why})")
     shown = list(differing)[:3]
     if shown:
         values = ", ".join(f"d.{q(c)} AS {q(c)}, g.{q(c)} AS {q(c + ' regenerated')}" for c in shown)

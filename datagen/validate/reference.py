@@ -106,6 +106,7 @@ def reference_values(
     assert col is not None  # references are asked for declared columns
     col.modifiers = [m for i, m in enumerate(col.modifiers) if i not in drop]
     col.nullable, col.null_rate = False, 0.0
+    col.output = True  # a hidden helper's reference too (its values are lent, hidden.py)
     if drop_segment:
         ref = f"{table}.{column}"
         for n in sub.nodes:

@@ -57,7 +57,7 @@ def seasonality_checks(ctx: Context) -> Iterator[Result]:
     for node in ctx.schema.nodes:
         filled = walk_columns(node)
         for col in node.columns:
-            if not ctx.has(node.id, col.name) or col.name in filled:
+            if not ctx.readable(node.id, col.name) or col.name in filled:
                 continue
             if isinstance(col.generator, DatetimeSeriesGen) and col.type in ("datetime", "date"):
                 dims = _time_dimensions(ctx, node, col)

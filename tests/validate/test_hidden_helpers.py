@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from datagen.dsl import check
@@ -299,9 +300,7 @@ def test_a_swapped_pick_on_a_hidden_key_is_caught(
     data = copy_data(clean_delivery[0], tmp_path / "d")
     rewrite(data, "order_lines", swap_first_pick(clean_delivery[0]))
     report = validated(delivery(), data)
-    assert (
-        "menu_item_id differs in 1 of" in failure(report, "hidden_helpers", "order_lines", None)["message"]
-    )
+    assert "menu_item_id differs in 1 of" in failure(report, "hidden_helpers", "order_lines", None)["message"]
     [pick] = results(report, "scoped_lookup", "order_lines")
     assert pick.status == "skip" and "'order_lines.restaurant_id' is a hidden helper" in pick.message
 
@@ -341,3 +340,62 @@ def test_edited_segment_rows_leave_their_checks_unverified(tmp_path: Path) -> No
     assert {"rows", "segment_fanout", "segment_value"} <= set(unverified)
     assert "does not match the files" in unverified["rows"]
     assert all("tier" in m and "hidden_helpers check" in m for c, m in unverified.items() if c != "rows")
+
+
+# --- modifiers of a hidden helper ---------------------------------------------------------------------
+
+
+def test_the_modifiers_of_a_hidden_helper_are_checked_on_it(tmp_path: Path) -> None:
+    """A hidden base with a daily pattern and outliers, written only through an expression: its
+    modifiers are recovered from it, regenerated."""
+    visits = {
+        "id": "visits",
+        "kind": "entity",
+        "pk": "visit_id",
+        "rows": 20_000,
+        "columns": [
+            seq("visit_id"),
+            col("at", "datetime", {"datetime_series": {"within": "timeframe", "freq": "h"}}),
+            col(
+                "base",
+                "float",
+                {"distribution": {"type": "lognormal", "params": {"mean": 3, "sigma": 0.3}}},
+                output=False,
+                modifiers=[
+                    {
+                        "transform": "seasonality",
+                        "args": {"dimension": "hour", "weights": [1] * 12 + [2] * 12},
+                    },
+                    {"transform": "outliers", "args": {"rate": 0.02, "mode": "spike"}},
+                ],
+            ),
+            col("spend", "float", {"expression": {"code": "base * 1.1"}}, decimals=2),
+        ],
+    }
+    report = clean(document(visits), tmp_path / "d")
+    assert {
+        ("hidden_helpers", "visits", None),
+        ("seasonality", "visits", "base"),
+        ("outliers", "visits", "base"),
+    } <= passed(report)
+
+
+# --- the data's rows in several files -----------------------------------------------------------------
+
+
+def test_a_table_in_parts_is_paired_row_for_row(clean_fleet: tuple[Path, Report], tmp_path: Path) -> None:
+    """Rows are numbered across the files of a table (as `datagen generate` writes a big one), so the
+    n-th row of the second part meets the n-th regenerated row after the first part's."""
+    data = copy_data(clean_fleet[0], tmp_path / "d")
+    pings = read(data, "pings")
+    (data / "pings.parquet").unlink()
+    (data / "pings").mkdir()
+    half = pings.num_rows // 2
+    pq.write_table(pings.slice(0, half), data / "pings" / "part-00000.parquet", row_group_size=97)
+    pq.write_table(pings.slice(half), data / "pings" / "part-00001.parquet", row_group_size=97)
+    report = validated(fleet(), data)
+    assert report.score == 100 and ("running", "pings", "lat") in passed(report)
+    swapped = pa.concat_tables([pings.slice(half), pings.slice(0, half)])  # the same rows, out of order
+    pq.write_table(swapped.slice(0, half), data / "pings" / "part-00000.parquet")
+    pq.write_table(swapped.slice(half), data / "pings" / "part-00001.parquet")
+    assert "differs in" in failure(validated(fleet(), data), "hidden_helpers", "pings", None)["message"]
