@@ -5,13 +5,14 @@ A hidden helper is generated and read but never written, yet the validator recom
 a running sum of a hidden step, a scoped pick on a hidden key, the children of a hidden segment, an
 effect's hidden strength. So each table holding such a helper is regenerated once per validation with
 the engine, at the data's own seed, scale and block size, pruned to the tables it is generated from,
-chunk by chunk into Parquet beside DuckDB's spill. Its written columns are then compared with the
-data's row for row (the n-th row of its files with the n-th regenerated row). A table that matches
-lends its hidden columns: its view joins them to the data's own rows by position, so every check reads
-them as columns of the data while the written columns still come from the files. A table that does not
-match (its files were edited, or it was generated with another seed, scale or schema) fails the
-`hidden_helpers` check with the rows that differ, and each check that needed its helpers is skipped
-with that reason: nothing is judged on values nobody can vouch for.
+chunk by chunk into Parquet beside DuckDB's spill. The data's rows and the regenerated ones are then
+paired in order (the n-th row of its files with the n-th regenerated row, each pair checked to hold the
+same position and the same written values) into one copy: the data's own columns with the hidden
+helpers beside them. A table whose every pair agrees lends its helpers: its view becomes that copy, so
+every check reads them as columns of the data while the written values still come from the files. A
+table that does not match (its files were edited, or it was generated with another seed, scale or
+schema) fails the `hidden_helpers` check with the columns and rows that differ, and each check that
+needed its helpers is skipped with that reason: nothing is judged on values nobody can vouch for.
 
 The regenerated helpers are the inputs of an expectation (the steps a running sum adds up), not what is
 under test: the written values that depend on them are still checked against them."""
@@ -29,7 +30,7 @@ import pyarrow.parquet as pq
 
 from datagen.dsl.generators import ExpressionGen, FakerGen
 from datagen.dsl.models import Schema
-from datagen.dsl.references import node_reads, walk_columns
+from datagen.dsl.references import node_reads, split_ref, walk_columns
 from datagen.engine.generate import Engine, Options
 from datagen.errors import DatagenError
 from datagen.validate.context import Context, q, sql_text
@@ -62,20 +63,15 @@ def hidden_inputs(schema: Schema) -> dict[str, set[str]]:
             if col.modifiers:
                 read.add((node.id, col.name))
         if node.segment_behavior is not None:
-            read |= {_pair(r) for r in node.segment_behavior.applies_to_columns}
+            read |= {p for r in node.segment_behavior.applies_to_columns if (p := split_ref(r))}
         if node.vintage_behavior is not None:
-            read |= {_pair(r) for r in node.vintage_behavior.value_columns}
+            read |= {p for r in node.vintage_behavior.value_columns if (p := split_ref(r))}
     out: dict[str, set[str]] = {}
     for node in schema.nodes:
         for col in node.columns:
             if not col.output and (node.id, col.name) in read:
                 out.setdefault(node.id, set()).add(col.name)
     return out
-
-
-def _pair(ref: str) -> tuple[str, str]:
-    table, _, column = ref.partition(".")
-    return table, column
 
 
 def lend_hidden(ctx: Context) -> list[Result]:
