@@ -70,6 +70,10 @@ VALIDATOR_MAY_USE_ENGINE = {
     # reference samples: the engine makes a column without the part under test; the validator applies
     # the declared part itself (reference.py's docstring), and seeds apart from the data's streams
     "datagen.validate.reference": {"datagen.engine.generate", "datagen.engine.rng"},
+    # hidden helper columns (never written) that checks read: regenerated at the data's own seed and scale,
+    # and lent only when the table's written columns equal the data's row for row (hidden.py's
+    # docstring): inputs of the expectations, while the written values are still what is judged
+    "datagen.validate.hidden": {"datagen.engine.generate"},
     # how each declared type is stored in Arrow (the storage format, not a semantic)
     "datagen.validate.context": {"datagen.engine.cast"},
     # row counts: each parent's fanout multiplier, the engine's own, to bound how many rows a table must

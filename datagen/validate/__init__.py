@@ -15,8 +15,9 @@ joined in SQL), the expected share of rows per calendar stratum (calendar.py, it
 arithmetic), expected counts, rates and transitions (recovery/), outlier shares. It shares with the
 engine only the language's definitions in datagen.dsl (units, curve values, distribution draws, default
 columns, and how each relation is made true, datagen.dsl.enforcement), and uses engine code in
-allow-listed places: reference samples with the part under test removed, and hidden helper columns an
-effect reads, regenerated and matched against the data (reference.py); each parent's fanout multiplier
+allow-listed places: reference samples with the part under test removed (reference.py); hidden helper
+columns the checks read, regenerated at the data's seed and lent only when the written columns match
+the data row for row (hidden.py); each parent's fanout multiplier
 (row_counts.py); and how declared types are stored (context.py). docs/contributing.md explains why;
 tests/test_architecture.py enforces it."""
 
@@ -32,6 +33,7 @@ from datagen.dsl import CheckResult, Schema, check, check_file, schema_hash
 from datagen.io.dataset import open_dataset
 from datagen.validate.behaviour import behaviour_checks, register
 from datagen.validate.context import Context, Settings
+from datagen.validate.hidden import lend_hidden
 from datagen.validate.precision import precision_checks
 from datagen.validate.relations import relation_checks
 from datagen.validate.report import REPORT_SCHEMA, Report
@@ -91,7 +93,9 @@ def validate(
     t0 = time.perf_counter()
     ctx = Context(s, Path(data_dir), settings)
     try:
+        lent = lend_hidden(ctx)  # before every check: they read the hidden helpers it lends
         results = [
+            *lent,
             *structural_checks(ctx),
             *value_checks(ctx),
             *precision_checks(ctx),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +86,7 @@ class Context:
         self.seed = seed if isinstance(seed, int) else 42
         self.stored: dict[str, list[pa.Schema]] = {}
         self.rows: dict[str, int] = {}
+        self.file_rows: dict[str, list[int]] = {}  # rows of each file, in row order
         for tid, files in self.files.items():
             try:
                 metas = [pq.ParquetFile(f) for f in files]
@@ -95,8 +96,10 @@ class Context:
                     hint="regenerate the data with datagen generate",
                 ) from exc
             self.stored[tid] = [m.schema_arrow for m in metas]
-            self.rows[tid] = sum(m.metadata.num_rows for m in metas)
+            self.file_rows[tid] = [m.metadata.num_rows for m in metas]
+            self.rows[tid] = sum(self.file_rows[tid])
         self._tmp = tempfile.TemporaryDirectory(prefix="datagen-validate-")
+        self.spill = Path(self._tmp.name)  # DuckDB's spill, and tables the checks regenerate
         self.con = duckdb.connect(config={"memory_limit": self.settings.memory_limit})
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"SET temp_directory = {sql_text(self._tmp.name)}")
@@ -112,6 +115,9 @@ class Context:
             self.con.execute(f"CREATE VIEW {q(tid)} AS SELECT * FROM read_parquet([{paths}])")
         self._profiles: dict[str, dict[str, dict[str, Any]]] = {}
         self.registered: dict[tuple, str] = {}  # helper tables registered on the connection
+        # hidden helpers joined to a table's view (validate/hidden.py), and why a table's could not be
+        self.lent: dict[str, set[str]] = {}
+        self.unlent: dict[str, str] = {}
         self.cache: dict[tuple, Any] = {}  # reference samples, the enforcement: computed once per run
 
     def close(self) -> None:
@@ -137,6 +143,22 @@ class Context:
 
     def has(self, table: str, column: str | None) -> bool:
         return column is not None and table in self.stored and column in self.present(table)
+
+    def readable(self, table: str, column: str | None) -> bool:
+        """Whether a check can read the column from the table's view: written, or a hidden helper
+        lent to it (validate/hidden.py)."""
+        return self.has(table, column) or column in self.lent.get(table, ())
+
+    def require(self, table: str, columns: Iterable[str | None]) -> None:
+        """Raise DatagenError (the check is skipped, saying why) when a hidden helper among `columns`
+        cannot be read; written columns the files lack are the column check's to report."""
+        node = self.nodes[table]
+        for name in columns:
+            col = node.column(name) if name else None
+            if col is None or col.output or self.readable(table, name):
+                continue
+            why = self.unlent.get(table, "it is not in the data")
+            raise DatagenError(f"'{table}.{name}' is a hidden helper (\"output\": false) and {why}")
 
     def column(self, ref: str) -> tuple[Node, Column] | None:
         parts = split_ref(ref)
@@ -164,7 +186,7 @@ class Context:
                 and b
                 and a[0] == child
                 and b[0] == parent
-                and self.has(child, a[1])
+                and self.readable(child, a[1])
                 and self.has(parent, b[1])
                 and not another_row(self.nodes[child], a[1])
             ):

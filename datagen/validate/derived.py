@@ -107,6 +107,7 @@ def rollup(ctx: Context, node: Node, col: Column) -> Result:
     if link is None:
         return _skip("rollup", node, col, f"no foreign key from '{child.id}' to '{node.id}' in the data")
     fk, key = link
+    ctx.require(child.id, gen.child_columns(child))  # hidden helpers are lent to the view (hidden.py)
     x = f"c.{q(source[1])}"
     conditions = [f"{x} IS NOT NULL"]
     if args.where:
@@ -178,6 +179,7 @@ def running(ctx: Context, node: Node, col: Column) -> Result:
     if link is None:
         return _skip("running", node, col, f"no foreign key from '{node.id}' to '{parent}' in the data")
     fk, key = link
+    ctx.require(node.id, [args.of, args.order_by])  # hidden helpers are lent to the view (hidden.py)
     tie = f", t.{q(node.pk)}" if node.pk else ""
     window = (
         f"(PARTITION BY t.{q(fk)} ORDER BY t.{q(args.order_by)} ASC NULLS LAST{tie} "
@@ -191,6 +193,7 @@ def running(ctx: Context, node: Node, col: Column) -> Result:
         value = f"coalesce({value}, 0)"
         ref = split_ref(args.start) if args.start else None
         if ref:
+            ctx.require(parent, [ref[1]])
             start_sql = f"p.{q(ref[1])}"
             join = f"LEFT JOIN {q(parent)} p ON t.{q(fk)} = p.{q(key)}"
             value = f"{start_sql} + {value}"
@@ -238,6 +241,8 @@ def scoped_lookup(ctx: Context, node: Node, col: Column) -> Result:
         return _skip("scoped_lookup", node, col, "its modifiers change the picked values")
     table, column = source
     on = gen.lookup.on or {}
+    ctx.require(node.id, on)  # hidden keys are lent to the views (hidden.py)
+    ctx.require(table, [column, *on.values()])
     keys = " AND ".join(f"s.{q(b)} = t.{q(a)}" for a, b in on.items())
     scope = " and ".join(f"{node.id}.{a} = {table}.{b}" for a, b in on.items())
     shown = list(on)  # the row's columns an example shows

@@ -33,7 +33,6 @@ from datagen.dsl.modifiers import (
 )
 from datagen.dsl.units import YEAR_US
 from datagen.validate.context import Context, q
-from datagen.validate.reference import with_hidden
 
 CALENDAR_SQL = {"hour": "hour({t})", "dow": "(isodow({t}) - 1)", "month": "(month({t}) - 1)"}
 
@@ -91,7 +90,7 @@ def _time(ctx: Context, node: Node, col: Column, mod: ModifierModel, model: RowM
     if table == node.id:
         return f"CAST(d.{q(name)} AS TIMESTAMPTZ)"
     link = ctx.link(node.id, table)
-    if link is None or not ctx.has(table, name):
+    if link is None or not ctx.readable(table, name):
         return None
     alias = f"t{len(model.joins)}"
     model.joins.append(f"LEFT JOIN {q(table)} {alias} ON d.{q(link[0])} = {alias}.{q(link[1])}")
@@ -166,8 +165,8 @@ def segment_factor(
             )
         joins.append((up, link))
         below = up
-    if not ctx.has(parent.id, sb.segment_column):
-        return f"cannot read {parent.id}.{sb.segment_column} (not in the data)"
+    if not ctx.readable(parent.id, sb.segment_column):
+        return f"cannot read {parent.id}.{sb.segment_column}: {ctx.unlent.get(parent.id, 'not in the data')}"
     for up, link in joins:
         name = f"s{len(model.joins)}"
         model.joins.append(f"LEFT JOIN {q(up.id)} {name} ON {alias}.{q(link[0])} = {name}.{q(link[1])}")
@@ -202,12 +201,10 @@ def _effect_join(ctx: Context, a: EffectArgs, alias: str, time_sql: str | None) 
     signature = (a.effect_table, tuple(a.on.items()), a.window.start_col, a.window.end_col, a.map.field)
     name = ctx.registered.get(signature)
     if name is None:
-        # a hidden field or window is regenerated (reference.py)
-        source = with_hidden(
-            ctx, a.effect_table, {*a.on.values(), a.window.start_col, a.window.end_col, a.map.field}
-        )
+        # a hidden field or window is lent to the view (hidden.py)
+        ctx.require(a.effect_table, [*a.on.values(), a.window.start_col, a.window.end_col, a.map.field])
         name = ctx.registered[signature] = f"__effect_{len(ctx.registered)}"
-        ctx.con.register(name, effect_intervals(ctx, a, source))
+        ctx.con.register(name, effect_intervals(ctx, a))
     conds = [f"d.{q(local)} = {alias}.{q(eff)}" for local, eff in a.on.items()]
     if time_sql is None:
         conds.append("false")
@@ -216,13 +213,12 @@ def _effect_join(ctx: Context, a: EffectArgs, alias: str, time_sql: str | None) 
     return f"LEFT JOIN {q(name)} {alias} ON " + " AND ".join(conds)
 
 
-def effect_intervals(ctx: Any, a: EffectArgs, source: str | None = None) -> pa.Table:
+def effect_intervals(ctx: Any, a: EffectArgs) -> pa.Table:
     """Elementary intervals of an effect table per key: (keys…, t0, t1, f) — between consecutive window
     boundaries of a key, where at least one window [start, end) is open, f the product of the open
     windows' values. Effect tables are small (campaigns, maintenance windows), so this reads them whole;
-    the data table is never read here. Plain SQL from the declaration, not the engine's event sweep.
-    `source`: the relation holding the effect table (its view by default)."""
-    source = source or q(a.effect_table)
+    the data table is never read here. Plain SQL from the declaration, not the engine's event sweep."""
+    source = q(a.effect_table)
     keys = [q(k) for k in dict.fromkeys(a.on.values())]
     start, end = (f"epoch_us(CAST({q(c)} AS TIMESTAMPTZ))" for c in (a.window.start_col, a.window.end_col))
     value = f"CAST({q(a.map.field)} AS DOUBLE)"

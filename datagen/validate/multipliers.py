@@ -23,11 +23,12 @@ def row_model(ctx: Context, node: Node, col: Column) -> RowModel:
     model = RowModel(node.id, col.name)
     seen_multiplier = False
     for i, mod in enumerate(col.modifiers):
-        absent = sorted(c for c in mod.local_columns(node, col) if not ctx.has(node.id, c))
+        absent = sorted(c for c in mod.local_columns(node, col) if not ctx.readable(node.id, c))
         if absent:
+            why = ctx.unlent.get(node.id, "the data does not hold it")
             model.problem = (
-                f"'{mod.keyword}' (modifier {i}) reads {', '.join(absent)}, which the data does not hold "
-                '(a hidden helper, "output": false)'
+                f"'{mod.keyword}' (modifier {i}) reads {', '.join(absent)}, a hidden helper "
+                f'("output": false), and {why}'
             )
             return model
         role = mod.role(col)

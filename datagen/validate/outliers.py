@@ -44,7 +44,7 @@ BURST_RANGE = (0.5, 2.0)
 def outlier_checks(ctx: Context) -> Iterator[Result]:
     for node in ctx.schema.nodes:
         for col in node.columns:
-            if col.type not in ("int", "float") or not ctx.has(node.id, col.name):
+            if col.type not in ("int", "float") or not ctx.readable(node.id, col.name):
                 continue
             for i, mod in enumerate(col.modifiers):
                 if isinstance(mod, Outliers):

@@ -7,35 +7,35 @@ copy of the schema, pruned to the tables the column needs), on a different seed 
 size of about `Settings.reference_rows` rows (other tables keep the sizes they have in the
 data). The declared part under test (the outlier rate and
 magnitude, the multipliers) is then applied by the validator from the schema, so an engine that
-ignored or doubled it would still fail the check.
-
-Hidden helper columns (`"output": false`) are not in the data, yet an effect table's window or field
-may be one (a promotion's strength). `with_hidden` regenerates such a table at the data's own seed and
-scale, checks that its written columns equal the data's row for row, and only then lends the hidden
-ones to the checks: they are the inputs of the expectation, not what is under test."""
+ignored or doubled it would still fail the check. (`sub_schema` also prunes the regeneration of hidden
+helpers, hidden.py.)"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from datagen.dsl.generators import StateAtGen
 from datagen.dsl.models import Constraints, Schema
 from datagen.dsl.references import node_reads, split_ref, table_dependencies
 from datagen.engine.generate import Engine, Options, generate_in_memory
 from datagen.engine.rng import stable_hash
-from datagen.errors import DatagenError
-from datagen.validate.context import Context, q
+from datagen.validate.context import Context
 
 MAX_SCALE = 50.0
-MAX_REGENERATED_ROWS = 1_000_000  # hidden columns are regenerated for tables read whole: small ones
 
 
-def _closure(schema: Schema, table: str) -> set[str]:
-    """`table` and every table it is generated from, including the children its rollups summarise."""
+def _closure(schema: Schema, tables: tuple[str, ...]) -> set[str]:
+    """`tables` and every table they are generated from, including the children their rollups
+    summarise and the walks run while they are generated (a `state_at`, an end of life a walk reaches)."""
     deps = table_dependencies(schema)
     for node in schema.nodes:
         for col in node.columns:
             deps[node.id] = deps[node.id] | {r.table for r in col.generator.deferred_reads(node, schema)}
-    keep, todo = set(), [table]
+        walks = {c.generator.state_at.walk for c in node.columns if isinstance(c.generator, StateAtGen)}
+        walks |= {node.lifetime.end_walk} if node.lifetime is not None and node.lifetime.end_walk else set()
+        walks |= {node.active_in.walk} if node.active_in is not None else set()
+        deps[node.id] = deps[node.id] | walks
+    keep, todo = set(), list(tables)
     while todo:
         t = todo.pop()
         if t not in keep:
@@ -44,9 +44,9 @@ def _closure(schema: Schema, table: str) -> set[str]:
     return keep
 
 
-def sub_schema(schema: Schema, table: str) -> Schema:
-    """A copy holding only `table` and what it is generated from; constraints among those tables."""
-    keep = _closure(schema, table)
+def sub_schema(schema: Schema, *tables: str) -> Schema:
+    """A copy holding only `tables` and what they are generated from; constraints among those tables."""
+    keep = _closure(schema, tables)
     sub = schema.model_copy(deep=True)
     sub.nodes = [n for n in sub.nodes if n.id in keep]
 
@@ -106,6 +106,7 @@ def reference_values(
     assert col is not None  # references are asked for declared columns
     col.modifiers = [m for i, m in enumerate(col.modifiers) if i not in drop]
     col.nullable, col.null_rate = False, 0.0
+    col.output = True  # a hidden helper's reference too (its values are lent, hidden.py)
     if drop_segment:
         ref = f"{table}.{column}"
         for n in sub.nodes:
@@ -120,50 +121,3 @@ def reference_values(
     out = out[~np.isnan(out)]
     ctx.cache[key] = out
     return out
-
-
-def with_hidden(ctx: Context, table: str, columns: set[str]) -> str:
-    """A relation holding `columns` of `table`: its view when the data has them all, otherwise the
-    table regenerated with its hidden helpers (see the module docstring), registered once per run.
-    DatagenError (the check is skipped, saying why) when the regeneration does not match the data."""
-    if all(ctx.has(table, c) for c in columns):
-        return q(table)
-    key = ("with_hidden", table)
-    if key not in ctx.cache:
-        ctx.cache[key] = _regenerate(ctx, table)
-    return q(ctx.cache[key])
-
-
-def _regenerate(ctx: Context, table: str) -> str:
-    node = ctx.node(table)
-    hidden = [c.name for c in node.columns if not c.output]
-    why = f"'{table}' holds hidden helper column(s) ({', '.join(hidden)}) this check reads"
-    if ctx.rows[table] > MAX_REGENERATED_ROWS:
-        raise DatagenError(f"{why}, and at {ctx.rows[table]:,} rows it is too big to regenerate")
-    sub = sub_schema(ctx.schema, table)
-    regen = sub.node(table)
-    assert regen is not None  # the sub-schema holds the table
-    for col in regen.columns:
-        col.output = True
-    scale = ctx.metadata.get("scale", 1.0)
-    options = Options(seed=ctx.seed, scale=float(scale) if isinstance(scale, int | float) else 1.0)
-    full = generate_in_memory(sub, options)[table]
-    name = f"__with_hidden_{len(ctx.registered)}"
-    ctx.registered[("with_hidden", table)] = name
-    # A table, not a registered view: checks read it through cursors of their own, which see the
-    # database's tables but not another cursor's registrations.
-    ctx.con.register("__regenerated", full)
-    ctx.con.execute(f"CREATE TABLE {q(name)} AS SELECT * FROM __regenerated")
-    ctx.con.unregister("__regenerated")
-    written = ", ".join(q(c) for c in node.output_column_names)
-    differ = f"SELECT {written} FROM {q(table)} EXCEPT ALL SELECT {written} FROM {q(name)}"
-    counts = ctx.fetch(
-        f"SELECT (SELECT count(*) FROM {q(name)}), (SELECT count(*) FROM {q(table)}), "
-        f"(SELECT count(*) FROM ({differ}))"
-    )[0]
-    if counts[0] != counts[1] or counts[2]:
-        raise DatagenError(
-            f"{why}; regenerated at the data's seed {ctx.seed} and scale {options.scale:g} it does not "
-            "match the data (another seed, scale or schema)"
-        )
-    return name

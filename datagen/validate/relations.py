@@ -48,7 +48,7 @@ def joins(
     sql, here = "", base
     for i, hop in enumerate(path.hops):
         pk = ctx.node(hop.to).pk
-        if hop.key is None or pk is None or not ctx.has(hop.table, hop.key) or not ctx.has(hop.to, pk):
+        if hop.key is None or pk is None or not ctx.readable(hop.table, hop.key) or not ctx.has(hop.to, pk):
             return f"{hop.table} carries no key of its {hop.to} row in the data"
         there = f"{prefix}{i + 1}"
         sql += f" {'LEFT ' if left else ''}JOIN {q(hop.to)} {there} ON {here}.{q(hop.key)} = {there}.{q(pk)}"
@@ -83,7 +83,7 @@ def relation_checks(ctx: Context) -> Iterator[Result]:
                     "grid_alignment", "value", node.id, col.name, grid_alignment, ctx, node, col
                 )
     for chain in made.chains:
-        if ctx.has(chain.table, chain.column) and ctx.has(chain.parent, chain.parent_column):
+        if ctx.has(chain.table, chain.column) and ctx.readable(chain.parent, chain.parent_column):
             yield ctx.attempt(
                 "chain_order", "value", chain.table, chain.column, chain_order, ctx, chain, hard=True
             )
@@ -272,7 +272,7 @@ def regular_series(ctx: Context, node: Node, tcol: str) -> Result:
     if parent is None or not isinstance(path, Path) or parent.pk is None:
         return _skip("regular_series", node, tcol, "no parent rows to count periods in")
     hop = path.hops[0]
-    if hop.key is None or not ctx.has(node.id, hop.key) or not ctx.has(parent.id, parent.pk):
+    if hop.key is None or not ctx.readable(node.id, hop.key) or not ctx.has(parent.id, parent.pk):
         return _skip("regular_series", node, tcol, f"not checked: {node.id} carries no key of {parent.id}")
     tf = ctx.schema.timeframe
     t0, t1 = _us_of(tf.start_dt), _us_of(tf.end_dt)

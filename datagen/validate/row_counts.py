@@ -38,7 +38,6 @@ from datagen.engine.plan import make_plan
 from datagen.engine.registry import behaviour_engine
 from datagen.engine.timegrid import to_us
 from datagen.validate.context import Context, q
-from datagen.validate.reference import with_hidden
 from datagen.validate.relations import period_count
 from datagen.validate.results import Result, verdict
 
@@ -210,6 +209,7 @@ def _parent_terms(ctx: Context, node: Node, parent: Node, p: int):  # -> Iterato
     tf = ctx.schema.timeframe
     span = (int(to_us(tf.start_dt)), int(to_us(tf.end_dt)))
     names = sorted(columns)
+    ctx.require(parent.id, names)  # a hidden segment is lent to the view (hidden.py)
     plan = make_plan(ctx.schema) if rate else None
     # A cursor of its own: the stream stays open while other checks may use the main connection.
     reader = ctx.con.cursor().sql(f"SELECT {', '.join(q(c) for c in names)} FROM {q(parent.id)}")
@@ -294,8 +294,8 @@ def _effect_tables(ctx: Context, node: Node) -> Store:
         a = effect.args
         cols = {*a.on.values(), a.window.start_col, a.window.end_col, a.map.field}
         names = sorted(cols)
-        source = with_hidden(ctx, a.effect_table, cols)  # a hidden field is regenerated (reference.py)
-        sql = f"SELECT {', '.join(q(c) for c in names)} FROM {source}"
+        ctx.require(a.effect_table, names)  # a hidden field is lent to the view (hidden.py)
+        sql = f"SELECT {', '.join(q(c) for c in names)} FROM {q(a.effect_table)}"
         table = ctx.con.cursor().sql(sql).to_arrow_table()
         store.columns[a.effect_table] = {c: _numpy(table.column(c)) for c in names}
         store.rows[a.effect_table] = table.num_rows

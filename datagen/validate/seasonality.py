@@ -57,7 +57,7 @@ def seasonality_checks(ctx: Context) -> Iterator[Result]:
     for node in ctx.schema.nodes:
         filled = walk_columns(node)
         for col in node.columns:
-            if not ctx.has(node.id, col.name) or col.name in filled:
+            if not ctx.readable(node.id, col.name) or col.name in filled:
                 continue
             if isinstance(col.generator, DatetimeSeriesGen) and col.type in ("datetime", "date"):
                 dims = _time_dimensions(ctx, node, col)
@@ -140,7 +140,7 @@ def _bound_sql(ctx: Context, node: Node, col: Column) -> tuple[str, list[str], l
     hi: list[str] = []
     for i, b in enumerate(_enforcement(ctx).column_bounds(node.id, col.name)):
         joined = joins(ctx, b.path, prefix=f"b{i}_", left=True)
-        if isinstance(joined, str) or not ctx.has(b.source_table, b.source_column):
+        if isinstance(joined, str) or not ctx.readable(b.source_table, b.source_column):
             why = joined if isinstance(joined, str) else f"{b.source_table} has no column {b.source_column}"
             return f"cannot read the bound {b.source_table}.{b.source_column} of {node.id} rows: {why}"
         sql += joined[0]
@@ -186,7 +186,7 @@ def _origins(ctx: Context, node: Node, col: Column, parent: Node, created: str) 
         return found
     sql, lo, hi = found
     link = ctx.link(node.id, parent.id)
-    if link is None or not ctx.has(parent.id, created):
+    if link is None or not ctx.readable(parent.id, created):
         return f"cannot join {node.id} to {parent.id} to read its creation time {created}"
     start = int(ctx.schema.timeframe.start_dt.timestamp() * 1_000_000)
     sql += f" LEFT JOIN {q(parent.id)} o ON d.{q(link[0])} = o.{q(link[1])}"

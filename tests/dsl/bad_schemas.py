@@ -1716,13 +1716,6 @@ CASES: list[BadCase] = [
         count=None,  # the inequality on it is refused too
     ),
     case(
-        "segment_column_hidden",
-        put(f"{CUSTOMERS}.columns[3].output", False),
-        f"{CUSTOMERS}.columns[3].output",
-        "'customers.segment' is a hidden helper",
-        "behaviour block",
-    ),
-    case(
         "every_column_hidden",
         chain(*(put(f"{ORDERS}.columns[{i}].output", False) for i in range(5))),
         f"{ORDERS}.columns",

@@ -1,6 +1,6 @@
 """The validator on values that look real and on hidden helpers (docs/schema-language.md §10.4, §10.6):
 `decimals` and `price_point` as value checks, hidden columns neither expected nor missing, an effect
-whose field is hidden still judged, a check reading a hidden column skipped."""
+whose field is hidden still judged, a check reading a hidden column reading it regenerated."""
 
 from __future__ import annotations
 
@@ -181,17 +181,19 @@ def test_a_hidden_column_found_in_the_files_is_an_extra_column(tmp_path: Path) -
     assert "extra column(s) not in the schema: delay" in f["message"]
 
 
-def test_a_hidden_effect_field_that_cannot_be_regenerated_skips_the_count(tmp_path: Path) -> None:
+def test_a_hidden_effect_field_that_cannot_be_regenerated_fails_and_skips_the_count(tmp_path: Path) -> None:
     write(_with_helpers(), tmp_path / "d")
     meta = tmp_path / "d" / ".metadata.json"
     document_ = json.loads(meta.read_text(encoding="utf-8"))
     meta.write_text(json.dumps({**document_, "seed": 7}), encoding="utf-8")  # not the data's seed
-    [rows] = results(validated(_with_helpers(), tmp_path / "d"), "rows", "lines")
+    report = validated(_with_helpers(), tmp_path / "d")
+    assert "start_at differs in" in failure(report, "hidden_helpers", "promos", None)["message"]
+    [rows] = results(report, "rows", "lines")
     assert rows.status == "skip"
     assert "regenerated at the data's seed 7" in rows.message and "does not match" in rows.message
 
 
-def test_a_check_that_reads_a_hidden_time_column_is_skipped_not_failed(tmp_path: Path) -> None:
+def test_a_check_that_reads_a_hidden_time_column_reads_it_regenerated(tmp_path: Path) -> None:
     doc = _with_helpers()
     orders = doc["nodes"][1]
     orders["columns"][1]["output"] = False  # ordered_at: read by the expression and the seasonality
@@ -207,13 +209,15 @@ def test_a_check_that_reads_a_hidden_time_column_is_skipped_not_failed(tmp_path:
     )
     doc["nodes"] = doc["nodes"][:2]  # no lines: their effect reads the hidden ordered_at too
     write(doc, tmp_path / "d")
-    [season] = results(validated(copy.deepcopy(doc), tmp_path / "d"), "seasonality", "orders")
-    assert season.status == "skip" and "ordered_at" in season.message and "hidden" in season.message
+    report = validated(copy.deepcopy(doc), tmp_path / "d")
+    assert [r.status for r in results(report, "hidden_helpers")] == ["pass"]
+    [season] = results(report, "seasonality", "orders")
+    assert season.passed and season.column == "total", season.message
 
 
-def test_behaviours_on_hidden_columns_are_skipped_with_the_reason(tmp_path: Path) -> None:
-    """A trend on a hidden helper, and a segment multiplying one: the data cannot show them, so their
-    recoveries say so instead of failing on a column the files do not hold."""
+def test_behaviours_on_hidden_columns_are_recovered_from_their_regeneration(tmp_path: Path) -> None:
+    """A trend on a hidden helper, and a segment multiplying one: the data does not hold it, so the
+    recoveries read it regenerated (validate/hidden.py)."""
     customers = {
         "id": "customers",
         "kind": "entity",
@@ -253,6 +257,5 @@ def test_behaviours_on_hidden_columns_are_skipped_with_the_reason(tmp_path: Path
     write(doc, tmp_path / "d")
     report = validated(doc, tmp_path / "d")
     assert report.ok, [f"{f.check} {f.where}: {f.message}" for f in report.failures]
-    skipped = {(r.check, r.column): r.message for r in report.results if r.status == "skip"}
-    assert "base is a hidden helper" in skipped[("trend", "base")]
-    assert "base is a hidden helper" in skipped[("segment_value", "base")]
+    recovered = {(r.check, r.column) for r in report.results if r.passed}
+    assert {("hidden_helpers", None), ("trend", "base"), ("segment_value", "base")} <= recovered

@@ -1,7 +1,7 @@
 """Checks of hidden helper columns (`"output": false`, docs/schema-language.md §10.4): generated and
-read by other columns, never written. So nothing that is judged on the written files may name one —
-a primary key, a constraint, a target, a column a behaviour block is recovered from — and a helper
-nothing reads is only work."""
+read by other columns, never written. Whatever `datagen validate` recomputes may read one (it
+regenerates the table's helpers and matches them with the data), but what is judged on the written
+files cannot be one — a primary key, a constraint, a target — and a helper nothing reads is only work."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from datagen.dsl.base import split_ref
 from datagen.dsl.models import Node
-from datagen.dsl.references import column_local_refs, node_reads, walk_columns
+from datagen.dsl.references import column_local_refs, node_reads
 
 if TYPE_CHECKING:
     from datagen.dsl.checks import Checker, Path
@@ -57,18 +57,6 @@ def _check_table(c: Checker, ni: int, node: Node) -> None:
             _error(c, path, f"{node.id}.{col.name}", "a primary key is what rows are joined on")
         elif col.constraints is not None:
             _error(c, path, f"{node.id}.{col.name}", "its column constraints are checked on the data")
-    filled = walk_columns(node)
-    read = {r.column for b in node.behaviours for r in b.reads(node, c.s) if r.table == node.id}
-    for name in sorted(filled | read):
-        used = node.column(name)
-        if used is not None and not used.output:
-            ci = node.column_names.index(name)
-            _error(
-                c,
-                [*base, "columns", ci, "output"],
-                f"{node.id}.{name}",
-                "a behaviour block is recovered from it by datagen validate",
-            )
 
 
 def _check_constraints(c: Checker) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from datagen.dsl import generators as g
 from datagen.dsl.base import NUMERIC, TIME, parse_instant, split_ref
-from datagen.dsl.expressions import expression_problems, referenced_columns
+from datagen.dsl.expressions import expression_problems
 from datagen.dsl.finishing import deferred_columns
 from datagen.dsl.models import Column, Node
 
@@ -52,22 +52,6 @@ def always_has_children(child: Node) -> bool:
     return (child.fanout.min or 0) >= 1
 
 
-def _written(c: Checker, table: Node | None, names: list[str | None], path: Path, what: str) -> None:
-    """`datagen validate` recomputes a derived column from the written files, so what it reads must be
-    written: refuse a hidden helper (`"output": false`) there."""
-    if table is None:
-        return
-    for name in names:
-        column = table.column(name) if name else None
-        if column is not None and not column.output:
-            c.issues.error(
-                path,
-                f"'{table.id}.{name}' is a hidden helper (\"output\": false), so it is not in the data, and "
-                f'{what} is recomputed from the data to prove it; drop "output": false from it',
-                code="hidden_input",
-            )
-
-
 def rollup(c: Checker, node: Node, col: Column, gen: g.RollupGen, gpath: Path) -> None:
     args = gen.rollup
     path = gpath[:-2]
@@ -100,9 +84,6 @@ def rollup(c: Checker, node: Node, col: Column, gen: g.RollupGen, gpath: Path) -
         )
         return
     _rollup_types(c, node, col, child, src, args, gpath)
-    where = args.where if args.where and not expression_problems(args.where, child.column_names) else None
-    reads = [src.name, *(sorted(referenced_columns(where)) if where else [])]
-    _written(c, child, [*reads, args.order_column(child) if args.ordered else None], gpath, what)
     if args.where:
         for problem in expression_problems(args.where, child.column_names):
             c.issues.error(
@@ -204,9 +185,6 @@ def running(c: Checker, node: Node, col: Column, gen: g.RunningGen, gpath: Path)
     path = gpath[:-2]
     what = f"a running {args.agg} of {args.of}"
     _exact(c, node, col, path, what)
-    _written(c, node, [args.of, args.order_by], gpath, what)
-    if args.start and (ref := split_ref(args.start)):
-        _written(c, c.nodes.get(ref[0]), [ref[1]], [*gpath, "start"], what)
     if node.primary_parent is None:
         c.issues.error(
             gpath,
@@ -307,10 +285,6 @@ def scoped_lookup(c: Checker, node: Node, col: Column, gen: g.LookupGen, gpath: 
     src = c.nodes.get(source[0]) if source else None
     if src is None or not args.on:
         return
-    what = f"a random pick of a matching '{src.id}' row"
-    _written(c, node, list(args.on), [*gpath, "on"], what)
-    theirs = [b for b in args.on.values() if src is not node or b not in args.on]  # each column once
-    _written(c, src, list(theirs), [*gpath, "on"], what)
     if src is node or _always_found(c, node, src, args.on):
         return  # a self-reference: the first row of each key has none (a null: checked nullable)
     keys = ", ".join(f"{node.id}.{a} = {src.id}.{b}" for a, b in args.on.items())

@@ -7,6 +7,8 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import duckdb
+
 from datagen.dsl.base import split_ref
 from datagen.dsl.behaviours import WalkColumns
 from datagen.dsl.generators import LookupGen
@@ -73,10 +75,18 @@ def timeframe(schema: Schema) -> tuple[int, int]:
     return round(tf.start_dt.timestamp() * 1e6), round(tf.end_dt.timestamp() * 1e6)
 
 
-def written(node: Node, column: str | None) -> bool:
-    """Whether the data holds the column (a hidden helper, `"output": false`, is never written)."""
-    col = node.column(column) if column else None
-    return col is not None and col.output
+def unreadable(con: duckdb.DuckDBPyConnection, node: Node, column: str) -> str | None:
+    """Why a recovery cannot read `node.column` from the table's view, or None when it can: a written
+    column, or a hidden helper (`"output": false`) lent to the view by validate/hidden.py."""
+    view = {d[0] for d in con.execute(f"SELECT * FROM {q(node.id)} LIMIT 0").description}
+    if column in view:
+        return None
+    col = node.column(column)
+    if col is not None and not col.output:
+        return (
+            f"{column} is a hidden helper not lent to the checks (see the hidden_helpers check of {node.id})"
+        )
+    return f"{column} is not in the data"
 
 
 def key_into(schema: Schema, child: Node, parent: Node) -> str | None:

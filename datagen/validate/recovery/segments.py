@@ -22,8 +22,8 @@ from datagen.validate.recovery.common import (
     children,
     key_into,
     ratio_se,
+    unreadable,
     us,
-    written,
 )
 from datagen.validate.recovery.exposure import exposure, lived
 from datagen.validate.recovery.vintage import value_curves_sql
@@ -37,6 +37,7 @@ def recover_segments(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Fin
             continue
         fanout = {s: b.fanout_multiplier for s, b in sb.behaviors.items()}
         value = {s: b.value_multiplier for s, b in sb.behaviors.items()}
+        hidden = unreadable(con, parent, sb.segment_column)
         for child in children(schema, parent):
             fk = key_into(schema, child, parent)
             subject = f"children per {parent.id} row by {sb.segment_column}"
@@ -44,23 +45,28 @@ def recover_segments(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Fin
             counted = child.walk is None and (child.fanout is not None or not born_here)
             if counted and any(f != 1.0 for f in fanout.values()):
                 expect, why = _fanout_expectation(parent, child, fanout, born_here)
-                if fk is None or expect is None:
-                    why = why or f"no key into {parent.id}"
+                if fk is None or expect is None or hidden:
+                    why = why or hidden or f"no key into {parent.id}"
                     out.append(Skipped("segment_fanout", child.id, None, subject, why))
                 elif lived(child, parent):  # a rate over lives of different lengths: per unit of life
                     subject = f"children per {parent.id} row per month of life by {sb.segment_column}"
                     out += _segment_rates(con, schema, parent, child, fk, sb.segment_column, fanout, subject)
                 else:
                     out += _segment_fanout(con, parent, child, fk, sb.segment_column, expect, subject)
-            out += _values(con, schema, parent, child, value)
+            out += _values(con, schema, parent, child, value, hidden)
         for node in schema.nodes:  # tables further down a child's line of first parents
             if parent.id not in (node.parents or []) and parent.id in first_parent_line(schema, node):
-                out += _values(con, schema, parent, node, value)
+                out += _values(con, schema, parent, node, value, hidden)
     return out
 
 
 def _values(
-    con: duckdb.DuckDBPyConnection, schema: Schema, parent: Node, node: Node, value: dict[str, float]
+    con: duckdb.DuckDBPyConnection,
+    schema: Schema,
+    parent: Node,
+    node: Node,
+    value: dict[str, float],
+    hidden: str | None,
 ) -> list[Finding]:
     """Mean of each column of `node` the parent's segment scales, by the segment of the parent row each
     row belongs to: joined by keys, up the line of first parents when `node` is not a child."""
@@ -73,8 +79,7 @@ def _values(
             continue
         subject = f"mean {column} by {parent.id}.{sb.segment_column}"
         joins, missing = _join_up(schema, node, parent)
-        if not written(node, column):
-            why = f"{column} is a hidden helper, not in the data"
+        if why := hidden or unreadable(con, node, column):
             out.append(Skipped("segment_value", node.id, column, subject, why))
         elif joins is None:
             out.append(Skipped("segment_value", node.id, column, subject, missing))

@@ -20,8 +20,8 @@ from datagen.validate.recovery.common import (
     Recovered,
     Skipped,
     timeframe,
+    unreadable,
     us,
-    written,
 )
 
 
@@ -86,9 +86,9 @@ def _recover_trend(
     tcol = trend.time_column(node, col)
     if tcol is None:
         return Skipped("trend", node.id, col.name, name, "no time column of its own (it reads a parent's)")
-    hidden = [c for c in (col.name, tcol) if not written(node, c)]
-    if hidden:
-        return Skipped("trend", node.id, col.name, name, f"{hidden[0]} is a hidden helper, not in the data")
+    why = unreadable(con, node, col.name) or unreadable(con, node, tcol)
+    if why:
+        return Skipped("trend", node.id, col.name, name, why)
     t = us(tcol)
     value = q(col.name)
     for mod in col.modifiers:  # numeric seasonality multiplies the value: divide it back out

@@ -27,8 +27,8 @@ from datagen.validate.recovery.common import (
     key_into,
     ratio_se,
     timeframe,
+    unreadable,
     us,
-    written,
 )
 
 
@@ -60,12 +60,11 @@ def recover_vintage(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Find
         activity = vb.fanout_curves
         for child in children(schema, parent):
             fk, tcol = key_into(schema, child, parent), child.first_time_column()
-            if fk is None or tcol is None or not written(child, tcol):
-                why = f"no key into {parent.id}" if fk is None else "no time column"
-                if tcol is not None and not written(child, tcol):
-                    why = f"its time column {tcol} is a hidden helper, not in the data"
+            why = _unread(con, parent, child, fk, tcol, vb.created_at_column)
+            if why is not None:
                 out.append(Skipped("vintage", child.id, None, f"age of {parent.id}", why))
                 continue
+            assert fk is not None and tcol is not None  # _unread says why otherwise
             regular = child.fanout is not None and child.fanout.every is not None
             if activity and child.primary_parent == parent.id and child.fanout is not None and not regular:
                 out += _activity_or_why(
@@ -73,10 +72,11 @@ def recover_vintage(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Find
                 )
             for ref in sorted(vb.value_columns):
                 table, column = split_ref(ref) or ("", "")
-                if table == child.id and not written(child, column):
-                    why = f"{column} is a hidden helper, not in the data"
+                if table != child.id:
+                    continue
+                if why := unreadable(con, child, column):
                     out.append(Skipped("vintage_value", child.id, column, f"{column} by age", why))
-                elif table == child.id:
+                else:
                     out += _vintage_value(
                         con,
                         parent,
@@ -90,6 +90,17 @@ def recover_vintage(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Find
                         end,
                     )
     return out
+
+
+def _unread(
+    con: duckdb.DuckDBPyConnection, parent: Node, child: Node, fk: str | None, tcol: str | None, created: str
+) -> str | None:
+    """Why the children's ages cannot be read: no key into the parent, no time, or one of them hidden."""
+    if fk is None:
+        return f"no key into {parent.id}"
+    if tcol is None:
+        return "no time column"
+    return unreadable(con, child, tcol) or unreadable(con, parent, created)
 
 
 def _activity_or_why(
