@@ -757,29 +757,6 @@ CASES: list[BadCase] = [
         "the first row of each country has no earlier row",
     ),
     case(
-        "self_reference_on_a_hidden_key",
-        chain(
-            put(f"{CUSTOMERS}.columns[1].output", False),
-            new_column(
-                CUSTOMERS,
-                {
-                    "name": "referrer_id",
-                    "type": "int",
-                    "nullable": True,
-                    "generator": {
-                        "lookup": {
-                            "from": "customers.customer_id",
-                            "on": {"country": "country"},
-                            "pick": "random",
-                        }
-                    },
-                },
-            ),
-        ),
-        f"{CUSTOMERS}.columns[5].generator.lookup.on",
-        "'customers.country' is a hidden helper",
-    ),
-    case(
         "trend_time_reference_unknown",
         put(f"{AMOUNT}.modifiers[0].args.time_reference", "order_at"),
         f"{AMOUNT}.modifiers[0].args.time_reference",
