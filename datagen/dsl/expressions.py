@@ -18,8 +18,12 @@ Evaluation semantics (all vectorised; a literal stands for the same value in eve
 - `and`, `or`, `not` and the conditions of `if`/`where` are element-wise truth values (Python truth:
   0, empty text and null text are false; NaN is true). Both branches of an if-else are computed for
   every row and the condition picks one per row.
-- Text columns are compared element-wise; a text literal may only be compared or be a result of an
-  if-else / `where`. Text results come back as object arrays.
+- Text columns are compared element-wise. `+` joins text: when either side is text (a literal, a text
+  column, a text result) both must be, and a null on either side gives null; a number joins only
+  through `str(x)` (whole numbers without a decimal point, so an `int` column reads "28" even while
+  nulls carry it as floats; NaN is null). `lower`, `upper` and `zfill` (Python's, sign first) work on
+  text. A text literal may otherwise only be compared or be a result of an if-else / `where`. Text
+  runs through Arrow's string kernels; results come back as object arrays with None for null.
 - Datetime columns (datetime64) compare with each other and with ISO text literals
   (`created_at >= "2024-06-01"`, read as UTC). `start + hours(duration)` adds a duration; `minutes`,
   `hours` and `days` turn numbers into timedelta64[us] (NaN → NaT). `end - start` is a timedelta64;
@@ -42,6 +46,8 @@ from functools import reduce
 from typing import Any, NamedTuple, cast
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from datagen.errors import GenerationError, InputError
 
@@ -52,6 +58,7 @@ _INT64_LIMIT = 2**63
 _US_PER = {"minutes": 60_000_000, "hours": 3_600_000_000, "days": 86_400_000_000}
 _TIME_TYPES = ("datetime", "date")  # column types the calendar functions read
 _MAX_DURATION_US = 2**64 // 1000  # about 584 years: longer moves leave the datetime64[ns] calendar
+MAX_WIDTH = 100  # zfill's width: every row's text is at least this long
 
 
 class ExpressionProblem(NamedTuple):
@@ -201,6 +208,98 @@ def _compare(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     return apply
 
 
+def _as_text(x: Any) -> pa.Array | pa.Scalar | None:
+    """`x` as Arrow text if it holds text: a str, a numpy string array, or an object array of text and
+    nulls (None or NaN); None for anything else. An object array of nulls alone is text of nulls only
+    when the other side decides (`_add`), so it comes back as None here."""
+    if isinstance(x, str):
+        return pa.scalar(x, pa.string())
+    arr = np.asarray(x)
+    if arr.dtype.kind in "UT":
+        return pa.array(arr.ravel(), pa.string()) if arr.ndim else pa.scalar(str(arr), pa.string())
+    if arr.dtype.kind != "O" or arr.ndim != 1:
+        return None
+    try:
+        values = pa.array(arr, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise TypeError(f"a column mixes text with other values ({error})") from None
+    return values if pa.types.is_string(values.type) else None
+
+
+def _nulls_only(x: Any) -> bool:
+    arr = np.asarray(x)
+    return arr.dtype.kind == "O" and arr.ndim == 1 and pa.array(arr, from_pandas=True).null_count == len(arr)
+
+
+def _from_arrow(text: pa.Array | pa.Scalar) -> Any:
+    """Arrow text back in the evaluator's form: a str (or None) for a scalar, else an object array."""
+    if isinstance(text, pa.Scalar):
+        return text.as_py()
+    return np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _text_of(x: Any) -> pa.Array | pa.Scalar:
+    """str(x) as Arrow text: text stays text; whole numbers in digits, floats too ("28", so an `int`
+    column carried as floats reads as written), other numbers in their shortest exact form ("2.5",
+    "1e+20" past the 64-bit range); NaN is null."""
+    text = _as_text(x)
+    if text is not None:
+        return text
+    arr = np.asarray(x)
+    if _nulls_only(arr):
+        return pa.nulls(len(arr), pa.string())
+    if arr.dtype.kind == "O":
+        arr = arr.astype(np.float64)
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"str() writes numbers or text as text, not {arr.dtype.name} values")
+    values = np.atleast_1d(arr)
+    written = pc.cast(pa.array(values, from_pandas=True), pa.string())
+    if values.dtype.kind == "f":  # whole numbers in digits, not Arrow's 1e+10
+        whole = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < _INT64_LIMIT)
+        digits = pc.cast(pa.array(np.where(whole, values, 0).astype(np.int64)), pa.string())
+        written = pc.if_else(pa.array(whole), digits, written)
+    return written[0] if arr.ndim == 0 else written
+
+
+def _add(a: Any, b: Any) -> Any:
+    """`+`: numbers add; text joins text (null when either side is null). Text and a number refuse, as
+    in Python: the number must be written as text on purpose, with str()."""
+    left, right = _as_text(a), _as_text(b)
+    if left is None and right is None:
+        return np.add(_arith(a), _arith(b))
+    if left is None:
+        left = _text_of(a) if _nulls_only(a) else None
+    if right is None:
+        right = _text_of(b) if _nulls_only(b) else None
+    if left is None or right is None:
+        raise TypeError("'+' joins text only with text; write str(x) to join a number to text")
+    return _from_arrow(pc.binary_join_element_wise(left, right, ""))
+
+
+def _text_function(
+    name: str, kernel: Callable[[pa.Array | pa.Scalar], pa.Array | pa.Scalar]
+) -> Callable[[Any], Any]:
+    def apply(x: Any) -> Any:
+        text = _as_text(x)
+        if text is None and _nulls_only(x):
+            text = _text_of(x)
+        if text is None:
+            raise TypeError(f"{name}() changes text, not numbers or times")
+        return _from_arrow(kernel(text))
+
+    return apply
+
+
+def _zfill(x: Any, width: Any) -> Any:
+    """Python's str.zfill: the text of x padded with zeros on the left to `width` characters, a leading
+    sign kept first ("-0042")."""
+    text, width = _text_of(x), int(width)
+    first, rest = pc.utf8_slice_codeunits(text, 0, 1), pc.utf8_slice_codeunits(text, 1)
+    signed = pc.is_in(first, value_set=pa.array(["-", "+"]))
+    sign_first = pc.binary_join_element_wise(first, pc.utf8_lpad(rest, max(width - 1, 0), "0"), "")
+    return _from_arrow(pc.if_else(signed, sign_first, pc.utf8_lpad(text, width, "0")))
+
+
 @dataclass(frozen=True)
 class _Function:
     usage: str
@@ -208,6 +307,7 @@ class _Function:
     max_args: int | None
     impl: Callable[..., Any]
     text_args: frozenset[int] = frozenset()  # argument positions that may be text (where's branches)
+    gives_text: bool = False  # the result is text whatever the arguments
 
     def arity(self) -> str:
         if self.max_args is None:
@@ -242,11 +342,16 @@ FUNCTIONS: dict[str, _Function] = {
     "day": _Function("day(t)", 1, 1, _calendar("day", _day)),
     "month": _Function("month(t)", 1, 1, _calendar("month", _month)),
     "year": _Function("year(t)", 1, 1, _calendar("year", _year)),
+    "str": _Function("str(x)", 1, 1, lambda x: _from_arrow(_text_of(x)), frozenset({0}), gives_text=True),
+    "lower": _Function("lower(text)", 1, 1, _text_function("lower", pc.utf8_lower), frozenset({0}), True),
+    "upper": _Function("upper(text)", 1, 1, _text_function("upper", pc.utf8_upper), frozenset({0}), True),
+    "zfill": _Function("zfill(x, width)", 2, 2, _zfill, frozenset({0}), gives_text=True),
 }
+TEXT_FUNCTIONS = ("lower", "upper")  # each reads text
 CALENDAR_FUNCTIONS = ("hour", "dow", "day", "month", "year")  # each reads one datetime
 
 _BINARY: dict[type[ast.operator], tuple[str, Callable[[Any, Any], Any]]] = {
-    ast.Add: ("+", lambda a, b: np.add(_arith(a), _arith(b))),
+    ast.Add: ("+", _add),
     ast.Sub: ("-", lambda a, b: np.subtract(_arith(a), _arith(b))),
     ast.Mult: ("*", lambda a, b: np.multiply(_arith(a), _arith(b))),
     ast.Div: ("/", lambda a, b: np.true_divide(_arith(a), _arith(b))),
@@ -288,8 +393,8 @@ _ONE_FORMULA = (
     "and/or/not, if-else and the allowed functions"
 )
 _TEXT_RULE = (
-    'a text literal may only be compared (segment == "vip") or be a result of an if-else '
-    '("high" if amount > 100 else "low")'
+    'text may be joined to text with + ("Hotel " + city; a number through str(): "Room " + str(room_no)), '
+    'compared (segment == "vip") or be a result of an if-else ("high" if amount > 100 else "low")'
 )
 
 # ---------------------------------------------------------------- checking
@@ -384,7 +489,9 @@ class _Checker:
 
     `visit` returns whether the node yields text, so the parent can refuse text where it makes no sense.
     With `columns=None` any name counts as a column (the names are checked when the table is known);
-    given as a mapping of name to column type, the calendar functions' columns are checked too.
+    given as a mapping of name to column type, a `string` column counts as text and the calendar and
+    text functions' columns are checked too. A column of unknown type may be text (`maybe_text`): `+`
+    decides at run time.
     """
 
     def __init__(self, code: str, columns: Collection[str] | None) -> None:
@@ -415,13 +522,34 @@ class _Checker:
             self.visit(body)
         return self.problems
 
-    def value(self, node: ast.expr, where: str) -> None:
-        """Visit a node used where only numbers, booleans, datetimes or columns make sense."""
-        if self.visit(node):
-            if isinstance(node, ast.Constant):
-                self.problem(f"text literal {self.source(node)} cannot be used {where}; {_TEXT_RULE}")
-            else:
-                self.problem(f"text result of {self.source(node)} cannot be used {where}; {_TEXT_RULE}")
+    def value(self, node: ast.expr, where: str, *, condition: bool = False) -> None:
+        """Visit a node used where only numbers, booleans, datetimes or columns make sense; as a
+        `condition` a text column is also fine (Python truth: empty or null text is false)."""
+        if self.visit(node) and not (condition and isinstance(node, ast.Name)):
+            self.text_problem(node, where)
+
+    def text_problem(self, node: ast.expr, where: str) -> None:
+        if isinstance(node, ast.Constant):
+            self.problem(f"text literal {self.source(node)} cannot be used {where}; {_TEXT_RULE}")
+        elif isinstance(node, ast.Name):
+            self.problem(f"text column '{node.id}' cannot be used {where}; {_TEXT_RULE}")
+        else:
+            self.problem(f"text result of {self.source(node)} cannot be used {where}; {_TEXT_RULE}")
+
+    def maybe_text(self, node: ast.expr) -> bool:
+        """Whether a node the checker could not call text may still be text at run time: a column of
+        unknown type, or an if-else, where() or `+` built from such columns."""
+        match node:
+            case ast.Name(id=name):
+                return name not in self.types
+            case (
+                ast.IfExp(body=body, orelse=orelse)
+                | ast.Call(func=ast.Name(id="where"), args=[_, body, orelse])
+            ):
+                return self.maybe_text(body) or self.maybe_text(orelse)
+            case ast.BinOp(op=ast.Add(), left=left, right=right):
+                return self.maybe_text(left) and self.maybe_text(right)
+        return False
 
     def visit(self, node: ast.expr) -> bool:
         match node:
@@ -429,20 +557,20 @@ class _Checker:
                 return self.constant(node)
             case ast.Name():
                 self.name(node)
-                return False
+                return self.types.get(node.id) == "string"
             case ast.BinOp():
-                self.binop(node)
-                return False
+                return self.binop(node)
             case ast.UnaryOp():
                 if type(node.op) in _REFUSED_OPERATORS:
                     self.refuse(*_REFUSED_OPERATORS[type(node.op)])
                 else:
-                    self.value(node.operand, f"with unary '{_UNARY[type(node.op)][0]}'")
+                    negation = isinstance(node.op, ast.Not)
+                    self.value(node.operand, f"with unary '{_UNARY[type(node.op)][0]}'", condition=negation)
                 return False
             case ast.BoolOp():
                 word = "and" if isinstance(node.op, ast.And) else "or"
                 for operand in node.values:
-                    self.value(operand, f"with '{word}'")
+                    self.value(operand, f"with '{word}'", condition=True)
                 return False
             case ast.Compare():
                 for op in node.ops:
@@ -452,7 +580,7 @@ class _Checker:
                     self.visit(operand)
                 return False
             case ast.IfExp():
-                self.value(node.test, "as an if-else condition")
+                self.value(node.test, "as an if-else condition", condition=True)
                 return self.visit(node.body) | self.visit(node.orelse)
             case ast.Call():
                 return self.call(node)
@@ -529,19 +657,43 @@ class _Checker:
             message += f" ({len(self.columns)} columns available; check the spelling)"
         self.problem(message)
 
-    def binop(self, node: ast.BinOp) -> None:
+    def binop(self, node: ast.BinOp) -> bool:
+        """Arithmetic, or text joined with `+` (then True: the result is text)."""
         if type(node.op) in _REFUSED_OPERATORS:
             what, fix = _REFUSED_OPERATORS[type(node.op)]
             self.refuse(f"{what} in {self.source(node)}", fix)
-            return
+            return False
         symbol = _BINARY[type(node.op)][0]
         before = len(self.problems)
-        self.value(node.left, f"in arithmetic ('{symbol}')")
-        self.value(node.right, f"in arithmetic ('{symbol}')")
+        operands = ((node.left, self.visit(node.left)), (node.right, self.visit(node.right)))
+        if isinstance(node.op, ast.Add) and (operands[0][1] or operands[1][1]):
+            for operand, is_text in operands:
+                if not is_text and not self.maybe_text(operand):
+                    self.not_text(operand)
+            return True
+        for operand, is_text in operands:
+            if is_text:
+                self.text_problem(operand, f"in arithmetic ('{symbol}')")
         if isinstance(node.op, ast.Pow) and len(self.problems) == before:
             self.exponent(node.right)
         if isinstance(node.op, ast.Div | ast.FloorDiv | ast.Mod) and len(self.problems) == before:
             self.divisor(node.right, symbol)
+        return False
+
+    def not_text(self, node: ast.expr, where: str = "'+' joins text only with text") -> None:
+        """A number, time or truth value where text is needed: say how to write it as text."""
+        code = self.source(node)[1:-1]
+        kind = self.types.get(node.id) if isinstance(node, ast.Name) else None
+        what = (
+            f"'{code}' is {'an' if kind == 'int' else 'a'} {kind} column" if kind else f"`{code}` is not text"
+        )
+        if kind in _TIME_TYPES:
+            fix = f"write a part of it as text, e.g. str(year({code}))"
+        elif kind == "bool":
+            fix = f'choose the text with if-else, e.g. ("yes" if {code} else "no")'
+        else:
+            fix = f"write it as text with str({code})"
+        self.problem(f"{what}, and {where} — {fix}")
 
     def divisor(self, node: ast.expr, symbol: str) -> None:
         """Refuse a divisor that is the constant 0 (`x % 0`): every row would be inf or nan."""
@@ -581,10 +733,12 @@ class _Checker:
 
     def call(self, node: ast.Call) -> bool:
         if not isinstance(node.func, ast.Name):
-            self.refuse(
-                f"calling {self.source(node.func)}",
-                f"only these functions can be called: {', '.join(FUNCTIONS)}",
-            )
+            method = node.func.attr if isinstance(node.func, ast.Attribute) else None
+            if method in FUNCTIONS and method not in ("min", "max"):
+                fix = f"call it as a function of the value: {FUNCTIONS[method].usage}"
+            else:
+                fix = f"only these functions can be called: {', '.join(FUNCTIONS)}"
+            self.refuse(f"calling {self.source(node.func)}", fix)
             return False
         name = node.func.id
         function = FUNCTIONS.get(name)
@@ -610,9 +764,12 @@ class _Checker:
         is_text = False
         for index, arg in enumerate(node.args):
             if index in function.text_args:
-                is_text |= self.visit(arg)
+                text = self.visit(arg)
+                is_text |= text
+                if name in TEXT_FUNCTIONS and not text and not self.maybe_text(arg):
+                    self.problem(f"{name}() changes text; {self.source(arg)} is not text — {function.usage}")
             else:
-                self.value(arg, f"as an argument of {name}()")
+                self.value(arg, f"as an argument of {name}()", condition=name == "where")
         positional = [a for a in node.args if not isinstance(a, ast.Starred)]
         count = len(positional)
         if count < function.min_args or (function.max_args is not None and count > function.max_args):
@@ -624,6 +781,17 @@ class _Checker:
                     "round()'s digits must be a whole-number literal such as 2, "
                     f"got {self.source(positional[1])}"
                 )
+        elif name == "zfill":
+            width = _number(positional[1])
+            if width is None or width != int(width) or not 1 <= width <= MAX_WIDTH:
+                self.problem(
+                    f"zfill()'s width must be a whole-number literal from 1 to {MAX_WIDTH}, such as 4, "
+                    f"got {self.source(positional[1])}"
+                )
+        elif name == "str" and isinstance(positional[0], ast.Name):
+            kind = self.types.get(positional[0].id)
+            if kind == "bool" or kind in _TIME_TYPES:
+                self.not_text(positional[0], "str() writes numbers or text")
         elif name == "pow" and len(self.problems) == before:
             self.exponent(positional[1])
         elif name in _US_PER and len(self.problems) == before:
@@ -635,7 +803,7 @@ class _Checker:
                     f"{name}() reads a datetime or date column; '{positional[0].id}' is {kind} — "
                     f"pass a time column, e.g. {function.usage.replace('t)', 'ordered_at)')}"
                 )
-        return is_text
+        return is_text or function.gives_text
 
 
 def expression_problems(code: str, columns: Collection[str] | None) -> list[ExpressionProblem]:
@@ -661,10 +829,14 @@ def referenced_columns(code: str) -> set[str]:
     }
 
 
-def gives_text(code: str) -> bool:
-    """Whether a usable expression can give text (a text literal as an if-else or where() result)."""
+def gives_text(code: str, types: Mapping[str, str] | None = None) -> bool:
+    """Whether a usable expression can give text: a text literal or (given the columns' `types`) a
+    `string` column as an if-else or where() result, text joined with `+`, or a text function."""
     tree, _ = _parse(code)
-    return tree is not None and _Checker(code.strip(), None).visit(tree.body)
+    if tree is None:
+        return False
+    checker = _Checker(code.strip(), types)
+    return checker.visit(tree.body) and not checker.problems
 
 
 def parse_expression(code: str) -> Expression:
@@ -747,7 +919,8 @@ class Expression:
             raise GenerationError(
                 f"expression {self.code!r} could not be computed: {error}",
                 hint="check that the columns it combines have compatible types (numbers with numbers, "
-                "datetimes with hours()/days()/minutes(), text only compared or chosen with if-else)",
+                "datetimes with hours()/days()/minutes(), text joined with text by '+' (str(x) for a "
+                "number), compared or chosen with if-else)",
             ) from error
         if result.dtype.kind in "UT":
             result = result.astype(object)

@@ -182,7 +182,8 @@ def _check_generator(node: Node, col: Column, path: Path, issues: IssueList, row
     elif (
         isinstance(gen, ExpressionGen)
         and col.type in ("int", "float", "bool")
-        and gives_text(gen.expression.code)
+        and not any(isinstance(mod, MapValues) for mod in col.modifiers)  # text relabelled as numbers
+        and gives_text(gen.expression.code, {c.name: c.type for c in node.columns})
     ):
         issues.error(
             [*gpath, "code"],

@@ -4,9 +4,17 @@ validates these references and the engine orders and keeps work by them, so both
 from __future__ import annotations
 
 from datagen.dsl.base import Read, split_ref
+from datagen.dsl.generators import ChoiceGen, LookupGen
 from datagen.dsl.models import Column, Node, Schema
 
-__all__ = ["column_local_refs", "node_reads", "split_ref", "table_dependencies", "walk_columns"]
+__all__ = [
+    "column_local_refs",
+    "found_by_value",
+    "node_reads",
+    "split_ref",
+    "table_dependencies",
+    "walk_columns",
+]
 
 
 def column_local_refs(node: Node, column: Column) -> set[str]:
@@ -56,3 +64,29 @@ def walk_columns(node: Node) -> set[str]:
     if node.attribution is not None and (t := node.attribution.conversion_time_column(node)):
         filled.add(t)
     return filled
+
+
+def found_by_value(schema: Schema) -> set[str]:
+    """Tables whose rows other rows find by a key they make themselves: a `lookup` with `on` whose key
+    column the row computes, draws or lists (`day(read_at)`, a choice of literal codes) rather than
+    copies from a table (a lookup, or a choice from `choices_ref`). Such a table is a key space — the
+    days of a month, the tariff of each region — so `--scale` and a preview sample leave it whole
+    (docs/schema-language.md §3): with fewer rows, keys would find no row."""
+    found: set[str] = set()
+    for node in schema.nodes:
+        for col in node.columns:
+            gen = col.generator
+            if not isinstance(gen, LookupGen) or not gen.lookup.on:
+                continue
+            source = gen.source
+            if source is None or source[0] == node.id:
+                continue
+            for local in gen.lookup.on:
+                key = node.column(local)
+                copied = key is not None and (
+                    isinstance(key.generator, LookupGen)
+                    or (isinstance(key.generator, ChoiceGen) and key.generator.choice.choices_ref is not None)
+                )
+                if key is not None and not copied:
+                    found.add(source[0])
+    return found

@@ -20,6 +20,7 @@ import pyarrow as pa
 from datagen.dsl.generators import DistributionGen
 from datagen.dsl.limits import MAX_ROWS
 from datagen.dsl.models import Node, Schema
+from datagen.dsl.references import found_by_value
 from datagen.engine import regular
 from datagen.engine.behaviours import value_multiplier
 from datagen.engine.block import Block, Store
@@ -130,12 +131,16 @@ class Engine:
         self.layouts: dict[str, Layout] = {}  # layouts of generated tables waiting to be finished
         tf = self.schema.timeframe
         self.tf = (int(to_us(tf.start_dt)), int(to_us(tf.end_dt)))
+        self.whole = found_by_value(self.schema)  # key spaces: never scaled nor sampled
 
     # --- sizes ---------------------------------------------------------------------------------------
     def base_rows(self, node: Node) -> int:
-        """Rows of a table that has no parent: vocab values, or `rows` x scale (capped by --sample)."""
+        """Rows of a table that has no parent: vocab values, or `rows` x scale (capped by --sample); a
+        table other rows find by a key they make keeps its `rows` (dsl.references.found_by_value)."""
         if node.kind == "vocab":
             return node.vocab_size
+        if node.id in self.whole:
+            return node.row_count
         rows = round(node.row_count * self.options.scale)
         return min(rows, self.options.sample) if self.options.sample is not None else rows
 

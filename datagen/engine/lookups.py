@@ -25,12 +25,13 @@ def lookup(block: Block, col: Column, gen: LookupGen) -> np.ndarray:
     if gen.lookup.on and gen.lookup.scoped:
         return _pick(block, col, table, column, gen.lookup.on)
     if gen.lookup.on:
-        return _join(block, table, column, gen.lookup.on)
+        return _join(block, col, table, column, gen.lookup.on)
     return block.related_value(table, column)
 
 
-def _join(block: Block, table: str, column: str, on: dict[str, str]) -> np.ndarray:
-    """Value of `table.column` in the source row whose key equals this row's key (null if none)."""
+def _join(block: Block, col: Column, table: str, column: str, on: dict[str, str]) -> np.ndarray:
+    """Value of `table.column` in the source row whose key equals this row's key: null if none, which
+    only a nullable column may hold (said here, with the key, not later by a column computed from it)."""
     ((local, source),) = list(on.items())[:1]
     positions = block.store.index(table, source).get_indexer(block.values[local])
     if len(on) > 1:  # every further pair must agree with the row found by the first
@@ -42,7 +43,23 @@ def _join(block: Block, table: str, column: str, on: dict[str, str]) -> np.ndarr
     values = block.store.column(table, column)
     if len(values) == 0:
         return np.full(block.n, None, dtype=object)
-    return null_like(values[np.maximum(positions, 0)], positions < 0)
+    missing = positions < 0
+    if missing.any() and not col.nullable:
+        _no_row(block, col, table, on, missing, "join")
+    return null_like(values[np.maximum(positions, 0)], missing)
+
+
+def _no_row(
+    block: Block, col: Column, table: str, on: dict[str, str], missing: np.ndarray, verb: str
+) -> None:
+    first = int(np.flatnonzero(missing)[0])
+    at = {a: block.values[a][first] for a in on}
+    keys = ", ".join(f"{a} = {v.item() if isinstance(v, np.generic) else v!r}" for a, v in at.items())
+    raise GenerationError(
+        f"{int(missing.sum()):,} row(s) have no '{table}' row to {verb} (e.g. the row with {keys})",
+        hint=f"make sure every key has a '{table}' row (e.g. a fanout with \"min\": 1 under the "
+        f"table the key belongs to), or make '{col.name}' \"nullable\": true",
+    )
 
 
 def _pick(block: Block, col: Column, table: str, column: str, on: dict[str, str]) -> np.ndarray:
@@ -52,14 +69,7 @@ def _pick(block: Block, col: Column, table: str, column: str, on: dict[str, str]
     rows = block.picked_rows(table, on)
     missing = rows < 0
     if missing.any() and not col.nullable:
-        local = list(on)
-        first = int(np.flatnonzero(missing)[0])
-        keys = ", ".join(f"{a} = {block.values[a][first]!r}" for a in local)
-        raise GenerationError(
-            f"{int(missing.sum()):,} row(s) have no '{table}' row to pick from (e.g. the row with {keys})",
-            hint=f"make sure every key has a '{table}' row (e.g. a fanout with \"min\": 1 under the "
-            f"table the key belongs to), or make '{col.name}' \"nullable\": true",
-        )
+        _no_row(block, col, table, on, missing, "pick from")
     values = block.store.column(table, column)
     if len(values) == 0:
         return np.full(block.n, None, dtype=object)

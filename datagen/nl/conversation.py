@@ -304,22 +304,29 @@ class Conversation:
         )
         return self._run(self._brief, allow_ask=True, preface=defaulted, continuing=True)
 
-    def fix_data(self, failures: list[str], *, rows: Mapping[str, int] | None = None) -> list[Event]:
-        """The dataset generated from the current schema failed validation: one more round for the
-        model with the failed checks, inside the budget of the turn that made the schema. Ready with
-        the corrected schema, or — when the model cannot fix it — with the schema as it was."""
+    def fix_data(
+        self, failures: list[str], *, rows: Mapping[str, int] | None = None, stopped: bool = False
+    ) -> list[Event]:
+        """The dataset generated from the current schema failed validation (`failures`: the failed
+        checks), or generating it `stopped` with an error (`failures`: that error): one more round for
+        the model, inside the budget of the turn that made the schema. Ready with the corrected schema,
+        or — when the model cannot fix it — with the schema as it was."""
         if self.state != State.READY or self.document is None:
             raise InputError("there is no schema whose data could be fixed")
-        where = ", ".join(f"{table}: {n:,} rows" for table, n in (rows or {}).items()) or "all tables"
-        feedback = self.prompts.text(
-            "repair_data", rows=where, problems="\n".join(f"- {f}" for f in failures)
-        )
+        problems = "\n".join(f"- {f}" for f in failures)
+        if stopped:
+            feedback = self.prompts.text("repair_generation", problems=problems)
+            said = "generating the data stopped with an error"
+        else:
+            where = ", ".join(f"{table}: {n:,} rows" for table, n in (rows or {}).items()) or "all tables"
+            feedback = self.prompts.text("repair_data", rows=where, problems=problems)
+            said = f"the data failed {len(failures)} check(s)"
         base = [*self._brief, _assistant(turn_json(self._current())), _user(self._with_untold(feedback))]
         self._begin(continuing=True)
         self.last_turn.data_repairs += 1
         self._emit(
             "progress",
-            f"the data failed {len(failures)} check(s); asking the model to fix the schema",
+            f"{said}; asking the model to fix the schema",
             {"stage": "data_repair", "problems": failures},
         )
         return self._run(base, allow_ask=False, continuing=None, repairing=True)

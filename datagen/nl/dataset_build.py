@@ -1,6 +1,7 @@
 """After the conversation: build the dataset the schema describes — generate it, then validate it —
 for `datagen nl` and `datagen eval` alike (tables, rows, quality score, failed checks). When the full
-data fails validation, the model gets one round with the failed checks (`build_with_repair`)."""
+data fails validation, or generating it stops with an error, the model gets one round with the failed
+checks or the error (`build_with_repair`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datagen.dsl import CheckResult, check
+from datagen.errors import GenerationError
 
 if TYPE_CHECKING:
     from datagen.engine.estimate import RunEstimate
@@ -85,22 +87,37 @@ def build_with_repair(
     scale: float,
     confirm: Callable[[RunEstimate], bool] | None = None,
     on_failed: Callable[[Outcome], None] | None = None,
+    on_error: Callable[[GenerationError], None] | None = None,
     on_changed: Callable[[], None] | None = None,
 ) -> Outcome:
-    """Build the conversation's dataset; when it fails validation, show that (`on_failed`), give the
-    model one round with the failed checks (`Conversation.fix_data`, inside the turn's request
-    budget), and — when it changed the schema (`on_changed`, e.g. to rewrite the schema file) — build
-    again. The last outcome is returned; the data on disk is always that outcome's."""
+    """Build the conversation's dataset. When it fails validation (`on_failed` shows that), or
+    generating it stops with an error (`on_error`: a value a column cannot hold, met at full size but
+    not in the preflight's sample), give the model one round with the failed checks or the error
+    (`Conversation.fix_data`, inside the turn's request budget), and — when it changed the schema
+    (`on_changed`, e.g. to rewrite the schema file) — build again. The last outcome is returned, and the
+    data on disk is always its; an error that no changed schema answered is raised."""
     assert conv.document is not None
-    outcome = generate_and_validate(check(conv.document), out_dir, seed=seed, scale=scale, confirm=confirm)
-    if outcome.quality.passed:
-        return outcome
-    if on_failed is not None:
-        on_failed(outcome)
-    before = conv.document
-    conv.fix_data(outcome.quality.advice, rows=outcome.rows)
-    if conv.document is None or conv.document == before:
-        return outcome
+    try:
+        outcome = generate_and_validate(
+            check(conv.document), out_dir, seed=seed, scale=scale, confirm=confirm
+        )
+    except GenerationError as error:
+        if on_error is not None:
+            on_error(error)
+        before = conv.document
+        fix = f" (fix: {error.hint})" if error.hint else ""
+        conv.fix_data([error.message + fix], stopped=True)
+        if conv.document is None or conv.document == before:
+            raise
+    else:
+        if outcome.quality.passed:
+            return outcome
+        if on_failed is not None:
+            on_failed(outcome)
+        before = conv.document
+        conv.fix_data(outcome.quality.advice, rows=outcome.rows)
+        if conv.document is None or conv.document == before:
+            return outcome
     if on_changed is not None:
         on_changed()
     return generate_and_validate(check(conv.document), out_dir, seed=seed, scale=scale, confirm=confirm)

@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
-from datagen.errors import LLMError
+from datagen.errors import GenerationError, LLMError
 from datagen.io.confirm import long_run_confirmation
 from datagen.io.manifest import DATASET
 from datagen.io.names import default_output_dir
@@ -61,9 +61,10 @@ def run_nl(
     client: LLM | None = None,
 ) -> int:
     """Talk until a schema is ready (asking the person, or taking defaults with `yes`), then write the
-    schema and transcript, generate and validate; data that fails validation gets one repair round
-    (and is generated again when the model changed the schema). Returns the exit code; raises
-    LLMError (exit 2) when the conversation fails — and then nothing has been written."""
+    schema and transcript, generate and validate; data that fails validation, or cannot be generated,
+    gets one repair round (and is generated again when the model changed the schema). Returns the exit
+    code; raises LLMError (exit 2) when the conversation fails — and then nothing has been written —
+    and GenerationError (exit 1) when the data could not be generated even after the round."""
     printer = EventPrinter(console, verbose=verbose)
     llm = client or OpenAIClient(settings)
     if verbose:  # the model a server was asked for is named from here on
@@ -120,10 +121,23 @@ def run_nl(
         shown.append(first)
         console.print(plain("asking the model to fix the schema for the failed checks (one round)"))
 
-    outcome = build_with_repair(
-        conv, target, seed=seed, scale=scale, confirm=confirm, on_failed=show_failed, on_changed=write_schema
-    )
-    write_records(transcript_path(out), conv.transcript)  # the repair round, whatever came of it
+    def show_error(error: GenerationError) -> None:
+        console.print(styled(("generating the data failed: ", "bold red"), error.message), soft_wrap=True)
+        console.print(plain("asking the model to fix the schema for the error (one round)"))
+
+    try:
+        outcome = build_with_repair(
+            conv,
+            target,
+            seed=seed,
+            scale=scale,
+            confirm=confirm,
+            on_failed=show_failed,
+            on_error=show_error,
+            on_changed=write_schema,
+        )
+    finally:
+        write_records(transcript_path(out), conv.transcript)  # the repair round, whatever came of it
     if verbose:
         for line in _usage_lines(conv):
             console.print(styled((line, "dim")))

@@ -30,6 +30,7 @@ TEXTS = (
     "repair_stuck",
     "repair_cut",
     "repair_data",
+    "repair_generation",
 )
 
 

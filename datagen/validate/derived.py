@@ -11,6 +11,12 @@ checks, like foreign keys.
   row is left empty while a candidate exists; a pick from the row's own table must also come before it
   (a smaller sequence key, or a larger one for a descending sequence), and a random pick from the
   table the row is born from must be a row other than its parent.
+- `expression`: each row's value equals its formula over the row's other columns as the data holds
+  them, evaluated with the language's own rules (dsl/expressions.py: the definition of what a formula
+  means, like a distribution's draw) and written as its type writes it (an `int` rounded, `decimals`
+  kept). Read in batches, so memory does not grow with the table. Skipped, with the reason, where
+  something changes the value after the formula (modifiers, a parent's multiplier, a bound of an
+  inequality) or the formula reads a column the data does not hold.
 
 Sums are compared within 1e-9 of the sum of the magnitudes involved (the engine and DuckDB may add in
 a different order); everything else exactly."""
@@ -20,16 +26,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
 from datagen.dsl.base import TIME, split_ref
-from datagen.dsl.generators import LookupGen, RollupGen, RunningGen, SequenceGen
+from datagen.dsl.behaviours import credit_source
+from datagen.dsl.enforcement import enforcement
+from datagen.dsl.expressions import gives_text, parse_expression
+from datagen.dsl.generators import ExpressionGen, LookupGen, RollupGen, RunningGen, SequenceGen
 from datagen.dsl.models import Column, Node
+from datagen.dsl.references import walk_columns
 from datagen.validate.behaviour import register
 from datagen.validate.context import Context, q
-from datagen.validate.results import Result, verdict
+from datagen.validate.results import MAX_EXAMPLES, Result, jsonable, verdict
 from datagen.validate.sql_condition import sql_condition
 
 REGENERATE = "regenerate the data from this schema: datagen generate SCHEMA -o DATA_DIR"
 RELATIVE = 1e-9
+BATCH_ROWS = 1 << 20  # rows of a table an expression is recomputed over at a time
 
 
 def _result(check: str, node: Node, col: Column, ok: bool, message: str, **kw: Any) -> Result:
@@ -292,4 +307,110 @@ def scoped_lookup(ctx: Context, node: Node, col: Column) -> Result:
         examples=examples,
         details={"rows": n, "outside": int(wrong), "null_with_candidate": int(empty), "scope": scope},
         fix=None if not problems else f"a scoped lookup picks inside its scope: {REGENERATE}",
+    )
+
+
+# --- expressions --------------------------------------------------------------------------------------
+
+
+@register("expression")
+def expression_checks(ctx: Context) -> Iterator[Result]:
+    for node in ctx.schema.nodes:
+        for col in node.columns:
+            if isinstance(col.generator, ExpressionGen) and ctx.has(node.id, col.name):
+                yield ctx.attempt(
+                    "expression", "structural", node.id, col.name, expression, ctx, node, col, hard=True
+                )
+
+
+def _changed_after(ctx: Context, node: Node, col: Column, reads: frozenset[str]) -> str | None:
+    """Why the stored value is not the formula's alone (None when it is)."""
+    if col.modifiers:
+        return "its modifiers change the computed values"
+    if col.name in walk_columns(node):
+        return "a behaviour block of its table fills it"
+    if (conversions := credit_source(ctx.schema, node.id)) is not None:
+        return f"the attribution block of '{conversions.id}' fills it"
+    ref = f"{node.id}.{col.name}"
+    for pid in node.parents or []:
+        parent = ctx.node(pid)
+        sb, vb = parent.segment_behavior, parent.vintage_behavior
+        if (sb is not None and ref in sb.applies_to_columns) or (vb is not None and ref in vb.value_columns):
+            return f"a behaviour block of '{pid}' multiplies it"
+    if ("enforcement",) not in ctx.cache:
+        ctx.cache[("enforcement",)] = enforcement(ctx.schema)
+    if ctx.cache[("enforcement",)].column_bounds(node.id, col.name):
+        return "it is capped at the bounds of an inequality, which the inequality checks hold"
+    absent = sorted(c for c in reads if not ctx.has(node.id, c))
+    if absent:
+        return f"it reads {', '.join(absent)}, which the data does not hold (a hidden helper column)"
+    return None
+
+
+def _as_evaluated(values: pa.ChunkedArray) -> np.ndarray:
+    """A stored column as an expression reads it: text as objects (None for null), numbers with nulls
+    as floats (NaN), times as datetime64[us] (NaT)."""
+    if pa.types.is_dictionary(values.type):
+        values = values.cast(values.type.value_type)
+    out = np.asarray(values.to_numpy())
+    if out.dtype.kind == "M":
+        return out.astype("datetime64[us]")
+    return out.astype(object) if out.dtype.kind in "UT" else out
+
+
+def _as_written(col: Column, values: np.ndarray) -> np.ndarray:
+    """The formula's values as the column's type writes them: an `int` rounded to the nearest whole
+    number (halves to even), a float kept to its `decimals`, a date cut to its day."""
+    if col.type == "int" and values.dtype.kind == "f":
+        return np.asarray(np.rint(values))
+    if col.type == "float" and col.decimals is not None and values.dtype.kind == "f":
+        return np.asarray(np.round(values, col.decimals))
+    if col.type in TIME and values.dtype.kind == "M":
+        values = values.astype("datetime64[us]")
+        return values.astype("datetime64[D]").astype("datetime64[us]") if col.type == "date" else values
+    return values
+
+
+def _wrong_rows(col: Column, stored: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Rows whose stored value is not the expected one: nulls must match, except where the column's
+    `null_rate` blanked a value; numbers within RELATIVE of the expected magnitude."""
+    missing, absent = pd.isna(expected), pd.isna(stored)
+    wrong = missing != absent
+    if col.null_rate > 0:
+        wrong &= ~(absent & ~missing)
+    both = ~missing & ~absent
+    if col.type in ("int", "float") and expected.dtype.kind in "biuf":
+        e = expected[both].astype(np.float64)
+        a = stored[both].astype(np.float64)
+        wrong[both] = ~(np.abs(a - e) <= RELATIVE * (np.abs(e) + 1))
+    else:
+        wrong[both] = stored[both] != expected[both]
+    return np.asarray(wrong, dtype=bool)
+
+
+def expression(ctx: Context, node: Node, col: Column) -> Result:
+    gen = col.generator
+    assert isinstance(gen, ExpressionGen)
+    formula = parse_expression(gen.expression.code)
+    if why := _changed_after(ctx, node, col, formula.columns):
+        return _skip("expression", node, col, why)
+    if col.type == "string" and not gives_text(formula.code, {c.name: c.type for c in node.columns}):
+        return _skip("expression", node, col, "its formula gives numbers, which the column stores as text")
+    ident = [node.pk] if node.pk and ctx.has(node.id, node.pk) and node.pk != col.name else []
+    names = sorted({col.name, *formula.columns, *ident})
+    query = f"SELECT {', '.join(q(c) for c in names)} FROM {q(node.id)}"
+    wrong, n = 0, 0
+    examples: list[Any] = []
+    for batch in ctx.con.cursor().sql(query).to_arrow_reader(BATCH_ROWS):
+        rows = batch.num_rows
+        values = {c: _as_evaluated(pa.chunked_array([batch.column(c)])) for c in names}
+        with np.errstate(all="ignore"):
+            expected = _as_written(col, formula.evaluate(values, rows))
+        bad = _wrong_rows(col, values[col.name], expected)
+        wrong, n = wrong + int(bad.sum()), n + rows
+        for i in np.flatnonzero(bad)[: MAX_EXAMPLES - len(examples)]:
+            row = {c: values[c][i] for c in ident}
+            examples.append(jsonable({**row, "stored": values[col.name][i], "expected": expected[i]}))
+    return _recomputed(
+        "expression", "an expression", node, col, f"formula {formula.code}", wrong, n, examples
     )

@@ -16,7 +16,7 @@ import numpy as np
 
 from datagen.dsl.generators import StateAtGen
 from datagen.dsl.models import Constraints, Schema
-from datagen.dsl.references import node_reads, split_ref, table_dependencies
+from datagen.dsl.references import found_by_value, node_reads, split_ref, table_dependencies
 from datagen.engine.generate import Engine, Options, generate_in_memory
 from datagen.engine.rng import stable_hash
 from datagen.validate.context import Context
@@ -68,8 +68,10 @@ def sub_schema(schema: Schema, *tables: str) -> Schema:
 
 
 def _whole_tables(schema: Schema) -> set[str]:
-    """Tables some feature reads whole (effect windows, the distinct values of a choices_ref)."""
-    return {r.table for n in schema.nodes for r in node_reads(schema, n) if r.whole_table}
+    """Tables some feature reads whole (effect windows, the distinct values of a choices_ref), and
+    those other rows find by a key they make (every key needs its row)."""
+    reads = {r.table for n in schema.nodes for r in node_reads(schema, n) if r.whole_table}
+    return reads | found_by_value(schema)
 
 
 def resize(ctx: Context, sub: Schema, table: str, rows: int, seed: int) -> None:

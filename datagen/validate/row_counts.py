@@ -2,7 +2,8 @@
 
 Exact where the engine's count is: an entity or a parent-less fact has `rows` x the scale the data
 was generated at (as .metadata.json records it; without it the count is not checked, as a preview
-sample is capped at a few rows), a vocab table one row per value,
+sample is capped at a few rows) — its `rows` when other rows find it by a key they make
+(dsl.references.found_by_value) — a vocab table one row per value,
 a fact without fanout one row per parent row. Bounded where the count is a walk: a funnel gives one to
 len(stages) rows per parent, a state walk at least one.
 
@@ -29,6 +30,7 @@ import pyarrow as pa
 from datagen.dsl.behaviours import ActiveIn, BehaviourBlock, credit_source
 from datagen.dsl.expressions import parse_expression
 from datagen.dsl.models import Fanout, Node
+from datagen.dsl.references import found_by_value
 from datagen.engine.behaviours import BehaviourEngine
 from datagen.engine.block import Store
 from datagen.engine.fanout import fanout_multiplier
@@ -106,6 +108,9 @@ def expected_rows(ctx: Context, node: Node) -> Expected | None:
     if node.kind == "vocab":
         values = node.vocab_size
         return Expected(values, values, "one row per value of its enum_list")
+    if not node.parents and node.id in found_by_value(ctx.schema):
+        rows = node.row_count
+        return Expected(rows, rows, f"rows {rows:,}, whatever the scale: other rows find its rows by key")
     if not node.parents:
         scale = ctx.metadata.get("scale")
         if not (isinstance(scale, int | float) and not isinstance(scale, bool) and scale > 0):

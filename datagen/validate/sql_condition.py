@@ -1,9 +1,10 @@
 """A rollup's `where` (an expression of docs/schema-language.md §4.1) as a DuckDB condition, so the
 validator filters the child rows in SQL — its own reading of the expression, not the engine's.
 
-Covers what a filter is written with: column names, numbers, text and booleans, arithmetic,
-comparisons (chained too), and/or/not, if-else, and the functions abs, round, floor, ceil, sqrt, exp,
-log, min, max and where. Anything else gives None, and the check says it cannot translate it."""
+Covers what a filter is written with: column names, numbers, text and booleans, arithmetic, text
+joined to a text literal with `+` (SQL's `||`), comparisons (chained too), and/or/not, if-else, and
+the functions abs, round, floor, ceil, sqrt, exp, log, min, max and where. Anything else gives None,
+and the check says it cannot translate it."""
 
 from __future__ import annotations
 
@@ -25,6 +26,16 @@ def _text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _joins_text(node: ast.expr) -> bool:
+    """A `+` that joins text: one side is a text literal or itself such a join."""
+    match node:
+        case ast.Constant(value=str()):
+            return True
+        case ast.BinOp(left=left, op=ast.Add(), right=right):
+            return _joins_text(left) or _joins_text(right)
+    return False
+
+
 def _sql(node: ast.expr, alias: str) -> str:
     match node:
         case ast.Constant(value=bool() as flag):
@@ -35,6 +46,8 @@ def _sql(node: ast.expr, alias: str) -> str:
             return _text(text)
         case ast.Name(id=name):
             return f"{alias}.{q(name)}"
+        case ast.BinOp(left=left, op=ast.Add(), right=right) if _joins_text(node):
+            return f"({_sql(left, alias)} || {_sql(right, alias)})"
         case ast.BinOp(left=left, op=op, right=right) if type(op) in _BINARY:
             lhs, rhs = _sql(left, alias), _sql(right, alias)
             if isinstance(op, ast.Div):

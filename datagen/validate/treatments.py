@@ -76,9 +76,7 @@ TREATMENTS: dict[type, Treatment] = {
     g.DatetimeSeriesGen: Treatment(checks=("seasonality", "diffusion")),  # a curve is fitted back
     g.FakerGen: Treatment(checks=("email_from_name",)),  # emails built `from` a name hold that name
     g.LookupGen: Treatment(checks=("structural", "scoped_lookup")),  # keys; a random pick stays in scope
-    g.ExpressionGen: Treatment(
-        why_none=NOT_RECOVERED.format("a formula of other columns; not re-evaluated yet")
-    ),
+    g.ExpressionGen: Treatment(checks=("expression",)),  # re-evaluated over the row's columns
     g.EnumListGen: Treatment(why_none=NOT_RECOVERED.format("the table is the list itself")),
     g.StateAtGen: Treatment(checks=("lives",)),  # the walk's state, row by row (hard)
     g.RollupGen: Treatment(checks=("rollup",)),  # recomputed from the children, row by row

@@ -1303,6 +1303,20 @@ CASES: list[BadCase] = [
         "'tax' is a float column",
     ),
     case(
+        "number_joined_to_text",
+        put(f"{TAX}.generator.expression.code", "'Order ' + order_id"),
+        f"{TAX}.generator.expression.code",
+        "'order_id' is an int column, and '+' joins text only with text",
+        "str(order_id)",
+    ),
+    case(
+        "joined_text_in_a_float_column",
+        put(f"{TAX}.generator.expression.code", "'#' + str(order_id)"),
+        f"{TAX}.generator.expression.code",
+        "can give text",
+        "'tax' is a float column",
+    ),
+    case(
         "constant_duration_past_the_date_range",
         new_column(
             ORDERS,

@@ -237,7 +237,25 @@ FUNCTION_CASES = {
     "day": ("day(start)", lambda t: _calendar_field(t["start"], lambda d: d.day)),
     "month": ("month(start)", lambda t: _calendar_field(t["start"], lambda d: d.month)),
     "year": ("year(start)", lambda t: _calendar_field(t["start"], lambda d: d.year)),
+    "str": ("str(price)", lambda t: np.array([_written(v) for v in t["price"]], dtype=object)),
+    "lower": ("lower(segment)", lambda t: _each(t["segment"], str.lower)),
+    "upper": ("upper(segment)", lambda t: _each(t["segment"], str.upper)),
+    "zfill": (
+        "zfill(quantity - 2, 3)",
+        lambda t: _each((t["quantity"] - 2).astype(object), lambda v: str(v).zfill(3)),
+    ),
 }
+
+
+def _written(value: float) -> str | None:
+    """The reference of str(): a whole number without its '.0', others in Python's shortest form."""
+    if np.isnan(value):
+        return None
+    return str(int(value)) if value == int(value) else repr(float(value))
+
+
+def _each(values: np.ndarray, fn) -> np.ndarray:
+    return np.array([None if v is None else fn(v) for v in values], dtype=object)
 
 
 def _calendar_field(times: np.ndarray, field) -> np.ndarray:
@@ -351,7 +369,13 @@ def test_hours_of_a_non_finite_number_is_nat(table):
         ("round(x, ndigits=2)", "keyword argument 'ndigits='"),
         ("max(*x)", "'*' unpacking"),
         ("max(x, **price)", "'**' unpacking"),
-        ("'a' + x", "text literal `'a'` cannot be used in arithmetic ('+')"),
+        ("'a' - x", "text literal `'a'` cannot be used in arithmetic ('-')"),
+        ("'a' + 1", "`1` is not text, and '+' joins text only with text — write it as text with str(1)"),
+        ("'a' + price * 2", "`price * 2` is not text"),
+        ("x.upper()", "calling `x.upper` is not allowed — call it as a function of the value: upper(text)"),
+        ("lower(price * 2)", "lower() changes text; `price * 2` is not text"),
+        ("zfill(x, 0)", "zfill()'s width must be a whole-number literal from 1 to 100"),
+        ("zfill(x, price)", "zfill()'s width must be a whole-number literal"),
         ("sqrt('4')", "cannot be used as an argument of sqrt()"),
         ("('a' if x else 'b') * 2", "text result of"),
         ("'constant'", "the whole expression is the text"),
@@ -375,7 +399,7 @@ def test_function_name_used_as_a_column_is_explained():
 
 def test_unknown_function_suggests_the_close_name():
     text = messages("sqr(price)")
-    assert "function 'sqr' is not allowed — did you mean 'sqrt'?" in text
+    assert "function 'sqr' is not allowed — did you mean 'sqrt' or 'str'?" in text
     assert "allowed functions: abs, min, max" in text
 
 
@@ -576,3 +600,147 @@ def test_random_arithmetic_matches_numpy(tree, a, b):
     with np.errstate(all="ignore"):
         expected = np.broadcast_to(reference(a, b), (6,))
     np.testing.assert_array_equal(parse_expression(code).evaluate({"a": a, "b": b}, 6), expected)
+
+
+# ---------------------------------------------------------------- text
+
+
+def test_plus_joins_text_and_a_null_side_gives_null(table):
+    assert run('"Hotel " + segment', table).tolist() == [
+        "Hotel vip",
+        "Hotel std",
+        None,
+        "Hotel vip",
+        "Hotel new",
+    ]
+    assert run('segment + "-" + segment', table).tolist()[:3] == ["vip-vip", "std-std", None]
+    assert run("'a' + 'b'", table).tolist() == ["ab"] * N  # a constant broadcast to every row
+
+
+def test_plus_joins_numpy_string_columns_and_gives_an_object_array():
+    result = parse_expression("code + '/' + name").evaluate(
+        {"code": np.array(["A", "B"]), "name": np.array(["x", "yy"])}, 2
+    )
+    assert result.dtype == object and result.tolist() == ["A/x", "B/yy"]
+
+
+def test_a_column_of_nulls_is_null_text_beside_text_and_nan_beside_numbers():
+    nulls = np.array([None, None], dtype=object)
+    assert parse_expression("'a' + x").evaluate({"x": nulls}, 2).tolist() == [None, None]
+    assert np.isnan(parse_expression("x + 1").evaluate({"x": nulls}, 2)).all()
+
+
+def test_text_plus_a_number_fails_at_run_time_asking_for_str(table):
+    with pytest.raises(GenerationError, match="write str\\(x\\) to join a number to text"):
+        run("segment + quantity", table)  # the check did not know the types here
+
+
+def test_str_writes_an_int_column_carried_as_floats_as_written():
+    """Nulls make the engine carry an `int` column as floats; its text is still the whole number."""
+    written = parse_expression("'#' + str(n)").evaluate({"n": np.array([28.0, np.nan, -0.0, 2.5, 1e20])}, 5)
+    assert written.tolist() == ["#28", None, "#0", "#2.5", "#1e+20"]
+    integers = parse_expression("str(n)").evaluate({"n": np.array([28, -3], dtype=np.int64)}, 2)
+    assert integers.tolist() == ["28", "-3"]
+
+
+def test_str_of_text_keeps_it_and_str_of_a_time_or_truth_value_fails(table):
+    assert run("str(segment)", table).tolist() == table["segment"].tolist()
+    for code in ("str(start)", "str(flag)"):
+        with pytest.raises(GenerationError, match="str\\(\\) writes numbers or text"):
+            run(code, table)
+
+
+def test_zfill_keeps_the_sign_first_and_longer_text_whole():
+    values = np.array([7, -42, 12345, 0], dtype=np.int64)
+    assert parse_expression("zfill(n, 4)").evaluate({"n": values}, 4).tolist() == [
+        "0007",
+        "-042",
+        "12345",
+        "0000",
+    ]
+    assert parse_expression("zfill(t, 3)").evaluate(
+        {"t": np.array(["-", "ab", None], dtype=object)}, 3
+    ).tolist() == [
+        "-00",
+        "0ab",
+        None,
+    ]
+
+
+def test_lower_and_upper_fail_on_numbers_at_run_time(table):
+    with pytest.raises(GenerationError, match="upper\\(\\) changes text"):
+        run("upper(quantity)", table)
+
+
+TYPES = {"city": "string", "rooms": "int", "rate": "float", "open": "bool", "built_at": "date"}
+
+
+@pytest.mark.parametrize(
+    ("code", "named"),
+    [
+        (
+            "'Hotel ' + rooms",
+            "'rooms' is an int column, and '+' joins text only with text — write it as text with str(rooms)",
+        ),
+        (
+            "city + rate",
+            "'rate' is a float column, and '+' joins text only with text — write it as text with str(rate)",
+        ),
+        ("city + built_at", "write a part of it as text, e.g. str(year(built_at))"),
+        ("'open: ' + open", 'choose the text with if-else, e.g. ("yes" if open else "no")'),
+        ("str(open)", "'open' is a bool column, and str() writes numbers or text"),
+        ("str(built_at)", "'built_at' is a date column, and str() writes numbers or text"),
+        ("upper(rooms)", "upper() changes text; `rooms` is not text"),
+        ("city * 2", "text column 'city' cannot be used in arithmetic ('*')"),
+        ("round(city)", "text column 'city' cannot be used as an argument of round()"),
+    ],
+)
+def test_the_check_knows_text_columns_by_their_type(code, named):
+    assert named in "\n".join(p.message for p in expression_problems(code, TYPES))
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "'Hotel ' + city",
+        "city + ' (' + str(rooms) + ' rooms)'",
+        "upper(city) + '-' + zfill(rooms, 4)",
+        "lower(city + 'X')",
+        "str(round(rate, 1)) + ' EUR'",
+        "(city if open else 'closed') + '!'",
+        "'closed' if not city else city",  # a text column is still a condition: empty or null is false
+        "where(city, 1, 0) + rooms",
+    ],
+)
+def test_text_joined_with_text_checks_clean(code):
+    assert expression_problems(code, TYPES) == []
+
+
+def test_a_column_of_unknown_type_may_join_text_until_the_table_is_known():
+    assert expression_problems("'Hotel ' + city", ["city"]) == []
+    assert parse_expression("'Hotel ' + city").columns == {"city"}
+
+
+def test_joined_text_and_text_functions_give_text():
+    assert gives_text("'Hotel ' + city") and gives_text("str(rooms)") and gives_text("zfill(rooms, 3)")
+    assert gives_text("city if open else city", TYPES)
+    assert not gives_text("city if open else city")  # the types are not known
+    assert not gives_text("rooms + 1", TYPES)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    values=arrays(np.int64, 8, elements=st.integers(-(10**12), 10**12)),
+    width=st.integers(1, 20),
+)
+def test_str_and_zfill_agree_with_python_on_whole_numbers(values, width):
+    floats = values.astype(np.float64)  # an int column with nulls travels as floats
+    got = parse_expression("str(n) + '|' + zfill(f, w)".replace("w", str(width))).evaluate(
+        {"n": values, "f": floats}, 8
+    )
+    assert got.tolist() == [f"{v}|{str(v).zfill(width)}" for v in values.tolist()]
+
+
+def test_upper_maps_each_character_so_the_text_keeps_its_length():
+    upper = parse_expression("upper(t)").evaluate({"t": np.array(["straße", "Oslo"], dtype=object)}, 2)
+    assert upper.tolist() == ["STRAẞE", "OSLO"]

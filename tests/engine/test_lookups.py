@@ -11,9 +11,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from datagen.dsl.references import found_by_value
 from datagen.errors import GenerationError
 from tests.engine.conftest import (
     assert_near,
+    checked,
     col,
     dist,
     entity,
@@ -121,6 +123,60 @@ def test_a_join_without_a_matching_row_gives_null() -> None:
     assert t.column("label").to_pylist() == [{"a": "Alpha", "b": "Beta"}.get(c) for c in code]
     assert t.column("rank").to_pylist() == [{"a": 1, "b": 2}.get(c) for c in code]
     assert t.schema.field("rank").type == pa.int64()  # an int with nulls stays an int
+
+
+def test_a_join_without_a_matching_row_in_a_column_that_is_not_nullable_names_the_key() -> None:
+    """Said at the lookup, with a key that found nothing, not later by a column computed from it."""
+    codes = entity("code", [dist("weight", "uniform", low=1, high=2)], rows=3)
+    rows = entity(
+        "t",
+        [
+            col("code_id", "int", {"choice": {"choices": [1, 2, 3, 4]}}),
+            lookup("weight", "code.weight", type_="float", on={"code_id": "id"}, output=False),
+            col("double", "float", {"expression": {"code": "weight * 2"}}),
+        ],
+        rows=200,
+    )
+    with pytest.raises(
+        GenerationError, match=r"row\(s\) have no 'code' row to join \(e.g. the row with code_id = 4\)"
+    ):
+        generate(schema(codes, rows))
+
+
+def weather(rows: int = 31) -> dict:
+    """Meters read every 6 hours in March; each reading joins its day's weather by day(read_at), a key
+    the reading makes itself — so the weather table is a key space, unlike the meters."""
+    days = {
+        "id": "weather",
+        "kind": "entity",
+        "pk": "day",
+        "rows": rows,
+        "columns": [key("day"), dist("temp", "normal", mean=6, std=4)],
+    }
+    meters = entity("meter", [dist("base", "uniform", low=1, high=2)], rows=200)
+    readings = fact(
+        "reading",
+        ["meter"],
+        [
+            times("read_at", slot=True),
+            col("day", "int", {"expression": {"code": "day(read_at)"}}),
+            lookup("temp", "weather.temp", type_="float", on={"day": "day"}),
+            lookup("base", "meter.base", type_="float", on={"meter_id": "id"}),
+        ],
+        fanout={"every": "6h"},
+    )
+    return schema(
+        days, meters, readings, timeframe={"start": "2024-03-01T00:00:00Z", "end": "2024-04-01T00:00:00Z"}
+    )
+
+
+@pytest.mark.parametrize("options", [{"scale": 0.1}, {"sample": 10}], ids=["scale", "sample"])
+def test_a_table_found_by_a_key_the_row_makes_keeps_its_rows_at_any_scale_or_sample(options: dict) -> None:
+    tables = generate(weather(), **options)
+    assert tables["weather"].num_rows == 31  # every day of March, whatever the scale
+    assert tables["meter"].num_rows == 20 if "scale" in options else 10  # meters are found by a copied key
+    assert tables["reading"].column("temp").null_count == 0
+    assert found_by_value(checked(weather())) == {"weather"}
 
 
 def test_choices_ref_draws_from_the_referenced_column() -> None:

@@ -56,6 +56,36 @@ def test_an_expression_reads_an_int_column_as_the_whole_number_written() -> None
     assert np.array_equal(values(t, "delay_again"), values(t, "delay").astype(float))
 
 
+def test_text_of_int_columns_is_the_whole_number_written_whatever_made_it() -> None:
+    """An int drawn (27.79 before the cast), computed, scaled by a modifier, or carried as floats because
+    of nulls: str() of it, and arithmetic on it, see the stored whole number."""
+    doc = one_table(
+        [
+            dist("drawn", "normal", type_="int", mean=28, std=6) | {"nullable": True, "null_rate": 0.3},
+            expr("computed", "drawn * 1.37", type_="int", nullable=True),
+            dist("scaled", "normal", type_="int", mean=50, std=9)
+            | {"modifiers": [{"transform": "multiply", "args": {"factor": 1.13}}]},
+            expr(
+                "label",
+                "str(drawn) + '/' + str(computed) + '/' + zfill(scaled, 4)",
+                type_="string",
+                nullable=True,
+            ),
+            expr("total", "drawn + computed + scaled", nullable=True),
+        ],
+        rows=2000,
+    )
+    t = generate(doc)["t"]
+    drawn, computed, scaled = (t.column(c).to_pylist() for c in ("drawn", "computed", "scaled"))
+    assert None in drawn  # the nulls that make the engine carry the column as floats
+    expected = [
+        None if d is None else f"{d}/{c}/{s:04d}" for d, c, s in zip(drawn, computed, scaled, strict=True)
+    ]
+    assert t.column("label").to_pylist() == expected
+    total = [None if d is None else float(d + c + s) for d, c, s in zip(drawn, computed, scaled, strict=True)]
+    assert t.column("total").to_pylist() == total
+
+
 def test_decimals_round_the_written_value_and_what_later_columns_read() -> None:
     doc = one_table(
         [

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from datagen.cli import app
 from datagen.dsl import check
+from datagen.errors import GenerationError
 from datagen.nl.model_eval import EvalPrompt, run_one
 from datagen.nl.oneshot import run_nl
 from datagen.nl.transcript import read_records
@@ -194,6 +195,56 @@ def test_nl_exits_1_with_the_schema_unchanged_when_the_model_cannot_fix_the_data
     assert code == 1 and len(llm.calls) == 2
     assert text.count("validation failed") == 1  # nothing changed, so nothing is generated again
     assert json.loads((tmp_path / "schema.json").read_text())["constraints"]["ranges"][0]["max"] == 60
+
+
+def _loyalty(code: str) -> dict:
+    """The bookshop with a customer column computed from the key: a formula that holds for the 50
+    customers of the preflight's sample but not for the 150 of the full data at scale 0.1."""
+    column = {"name": "loyalty", "type": "float", "generator": {"expression": {"code": code}}}
+    return turn("bookshop", lambda s: s["nodes"][0]["columns"].append(column))
+
+
+STOPS = _loyalty("sqrt(120 - customer_id)")  # NaN from customer 121 on: the column is not nullable
+BOUNDED = _loyalty("sqrt(max(0, 120 - customer_id))")
+
+
+def test_nl_gives_the_model_one_round_when_generating_the_data_stops(tmp_path: Path) -> None:
+    """The error goes back to the model (request 2 of the same turn's 8) instead of ending the run;
+    its fix is written over the schema and generated: exit 0."""
+    llm = ScriptedLLM(STOPS, BOUNDED)
+    code, text = run_nl_scripted(tmp_path, llm)
+    assert code == 0, text
+    error = "customers.loyalty: 30 of 150 values are null or NaN"
+    assert f"generating the data failed: {error}" in text
+    assert "asking the model to fix the schema for the error (one round)" in text
+    assert "but generating the full dataset stopped with this" in llm.last_user()
+    assert f"- {error}" in llm.last_user() and "fix: guard the formula with where()" in llm.last_user()
+    assert "asking the model (request 2 of 8)" in text and "validation passed" in text
+    written = json.loads((tmp_path / "schema.json").read_text())["nodes"][0]["columns"][-1]
+    assert written["generator"]["expression"]["code"] == "sqrt(max(0, 120 - customer_id))"
+    records = read_records(tmp_path / "schema.conversation.jsonl")
+    assert len([r for r in records if r["kind"] == "schema"]) == 2
+
+
+def test_nl_exits_1_with_the_error_when_the_model_cannot_fix_the_generation(tmp_path: Path) -> None:
+    llm = ScriptedLLM(STOPS, STOPS)  # the "fix" changes nothing
+    with pytest.raises(
+        GenerationError, match=r"customers\.loyalty: 30 of 150 values are null or NaN"
+    ) as stopped:
+        run_nl_scripted(tmp_path, llm)
+    assert stopped.value.exit_code == 1  # what `datagen nl` exits with, printing the error
+    assert len(llm.calls) == 2  # one round, then the error stands
+    records = read_records(tmp_path / "schema.conversation.jsonl")  # written although generation stopped
+    assert [r["data_repairs"] for r in records if r["kind"] == "usage"][-1] == 1
+
+
+def test_eval_gives_a_generation_error_its_repair_round(tmp_path: Path) -> None:
+    item = EvalPrompt("shop", "retail", "Customers and orders of an online bookshop for 2024.")
+    result = run_one(item, ScriptedLLM(STOPS, BOUNDED), data_dir=tmp_path / "d", seed=42, scale=0.1)
+    assert result.ready and result.generated and result.validated and result.error is None
+    assert result.data_repairs == 1 and result.requests == 2
+    stuck = run_one(item, ScriptedLLM(STOPS, STOPS), data_dir=tmp_path / "e", seed=42, scale=0.1)
+    assert not stuck.generated and "customers.loyalty" in (stuck.error or "") and stuck.data_repairs == 1
 
 
 def test_eval_counts_the_data_repair_round(tmp_path: Path) -> None:

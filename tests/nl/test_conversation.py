@@ -376,6 +376,21 @@ def test_failed_checks_of_the_data_get_one_repair_round_inside_the_turns_budget(
     assert ready.data["diff_lines"] == ["~ constraints"]
 
 
+def test_an_error_that_stopped_generation_gets_the_same_round_with_its_own_words() -> None:
+    narrow = turn("bookshop", lambda s: s["constraints"]["ranges"][0].update(max=60))
+    llm = ScriptedLLM(narrow, BOOKSHOP)
+    conv = conversation(llm)
+    conv.send("a bookshop")
+    error = "orders.score: 12 of 620 values are null or NaN (fix: guard the formula with where())"
+    events = conv.fix_data([error], stopped=True)
+    assert conv.state == State.READY and conv.last_turn.data_repairs == 1
+    feedback = llm.calls[1][0][-1]["content"]
+    assert f"- {error}" in feedback and "generating the full dataset stopped" in feedback
+    assert "validation checks" not in feedback
+    stage = [e.text for e in events if e.kind == "progress" and e.data.get("stage") == "data_repair"]
+    assert stage == ["generating the data stopped with an error; asking the model to fix the schema"]
+
+
 def test_a_data_repair_beyond_the_budget_or_that_fails_keeps_the_schema() -> None:
     narrow = turn("bookshop", lambda s: s["constraints"]["ranges"][0].update(max=60))
     spent = conversation(ScriptedLLM(narrow), max_requests=1)

@@ -8,17 +8,20 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
 from datagen.validate import Report, Result
+from datagen.validate.sql_condition import sql_condition
 from tests.validate.helpers import (
     col,
     copy_data,
     document,
     failure,
+    mod,
     read,
     results,
     rewrite,
@@ -494,3 +497,104 @@ def test_a_callee_who_is_the_caller_fails_and_the_caller_stays_the_parent(tmp_pa
     rewrite(data, "calls", lambda t: changed(t, "callee_id", 3, lambda _: caller))
     f = fails(data, phone_calls(), "scoped_lookup", "calls", "callee_id")
     assert f.details["outside"] == 1 and f.examples[0]["subscriber_id"] == caller
+
+
+# --- expressions --------------------------------------------------------------------------------------
+
+
+def invoices() -> dict[str, Any]:
+    """Stays whose derived columns are formulas: text joined from a choice and a zero-padded key, an int
+    rounded from a float, money to cents, a formula blanked by its null rate — and two the check
+    must leave alone (a modifier after the formula, a hidden input)."""
+    stays = {
+        "id": "stays",
+        "kind": "entity",
+        "pk": "stay_id",
+        "rows": 3000,
+        "columns": [
+            seq("stay_id"),
+            col("city", "string", {"choice": {"choices": ["Oslo", "Rome", "Lima"]}}),
+            col(
+                "nights",
+                "int",
+                {"distribution": {"type": "normal", "params": {"mean": 4, "std": 2}, "clamp": [1, 14]}},
+                nullable=True,
+                null_rate=0.1,
+            ),
+            col("rate", "float", {"distribution": {"type": "uniform", "params": {"low": 60, "high": 240}}}),
+            col("label", "string", {"expression": {"code": "'Hotel ' + city + ' #' + zfill(stay_id, 5)"}}),
+            col("points", "int", {"expression": {"code": "nights * 1.5"}}, nullable=True),
+            col("total", "float", {"expression": {"code": "nights * rate"}}, nullable=True, decimals=2),
+            col("note", "string", {"expression": {"code": "upper(city)"}}, nullable=True, null_rate=0.2),
+            col(
+                "with_tax", "float", {"expression": {"code": "rate"}}, modifiers=[mod("multiply", factor=1.2)]
+            ),
+            col("base", "float", {"expression": {"code": "rate / 2"}}, output=False),
+            col("from_base", "float", {"expression": {"code": "base * 2"}}),
+        ],
+    }
+    return document(stays)
+
+
+@pytest.fixture(scope="module")
+def clean_invoices(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("invoices") / "data"
+    write(invoices(), out)
+    report = validated(invoices(), out)
+    assert report.exit_code == 0 and not report.failures, [r.message for r in report.failures]
+    return out
+
+
+def test_formulas_are_recomputed_and_those_changed_after_are_left_alone_with_the_reason(
+    clean_invoices: Path,
+) -> None:
+    by_column = {r.column: r for r in results(validated(invoices(), clean_invoices), "expression")}
+    assert {c for c, r in by_column.items() if r.passed} == {"label", "points", "total", "note"}
+    assert (
+        by_column["label"].message
+        == "all 3,000 rows equal the formula 'Hotel ' + city + ' #' + zfill(stay_id, 5)"
+    )
+    assert "its modifiers change the computed values" in by_column["with_tax"].message
+    assert "it reads base, which the data does not hold" in by_column["from_base"].message
+    labels = read(clean_invoices, "stays").column("label").to_pylist()
+    assert labels[0].startswith("Hotel ") and labels[0].endswith(" #00001")
+
+
+@pytest.mark.parametrize(
+    ("column", "change"),
+    [
+        ("label", lambda v: v.replace("#", "No. ")),
+        ("points", lambda v: v + 1),
+        ("total", lambda v: round(v + 0.01, 2)),
+        ("note", lambda v: v.lower()),
+    ],
+)
+def test_a_value_that_is_not_its_formula_fails(
+    clean_invoices: Path, tmp_path: Path, column: str, change
+) -> None:
+    data = copy_data(clean_invoices, tmp_path / "data")
+    stays = read(data, "stays")
+    at = next(i for i, v in enumerate(stays.column(column).to_pylist()) if v is not None)
+    rewrite(data, "stays", lambda t: changed(t, column, at, change))
+    f = fails(data, invoices(), "expression", "stays", column)
+    assert f.details["differ"] == 1 and f.examples[0]["stay_id"] == at + 1
+
+
+def test_a_null_where_the_formula_has_a_value_fails_unless_the_null_rate_blanked_it(
+    clean_invoices: Path, tmp_path: Path
+) -> None:
+    data = copy_data(clean_invoices, tmp_path / "data")
+    rewrite(
+        data, "stays", lambda t: changed(changed(t, "label", 0, lambda _: None), "note", 0, lambda _: None)
+    )
+    report = validated(invoices(), data)
+    failed(report, "expression", "stays", "label")
+    assert [r.passed for r in results(report, "expression") if r.column == "note"] == [True]
+
+
+def test_a_where_that_joins_text_reads_as_sql_concatenation() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('a', 'x'), ('b', 'y'), (NULL, 'x')) v(code, kind)")
+    condition = sql_condition("code + '-' + kind == 'a-x' or 'b-' + kind == 'b-y'", "t")
+    assert condition is not None and "||" in condition
+    assert con.execute(f"SELECT code FROM t WHERE {condition} ORDER BY code").fetchall() == [("a",), ("b",)]

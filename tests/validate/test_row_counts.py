@@ -108,6 +108,40 @@ def test_data_generated_at_another_scale_passes(tmp_path: Path) -> None:
     assert rows["orders"].passed and "over 200 customers rows" in rows["orders"].message
 
 
+def test_a_table_found_by_a_key_the_row_makes_keeps_its_rows_at_another_scale(tmp_path: Path) -> None:
+    """Regions looked up by a code each order draws itself keep their 4 rows at scale 0.25; one row
+    fewer fails."""
+    doc = shop()
+    doc["nodes"].append(
+        {
+            "id": "regions",
+            "kind": "entity",
+            "pk": "region",
+            "rows": 4,
+            "columns": [
+                {"name": "region", "type": "int", "generator": {"sequence": {"start": 1}}},
+                {"name": "vat", "type": "float", "generator": {"choice": {"choices": [0.1, 0.2]}}},
+            ],
+        }
+    )
+    orders = next(n for n in doc["nodes"] if n["id"] == "orders")
+    orders["columns"] += [
+        {"name": "region", "type": "int", "generator": {"choice": {"choices": [1, 2, 3, 4]}}},
+        {
+            "name": "vat",
+            "type": "float",
+            "generator": {"lookup": {"from": "regions.vat", "on": {"region": "region"}}},
+        },
+    ]
+    data = tmp_path / "data"
+    write_dataset(check(doc), data, Options(scale=0.25))
+    rows = {r.table: r for r in validated(doc, data).results if r.check == "rows"}
+    assert rows["regions"].passed and "rows 4, whatever the scale" in rows["regions"].message
+    assert rows["customers"].passed and "x scale 0.25" in rows["customers"].message
+    rewrite(data, "regions", lambda t: t.slice(0, 3))
+    assert not {r.table: r for r in validated(doc, data).results if r.check == "rows"}["regions"].passed
+
+
 def test_an_extra_column_fails(data: Path) -> None:
     rewrite(data, "orders", lambda t: t.append_column("notes", pa.array(["x"] * t.num_rows)))
     report = validated(shop(), data)
