@@ -40,10 +40,11 @@ Field = list  # [field id, compact type, value]: mutable, so an offset is shifte
 
 
 def encode(table: pa.Table, compression: str = "zstd") -> bytes:
-    """`table` as one row group: a complete Parquet file in memory."""
+    """`table` as one row group: a complete Parquet file in memory. Its chunks are combined first:
+    pyarrow cuts pages at points that depend on where chunks end, and the bytes must not."""
     sink = pa.BufferOutputStream()
     with pq.ParquetWriter(sink, table.schema, compression=compression) as writer:
-        writer.write_table(table, row_group_size=max(1, table.num_rows))
+        writer.write_table(table.combine_chunks(), row_group_size=max(1, table.num_rows))
     return sink.getvalue().to_pybytes()
 
 

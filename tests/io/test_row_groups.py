@@ -79,3 +79,13 @@ def test_a_part_folder_a_worker_cannot_reach_says_what_storage_is_needed(tmp_pat
     assert "orders-000003.parquet" in err.value.message
     assert "same path" in (err.value.hint or "")
     assert not (tmp_path / "not-shared").exists()  # no folder is made for a run that is gone
+
+
+def test_a_row_groups_bytes_do_not_depend_on_how_its_rows_are_chunked() -> None:
+    """Pages of over 1 MB: pyarrow would cut them where chunks end, were they not combined first."""
+    rng = np.random.default_rng(3)
+    n = 1 << 17
+    t = pa.table({"x": rng.normal(size=n), "s": pa.array(rng.integers(0, 10**9, n).astype(str))})
+    in_pieces = pa.concat_tables([t.slice(i, 1000) for i in range(0, n, 1000)])
+    assert in_pieces.column("x").num_chunks > 100
+    assert encode(in_pieces) == encode(t)
