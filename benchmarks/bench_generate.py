@@ -192,8 +192,9 @@ def fact(rows: int, tmp: Path) -> None:
     child, meta = generate(path, tmp / "fact", 1.0)
     n = meta["tables"]["readings"]["rows"]
     print(
-        f"\none fact table: {n:,} rows in {child.seconds:.2f} s ({n / child.seconds:,.0f} rows/s), "
-        f"peak RSS {child.rss:,.0f} MB (goal < 1,500 MB)"
+        f"\none fact table: {n:,} rows in {child.seconds:.2f} s wall ({n / child.seconds:,.0f} rows/s), "
+        f"{child.cpu:.2f} s CPU, peak RSS {child.rss:,.0f} MB (goal < 1,500 MB); "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
 
 

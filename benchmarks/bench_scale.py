@@ -106,8 +106,9 @@ def main() -> None:
         meta = json.loads((tmp / "alone" / ".metadata.json").read_text(encoding="utf-8"))
         rows = sum(t["rows"] for t in meta["tables"].values())
         groups = row_groups(tmp / "cluster")
+        size = sum(p.stat().st_size for p in (tmp / "cluster").rglob("*.parquet"))
         same = digests(tmp / "alone") == digests(tmp / "cluster")
-    print(f"{what}: {rows:,} rows")
+    print(f"{what}: {rows:,} rows, {size / 1e6:,.0f} MB of Parquet ({size / rows:.1f} bytes a row)")
     print(f"1 process:     {alone_s:7.2f} s  {rows / alone_s:>12,.0f} rows/s  peak RSS {alone_rss:,.0f} MB")
     print(
         f"{args.workers} workers:     {cluster_s:7.2f} s  {rows / cluster_s:>12,.0f} rows/s  "
@@ -121,6 +122,7 @@ def main() -> None:
     for address, (peak, idle) in sorted(peaks.items()):
         print(f"  worker {address}: peak RSS {peak:,.0f} MB ({idle:,.0f} MB before any work)")
     print(f"outputs identical (SHA-256 of every Parquet file): {'yes' if same else 'NO'}")
+    print(f"load average: {os.getloadavg()[0]:.1f} (2 cores)")
     if not same:
         sys.exit(1)
 

@@ -130,9 +130,10 @@ class Guide:
         """The last index i with cum[i] <= u, per value (-1 below cum[0])."""
         cum, last = self.cum, len(self.cum) - 1
         # a bucket one lower than u's own: its mark is at or below u whatever the rounding
-        j = np.clip((u * self.scale).astype(np.int64) - 1, 0, self.buckets)
+        with np.errstate(invalid="ignore"):  # a NaN's bucket is meaningless; it is searched below
+            j = np.clip((u * self.scale).astype(np.int64) - 1, 0, self.buckets)
         k = np.maximum(self.first[j], 0)
-        below = cum[k] > u  # only below cum[0] (or NaN): the plain search settles those
+        below = (cum[k] > u) | np.isnan(u)  # below cum[0], or NaN: the plain search settles those
         for _ in range(self.STEPS):
             step = cum[np.minimum(k + 1, last)] <= u
             step &= k < last

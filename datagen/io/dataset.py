@@ -91,9 +91,10 @@ def write_dataset(
     confirm: Callable[[RunEstimate], bool] | None = None,
     remote: RemoteBlocks | None = None,
 ) -> DatasetResult:
-    """Generate the dataset into `out_dir` by the replace rule (output.py), with the blocks of
-    self-contained tables on `remote` (a Dask cluster, engine/distributed.py) if given; the bytes are
-    the same either way. Refused before any work:
+    """Generate the dataset into `out_dir` by the replace rule (output.py), with the row groups of
+    self-contained tables generated and written on `remote` (a Dask cluster, engine/distributed.py) if
+    given, as parts in the staging folder that are joined into the table's files; the bytes are the
+    same either way. Refused before any work:
     a table over the row limit, a run over an hour that `confirm` does not accept, a dataset that does
     not fit on the disk, and files not written by datagen where this run must write."""
     schema = checked.raise_for_errors()

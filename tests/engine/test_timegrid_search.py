@@ -25,7 +25,7 @@ masses = hnp.arrays(
 def test_the_guide_finds_the_cell_binary_search_finds(w: np.ndarray, seed: int) -> None:
     cum = np.concatenate([[0.0], np.cumsum(w)])
     rng = np.random.default_rng(seed)
-    u = np.concatenate([rng.random(2000) * cum[-1], cum, [0.0, cum[-1]], np.nextafter(cum, 0)])
+    u = np.concatenate([rng.random(2000) * cum[-1], cum, [0.0, cum[-1], -1.0, np.nan], np.nextafter(cum, 0)])
     expected = np.searchsorted(cum, u, side="right") - 1
     assert np.array_equal(Guide(cum).last_at_most(u), expected)
 
