@@ -115,8 +115,8 @@ def write_dataset(
             tables.abort()
             raise
         written = tables.close()
-        if remote is not None:
-            (out.path / PARTS_FOLDER).rmdir()  # every part was joined into its table's files
+        if remote is not None:  # every part was joined; what is left is a killed task's temporary file
+            shutil.rmtree(out.path / PARTS_FOLDER)
         metadata = build_metadata(checked, engine, stats, written)
         write_json_atomic(out.path / METADATA_FILE, metadata)
     return DatasetResult(out_dir, stats, written, metadata)

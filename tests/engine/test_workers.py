@@ -9,8 +9,10 @@ import json
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from dask.distributed import Client, LocalCluster
@@ -23,6 +25,7 @@ from datagen.engine.generate import Engine, Options
 from datagen.errors import GenerationError
 from datagen.io import dataset
 from datagen.io.dataset import write_dataset
+from datagen.io.row_groups import Part, PartWriter
 from tests.engine.conftest import dist, expr, one_table
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -89,6 +92,31 @@ def test_tables_split_into_parts_folders_are_the_same_bytes_and_row_groups_come_
     groups = sum(pq.ParquetFile(tmp_path / "cluster" / f).num_row_groups for f in orders.files)
     assert blocks_run(remote) - before >= groups > len(orders.files)  # a task per row group
     assert not (tmp_path / "cluster" / dataset.PARTS_FOLDER).exists()
+
+
+@dataclass(frozen=True)
+class LeavesATemporaryFile(PartWriter):
+    """Writes each part, and leaves a temporary file beside it as a task killed mid-write would."""
+
+    def __call__(self, index: int, table: pa.Table) -> Part:
+        (Path(self.folder) / f".orders-{index:06d}.parquet.999.tmp").write_bytes(b"half a part")
+        return super().__call__(index, table)
+
+
+def test_a_killed_tasks_temporary_file_does_not_stop_the_commit(
+    tmp_path: Path, remote: DaskBlocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked = example("segments")
+    options = Options(scale=0.2, block_rows=BLOCK, **GROUPS)
+    write_dataset(checked, tmp_path / "alone", options)
+    monkeypatch.setattr(
+        dataset.Tables,
+        "writer",
+        lambda self, tid: LeavesATemporaryFile(str(self.folder / dataset.PARTS_FOLDER), tid),
+    )
+    write_dataset(checked, tmp_path / "cluster", options, remote=remote)
+    assert files(tmp_path / "cluster") == files(tmp_path / "alone")
+    assert leftovers(tmp_path) == [] and not (tmp_path / "cluster" / dataset.PARTS_FOLDER).exists()
 
 
 def leftovers(folder: Path) -> list[str]:
