@@ -5,9 +5,11 @@
     python benchmarks/bench_scale.py --fact 20000000    # one fact table of 20M rows under a small entity
 
 Prints wall time and rows/s of each, the peak memory of the driver and of every worker, the rows/s per
-worker, and whether the two outputs hash the same (they must: the block model). The one-process run is
-`datagen generate` in a child process (its peak RSS is its own); the cluster run is `write_dataset` in
-this process (the driver) with its workers in their own processes, whose peak RSS each reports."""
+worker, the driver's CPU time (it joins the parts the workers wrote), the row groups (tasks) and the
+worker-seconds each took, and whether the two outputs hash the same (they must: the block model). The
+one-process run is `datagen generate` in a child process (its peak RSS is its own); the cluster run is
+`write_dataset` in this process (the driver) with its workers in their own processes, whose peak RSS
+each reports."""
 
 from __future__ import annotations
 
@@ -45,8 +47,13 @@ def one_process(schema: Path, out: Path, scale: float) -> tuple[float, float]:
     return seconds, rss
 
 
-def cluster(schema: Path, out: Path, scale: float, workers: int) -> tuple[float, float, float, dict]:
-    """(seconds to start the cluster, seconds to generate, driver peak RSS MB,
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cluster(schema: Path, out: Path, scale: float, workers: int) -> tuple[float, float, float, float, dict]:
+    """(seconds to start the cluster, seconds to generate, driver CPU seconds, driver peak RSS MB,
     worker -> (peak RSS MB, RSS MB before any work))."""
     from datagen.dsl import check
     from datagen.engine.distributed import dask_blocks
@@ -58,11 +65,18 @@ def cluster(schema: Path, out: Path, scale: float, workers: int) -> tuple[float,
     with dask_blocks(workers) as remote:  # the cluster `datagen generate --workers N` starts
         started = time.perf_counter() - t0
         idle = remote.client.run(peak_rss_mb)  # each worker before any work
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), cpu_seconds()
         write_dataset(checked, out, Options(scale=scale), remote=remote)
-        seconds = time.perf_counter() - t1
+        seconds, cpu = time.perf_counter() - t1, cpu_seconds() - c1
         peaks = {w: (peak, idle[w]) for w, peak in remote.client.run(peak_rss_mb).items()}
-    return started, seconds, peak_rss_mb(), peaks
+    return started, seconds, cpu, peak_rss_mb(), peaks
+
+
+def row_groups(folder: Path) -> int:
+    """Row groups of every file: one task each for a table generated on the workers."""
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(p).num_row_groups for p in folder.rglob("*.parquet"))
 
 
 def main() -> None:
@@ -86,20 +100,29 @@ def main() -> None:
                 f"shop schema at scale {args.rows / SHOP_ROWS:.2f}",
             )
         alone_s, alone_rss = one_process(schema, tmp / "alone", scale)
-        started, cluster_s, driver_rss, peaks = cluster(schema, tmp / "cluster", scale, args.workers)
+        started, cluster_s, driver_cpu, driver_rss, peaks = cluster(
+            schema, tmp / "cluster", scale, args.workers
+        )
         meta = json.loads((tmp / "alone" / ".metadata.json").read_text(encoding="utf-8"))
         rows = sum(t["rows"] for t in meta["tables"].values())
+        groups = row_groups(tmp / "cluster")
+        size = sum(p.stat().st_size for p in (tmp / "cluster").rglob("*.parquet"))
         same = digests(tmp / "alone") == digests(tmp / "cluster")
-    print(f"{what}: {rows:,} rows")
+    print(f"{what}: {rows:,} rows, {size / 1e6:,.0f} MB of Parquet ({size / rows:.1f} bytes a row)")
     print(f"1 process:     {alone_s:7.2f} s  {rows / alone_s:>12,.0f} rows/s  peak RSS {alone_rss:,.0f} MB")
     print(
         f"{args.workers} workers:     {cluster_s:7.2f} s  {rows / cluster_s:>12,.0f} rows/s  "
         f"driver peak RSS {driver_rss:,.0f} MB  (cluster start {started:.2f} s, not counted)"
     )
     print(f"rows/s per worker: {rows / cluster_s / args.workers:,.0f}")
+    print(
+        f"row groups: {groups:,} ({rows / groups:,.0f} rows each); {cluster_s * args.workers / groups:.3f} "
+        f"worker-seconds each; driver CPU {driver_cpu:.2f} s ({driver_cpu / cluster_s:.0%} of the wall time)"
+    )
     for address, (peak, idle) in sorted(peaks.items()):
         print(f"  worker {address}: peak RSS {peak:,.0f} MB ({idle:,.0f} MB before any work)")
     print(f"outputs identical (SHA-256 of every Parquet file): {'yes' if same else 'NO'}")
+    print(f"load average: {os.getloadavg()[0]:.1f} (2 cores)")
     if not same:
         sys.exit(1)
 

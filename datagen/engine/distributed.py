@@ -1,11 +1,14 @@
-"""Blocks on a Dask cluster: `--workers N` (a local cluster of processes) or `--scheduler ADDRESS`.
+"""Row groups on a Dask cluster: `--workers N` (a local cluster of processes) or `--scheduler ADDRESS`.
 
-The driver plans, lays out every table and writes every file; the cluster only generates blocks. A
-table whose blocks need nothing but the kept columns of earlier tables (Engine.runs_anywhere) is sent
-out in tasks of a few whole blocks each, with a copy of the store; the results come back in block
-order, so the driver writes the same bytes as a single-process run. The other tables (deferred
-columns, rows born from walks or attributions, rows that feed a rollup) are generated on the driver.
-Dask is optional: `pip install -e '.[dask]'`."""
+The driver plans and lays out every table. A table whose blocks need nothing but the kept columns of
+earlier tables (Engine.runs_anywhere) is sent out one task per Parquet row group (a run of whole
+blocks, Layout.row_groups), with a copy of the store: the worker generates the blocks, encodes the row
+group and writes it as a part file into the run's staging folder, and sends back only what the driver
+keeps (kept columns, lives, row maps, clipped counts) and the part's name and rows. The driver joins
+the parts into the table's files in row order without re-encoding them (io/row_groups.py), so the
+bytes are those of a single-process run. The other tables (deferred columns, rows born from walks or
+attributions, rows that feed a rollup) are generated on the driver. Dask is optional:
+`pip install -e '.[dask]'`."""
 
 from __future__ import annotations
 
@@ -13,9 +16,11 @@ import contextlib
 import copy
 import logging
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+import pyarrow as pa
 
 from datagen.dsl.models import Schema
 from datagen.engine.block import Store
@@ -25,8 +30,8 @@ from datagen.engine.plan import TablePlan
 from datagen.errors import DatagenError, GenerationError, InputError
 
 INSTALL_HINT = "install it with: pip install -e '.[dask]'"
-TASK_ROWS = 1 << 18  # rows per task (whole blocks): enough work per task to hide the scheduling cost
 IN_FLIGHT_PER_WORKER = 3  # tasks submitted ahead per worker: keeps workers busy, bounds what waits
+STOP_WAIT_SECONDS = 10  # on an error or Ctrl-C, how long to let running tasks finish their part files
 
 
 def _dask() -> Any:
@@ -85,9 +90,14 @@ class DaskBlocks:
     def workers(self) -> int:
         return max(1, len(self.client.scheduler_info().get("workers", {})))
 
-    def results(self, engine: Engine, tp: TablePlan, layout: Layout) -> Iterator[BlockResult]:
-        per_task = max(1, TASK_ROWS // engine.options.block_rows)
-        starts = deque(range(0, len(layout.blocks), per_task))
+    def results(
+        self,
+        engine: Engine,
+        tp: TablePlan,
+        layout: Layout,
+        write: Callable[[int, pa.Table], Any],
+    ) -> Iterator[tuple[list[BlockResult], Any]]:
+        groups = deque(enumerate(layout.row_groups(engine.options.row_group_rows)))
         [table_input] = self.client.scatter(
             [TableInput(engine.schema, engine.options, engine.run_id, _shared(engine.store), layout)],
             broadcast=True,
@@ -101,13 +111,15 @@ class DaskBlocks:
         pending: deque[Any] = deque()
         window = IN_FLIGHT_PER_WORKER * self.workers()
         try:
-            while starts or pending:
-                while starts and len(pending) < window:
-                    s = starts.popleft()
+            while groups or pending:
+                while groups and len(pending) < window:
+                    index, (start, stop) = groups.popleft()
                     pending.append(
-                        self.client.submit(generate_blocks, table_input, keeps, s, s + per_task, pure=False)
+                        self.client.submit(
+                            generate_row_group, table_input, keeps, index, start, stop, write, pure=False
+                        )
                     )
-                future = pending.popleft()
+                future = pending[0]
                 try:
                     results = future.result()
                 except DatagenError:
@@ -117,12 +129,22 @@ class DaskBlocks:
                         f"table '{tp.id}': a Dask worker failed: {type(exc).__name__}: {exc}",
                         hint="see the worker's log; run again without --workers to rule out the cluster",
                     ) from exc
-                future.release()
-                yield from results
+                pending.popleft().release()
+                yield results
         finally:
-            for future in pending:
-                future.cancel()
+            self.stop(pending)
             table_input.release()
+
+    def stop(self, pending: deque[Any]) -> None:
+        """Let the tasks still out finish (briefly), then drop them: no worker should write a part into
+        the staging folder after the driver removes it."""
+        if not pending:
+            return
+        distributed = _dask()
+        with contextlib.suppress(Exception):
+            distributed.wait(list(pending), timeout=STOP_WAIT_SECONDS)
+        for future in pending:
+            future.cancel()
 
 
 @dataclass(frozen=True)
@@ -161,8 +183,16 @@ def _shared(store: Store) -> Store:
 _engines: dict[str, Engine] = {}  # per worker process: the current run's engine (planned once)
 
 
-def generate_blocks(given: TableInput, keeps: Keeps, start: int, stop: int) -> list[BlockResult]:
-    """A task: blocks `start:stop` of a table, generated in a worker from the store of earlier tables."""
+def generate_row_group(
+    given: TableInput,
+    keeps: Keeps,
+    index: int,
+    start: int,
+    stop: int,
+    write: Callable[[int, pa.Table], Any],
+) -> tuple[list[BlockResult], Any]:
+    """A task: row group `index` (blocks `start:stop`) of a table, generated in a worker from the store
+    of earlier tables and written by `write`; returns its blocks' results without their rows."""
     base = _engines.get(given.run_id)
     if base is None:
         _engines.clear()
@@ -170,8 +200,9 @@ def generate_blocks(given: TableInput, keeps: Keeps, start: int, stop: int) -> l
     engine = copy.copy(base)  # the plan is shared; the store (with this task's own caches) is not
     engine.store = _shared(given.store)
     tp = engine.plan.table(keeps.tid)
-    results = []
+    results, tables = [], []
     for block in engine.blocks(tp, given.layout, start, stop):
         engine.fill(block)
-        results.append(engine.result(block, keeps.columns, keeps.life, keeps.row_maps))
-    return results
+        tables.append(engine.to_table(block))
+        results.append(engine.result(block, keeps.columns, keeps.life, keeps.row_maps, cast=False))
+    return results, write(index, pa.concat_tables(tables))

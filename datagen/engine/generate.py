@@ -45,9 +45,12 @@ class Options:
     scale: float = 1.0
     chunk_rows: int = 4 * BLOCK_ROWS
     block_rows: int = BLOCK_ROWS
+    row_group_rows: int = 4 * BLOCK_ROWS  # a Parquet row group: whole blocks, at least this many rows
     sample: int | None = None  # cap rows of tables without parents (preflight)
 
     def __post_init__(self) -> None:
+        if min(self.block_rows, self.chunk_rows, self.row_group_rows) < 1:
+            raise ValueError("block_rows, chunk_rows and row_group_rows must be at least 1")
         if not (math.isfinite(self.scale) and 0 < self.scale <= MAX_ROWS):
             raise InputError(
                 f"scale must be a positive number up to {MAX_ROWS:.0e} (got {self.scale})",
@@ -90,8 +93,34 @@ class Layout:
     def total(self) -> int:
         return sum(b.n for b in self.blocks)
 
+    def row_groups(self, rows: int) -> list[tuple[int, int]]:
+        """The table's Parquet row groups as runs of whole blocks `[start, stop)`: a group ends with the
+        first block that brings it to `rows` rows (the last may hold fewer). Known before any block is
+        generated, so a row group can be generated and encoded alone, on any worker, and the files do
+        not depend on how blocks were chunked or spread."""
+        groups: list[tuple[int, int]] = []
+        start = filled = 0
+        for k, spec in enumerate(self.blocks):
+            filled += spec.n
+            if filled >= rows:
+                groups.append((start, k + 1))
+                start, filled = k + 1, 0
+        if start < len(self.blocks):
+            groups.append((start, len(self.blocks)))
+        return groups
+
 
 ChunkSink = Callable[[str, pa.Table], None]
+
+
+class Parts(Protocol):
+    """Where row groups generated in other processes go (io/dataset.py): `writer(tid)` is what a worker
+    calls with a row group's rows and its index, to write it where the driver can read it (a picklable
+    callable returning a small receipt), and `add(tid, receipt)` takes the receipts back in row order."""
+
+    def writer(self, tid: str) -> Callable[[int, pa.Table], Any]: ...
+
+    def add(self, tid: str, part: Any) -> None: ...
 
 
 @dataclass
@@ -108,10 +137,17 @@ class BlockResult:
 
 
 class RemoteBlocks(Protocol):
-    """Runs the blocks of a table elsewhere (engine/distributed.py) and yields their results in block
-    order, so the output is the same as when the driver generates them itself."""
+    """Runs the row groups of a table elsewhere (engine/distributed.py): each is generated and written
+    by `write` where it runs; yields, in row-group order, the results of its blocks (without their rows)
+    and what `write` returned, so the output is the same as when the driver generates them itself."""
 
-    def results(self, engine: Engine, tp: TablePlan, layout: Layout) -> Iterator[BlockResult]: ...
+    def results(
+        self,
+        engine: Engine,
+        tp: TablePlan,
+        layout: Layout,
+        write: Callable[[int, pa.Table], Any],
+    ) -> Iterator[tuple[list[BlockResult], Any]]: ...
 
 
 @dataclass
@@ -129,6 +165,7 @@ class Engine:
         self.born_cache: tuple[tuple[str, int], Any] | None = None
         self.finishing = Finishing(self.schema, self.store)  # deferred columns (engine/finish.py)
         self.layouts: dict[str, Layout] = {}  # layouts of generated tables waiting to be finished
+        self.row_groups: dict[str, list[int]] = {}  # rows of each Parquet row group, per table
         tf = self.schema.timeframe
         self.tf = (int(to_us(tf.start_dt)), int(to_us(tf.end_dt)))
         self.whole = found_by_value(self.schema)  # key spaces: never scaled nor sampled
@@ -316,17 +353,21 @@ class Engine:
         self,
         sink: ChunkSink,
         *,
+        parts: Parts | None = None,
         on_table_start: Callable[[str, int], None] | None = None,
         on_progress: Callable[[str, int], None] | None = None,
     ) -> list[TableStats]:
         """Generate every table; `sink(table_id, chunk)` receives Arrow tables of whole blocks, one
-        table at a time. A table with deferred columns reaches the sink when it is finished."""
+        table at a time. A table with deferred columns reaches the sink when it is finished. With a
+        remote, the row groups of tables that run anywhere are written where they run and reach `parts`."""
+        if self.remote is not None and parts is None:
+            raise ValueError("an engine with a remote needs parts to receive its row groups")
         self.check_size()
         stats: dict[str, TableStats] = {}
         try:
             for kind, tid in self.plan.steps:
                 if kind == "generate":
-                    stats[tid] = self.generate_table(tid, sink, on_table_start, on_progress)
+                    stats[tid] = self.generate_table(tid, sink, parts, on_table_start, on_progress)
                 else:
                     self.finish_table(tid, sink, stats[tid])
         finally:
@@ -337,26 +378,31 @@ class Engine:
         self,
         tid: str,
         sink: ChunkSink,
+        parts: Parts | None,
         on_table_start: Callable[[str, int], None] | None,
         on_progress: Callable[[str, int], None] | None,
     ) -> TableStats:
-        """Generate a table block by block: to the sink, or to its spill when it has deferred columns."""
+        """Generate a table block by block: to the sink, or to its spill when it has deferred columns;
+        on the remote, row group by row group, to `parts`."""
         tp = self.plan.table(tid)
         st = TableStats(tid)
         t0 = time.perf_counter()
         layout = self.layout(tp)
+        groups = layout.row_groups(self.options.row_group_rows)
+        self.row_groups[tid] = [sum(b.n for b in layout.blocks[s:e]) for s, e in groups]
         if on_table_start:
             on_table_start(tid, layout.total)
         kept: dict[str, list[np.ndarray]] = {c: [] for c in tp.keep if c not in tp.deferred}
         lives: list[Life] | None = [] if keeps_life(self.schema, tp.node) else None
         row_maps: dict[str, list[np.ndarray]] = {t: [] for t in tp.keep_rows}
         output = Output(self, tid, sink, st)
-        if self.remote is not None and self.runs_anywhere(tp):
-            for result in self.remote.results(self, tp, layout):
-                self.keep(tid, result, kept, lives, row_maps)
-                output.append(result.table, result.n)
+        if self.remote is not None and parts is not None and self.runs_anywhere(tp):
+            for results, part in self.remote.results(self, tp, layout, parts.writer(tid)):
+                for result in results:
+                    self.keep(tid, result, kept, lives, row_maps)
+                output.add_part(parts, part)
                 if on_progress:
-                    on_progress(tid, result.n)
+                    on_progress(tid, sum(r.n for r in results))
         else:
             for block in self.blocks(tp, layout):
                 self.fill(block)
@@ -372,8 +418,8 @@ class Engine:
         self.store.columns[tid] = {c: (np.concatenate(p) if p else np.zeros(0)) for c, p in kept.items()}
         if lives is not None:
             self.store.lives[tid] = Life.concat(lives)
-        for t, parts in row_maps.items():
-            self.store.row_maps[(tid, t)] = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        for t, maps in row_maps.items():
+            self.store.row_maps[(tid, t)] = np.concatenate(maps) if maps else np.zeros(0, dtype=np.int64)
         if layout.counts is not None:
             self.store.offsets[tid] = np.concatenate([[0], np.cumsum(layout.counts)]).astype(np.int64)
         if tp.deferred:
@@ -470,8 +516,13 @@ class Output:
         self.engine.finishing.feed(block, table)
         self.append(table, block.n)
 
+    def add_part(self, parts: Parts, part: Any) -> None:
+        """Add a row group another process generated and wrote (its receipt goes to `parts`)."""
+        parts.add(self.tid, part)
+        self.stats.chunks += 1
+
     def append(self, table: pa.Table, n: int) -> None:
-        """Add a block's written rows (from any process), flushing a chunk when it is full."""
+        """Add a block's written rows, flushing a chunk when it is full."""
         self.pending.append(table)
         self.rows += n
         if self.rows >= self.engine.options.chunk_rows:

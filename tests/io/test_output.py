@@ -60,14 +60,15 @@ def test_record_batches_and_row_group_rows_split_chunks(tmp_path: Path) -> None:
 
 def test_switches_to_a_parts_folder_when_over_max_rows_per_file(tmp_path: Path) -> None:
     writer = TableWriter(tmp_path, "events", SCHEMA, max_rows_per_file=25)
-    for i in range(10):  # 10-row chunks: the 25-row boundary falls inside chunks
+    for i in range(10):  # 10-row row groups: a file ends with the row group that reaches 25 rows
         writer.write(chunk(i * 10, 10))
     written = writer.close()
 
     assert not (tmp_path / "events.parquet").exists()
     assert written.files == [f"events/part-{i:05d}.parquet" for i in range(4)]
     assert [p.relative_to(tmp_path).as_posix() for p in table_files(tmp_path, "events")] == written.files
-    assert [pq.read_metadata(tmp_path / f).num_rows for f in written.files] == [25, 25, 25, 25]
+    assert [pq.read_metadata(tmp_path / f).num_rows for f in written.files] == [30, 30, 30, 10]
+    assert {pq.read_metadata(tmp_path / f).row_group(0).num_rows for f in written.files} == {10}
     assert read_all(tmp_path, "events").equals(chunk(0, 100))
     assert written.rows == 100
 
@@ -436,7 +437,8 @@ def test_a_new_output_is_created_with_the_users_umask(tmp_path: Path, umask_027:
     target = tmp_path / "out"
     with AtomicOutputDir(target, kind=DATASET, claims=["t", "t.parquet"]) as out:
         writer = TableWriter(out.path, "t", SCHEMA, max_rows_per_file=5)
-        writer.write(chunk(0, 10))
+        writer.write(chunk(0, 5))
+        writer.write(chunk(5, 5))
         writer.close()
         write_json_atomic(out.path / ".metadata.json", {})
     found = modes(target)
