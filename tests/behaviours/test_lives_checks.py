@@ -124,6 +124,28 @@ def test_an_end_that_is_not_when_the_walk_ended_fails(tmp_path: Path) -> None:
     assert broken and any("cancelled_at is not when the walk ended" in r.message for r in broken)
 
 
+def test_exact_checks_are_named_by_what_they_check(tmp_path: Path) -> None:
+    """Only a walk's own structure is "walk bookkeeping"; the hard checks of lives, state_at and
+    active_in say what they hold."""
+    doc = example("subscriptions", subscribers=400)
+    data = tmp_path / "data"
+    write(doc, data)
+    hard = {
+        (r.check, r.table, r.message.split(":")[0])
+        for r in validated(doc, data).results
+        if r.hard and r.check in ("lifetime", "state_at", "active_in", "state")
+    }
+    assert hard == {
+        ("lifetime", "subscription_events", "children inside the life"),
+        ("lifetime", "plays", "children inside the life"),
+        ("lifetime", "subscribers", "end of life from the walk"),
+        ("state_at", "subscribers", "state_at reads the walk"),
+        ("state_at", "plays", "state_at reads the walk"),
+        ("active_in", "plays", "no child in a state of weight 0"),
+        ("state", "subscription_events", "walk bookkeeping"),
+    }
+
+
 def _lifetime_doc(scale: float, shape: float = 1.0, share: float = 0.5) -> dict:
     after = {"distribution": {"type": "weibull", "params": {"shape": shape, "scale": scale}}, "unit": "day"}
     users = entity(

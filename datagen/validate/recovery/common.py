@@ -15,7 +15,7 @@ from datagen.validate.context import q
 
 Z = 4.0  # standard errors a recovered value may be from the declared one
 MIN_GROUP = 30  # fewer observations than this in a stratum: not reported
-BOOKKEEPING = "walk bookkeeping"  # declared structure of a walk: checked exactly, a failure is hard
+BOOKKEEPING = "walk bookkeeping"  # the subject of a walk's declared structure (initial, previous, order)
 MIN_PARENTS = 10  # parents per segment for a fanout ratio (each one is a whole count of children)
 UNKEYED_WALKS = "no key into the parent: walks not separable"
 
@@ -35,6 +35,7 @@ class Recovered:
     se: float  # standard error of `observed` under the declared value
     n: int  # observations behind the estimate
     floor: float = 0.0  # the least tolerance, whatever the sample size
+    hard: bool = False  # a rule the data keeps exactly (`exact`): one broken row fails, and hard
 
     def tolerance(self, z: float = Z) -> float:
         return max(self.floor, z * self.se) if math.isfinite(self.se) else math.inf
@@ -138,9 +139,15 @@ def walk_rows(schema: Schema, node: Node, cols: WalkColumns, *columns: str) -> s
     )
 
 
+def exact(behaviour: str, table: str, subject: str, broken: str, bad: int, n: int) -> Recovered:
+    """A rule the data keeps exactly, named by what it checks (`subject`): `bad` of `n` rows are
+    `broken`, and none may be (a hard check)."""
+    return Recovered(behaviour, table, None, subject, broken, 0, bad, 0.0, int(n), hard=True)
+
+
 def bookkeeping(behaviour: str, table: str, broken: str, bad: int, n: int) -> Recovered:
-    """A walk's declared structure, checked exactly: `bad` of `n` rows are `broken`, and none may be."""
-    return Recovered(behaviour, table, None, BOOKKEEPING, broken, 0, bad, 0.0, int(n))
+    """A walk's declared structure, checked exactly (`exact`, under the subject BOOKKEEPING)."""
+    return exact(behaviour, table, BOOKKEEPING, broken, bad, n)
 
 
 def sample_mean(

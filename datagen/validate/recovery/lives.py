@@ -30,7 +30,7 @@ from datagen.validate.recovery.common import (
     Finding,
     Recovered,
     Skipped,
-    bookkeeping,
+    exact,
     key_into,
     timeframe,
     us,
@@ -123,7 +123,8 @@ def _inside(con, entity: Node, lt: Lifetime, child: Node, steps: list) -> list[F
         f"SELECT count(*), count(*) FILTER (WHERE {' OR '.join(f'({b})' for b in bad)}) "
         f"FROM {_join_sql(entity, steps)}"
     ).fetchall()[0]
-    return [bookkeeping("lifetime", child.id, f"outside the life of their {entity.id} row", k, n)]
+    broken = f"outside the life of their {entity.id} row"
+    return [exact("lifetime", child.id, "children inside the life", broken, k, n)]
 
 
 def _walk_end(con, schema: Schema, entity: Node, lt: Lifetime) -> list[Finding]:
@@ -144,7 +145,8 @@ def _walk_end(con, schema: Schema, entity: Node, lt: Lifetime) -> list[Finding]:
                    CASE WHEN last.st IN ({terminal}) THEN last.t END)
             FROM {q(entity.id)} e LEFT JOIN last ON last.id = e.{q(entity.pk or "")}"""
     ).fetchall()[0]
-    return [bookkeeping("lifetime", entity.id, f"whose {lt.end.column} is not when the walk ended", bad, n)]
+    broken = f"whose {lt.end.column} is not when the walk ended"
+    return [exact("lifetime", entity.id, "end of life from the walk", broken, bad, n)]
 
 
 def _ended(con, entity: Node, lt: Lifetime, end: int) -> list[Finding]:
@@ -239,5 +241,6 @@ def _state_at(con, schema: Schema) -> list[Finding]:
                                  count(*) FILTER (WHERE m.v IS DISTINCT FROM coalesce(m.st, first.st))
                           FROM m LEFT JOIN first USING (id)"""
             n, bad = con.execute(sql).fetchall()[0]
-            out.append(bookkeeping("state_at", node.id, f"whose {col.name} is not the walk's state", bad, n))
+            broken = f"whose {col.name} is not the walk's state"
+            out.append(exact("state_at", node.id, "state_at reads the walk", broken, bad, n))
     return out
