@@ -212,7 +212,8 @@ def _parent_terms(ctx: Context, node: Node, parent: Node, p: int):  # -> Iterato
     names = sorted(columns)
     plan = make_plan(ctx.schema) if rate else None
     # A cursor of its own: the stream stays open while other checks may use the main connection.
-    reader = ctx.con.cursor().sql(f"SELECT {', '.join(q(c) for c in names)} FROM {q(parent.id)}")
+    source = with_hidden(ctx, parent.id, set(names))  # a hidden helper is regenerated (reference.py)
+    reader = ctx.con.cursor().sql(f"SELECT {', '.join(q(c) for c in names)} FROM {source}")
     for batch in reader.to_arrow_reader(CHUNK_ROWS):
         n = batch.num_rows
         store = Store(columns=dict(effects.columns), rows=dict(effects.rows))

@@ -173,3 +173,22 @@ def test_without_a_recorded_scale_an_entity_count_is_not_checked_but_its_childre
     rows = {r.table: r for r in report.results if r.check == "rows"}
     assert rows["customers"].status == "skip" and "records no scale" in rows["customers"].message
     assert rows["orders"].passed and "over 50 customers rows" in rows["orders"].message
+
+
+def test_a_condition_on_a_hidden_parent_column_is_counted(tmp_path: Path) -> None:
+    """Only customers whose hidden `loyal` flag is set have orders: the count is read with the flag
+    regenerated (it is not in the data), not left unchecked."""
+    doc = shop()
+    customers, orders = doc["nodes"][0], doc["nodes"][2]
+    draw = {"distribution": {"type": "uniform", "params": {"low": 0, "high": 1}}}
+    customers["columns"] += [
+        {"name": "u", "type": "float", "output": False, "generator": draw},
+        {"name": "loyal", "type": "bool", "output": False, "generator": {"expression": {"code": "u < 0.5"}}},
+    ]
+    orders["fanout"]["where"] = "loyal"
+    data = tmp_path / "data"
+    write(doc, data)
+    rows = next(r for r in validated(doc, data).results if (r.check, r.table) == ("rows", "orders"))
+    assert rows.passed and "where 'loyal' holds" in rows.message
+    rewrite(data, "orders", lambda t: t.slice(0, t.num_rows // 2))
+    assert failure(validated(doc, data), "rows", "orders", None)
