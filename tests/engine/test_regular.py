@@ -193,3 +193,12 @@ def test_a_poisson_series_places_its_rows_in_states_by_weight() -> None:
     rate = r["state"].value_counts() / days[["current", "late"]]
     assert_near(rate["current"], 1.0, math.sqrt(1 / days["current"]))
     assert_near(rate["late"] / rate["current"], 0.25, math.sqrt(0.25 / days["late"]) * 1.2)
+
+
+def test_a_jitter_keeps_a_row_inside_the_state_its_period_started_in() -> None:
+    jittered = times("due_at", slot=True)
+    jittered["modifiers"] = [{"transform": "time_jitter", "args": {"std_minutes": 600}}]
+    t = generate(loans({"every": "D"}, jittered, {"current": 1.0}, rows=100))
+    r = pd.DataFrame({"l": values(t["r"], "l_id"), "t": pd.DatetimeIndex(values(t["r"], "due_at"))})
+    assert (r["t"] != r["t"].dt.round("D")).mean() > 0.9  # jittered
+    assert set(state_then(t, r["t"], r["l"])) == {"current"}
