@@ -124,8 +124,8 @@ def _segment_sql(parent: Node) -> str:
 def walk_rows(schema: Schema, node: Node, cols: WalkColumns, *columns: str) -> str | None:
     """SQL: the rows of a funnel or state-model table (alias s) joined to the parent whose walk each one
     belongs to (alias p), as `id` (the parent's key), `seg` (its segment), `columns`, `t` (when the stage
-    or state was entered) and `pk` (breaks ties in time). None when the table holds no key into its
-    parent: its walks cannot be told apart."""
+    or state was entered), `pk` (breaks ties in time) and `born` (when the parent begins, null without
+    a written time). None when the table holds no key into its parent: its walks cannot be told apart."""
     parent = schema.node(node.primary_parent or "")
     fk = key_into(schema, node, parent) if parent is not None else None
     if parent is None or parent.pk is None or fk is None:
@@ -133,10 +133,20 @@ def walk_rows(schema: Schema, node: Node, cols: WalkColumns, *columns: str) -> s
     tcol = cols.time
     assert tcol is not None  # the check step requires one
     pk = f"s.{q(node.pk)}" if node.pk else "0"
+    start = parent.life_start_column()
+    born = us(start, "p") if written(parent, start) else "NULL"
     return (
         f"SELECT s.{q(fk)} AS id, {_segment_sql(parent)} AS seg, {', '.join(columns)}, {us(tcol, 's')} AS t, "
-        f"{pk} AS pk FROM {q(node.id)} s JOIN {q(parent.id)} p ON s.{q(fk)} = p.{q(parent.pk)}"
+        f"{pk} AS pk, {born} AS born "
+        f"FROM {q(node.id)} s JOIN {q(parent.id)} p ON s.{q(fk)} = p.{q(parent.pk)}"
     )
+
+
+def after_the_end(end: int, first: str) -> str:
+    """SQL over `walk_rows`: a row after the timeframe end, unless it is its walk's first (`first`) at
+    the time its parent begins — a parent that begins after the timeframe (a bound pushed it there)
+    enters its first state then, and goes no further."""
+    return f"(t > {end} AND NOT ({first} AND t = born))"
 
 
 def exact(behaviour: str, table: str, subject: str, broken: str, bad: int, n: int) -> Recovered:
