@@ -134,7 +134,7 @@ def walk_rows(schema: Schema, node: Node, cols: WalkColumns, *columns: str) -> s
     assert tcol is not None  # the check step requires one
     pk = f"s.{q(node.pk)}" if node.pk else "0"
     start = parent.life_start_column()
-    born = us(start, "p") if written(parent, start) else "NULL"
+    born = us(start, "p") if start is not None and written(parent, start) else "NULL"
     return (
         f"SELECT s.{q(fk)} AS id, {_segment_sql(parent)} AS seg, {', '.join(columns)}, {us(tcol, 's')} AS t, "
         f"{pk} AS pk, {born} AS born "
