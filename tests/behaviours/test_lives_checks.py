@@ -5,6 +5,7 @@ does not show, fails the check that reads it — hard where the schema's structu
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from datagen.dsl import check
 from datagen.validate.recovery import recover_all
 from datagen.validate.recovery.common import Recovered, Skipped
 from tests.behaviours.helpers import checked, connection, example
@@ -156,6 +158,46 @@ def test_a_state_at_value_that_is_not_the_walks_state_fails(tmp_path: Path) -> N
     rewrite(data, "subscribers", swap)
     broken = _hard(validated(doc, data), "state_at")
     assert broken and broken[0].table == "subscribers" and "1 of 600" in broken[0].message
+
+
+def test_state_at_on_the_walks_own_fact_is_refused_with_a_rollup_that_validates(tmp_path: Path) -> None:
+    """A loan's latest status cannot be read by state_at on the loans fact itself (its walk runs per
+    block of loans, which are cut by the blocks of their customers); the refusal names the rollup to use
+    instead, which — pasted as written — checks, generates, validates and holds each loan's last state,
+    ordered by the walk's own time even when that is not the walk table's first datetime column."""
+    status = col("status", "string", {"state_at": {"walk": "w", "at": "end"}})
+    loans = fact("l", ["c"], [times("disbursed_at"), status], fanout={"distribution": "constant", "count": 1})
+    walk = fact(
+        "w",
+        ["l"],
+        [times("logged_at"), col("state", "string", {"choice": {"choices": ["x"]}}), times("changed_at")],
+        state_transition_model={
+            "initial_state": "current",
+            "period_unit": "month",
+            "states": {
+                "current": {"transition_prob_per_period": 0.2, "next_states": {"late": 0.6, "paid": 0.4}},
+                "late": {
+                    "duration": {"distribution": "exponential", "mean": 1},
+                    "next_states": {"current": 1},
+                },
+                "paid": {"terminal": True},
+            },
+            "columns": {"state": "state", "previous_state": None, "time": "changed_at"},
+        },
+    )
+    doc = schema(entity("c", [], 300), loans, walk, timeframe=TF)
+    errors = check(copy.deepcopy(doc)).errors
+    assert [i.code for i in errors] == ["state_at_on_fact"]
+    suggested = json.loads(errors[0].message.split("for its latest state use ", 1)[1])
+    assert suggested == {"rollup": {"from": "w.state", "agg": "last", "order_by": "changed_at"}}
+    status["generator"] = suggested
+    data = tmp_path / "data"
+    write(doc, data)
+    assert not [r.message for r in validated(doc, data).failures if r.hard]
+    w = read(data, "w").to_pandas().sort_values(["l_id", "changed_at", "id"])
+    last = w.groupby("l_id")["state"].last()
+    held = read(data, "l").to_pandas().set_index("id")["status"]
+    assert (held == last.reindex(held.index)).all()
 
 
 def test_an_end_that_is_not_when_the_walk_ended_fails(tmp_path: Path) -> None:
