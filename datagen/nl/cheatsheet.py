@@ -89,7 +89,7 @@ IDIOMS = (
     ),
     Idiom(
         'a current plan/status on the entity (or the state at a sibling fact\'s own time: "at": its '
-        'time column); on a fact that owns the walk, a rollup "agg": "last" of the walk\'s state',
+        "time column)",
         "generator",
         {"state_at": {"walk": "subscription_events", "at": "end"}},
     ),
