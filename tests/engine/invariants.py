@@ -90,9 +90,10 @@ def _us(arr: pa.ChunkedArray) -> np.ndarray:
 
 
 def outside_lives(schema: Schema, tables: dict[str, pa.Table]) -> list[str]:
-    """Every time of every fact under an entity with a lifetime, at any depth, inside its entity row's
-    [start, end) ([start, end] for a state walk's own rows; dates by the day), joined up through the
-    keys each fact holds of its parent."""
+    """Every drawn time (a datetime_series) of every fact under an entity with a lifetime, at any depth,
+    inside its entity row's [start, end) ([start, end] for a state walk's own rows; dates by the day),
+    joined up through the keys each fact holds of its parent. A computed or copied time follows the
+    schema's own arithmetic (docs/schema-language.md §10.2)."""
     out: list[str] = []
     for entity in (n for n in schema.nodes if n.lifetime is not None):
         lt = entity.lifetime
@@ -126,8 +127,8 @@ def outside_lives(schema: Schema, tables: dict[str, pa.Table]) -> list[str]:
                     mine = np.where(at >= 0, rows[np.maximum(at, 0)], -1)
                 s_, e_ = start[np.maximum(mine, 0)], end[np.maximum(mine, 0)]
                 walk = child.state_transition_model is not None and parent.id == entity.id
-                for c in child.columns:
-                    if c.type not in ("datetime", "date"):
+                for c in child.output_columns:
+                    if c.type not in ("datetime", "date") or c.kind != "datetime_series":
                         continue
                     v = _us(t.column(c.name))
                     if c.type == "date":
