@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from datagen.dsl.base import Feature, Read, Strict
-from datagen.dsl.generators import Distribution
+from datagen.dsl.generators import Distribution, distribution_median
 from datagen.dsl.units import DAY_US, HOUR_US, MINUTE_US, UNIT_US, WEEK_US, YEAR_US, TimeUnit
 
 if TYPE_CHECKING:
@@ -304,18 +304,43 @@ class StateTransitionModel(WalkBlock):
 # --- lifetimes, activity and states that matter (§10.2, §10.3) ------------------------------------------
 
 POSITIVE_KINDS = ("exponential", "weibull", "gamma", "lognormal", "uniform")
+# A duration's clamp trims its tails: it must hold at least this share of the distribution's draws, so
+# that drawing again inside it (gamma, lognormal) always lands (a draw fails 100 times in ~1 of 40,000).
+MIN_CLAMP_SHARE = 0.1
+CLAMP_SHARE_DRAWS = 20_000  # the fixed sample the share is read from (the same verdict every time)
 
 
-def positive_distribution(d: Distribution, what: str) -> Distribution:
-    """`d` when every draw is a positive number with a finite mean; ValueError saying what to use."""
+def positive_distribution(d: Distribution, what: str, clamp: bool = False) -> Distribution:
+    """`d` when every draw is a positive number with a finite mean (inside a clamp that trims its tails,
+    where `clamp` allows one); ValueError saying what to use."""
     if d.type not in POSITIVE_KINDS or (d.type == "uniform" and d.params["low"] < 0):
         raise ValueError(
             f"{what} must be positive: use exponential, weibull, gamma, lognormal, or uniform with "
             f"low >= 0 (found {d.type})"
         )
-    if d.clamp is not None:
+    if d.clamp is not None and not clamp:
         raise ValueError(f"{what} takes no clamp; choose parameters whose draws fit instead")
+    if d.clamp is not None and (problem := _clamp_problem(d, what)):
+        raise ValueError(problem)
     return d
+
+
+def _clamp_problem(d: Distribution, what: str) -> str | None:
+    """Why a positive distribution's clamp does not trim its tails (None when it does)."""
+    lo, hi = d.clamp_bounds
+    shown = "[" + ", ".join("null" if x is None else f"{x:g}" for x in d.clamp or []) + "]"
+    if (math.isfinite(lo) and lo < 0) or hi <= max(lo, 0.0):
+        return f"the clamp [min, max] of {what} needs 0 <= min < max (got {shown})"
+    draws = d.sample(np.random.default_rng(0), CLAMP_SHARE_DRAWS)
+    share = float(np.mean((draws >= lo) & (draws <= hi)))
+    if share < MIN_CLAMP_SHARE:
+        median = distribution_median(d.type, d.params)
+        return (
+            f"the clamp {shown} of {what} holds only {share:.0%} of its draws (their "
+            f"median is {median:.3g}); a clamp trims the tails: choose parameters whose median falls "
+            "inside it"
+        )
+    return None
 
 
 def distribution_mean(d: Distribution) -> float:
@@ -349,7 +374,9 @@ def distribution_cv2(d: Distribution) -> float:
 
 
 class LifeDuration(Strict):
-    """How long a row that ends lives: a positive distribution in `unit`s (continuous)."""
+    """How long a row that ends lives: a positive distribution in `unit`s (continuous). A `clamp`
+    [min, max] truncates it: each duration is drawn from the distribution restricted to the clamp
+    (`Distribution.sample_clamped`), so none piles up at a bound."""
 
     distribution: Distribution
     unit: TimeUnit = "day"
@@ -357,7 +384,7 @@ class LifeDuration(Strict):
     @field_validator("distribution")
     @classmethod
     def _positive(cls, d: Distribution) -> Distribution:
-        return positive_distribution(d, "a lifetime's duration")
+        return positive_distribution(d, "a lifetime's duration", clamp=True)
 
     @property
     def unit_us(self) -> int:

@@ -4,7 +4,8 @@ effects read on the parent's row, then, when the fanout is a rate over the paren
 vintage activity curve, `active_in`), the share of the window's intensity the parent's life holds
 (engine/intensity.py) — bounded by min/max; a parent with no life inside the window has none, and
 neither has one where a conditional fanout's `where` fails (§10.4). A regular series counts the periods
-of the parent's life instead (§10.5, regular.py)."""
+of the parent's life instead, each at the weight of the parent's state with `active_in` (§10.5,
+regular.py)."""
 
 from __future__ import annotations
 
@@ -79,7 +80,11 @@ def child_counts(
     # wrap a count: each parent is capped at the table limit, and the engine then refuses the table.
     m = np.where(np.isfinite(m), np.minimum(m, MAX_ROWS), MAX_ROWS)
     if f.every is not None:
-        counts = regular.counts(f, parent, store, rows, tf, m, rng)
+        states = None
+        if fact.active_in is not None:  # each period at the weight of the parent's state
+            assert plan is not None  # the engine always passes its plan
+            states = regular.spells(plan.schema, store, seed, fact, parent, block, rows, tf)
+        counts = regular.counts(f, parent, store, rows, tf, m, rng, states)
     elif f.distribution == "poisson":
         assert f.lambda_ is not None
         counts = rng.poisson(np.minimum(f.lambda_ * m, MAX_ROWS))

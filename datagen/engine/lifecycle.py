@@ -256,7 +256,7 @@ class Lifetimes(BehaviourEngine[Lifetime]):
             rng = block.rng(name)
             ends = rng.random(n) < spec.end.share
             after = spec.end.after
-            dur = after.distribution.sample(rng, n) * after.unit_us
+            dur = after.distribution.sample_clamped(rng, n) * after.unit_us  # truncated to a clamp
             span = float(tf[1] - tf[0]) + after.unit_us  # longer is the same as never (and cannot overflow)
             end = start + np.maximum(np.minimum(dur, span), 1).astype(np.int64)
             ended = ends & (start > INT64_MIN) & (end < tf[1])

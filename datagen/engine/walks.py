@@ -78,13 +78,15 @@ def _parent_start(parents: WalkParents, tf: tuple[int, int], rng: np.random.Gene
     its first datetime column) if it has one, else a uniform time (funnels: parents enter at any time)
     or, without `rng`, the timeframe start (state models, docs/schema-language.md §8.4) — inside the
     life the parent inherits, when it has one: a fact without a time of its own, under an entity with a
-    lifetime, begins no earlier than that entity row (§10.2)."""
+    lifetime, begins no earlier than that entity row (§10.2). Never before the timeframe; a parent that
+    begins after it (its time pushed there by a bound, which wins over the window) enters its first
+    state when it begins, and goes no further."""
     start, end = tf
     if parents.start is not None:
         begins = parents.start if parents.first is None else np.maximum(parents.start, parents.first)
-        return np.asarray(begins.clip(start, end))
+        return np.asarray(np.maximum(begins, start))
     if parents.first is not None:
-        lo = parents.first.clip(start, end)
+        lo = np.maximum(parents.first, start)
         if rng is None:
             return np.asarray(lo)
         hi = np.maximum(np.minimum(parents.last, end), lo)  # the life's last instant, inclusive

@@ -4,7 +4,8 @@ hard but the grid-alignment warning:
 - `window`: a time read `within` a related row's [start, end) lies inside that row's window;
 - `chain_order`: a fact born from a fact never happens before its parent;
 - `regular_series`: a regular series has its count in every period of each parent's life inside the
-  timeframe — no duplicate, no gap, no row outside the life;
+  timeframe — no duplicate, no gap, no row outside the life; with `active_in`, in every period at the
+  weight of the state the parent's walk (as the walk table holds it) is in when the period starts;
 - `window_end`: no drawn time equals the (exclusive) end of its window;
 - `grid_alignment` (soft): a time that is not snapped is not sitting on the hour (continuous time).
 
@@ -262,6 +263,39 @@ def period_count(every: str, s: np.ndarray, e: np.ndarray, t0: int, t1: int) -> 
     return np.maximum(np.searchsorted(starts, e, side="left") - np.searchsorted(starts, s, side="left"), 0)
 
 
+def regular_spans(ctx: Context, node: Node, parent: Node) -> pd.DataFrame | None:
+    """Where a regular series counts its periods, as `(k, s, e, w)` in µs: each parent's life inside the
+    timeframe (w = 1) where the fanout's `where` holds; with `active_in`, that life cut where the walk
+    table enters a state, each stretch at its state's weight (weight 0 left out). None when the walk
+    table holds no key into the parent or no time."""
+    tf = ctx.schema.timeframe
+    lives = _parent_lives(ctx, node, parent, _us_of(tf.start_dt), _us_of(tf.end_dt))
+    lives = lives[lives["ok"] & (lives["e"] > lives["s"])]
+    ai = node.active_in
+    if ai is None:
+        return lives.assign(w=1.0)[["k", "s", "e", "w"]]
+    walk = ctx.node(ai.walk)
+    cols = walk.walk.walk_columns(walk) if walk.walk is not None else None
+    link = ctx.link(walk.id, parent.id)
+    if link is None or cols is None or cols.time is None:
+        return None
+    pk = q(walk.pk) if walk.pk else "0"
+    w = (
+        ctx.con.cursor()
+        .sql(
+            f"""SELECT k, t, lead(t) OVER (PARTITION BY k ORDER BY t, pk) AS t_next, st FROM (
+                SELECT {q(link[0])} AS k, {_us(q(cols.time))} AS t, {pk} AS pk,
+                       CAST({q(cols.label)} AS VARCHAR) AS st FROM {q(walk.id)})"""
+        )
+        .df()
+    )
+    spans = w.merge(lives, on="k")
+    spans["s"] = np.maximum(spans["t"], spans["s"])
+    spans["e"] = np.minimum(spans["t_next"].fillna(np.iinfo(np.int64).max), spans["e"]).astype(np.int64)
+    spans["w"] = spans["st"].map(ai.states).fillna(0.0).astype(float)
+    return spans.loc[(spans["w"] > 0) & (spans["e"] > spans["s"]), ["k", "s", "e", "w"]]
+
+
 def regular_series(ctx: Context, node: Node, tcol: str) -> Result:
     f = node.fanout
     assert f is not None and f.every is not None
@@ -276,9 +310,18 @@ def regular_series(ctx: Context, node: Node, tcol: str) -> Result:
         return _skip("regular_series", node, tcol, f"not checked: {node.id} carries no key of {parent.id}")
     tf = ctx.schema.timeframe
     t0, t1 = _us_of(tf.start_dt), _us_of(tf.end_dt)
-    parents = _parent_lives(ctx, node, parent, t0, t1)
-    con = ctx.con.cursor()  # its own connection: the lives table is registered on it alone
-    con.register("__lives", parents)
+    spans = regular_spans(ctx, node, parent)
+    if spans is None:
+        walk = node.active_in.walk if node.active_in else node.id
+        return _skip("regular_series", node, tcol, f"not checked: {walk} carries no key of {parent.id}")
+    per = f.constant_count if f.distribution == "constant" else None
+    if per is None:  # a Poisson count: any number of rows in a period
+        spans = spans.assign(lo=0.0, hi=2.0**62)
+    else:  # floor or ceil of count x weight
+        x = spans["w"] * per
+        spans = spans.assign(lo=np.floor(x + 1e-9), hi=np.ceil(x - 1e-9))
+    con = ctx.con.cursor()  # its own connection: the spans table is registered on it alone
+    con.register("__spans", spans)
     slot = col.generator.datetime_series.slot
     x = _us(f"c.{q(tcol)}")
     step = _fixed_step(f.every)
@@ -301,47 +344,44 @@ def regular_series(ctx: Context, node: Node, tcol: str) -> Result:
                 f"ASOF JOIN {starts} a ON c.t >= a.p"
             )
         counted = f"(SELECT count(*) FROM {starts} WHERE p >= s AND p < e)"
-    per = f.constant_count if f.distribution == "constant" else None
+    # each (parent, period) in the span it starts in: none outside a span, the span's count in each
+    # period, and a row in every period of a span that has at least one per period
     sql = f"""
         WITH ch AS ({children}),
         per AS (SELECT k, p, count(*) AS m FROM ch GROUP BY k, p),
-        lives AS (SELECT k, s, e, ok FROM __lives),
-        outside AS (SELECT count(*) AS n FROM per JOIN lives USING (k) WHERE NOT ok OR p < s OR p >= e),
-        orphan AS (SELECT count(*) AS n FROM per ANTI JOIN lives USING (k)),
-        wrong AS (SELECT count(*) AS n FROM per WHERE {"m <> " + str(per) if per is not None else "false"}),
-        expected AS (
-            SELECT k, CASE WHEN ok AND e > s THEN CAST({counted} AS BIGINT) ELSE 0 END AS want FROM lives
-        ),
-        got AS (
-            SELECT k, count(*) AS have FROM per JOIN lives USING (k) WHERE ok AND p >= s AND p < e GROUP BY k
-        ),
-        gaps AS (SELECT sum(want - coalesce(have, 0)) AS n FROM expected LEFT JOIN got USING (k))
-        SELECT (SELECT n FROM outside), (SELECT n FROM orphan), (SELECT n FROM wrong),
-               {"(SELECT coalesce(n, 0) FROM gaps)" if per is not None else "0"}, (SELECT count(*) FROM per)
+        placed AS (SELECT per.k, per.p, per.m, sp.s, sp.e, sp.lo, sp.hi
+                   FROM per ASOF LEFT JOIN __spans sp ON per.k = sp.k AND per.p >= sp.s),
+        inside AS (SELECT * FROM placed WHERE s IS NOT NULL AND p < e),
+        expected AS (SELECT k, s, CAST({counted} AS BIGINT) AS want FROM __spans WHERE lo >= 1),
+        got AS (SELECT k, s, count(*) AS have FROM inside GROUP BY k, s)
+        SELECT (SELECT count(*) FROM placed) - (SELECT count(*) FROM inside),
+               (SELECT count(*) FROM inside WHERE m < lo OR m > hi),
+               (SELECT coalesce(sum(want - coalesce(have, 0)), 0) FROM expected LEFT JOIN got USING (k, s)),
+               (SELECT count(*) FROM per)
     """
     try:
         row = con.execute(sql).fetchone()
         assert row is not None
-        outside, orphan, wrong, gaps, periods = row
+        outside, wrong, gaps, periods = (int(x) for x in row)
     finally:
         con.close()
-    bad = int(outside) + int(orphan) + int(wrong) + int(gaps)
+    bad = outside + wrong + gaps
+    state = (
+        f" at the weight of its {parent.id} row's state in {node.active_in.walk}" if node.active_in else ""
+    )
     what = f"{per} row(s) per period" if per is not None else "rows only in periods"
-    rule = f"{what} of '{f.every}' over each {parent.id} row's life inside the timeframe"
+    rule = f"{what}{state} of '{f.every}' over each {parent.id} row's life inside the timeframe"
+    exactly = "floor or ceil of its count x weight" if node.active_in else f"exactly {per}"
     problems = []
-    if outside or orphan:
-        problems.append(f"{int(outside) + int(orphan):,} (parent, period) pairs outside the parent's life")
+    if outside:
+        where = "the parent's life" + (" or in a state of weight 0" if node.active_in else "")
+        problems.append(f"{outside:,} (parent, period) pairs outside {where}")
     if wrong:
-        problems.append(f"{int(wrong):,} periods without exactly {per} row(s) (duplicates or missing rows)")
+        problems.append(f"{wrong:,} periods without {exactly} row(s) (duplicates or missing rows)")
     if gaps:
-        problems.append(f"{int(gaps):,} periods of a parent's life have no row (gaps)")
-    msg = "; ".join(problems) if problems else f"{int(periods):,} (parent, period) pairs hold: {rule}"
-    details = {
-        "rule": rule,
-        "outside": int(outside) + int(orphan),
-        "wrong_count": int(wrong),
-        "gaps": int(gaps),
-    }
+        problems.append(f"{gaps:,} periods of a parent's life have no row (gaps)")
+    msg = "; ".join(problems) if problems else f"{periods:,} (parent, period) pairs hold: {rule}"
+    details = {"rule": rule, "outside": outside, "wrong_count": wrong, "gaps": gaps}
     return _result("regular_series", node, tcol, bad, msg, details=details)
 
 

@@ -34,13 +34,13 @@ from datagen.dsl.references import found_by_value
 from datagen.engine.behaviours import BehaviourEngine
 from datagen.engine.block import Store
 from datagen.engine.fanout import fanout_multiplier
-from datagen.engine.intensity import ParentBlock, Steps, rated, shares
+from datagen.engine.intensity import ParentBlock, Steps, own_time_column, rated, shares
 from datagen.engine.lifecycle import INT64_MIN, entity_life, us_or
 from datagen.engine.plan import make_plan
 from datagen.engine.registry import behaviour_engine
 from datagen.engine.timegrid import to_us
 from datagen.validate.context import Context, q
-from datagen.validate.relations import period_count
+from datagen.validate.relations import period_count, regular_spans
 from datagen.validate.results import Result, verdict
 
 Z = 6.0
@@ -145,7 +145,7 @@ def _fanout_expected(ctx: Context, node: Node, parent: Node, p: int) -> Expected
     v = parent.activity.cv2 if parent.activity is not None else 0.0
     mean = var = log_p0 = 0.0
     counted = 0  # parents the fanout's `where` holds for (the others have no child)
-    for m, ok, periods in _parent_terms(ctx, node, parent, p):
+    for m, ok, reg in _parent_terms(ctx, node, parent, p):
         counted += int(ok.sum())
         m = m[ok]
         if f.every is None:
@@ -157,12 +157,12 @@ def _fanout_expected(ctx: Context, node: Node, parent: Node, p: int) -> Expected
             if v and f.lambda_ is not None:
                 b += v * float(((f.lambda_ * np.maximum(m, 0.0)) ** 2).sum())
             c = max(x[2] for x in parts)
-        elif f.distribution == "constant":  # exactly `count` per period of each life
-            a, b = float((periods[ok] * f.constant_count).sum()), 0.0
-            c = 0.0 if a == 0 else -math.inf
+        elif f.distribution == "constant":  # `count` per period of each life (x its state's weight)
+            a = float((reg.periods[ok] * f.constant_count).sum())
+            b, c = float(reg.var[ok].sum()), float(reg.log_p0[ok].sum())
         else:  # Poisson over all the periods of a life, mixed over the parent's level
             assert f.lambda_ is not None
-            mu = f.lambda_ * np.maximum(m, 0.0) * periods[ok]
+            mu = f.lambda_ * np.maximum(m, 0.0) * reg.periods[ok]
             a, b, c = float(mu.sum()), float(mu.sum() + v * (mu**2).sum()), float(-mu.sum())
         mean, var, log_p0 = mean + a, var + b, log_p0 + c
     rate = f.every is None and not rated(node, parent)  # a parent never alive has no child
@@ -191,10 +191,25 @@ def _activity_levels(parent: Node) -> np.ndarray:
     return np.quantile(draws, (np.arange(ACTIVITY_QUANTILES) + 0.5) / ACTIVITY_QUANTILES)
 
 
+@dataclass
+class _Regular:
+    """Per parent row of a regular series: its periods (each at the weight of the parent's state then,
+    with `active_in`), and its count's variance and log P(0) when the count per period is constant."""
+
+    periods: np.ndarray
+    var: np.ndarray
+    log_p0: np.ndarray
+
+    @staticmethod
+    def of(periods: np.ndarray, per: int) -> _Regular:
+        """Exactly `per` rows in each period."""
+        return _Regular(periods, np.zeros(len(periods)), np.where(periods * per > 0, -np.inf, 0.0))
+
+
 def _parent_terms(ctx: Context, node: Node, parent: Node, p: int):  # -> Iterator[tuple[np.ndarray, ...]]
     """Per chunk of parent rows: each row's fanout multiplier (ones when none applies; below 0 when the
     row is never alive inside the window), whether the fanout's `where` holds for it, and for a regular
-    series how many periods its life holds."""
+    series its periods (`_Regular`)."""
     f = node.fanout
     assert f is not None
     reads = [r for block in parent.behaviours for r in block.reads(parent, ctx.schema)]
@@ -203,19 +218,27 @@ def _parent_terms(ctx: Context, node: Node, parent: Node, p: int):  # -> Iterato
     columns = {r.column for r in reads if r.table == parent.id}
     cond = parse_expression(f.where) if f.where else None
     rate = rated(node, parent)
-    if rate and parent.pk:
+    states = f.every is not None and node.active_in is not None
+    plan = make_plan(ctx.schema) if rate else None
+    if plan is not None:  # the parent's columns the child's own time is drawn after
+        tcol = own_time_column(node) or ""
+        bounds = plan.table(node.id).bounds.get(tcol, [])
+        columns |= {b.source_column for b in bounds if b.path.tables == [parent.id]}
+    if (rate or states) and parent.pk:
         columns.add(parent.pk)
+    per = f.constant_count if f.distribution == "constant" else 1
     if not columns:
         for start in range(0, p, CHUNK_ROWS):
             n = min(CHUNK_ROWS, p - start)
-            yield np.ones(n), np.ones(n, dtype=bool), np.full(n, _periods(ctx, f.every, None, None, n))
+            periods = np.full(n, _periods(ctx, f.every, None, None, n))
+            yield np.ones(n), np.ones(n, dtype=bool), _Regular.of(periods, per)
         return
+    weighted = _state_periods(ctx, node, parent) if states else None
     effects = _effect_tables(ctx, node)
     tf = ctx.schema.timeframe
     span = (int(to_us(tf.start_dt)), int(to_us(tf.end_dt)))
     names = sorted(columns)
-    ctx.require(parent.id, names)  # a hidden segment is lent to the view (hidden.py)
-    plan = make_plan(ctx.schema) if rate else None
+    ctx.require(parent.id, names)  # a hidden helper is lent to the view (hidden.py)
     # A cursor of its own: the stream stays open while other checks may use the main connection.
     reader = ctx.con.cursor().sql(f"SELECT {', '.join(q(c) for c in names)} FROM {q(parent.id)}")
     for batch in reader.to_arrow_reader(CHUNK_ROWS):
@@ -232,9 +255,36 @@ def _parent_terms(ctx: Context, node: Node, parent: Node, p: int):  # -> Iterato
             share, alive = shares(ParentBlock(node, parent, store, plan, 0, 0, rows, span), engines)
             m = np.where(alive, m * share, -1.0)  # -1: never alive, so no child whatever min says
         ok = cond.holds(store.columns[parent.id], n) if cond else np.ones(n, dtype=bool)
-        life = [parent.life_start_column(), parent.life_end_column()]
-        born, ends = (store.columns[parent.id].get(c) if c else None for c in life)
-        yield m, ok, _periods(ctx, f.every, born, ends, n)
+        if weighted is not None and parent.pk:
+            at = weighted.reindex(store.columns[parent.id][parent.pk]).fillna(0.0)
+            reg = _Regular(*(at[c].to_numpy(float) for c in ("periods", "var", "log_p0")))
+        else:
+            life = [parent.life_start_column(), parent.life_end_column()]
+            born, ends = (store.columns[parent.id].get(c) if c else None for c in life)
+            reg = _Regular.of(_periods(ctx, f.every, born, ends, n), per)
+        yield m, ok, reg
+
+
+def _state_periods(ctx: Context, node: Node, parent: Node) -> pd.DataFrame:
+    """Per parent key, a regular series' periods at the weight of the state its walk is in when each
+    starts (`active_in`, from the walk table in the data), and — for a constant count c, which gives
+    floor(P·c·w + φ) rows to a stretch of P periods in one state, φ uniform — the variance and log P(0)
+    of its rows. Parents with no stretch of positive weight are left out (no rows)."""
+    f = node.fanout
+    assert f is not None and f.every is not None
+    tf = ctx.schema.timeframe
+    t0, t1 = int(to_us(tf.start_dt)), int(to_us(tf.end_dt))
+    spans = regular_spans(ctx, node, parent)
+    if spans is None:
+        return pd.DataFrame(columns=["periods", "var", "log_p0"], dtype=float)
+    s, e = spans["s"].to_numpy(np.int64), spans["e"].to_numpy(np.int64)
+    periods = period_count(f.every, s, e, t0, t1) * spans["w"].to_numpy(float)
+    x = periods * (f.constant_count if f.distribution == "constant" else 1)
+    frac = x - np.floor(x)
+    with np.errstate(divide="ignore"):
+        log_p0 = np.where(x >= 1, -np.inf, np.log1p(-np.minimum(x, 1.0)))
+    terms = pd.DataFrame({"k": spans["k"], "periods": periods, "var": frac * (1 - frac), "log_p0": log_p0})
+    return terms.groupby("k")[["periods", "var", "log_p0"]].sum()
 
 
 def _periods(ctx: Context, every: str | None, start: np.ndarray | None, end: np.ndarray | None, n: int):

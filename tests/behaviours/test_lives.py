@@ -63,6 +63,30 @@ def test_a_share_of_rows_end_after_a_continuous_duration(shared) -> None:
     assert ks < 1.95 / math.sqrt(len(u01))
 
 
+def test_a_clamp_truncates_the_duration() -> None:
+    """A clamp [30, 365] days on an exponential duration of mean 200 days: each ended life lasts 30 to
+    365 days, drawn from the distribution restricted to the clamp — none piles on a bound (clipping
+    would put the 14 % of draws under 30 days at 30) — and the share that ended follows it too."""
+    exp = {"type": "exponential", "params": {"scale": 200}, "clamp": [30, 365]}
+    u = frames(schema(_users(4000, {"share": 0.6, "after": {"distribution": exp}}), timeframe=TF))["u"]
+    day = pd.Timedelta(days=1)
+    room = ((END - u["signup_at"]) / day).to_numpy()
+
+    def truncated(x: np.ndarray) -> np.ndarray:  # F of the exponential restricted to [30, 365]
+        f = 1 - np.exp(-np.clip(x, 30, 365) / 200)
+        return (f - (1 - np.exp(-30 / 200))) / (np.exp(-30 / 200) - np.exp(-365 / 200))
+
+    ended = u["left_at"].notna().to_numpy()
+    p = 0.6 * truncated(room)  # ends, and before the timeframe does
+    assert ended.sum() == pytest.approx(p.sum(), abs=4 * math.sqrt((p * (1 - p)).sum()))
+    days = ((u["left_at"] - u["signup_at"]) / day).to_numpy()[ended]
+    assert days.min() >= 30 and days.max() <= 365
+    assert np.mean((days < 30.5) | (days > 364.5)) < 0.01  # about 0.4 % under truncation
+    u01 = np.sort(truncated(days) / truncated(room[ended]))  # cut at each row's room: uniform
+    ks = np.max(np.abs(u01 - (np.arange(1, len(u01) + 1) - 0.5) / len(u01)))
+    assert ks < 1.95 / math.sqrt(len(u01))
+
+
 def test_children_at_any_depth_stay_inside_the_life(shared) -> None:
     u, s, c = shared["u"], shared["s"], shared["c"]
     life = s.merge(u, left_on="u_id", right_on="id")

@@ -5,12 +5,15 @@ does not show, fails the check that reads it — hard where the schema's structu
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from datagen.dsl import check
 from datagen.validate.recovery import recover_all
 from datagen.validate.recovery.common import Recovered, Skipped
 from tests.behaviours.helpers import checked, connection, example
@@ -92,6 +95,55 @@ def test_a_grandchild_outside_the_life_fails_too(tmp_path: Path) -> None:
     assert any(r.table == "c" for r in _hard(validated(doc, data), "lifetime"))
 
 
+def test_the_drawn_times_are_held_inside_the_life(tmp_path: Path) -> None:
+    """Rent falls due inside the lease (drawn), and is paid up to a month later (computed, so it may
+    follow the end); a hidden copy of the due date is not in the data. Only the drawn time is held to
+    the life; moving it out still fails."""
+    leases = entity(
+        "u",
+        [
+            times("signup_at", within={"start": "2023-01-01", "end": "2024-01-01"}),
+            col("left_at", "datetime", {"datetime_series": {}}, nullable=True),
+        ],
+        300,
+        lifetime={
+            "start": "signup_at",
+            "end": {
+                "column": "left_at",
+                "share": 0.9,
+                "after": {"distribution": {"type": "exponential", "params": {"scale": 90}}},
+            },
+        },
+    )
+    delay = col("delay", "float", {"distribution": {"type": "uniform", "params": {"low": 0, "high": 30}}})
+    payments = fact(
+        "p",
+        ["u"],
+        [
+            times("due_at"),
+            col("due_copy", "datetime", {"expression": {"code": "due_at"}}, output=False),
+            delay,
+            expr("paid_at", "due_copy + days(delay)", type_="datetime"),
+        ],
+        fanout={"distribution": "poisson", "lambda": 24},
+    )
+    doc = schema(leases, payments, timeframe=TF)
+    data = tmp_path / "data"
+    write(doc, data)
+    p = read(data, "p").to_pandas().merge(read(data, "u").to_pandas(), left_on="u_id", right_on="id")
+    assert (p["paid_at"] >= p["left_at"]).sum() > 10  # paid after the lease ended
+    life = [r for r in validated(doc, data).results if r.check == "lifetime" and r.table == "p"]
+    assert [r.status for r in life] == ["pass"] and life[0].hard
+    rewrite(
+        data,
+        "p",
+        lambda t: set_column(
+            t, "due_at", pc.add(t.column("due_at"), pa.scalar(400 * 86_400_000_000, pa.duration("us")))
+        ),
+    )
+    assert any(r.table == "p" for r in _hard(validated(doc, data), "lifetime"))
+
+
 def test_a_state_at_value_that_is_not_the_walks_state_fails(tmp_path: Path) -> None:
     doc = example("subscriptions", subscribers=600)
     doc["nodes"][2]["fanout"]["lambda"] = 10
@@ -108,6 +160,46 @@ def test_a_state_at_value_that_is_not_the_walks_state_fails(tmp_path: Path) -> N
     assert broken and broken[0].table == "subscribers" and "1 of 600" in broken[0].message
 
 
+def test_state_at_on_the_walks_own_fact_is_refused_with_a_rollup_that_validates(tmp_path: Path) -> None:
+    """A loan's latest status cannot be read by state_at on the loans fact itself (its walk runs per
+    block of loans, which are cut by the blocks of their customers); the refusal names the rollup to use
+    instead, which — pasted as written — checks, generates, validates and holds each loan's last state,
+    ordered by the walk's own time even when that is not the walk table's first datetime column."""
+    status = col("status", "string", {"state_at": {"walk": "w", "at": "end"}})
+    loans = fact("l", ["c"], [times("disbursed_at"), status], fanout={"distribution": "constant", "count": 1})
+    walk = fact(
+        "w",
+        ["l"],
+        [times("logged_at"), col("state", "string", {"choice": {"choices": ["x"]}}), times("changed_at")],
+        state_transition_model={
+            "initial_state": "current",
+            "period_unit": "month",
+            "states": {
+                "current": {"transition_prob_per_period": 0.2, "next_states": {"late": 0.6, "paid": 0.4}},
+                "late": {
+                    "duration": {"distribution": "exponential", "mean": 1},
+                    "next_states": {"current": 1},
+                },
+                "paid": {"terminal": True},
+            },
+            "columns": {"state": "state", "previous_state": None, "time": "changed_at"},
+        },
+    )
+    doc = schema(entity("c", [], 300), loans, walk, timeframe=TF)
+    errors = check(copy.deepcopy(doc)).errors
+    assert [i.code for i in errors] == ["state_at_on_fact"]
+    suggested = json.loads(errors[0].message.split("for its latest state use ", 1)[1])
+    assert suggested == {"rollup": {"from": "w.state", "agg": "last", "order_by": "changed_at"}}
+    status["generator"] = suggested
+    data = tmp_path / "data"
+    write(doc, data)
+    assert not [r.message for r in validated(doc, data).failures if r.hard]
+    w = read(data, "w").to_pandas().sort_values(["l_id", "changed_at", "id"])
+    last = w.groupby("l_id")["state"].last()
+    held = read(data, "l").to_pandas().set_index("id")["status"]
+    assert (held == last.reindex(held.index)).all()
+
+
 def test_an_end_that_is_not_when_the_walk_ended_fails(tmp_path: Path) -> None:
     doc = example("subscriptions", subscribers=600)
     doc["nodes"][2]["fanout"]["lambda"] = 10
@@ -122,6 +214,28 @@ def test_an_end_that_is_not_when_the_walk_ended_fails(tmp_path: Path) -> None:
     )
     broken = _hard(validated(doc, data), "lifetime")
     assert broken and any("cancelled_at is not when the walk ended" in r.message for r in broken)
+
+
+def test_exact_checks_are_named_by_what_they_check(tmp_path: Path) -> None:
+    """Only a walk's own structure is "walk bookkeeping"; the hard checks of lives, state_at and
+    active_in say what they hold."""
+    doc = example("subscriptions", subscribers=400)
+    data = tmp_path / "data"
+    write(doc, data)
+    hard = {
+        (r.check, r.table, r.message.split(":")[0])
+        for r in validated(doc, data).results
+        if r.hard and r.check in ("lifetime", "state_at", "active_in", "state")
+    }
+    assert hard == {
+        ("lifetime", "subscription_events", "children inside the life"),
+        ("lifetime", "plays", "children inside the life"),
+        ("lifetime", "subscribers", "end of life from the walk"),
+        ("state_at", "subscribers", "state_at reads the walk"),
+        ("state_at", "plays", "state_at reads the walk"),
+        ("active_in", "plays", "no child in a state of weight 0"),
+        ("state", "subscription_events", "walk bookkeeping"),
+    }
 
 
 def _lifetime_doc(scale: float, shape: float = 1.0, share: float = 0.5) -> dict:
@@ -152,6 +266,32 @@ def test_the_share_that_ended_and_the_lifetimes_are_read_back() -> None:
     assert any(f.subject.startswith("lifetimes") for f in longer)
     fewer = _bad(_findings(doc, _lifetime_doc(150, share=0.35)), "lifetime")
     assert any(f.subject.startswith("share") for f in fewer)
+
+
+def _clamped_doc(clamp: list[float] | None) -> dict:
+    doc = _lifetime_doc(200)
+    after = doc["nodes"][0]["lifetime"]["end"]["after"]
+    after["distribution"] = {"type": "exponential", "params": {"scale": 200}}
+    if clamp:
+        after["distribution"]["clamp"] = clamp
+    return doc
+
+
+def test_a_clamped_duration_is_read_as_truncated() -> None:
+    """Lives drawn inside a clamp pass against it; read against the unclamped distribution they fail,
+    and so do lives clipped to the clamp (a pile on its lower bound), as a clipping engine would write."""
+    clamped, plain = _clamped_doc([30, 365]), _clamped_doc(None)
+    assert not _bad(_findings(clamped), "lifetime")
+    assert any(f.subject.startswith("lifetimes") for f in _bad(_findings(clamped, plain), "lifetime"))
+    con, _ = connection(plain)
+    u = con.table("u").df()
+    lived = u["left_at"] - u["signup_at"]
+    ends = u["signup_at"] + lived.clip(pd.Timedelta(days=30), pd.Timedelta(days=365))
+    u["left_at"] = ends.where(ends < pd.Timestamp(TF["end"]))
+    con.unregister("u")
+    con.register("u", u)
+    clipped = _bad(recover_all(con, checked(clamped)), "lifetime")
+    assert "lifetimes of the rows that ended" in [f.subject.split(":")[0] for f in clipped]
 
 
 def test_activity_that_the_data_does_not_show_fails() -> None:

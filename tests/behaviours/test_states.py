@@ -12,10 +12,19 @@ import pytest
 
 from tests.behaviours.helpers import MONTH, example, frames, timeframe
 from tests.engine.conftest import col, entity, fact, schema, times
+from tests.validate.helpers import validated, write
 
 DOC = example("subscriptions")
 START, END = timeframe(DOC)
 CHURN = {"annual": 0.4, "monthly": 1.0}
+STATES = {
+    "initial_state": "on",
+    "period_unit": "week",
+    "states": {
+        "on": {"transition_prob_per_period": 0.2, "next_states": {"off": 1.0}},
+        "off": {"terminal": True},
+    },
+}
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +120,44 @@ def test_without_a_column_mapping_the_walk_fills_state_previous_state_and_the_fi
     assert (life.groupby("player_id")["entered_at"].diff().dropna() > pd.Timedelta(0)).all()
     first = life[prev.isna()]
     assert len(first) == len(data["players"]) and (first["entered_at"] >= first["installed_at"]).all()
+
+
+def test_a_parent_that_begins_after_the_timeframe_enters_its_first_state_then(tmp_path) -> None:
+    """An order placed 90 days after its customer signed up may fall after the timeframe (its time is
+    computed). Its state walk and its funnel begin when it does — never before their parent — with the
+    first state or stage alone; the validator accepts that row and nothing else after the end."""
+    orders = fact(
+        "o",
+        ["c"],
+        [
+            col("placed_at", "datetime", {"expression": {"code": "signup + days(90)"}}),
+            col("signup", "datetime", {"lookup": {"from": "c.signup_at"}}),
+        ],
+        fanout={"distribution": "constant", "count": 1},
+    )
+    label = col("state", "string", {"choice": {"choices": ["x"]}})
+    walk = fact("w", ["o"], [label, times("at")], state_transition_model=STATES)
+    funnel = fact(
+        "f",
+        ["o"],
+        [col("stage_name", "string", {"choice": {"choices": ["x"]}}), times("at")],
+        stage_config={
+            "stages": [
+                {"stage_name": "cart", "transition_rate": 1},
+                {"stage_name": "paid", "transition_rate": 0.8},
+            ]
+        },
+    )
+    doc = schema(entity("c", [times("signup_at")], rows=400), orders, walk, funnel)
+    data = frames(doc)
+    placed = data["o"].set_index("id")["placed_at"]
+    late = placed.index[placed >= pd.Timestamp(doc["timeframe"]["end"])]
+    assert len(late) > 50
+    for table in ("w", "f"):
+        rows = data[table].join(placed, on="o_id")
+        assert (rows["at"] >= rows["placed_at"]).all(), table
+        after = rows[rows["o_id"].isin(late)]
+        assert len(after) == len(late) and (after["at"] == after["placed_at"]).all(), table
+    out = tmp_path / "data"
+    write(doc, out)
+    assert not [r.message for r in validated(doc, out).failures if r.hard]

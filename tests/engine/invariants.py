@@ -90,9 +90,10 @@ def _us(arr: pa.ChunkedArray) -> np.ndarray:
 
 
 def outside_lives(schema: Schema, tables: dict[str, pa.Table]) -> list[str]:
-    """Every time of every fact under an entity with a lifetime, at any depth, inside its entity row's
-    [start, end) ([start, end] for a state walk's own rows; dates by the day), joined up through the
-    keys each fact holds of its parent."""
+    """Every drawn time (a datetime_series) of every fact under an entity with a lifetime, at any depth,
+    inside its entity row's [start, end) ([start, end] for a state walk's own rows; dates by the day),
+    joined up through the keys each fact holds of its parent. A computed or copied time follows the
+    schema's own arithmetic (docs/schema-language.md §10.2)."""
     out: list[str] = []
     for entity in (n for n in schema.nodes if n.lifetime is not None):
         lt = entity.lifetime
@@ -126,8 +127,8 @@ def outside_lives(schema: Schema, tables: dict[str, pa.Table]) -> list[str]:
                     mine = np.where(at >= 0, rows[np.maximum(at, 0)], -1)
                 s_, e_ = start[np.maximum(mine, 0)], end[np.maximum(mine, 0)]
                 walk = child.state_transition_model is not None and parent.id == entity.id
-                for c in child.columns:
-                    if c.type not in ("datetime", "date"):
+                for c in child.output_columns:
+                    if c.type not in ("datetime", "date") or c.kind != "datetime_series":
                         continue
                     v = _us(t.column(c.name))
                     if c.type == "date":
@@ -352,17 +353,44 @@ def _regular(schema: Schema, node, parent, key: str, tables: dict[str, pa.Table]
     outside = (rows["p"].to_numpy() < life.reindex(rows["k"]).to_numpy()) | (
         rows["p"].to_numpy() >= end.reindex(rows["k"]).to_numpy()
     )
+    outside |= _state_weights(schema, node, parent, tables, rows["k"], rows["p"]) == 0
     if outside.any():
         out.append(f"{node.id}: {int(outside.sum())} rows in periods outside their parent's life")
     if f.distribution == "constant":
+        # count x the weight of the parent's state when the period starts: its floor or its ceiling
         per = rows.groupby(["k", "p"]).size()
-        if (per != f.constant_count).any():
-            out.append(f"{node.id}: periods without exactly {f.constant_count} rows")
-        have = rows.groupby("k")["p"].nunique()
+        x = f.constant_count * _state_weights(
+            schema, node, parent, tables, per.index.get_level_values(0), per.index.get_level_values(1)
+        )
+        if ((per < np.floor(x + 1e-9)) | (per > np.ceil(x - 1e-9))).any():
+            out.append(f"{node.id}: periods without count x weight rows")
+        have = rows.groupby("k")["p"].agg(set)
         for k, first in life.items():
-            want = int(((starts >= first) & (starts < end[k])).sum()) if f.constant_count else 0
-            got = int(have.get(k, 0))
-            if got != want and not (got == 0 and f.where):  # a parent `where` leaves out has none
-                out.append(f"{node.id}: parent {k} has {got} of its {want} periods")
+            grid = starts[(starts >= first) & (starts < end[k])]
+            x = f.constant_count * _state_weights(schema, node, parent, tables, np.full(len(grid), k), grid)
+            due = set(grid[np.floor(x + 1e-9) >= 1])  # periods that must hold a row
+            got = due & have.get(k, set())
+            if got != due and not (not got and f.where):  # a parent `where` leaves out has none
+                out.append(f"{node.id}: parent {k} has {len(got)} of its {len(due)} periods")
                 break
     return out
+
+
+def _state_weights(schema: Schema, node, parent, tables: dict[str, pa.Table], k, at) -> np.ndarray:
+    """The `active_in` weight of each parent's state at each time, from the walk table (0 before the
+    walk starts; 1 without `active_in`)."""
+    ai = node.active_in
+    if ai is None:
+        return np.ones(len(k))
+    walk = schema.node(ai.walk)
+    tcol = walk.walk.walk_columns(walk).time
+    w = pd.DataFrame(
+        {
+            "k": _series(tables, f"{walk.id}.{parent.id}_id").to_numpy(),
+            "t": pd.DatetimeIndex(_series(tables, f"{walk.id}.{tcol}").dt.tz_localize(None)),
+            "state": _series(tables, f"{walk.id}.{walk.walk.walk_columns(walk).label}").to_numpy(),
+        }
+    )
+    q = pd.DataFrame({"k": np.asarray(k), "t": pd.DatetimeIndex(at), "i": np.arange(len(k))})
+    m = pd.merge_asof(q.sort_values("t"), w.sort_values("t"), on="t", by="k")
+    return m.sort_values("i")["state"].map(ai.states).fillna(0.0).to_numpy(float)

@@ -110,3 +110,95 @@ def test_where_keeps_a_regular_series_to_the_parents_it_names() -> None:
     kinds = values(t["s"], "kind")
     readers = set(values(t["r"], "s_id").tolist())
     assert readers == {i + 1 for i, k in enumerate(kinds) if k == "meter"} and readers
+
+
+# --- a regular series whose rate follows its parent's walk (active_in, §10.3) -------------------------
+
+TWO_YEARS = {"start": "2023-01-01T00:00:00Z", "end": "2025-01-01T00:00:00Z"}
+LOAN_STATES = {
+    "initial_state": "current",
+    "period_unit": "month",
+    "states": {
+        "current": {"transition_prob_per_period": 0.12, "next_states": {"late": 0.8, "paid_off": 0.2}},
+        "late": {"duration": {"distribution": "lognormal", "mean": 3.0}, "next_states": {"current": 1.0}},
+        "paid_off": {"terminal": True},
+    },
+}
+
+
+def loans(fanout: dict, time: dict, weights: dict[str, float], rows: int = 400) -> dict:
+    """Loans (a fact of customers) walk their states; repayments come per period while the loan's state
+    weighs more than 0 — the child of a fact whose own walk drives it."""
+    customers = entity("c", [], rows=rows)
+    loan = fact(
+        "l",
+        ["c"],
+        [times("disbursed_at", within={"start": "2023-01-01", "end": "2024-01-01"})],
+        fanout={"distribution": "constant", "count": 1},
+    )
+    walk = fact("w", ["l"], [col("state", "string", {"choice": {"choices": ["x"]}}), times("at")])
+    walk["state_transition_model"] = LOAN_STATES
+    repayments = fact("r", ["l"], [time], fanout=fanout, active_in={"walk": "w", "states": weights})
+    return schema(customers, loan, walk, repayments, timeframe=TWO_YEARS)
+
+
+def state_then(t: dict, at: pd.Series, parents: pd.Series) -> pd.Series:
+    """The state each loan's walk is in at each time (None before it starts), read from the walk table."""
+    w = pd.DataFrame(
+        {"l": values(t["w"], "l_id"), "at": values(t["w"], "at"), "state": values(t["w"], "state")}
+    )
+    q = pd.DataFrame({"l": parents.to_numpy(), "t": at.to_numpy(), "i": range(len(at))})
+    m = pd.merge_asof(q.sort_values("t"), w.sort_values("at"), left_on="t", right_on="at", by="l")
+    return m.sort_values("i")["state"].reset_index(drop=True)
+
+
+def test_a_regular_series_counts_each_period_at_its_parents_state() -> None:
+    """One repayment per month while current, one month in two while late (evenly spread: never two
+    in a month), none after the loan is paid off."""
+    t = generate(loans({"every": "MS"}, times("due_at", slot=True), {"current": 1.0, "late": 0.5}))
+    r = pd.DataFrame({"l": values(t["r"], "l_id"), "t": pd.DatetimeIndex(values(t["r"], "due_at"))})
+    assert (
+        not r.duplicated().any() and (r["t"] == r["t"].dt.floor("D")).all() and r["t"].dt.is_month_start.all()
+    )
+    disbursed = pd.Series(values(t["l"], "disbursed_at"), index=values(t["l"], "id"))
+    months = pd.date_range("2023-01-01", "2024-12-01", freq="MS")
+    grid = pd.DataFrame(
+        [(loan, m) for loan, d in disbursed.items() for m in months if m >= d], columns=["l", "t"]
+    )
+    grid["state"] = state_then(t, grid["t"], grid["l"])
+    got = grid.merge(r.assign(k=1), on=["l", "t"], how="left")["k"].fillna(0)
+    assert set(grid.loc[got > 0, "state"]) == {"current", "late"}
+    assert (got[grid["state"] == "current"] == 1).all()  # no gap while current
+    late = got[grid["state"] == "late"]
+    assert len(late) > 1000
+    assert_near(late.mean(), 0.5, math.sqrt(0.25 / len(late)))
+
+
+def test_a_poisson_series_places_its_rows_in_states_by_weight() -> None:
+    """A Poisson count per day at the state's weight, each row at an instant inside a state that
+    weighs more than 0: rows per day in each state over the days the loans spent there."""
+    doc = loans(
+        {"every": "D", "distribution": "poisson", "lambda": 1}, times("paid_at"), {"current": 1, "late": 0.25}
+    )
+    t = generate(doc)
+    r = pd.DataFrame({"l": values(t["r"], "l_id"), "t": pd.DatetimeIndex(values(t["r"], "paid_at"))})
+    r["state"] = state_then(t, r["t"], r["l"])
+    assert set(r["state"]) == {"current", "late"}
+    w = pd.DataFrame(
+        {"l": values(t["w"], "l_id"), "at": values(t["w"], "at"), "state": values(t["w"], "state")}
+    )
+    w = w.sort_values(["l", "at"])
+    w["left"] = w.groupby("l")["at"].shift(-1).fillna(pd.Timestamp("2025-01-01"))
+    days = ((w["left"] - w["at"]) / pd.Timedelta(days=1)).groupby(w["state"]).sum()
+    rate = r["state"].value_counts() / days[["current", "late"]]
+    assert_near(rate["current"], 1.0, math.sqrt(1 / days["current"]))
+    assert_near(rate["late"] / rate["current"], 0.25, math.sqrt(0.25 / days["late"]) * 1.2)
+
+
+def test_a_jitter_keeps_a_row_inside_the_state_its_period_started_in() -> None:
+    jittered = times("due_at", slot=True)
+    jittered["modifiers"] = [{"transform": "time_jitter", "args": {"std_minutes": 600}}]
+    t = generate(loans({"every": "D"}, jittered, {"current": 1.0}, rows=100))
+    r = pd.DataFrame({"l": values(t["r"], "l_id"), "t": pd.DatetimeIndex(values(t["r"], "due_at"))})
+    assert (r["t"] != r["t"].dt.round("D")).mean() > 0.9  # jittered
+    assert set(state_then(t, r["t"], r["l"])) == {"current"}

@@ -233,3 +233,92 @@ def test_an_inequality_two_tables_away_is_joined_along_its_path(data: Path) -> N
     f = fails(data, "inequality", "payments", "amount")
     assert "joined on payments.claim_id → claims.policy_id → policies" in f["message"]
     assert [e["payments.payment_id"] for e in f["examples"]] == [2]
+
+
+# --- a regular series that follows its parent's state (active_in) ---------------------------------------
+
+
+def pumps() -> dict[str, Any]:
+    """Pumps read once a day while running, never while stopped or after they broke."""
+    units = {
+        "id": "pumps", "kind": "entity", "pk": "pump_id", "rows": 40,
+        "columns": [seq("pump_id"), times("installed_at", within=within("01-01", "02-01"))],
+    }  # fmt: skip
+    modes = {
+        "id": "modes", "kind": "fact", "pk": "mode_id", "parents": ["pumps"],
+        "state_transition_model": {
+            "initial_state": "running", "period_unit": "week",
+            "states": {
+                "running": {"transition_prob_per_period": 0.3,
+                            "next_states": {"stopped": 0.8, "broken": 0.2}},
+                "stopped": {"duration": {"distribution": "exponential", "mean": 1},
+                            "next_states": {"running": 1}},
+                "broken": {"terminal": True},
+            },
+        },
+        "columns": [
+            seq("mode_id"),
+            col("pump_id", "int", {"lookup": {"from": "pumps.pump_id"}}),
+            col("state", "string", {"choice": {"choices": ["running"]}}),
+            times("changed_at"),
+        ],
+    }  # fmt: skip
+    readings = {
+        "id": "readings", "kind": "fact", "pk": "reading_id", "parents": ["pumps"],
+        "fanout": {"every": "D"}, "active_in": {"walk": "modes", "states": {"running": 1.0}},
+        "columns": [
+            seq("reading_id"),
+            col("pump_id", "int", {"lookup": {"from": "pumps.pump_id"}}),
+            times("read_at", slot=True),
+        ],
+    }  # fmt: skip
+    doc = document(units, modes, readings)
+    doc["timeframe"] = {"start": "2024-01-01T00:00:00Z", "end": END.isoformat().replace("+00:00", "Z")}
+    return doc
+
+
+@pytest.fixture(scope="module")
+def clean_pumps(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("pumps") / "data"
+    write(pumps(), out)
+    report = validated(pumps(), out)
+    assert report.exit_code == 0 and not report.failures, [r.message for r in report.failures]
+    passed = {(r.check, r.table) for r in report.results if r.status == "pass"}
+    assert {("regular_series", "readings"), ("rows", "readings"), ("active_in", "readings")} <= passed
+    return out
+
+
+def test_a_missing_reading_while_running_is_a_gap(clean_pumps: Path, tmp_path: Path) -> None:
+    data = copy_data(clean_pumps, tmp_path / "data")
+    rewrite(data, "readings", lambda t: pa.concat_tables([t.slice(0, 20), t.slice(21)]))
+    f = failure(validated(pumps(), data), "regular_series", "readings", "read_at")
+    assert "1 periods of a parent's life have no row (gaps)" in f["message"]
+
+
+def test_a_reading_while_stopped_is_outside_the_states_that_count(clean_pumps: Path, tmp_path: Path) -> None:
+    data = copy_data(clean_pumps, tmp_path / "data")
+    modes = read(data, "modes").to_pandas().sort_values(["pump_id", "changed_at"])
+    modes["day"] = modes["changed_at"].dt.ceil("D")  # the first day that starts in the state
+    ends = modes.groupby("pump_id")["changed_at"].shift(-1)
+    stop = modes[(modes["state"] == "stopped") & (ends > modes["day"])].iloc[0]
+    day = stop["day"]
+
+    def while_stopped(values: list, t: pa.Table) -> None:
+        row = t.column("pump_id").to_pylist().index(stop["pump_id"])
+        values[row] = day.to_pydatetime()
+
+    replace(data, "readings", "read_at", while_stopped)
+    report = validated(pumps(), data)
+    assert (
+        "outside the parent's life or in a state of weight 0"
+        in failure(report, "regular_series", "readings", "read_at")["message"]
+    )
+    assert failure(report, "active_in", "readings", None)["hard"]
+
+
+def test_the_row_count_follows_the_periods_in_states_that_count(clean_pumps: Path, tmp_path: Path) -> None:
+    data = copy_data(clean_pumps, tmp_path / "data")
+    rows = next(r for r in validated(pumps(), data).results if (r.check, r.table) == ("rows", "readings"))
+    assert rows.details["sd"] == 0  # one a day while running: the count is exact
+    rewrite(data, "readings", lambda t: t.slice(0, t.num_rows - 3))
+    assert failure(validated(pumps(), data), "rows", "readings", None)

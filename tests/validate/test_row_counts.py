@@ -20,7 +20,7 @@ from datagen.engine.registry import behaviour_engine
 from datagen.io.dataset import write_dataset
 from datagen.validate import Result
 from datagen.validate.row_counts import _moments
-from tests.validate.helpers import copy_data, failure, read, rewrite, shop, validated, write
+from tests.validate.helpers import copy_data, failure, read, rewrite, seq, shop, validated, write
 
 
 @pytest.fixture(scope="module")
@@ -207,3 +207,63 @@ def test_without_a_recorded_scale_an_entity_count_is_not_checked_but_its_childre
     rows = {r.table: r for r in report.results if r.check == "rows"}
     assert rows["customers"].status == "skip" and "records no scale" in rows["customers"].message
     assert rows["orders"].passed and "over 50 customers rows" in rows["orders"].message
+
+
+def test_a_condition_on_a_hidden_parent_column_is_counted(tmp_path: Path) -> None:
+    """Only customers whose hidden `loyal` flag is set have orders: the count is read with the flag
+    regenerated (it is not in the data), not left unchecked."""
+    doc = shop()
+    customers, orders = doc["nodes"][0], doc["nodes"][2]
+    draw = {"distribution": {"type": "uniform", "params": {"low": 0, "high": 1}}}
+    customers["columns"] += [
+        {"name": "u", "type": "float", "output": False, "generator": draw},
+        {"name": "loyal", "type": "bool", "output": False, "generator": {"expression": {"code": "u < 0.5"}}},
+    ]
+    orders["fanout"]["where"] = "loyal"
+    data = tmp_path / "data"
+    write(doc, data)
+    rows = next(r for r in validated(doc, data).results if (r.check, r.table) == ("rows", "orders"))
+    assert rows.passed and "where 'loyal' holds" in rows.message
+    rewrite(data, "orders", lambda t: t.slice(0, t.num_rows // 2))
+    assert failure(validated(doc, data), "rows", "orders", None)
+
+
+def test_a_rate_over_a_facts_states_reads_the_parent_times_it_is_drawn_after(tmp_path: Path) -> None:
+    """Events of an order come at a rate while the order is open, each after the order was placed (a
+    chain): the count is bounded from the order's time too, which the check reads from the data."""
+    doc = shop()
+    orders = doc["nodes"][2]
+    orders["fanout"] = {"distribution": "constant", "count": 1}
+    states = {
+        "initial_state": "open",
+        "period_unit": "week",
+        "states": {
+            "open": {"transition_prob_per_period": 0.3, "next_states": {"closed": 1}},
+            "closed": {"terminal": True},
+        },
+    }
+    walk = {
+        "id": "order_states", "kind": "fact", "pk": "row_id", "parents": ["orders"],
+        "state_transition_model": states,
+        "columns": [
+            seq("row_id"),
+            {"name": "order_id", "type": "int", "generator": {"lookup": {"from": "orders.order_id"}}},
+            {"name": "state", "type": "string", "generator": {"choice": {"choices": ["open"]}}},
+            {"name": "at", "type": "datetime", "generator": {"datetime_series": {}}},
+        ],
+    }  # fmt: skip
+    events = {
+        "id": "events", "kind": "fact", "pk": "event_id", "parents": ["orders"],
+        "fanout": {"distribution": "poisson", "lambda": 20},
+        "active_in": {"walk": "order_states", "states": {"open": 1.0}},
+        "columns": [
+            seq("event_id"),
+            {"name": "order_id", "type": "int", "generator": {"lookup": {"from": "orders.order_id"}}},
+            {"name": "at", "type": "datetime", "generator": {"datetime_series": {}}},
+        ],
+    }  # fmt: skip
+    doc["nodes"] += [walk, events]
+    data = tmp_path / "data"
+    write(doc, data)
+    rows = next(r for r in validated(doc, data).results if (r.check, r.table) == ("rows", "events"))
+    assert rows.passed, rows.message

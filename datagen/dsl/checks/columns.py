@@ -144,12 +144,13 @@ def _state_at(c: Checker, node: Node, col: Column, gen: g.StateAtGen, gpath: Pat
         )
     elif node.id == home and node.kind != "entity":
         cols = walk.walk.walk_columns(walk)
-        label = cols.label or "state"
+        order = f', "order_by": "{cols.time}"' if cols.time != walk.first_time_column() else ""
+        rollup = f'{{"rollup": {{"from": "{walk.id}.{cols.label}", "agg": "last"{order}}}}}'
         c.issues.error(
             gpath,
             f"state_at on '{node.id}' itself reads its walk while its rows are generated, which only an "
-            f"entity can (a fact's walk runs per block of its parents); for its latest state use "
-            f'{{"rollup": {{"from": "{walk.id}.{label}", "agg": "last"}}}}',
+            f"entity can (a fact's walk runs per block of its parents); for its latest state use {rollup}"
+            + ("" if args.at_end else f", or read the state at a time on a fact born from '{node.id}'"),
             code="state_at_on_fact",
         )
     if not args.at_end:

@@ -25,7 +25,7 @@ from datagen.validate.recovery.common import (
     Finding,
     Recovered,
     Skipped,
-    bookkeeping,
+    exact,
     key_into,
     ratio_se,
     timeframe,
@@ -169,11 +169,8 @@ def _state_rates(con, schema: Schema, child: Node, ai: ActiveIn, end: int) -> li
     kids = k_rows.groupby("st")["k"].sum()
     out: list[Finding] = []
     zero = int(sum(k for st, k in kids.items() if ai.weight(str(st)) == 0))
-    out.append(
-        bookkeeping(
-            "active_in", child.id, "in a state of weight 0 (or before the walk)", zero, int(kids.sum())
-        )
-    )
+    broken = "in a state of weight 0 (or before the walk)"
+    out.append(exact("active_in", child.id, "no child in a state of weight 0", broken, zero, int(kids.sum())))
     curves = parent.vintage_behavior.fanout_curves if parent.vintage_behavior else []
     t0, t1 = table["t0"].to_numpy(), table["t1"].to_numpy()
     born = np.where(np.isnan(table["born"].to_numpy()), t0, table["born"].to_numpy())

@@ -8,7 +8,7 @@ import duckdb
 
 from datagen.dsl.models import Schema
 from datagen.validate.context import Context
-from datagen.validate.recovery.common import BOOKKEEPING, Finding, Recovered, Skipped
+from datagen.validate.recovery.common import Finding, Recovered, Skipped
 from datagen.validate.results import Result
 
 Recovery = Callable[[duckdb.DuckDBPyConnection, Schema], list[Finding]]
@@ -16,8 +16,9 @@ Recovery = Callable[[duckdb.DuckDBPyConnection, Schema], list[Finding]]
 
 def results(ctx: Context, family: str, recover: Recovery) -> Iterator[Result]:
     """One result per recovered subject (all its strata): it fails when any stratum is further from the
-    declared value than its tolerance, and lists the worst strata as examples. Walk bookkeeping is hard
-    (declared structure); the statistics only feed the score. Skips say why nothing could be read."""
+    declared value than its tolerance, and lists the worst strata as examples. Exact rules (a walk's
+    bookkeeping, children inside a life) are hard; the statistics only feed the score. Skips say why
+    nothing could be read."""
     z = ctx.settings.z
     try:
         findings = recover(ctx.con, ctx.schema)
@@ -37,7 +38,7 @@ def results(ctx: Context, family: str, recover: Recovery) -> Iterator[Result]:
         found.sort(key=lambda r: -abs(r.observed - r.declared) / max(r.tolerance(z), 1e-12))
         bad = sum(not r.ok(z) for r in found)
         worst = found[0]
-        if subject == BOOKKEEPING:
+        if worst.hard:
             message = f"{subject}: {int(worst.observed):,} of {worst.n:,} rows {worst.stratum}"
         else:
             message = (
@@ -63,7 +64,7 @@ def results(ctx: Context, family: str, recover: Recovery) -> Iterator[Result]:
             column,
             "fail" if bad else "pass",
             message,
-            hard=subject == BOOKKEEPING,
+            hard=worst.hard,
             examples=strata[:5],
             details={"subject": subject, "strata": strata},
             fix=None

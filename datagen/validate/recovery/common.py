@@ -18,7 +18,7 @@ from datagen.validate.context import q
 
 Z = 4.0  # standard errors a recovered value may be from the declared one
 MIN_GROUP = 30  # fewer observations than this in a stratum: not reported
-BOOKKEEPING = "walk bookkeeping"  # declared structure of a walk: checked exactly, a failure is hard
+BOOKKEEPING = "walk bookkeeping"  # the subject of a walk's declared structure (initial, previous, order)
 MIN_PARENTS = 10  # parents per segment for a fanout ratio (each one is a whole count of children)
 UNKEYED_WALKS = "no key into the parent: walks not separable"
 
@@ -38,6 +38,7 @@ class Recovered:
     se: float  # standard error of `observed` under the declared value
     n: int  # observations behind the estimate
     floor: float = 0.0  # the least tolerance, whatever the sample size
+    hard: bool = False  # a rule the data keeps exactly (`exact`): one broken row fails, and hard
 
     def tolerance(self, z: float = Z) -> float:
         return max(self.floor, z * self.se) if math.isfinite(self.se) else math.inf
@@ -135,8 +136,8 @@ def _segment_sql(parent: Node) -> str:
 def walk_rows(schema: Schema, node: Node, cols: WalkColumns, *columns: str) -> str | None:
     """SQL: the rows of a funnel or state-model table (alias s) joined to the parent whose walk each one
     belongs to (alias p), as `id` (the parent's key), `seg` (its segment), `columns`, `t` (when the stage
-    or state was entered) and `pk` (breaks ties in time). None when the table holds no key into its
-    parent: its walks cannot be told apart."""
+    or state was entered), `pk` (breaks ties in time) and `born` (when the parent begins, null without
+    a written time). None when the table holds no key into its parent: its walks cannot be told apart."""
     parent = schema.node(node.primary_parent or "")
     fk = key_into(schema, node, parent) if parent is not None else None
     if parent is None or parent.pk is None or fk is None:
@@ -144,15 +145,32 @@ def walk_rows(schema: Schema, node: Node, cols: WalkColumns, *columns: str) -> s
     tcol = cols.time
     assert tcol is not None  # the check step requires one
     pk = f"s.{q(node.pk)}" if node.pk else "0"
+    start = parent.life_start_column()
+    start_col = parent.column(start) if start is not None else None
+    born = us(start_col.name, "p") if start_col is not None and start_col.output else "NULL"
     return (
         f"SELECT s.{q(fk)} AS id, {_segment_sql(parent)} AS seg, {', '.join(columns)}, {us(tcol, 's')} AS t, "
-        f"{pk} AS pk FROM {q(node.id)} s JOIN {q(parent.id)} p ON s.{q(fk)} = p.{q(parent.pk)}"
+        f"{pk} AS pk, {born} AS born "
+        f"FROM {q(node.id)} s JOIN {q(parent.id)} p ON s.{q(fk)} = p.{q(parent.pk)}"
     )
 
 
+def after_the_end(end: int, first: str) -> str:
+    """SQL over `walk_rows`: a row after the timeframe end, unless it is its walk's first (`first`) at
+    the time its parent begins — a parent that begins after the timeframe (a bound pushed it there)
+    enters its first state then, and goes no further."""
+    return f"(t > {end} AND NOT ({first} AND t = born))"
+
+
+def exact(behaviour: str, table: str, subject: str, broken: str, bad: int, n: int) -> Recovered:
+    """A rule the data keeps exactly, named by what it checks (`subject`): `bad` of `n` rows are
+    `broken`, and none may be (a hard check)."""
+    return Recovered(behaviour, table, None, subject, broken, 0, bad, 0.0, int(n), hard=True)
+
+
 def bookkeeping(behaviour: str, table: str, broken: str, bad: int, n: int) -> Recovered:
-    """A walk's declared structure, checked exactly: `bad` of `n` rows are `broken`, and none may be."""
-    return Recovered(behaviour, table, None, BOOKKEEPING, broken, 0, bad, 0.0, int(n))
+    """A walk's declared structure, checked exactly (`exact`, under the subject BOOKKEEPING)."""
+    return exact(behaviour, table, BOOKKEEPING, broken, bad, n)
 
 
 def sample_mean(

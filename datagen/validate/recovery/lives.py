@@ -1,8 +1,9 @@
 """Lifetimes and lifecycles (docs/schema-language.md §10.2, §10.3): what an analyst checks first.
 
-- No child outside its parent's life (hard): every time of every fact under an entity with a
-  `lifetime`, at any depth, joined up to its entity row, lies in [start, end) — a state walk's own rows
-  in [start, end], since entering the terminal state is the end.
+- No child outside its parent's life (hard): every drawn time (a `datetime_series`, written) of every
+  fact under an entity with a `lifetime`, at any depth, joined up to its entity row, lies in
+  [start, end) — a state walk's own rows in [start, end], since entering the terminal state is the end.
+  A time computed from others (an expression, a lookup) follows the schema's own arithmetic.
 - A walk that ends the row: the end is exactly when the walk entered a terminal state (hard).
 - The share that ended, against Σ share × F(T − start) over the rows (F the declared duration's
   distribution, T the timeframe end: a row that would end later is still alive in the data), and the
@@ -12,7 +13,9 @@
   on a fact.
 
 F is read from a large sample of the declared distribution (its definition, `Distribution.sample`,
-with the validator's own stream), so no formula per distribution is needed."""
+with the validator's own stream), so no formula per distribution is needed; with a `clamp`, the draws
+outside it are left out, which is the truncated distribution (a clamp that clipped instead would pile
+durations on a bound, and fail the Kolmogorov–Smirnov test)."""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ import duckdb
 import numpy as np
 
 from datagen.dsl.behaviours import LifeDuration, Lifetime
-from datagen.dsl.generators import StateAtGen
+from datagen.dsl.generators import DatetimeSeriesGen, StateAtGen
 from datagen.dsl.models import Node, Schema
 from datagen.validate.context import q, sql_text
 from datagen.validate.recovery.common import (
@@ -30,7 +33,7 @@ from datagen.validate.recovery.common import (
     Finding,
     Recovered,
     Skipped,
-    bookkeeping,
+    exact,
     key_into,
     timeframe,
     us,
@@ -40,13 +43,20 @@ REFERENCE_DRAWS = 200_000
 KS_CRITICAL = 1.95  # √n·D above this is rarer than 1 in 1000 for a sample of the declared distribution
 
 
-def reference_cdf(after: LifeDuration):  # -> Callable[[np.ndarray], np.ndarray]
-    """The declared duration's CDF in microseconds, from a sorted sample."""
-    draws = np.sort(after.distribution.sample(np.random.default_rng(20_240_601), REFERENCE_DRAWS))
-    draws = draws * after.unit_us
+def reference_durations(after: LifeDuration) -> np.ndarray:
+    """A sorted sample of the declared duration in microseconds: the distribution's draws, those
+    outside its clamp left out."""
+    d = after.distribution
+    draws = d.sample(np.random.default_rng(20_240_601), REFERENCE_DRAWS)
+    lo, hi = d.clamp_bounds
+    return np.sort(draws[(draws >= lo) & (draws <= hi)]) * after.unit_us
+
+
+def reference_cdf(reference: np.ndarray):  # -> Callable[[np.ndarray], np.ndarray]
+    """The empirical CDF of a sorted reference sample."""
 
     def cdf(x: np.ndarray) -> np.ndarray:
-        return np.searchsorted(draws, x, side="right") / len(draws)
+        return np.searchsorted(reference, x, side="right") / len(reference)
 
     return cdf
 
@@ -102,10 +112,11 @@ def recover_lives(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Findin
 
 
 def _inside(con, entity: Node, lt: Lifetime, child: Node, steps: list) -> list[Finding]:
-    subject = f"times inside the life of their {entity.id} row"
+    subject = "children inside the life"
     if not steps:
         return [Skipped("lifetime", child.id, None, subject, f"no key into {child.primary_parent}")]
-    times = [c for c in child.columns if c.type in ("datetime", "date")]
+    # the times the engine draws inside the life (a computed one, due_at + a delay, is the schema's own)
+    times = [c for c in child.columns if isinstance(c.generator, DatetimeSeriesGen) and c.output]
     if not times:
         return []
     walk = child.state_transition_model is not None and child.primary_parent == entity.id
@@ -123,7 +134,8 @@ def _inside(con, entity: Node, lt: Lifetime, child: Node, steps: list) -> list[F
         f"SELECT count(*), count(*) FILTER (WHERE {' OR '.join(f'({b})' for b in bad)}) "
         f"FROM {_join_sql(entity, steps)}"
     ).fetchall()[0]
-    return [bookkeeping("lifetime", child.id, f"outside the life of their {entity.id} row", k, n)]
+    broken = f"outside the life of their {entity.id} row"
+    return [exact("lifetime", child.id, subject, broken, k, n)]
 
 
 def _walk_end(con, schema: Schema, entity: Node, lt: Lifetime) -> list[Finding]:
@@ -144,7 +156,8 @@ def _walk_end(con, schema: Schema, entity: Node, lt: Lifetime) -> list[Finding]:
                    CASE WHEN last.st IN ({terminal}) THEN last.t END)
             FROM {q(entity.id)} e LEFT JOIN last ON last.id = e.{q(entity.pk or "")}"""
     ).fetchall()[0]
-    return [bookkeeping("lifetime", entity.id, f"whose {lt.end.column} is not when the walk ended", bad, n)]
+    broken = f"whose {lt.end.column} is not when the walk ended"
+    return [exact("lifetime", entity.id, "end of life from the walk", broken, bad, n)]
 
 
 def _ended(con, entity: Node, lt: Lifetime, end: int) -> list[Finding]:
@@ -159,7 +172,8 @@ def _ended(con, entity: Node, lt: Lifetime, end: int) -> list[Finding]:
     n = len(s)
     if n < MIN_GROUP:
         return [Skipped("lifetime", entity.id, lt.end.column, "share that ended", "too few rows")]
-    cdf = reference_cdf(lt.end.after)
+    reference = reference_durations(lt.end.after)
+    cdf = reference_cdf(reference)
     room = cdf(end - s)  # the chance a row that ends does so before the timeframe end
     p = lt.end.share * room
     ended = ~np.isnan(e)
@@ -183,7 +197,7 @@ def _ended(con, entity: Node, lt: Lifetime, end: int) -> list[Finding]:
         u = np.sort(np.clip(u, 0, 1))
         grid = np.arange(1, k + 1) / k
         d = float(max(np.max(grid - u), np.max(u - (grid - 1 / k))))
-        se = (KS_CRITICAL / math.sqrt(k) + 3 / math.sqrt(REFERENCE_DRAWS)) / 4
+        se = (KS_CRITICAL / math.sqrt(k) + 3 / math.sqrt(len(reference))) / 4
         out.append(
             Recovered(
                 "lifetime",
@@ -191,7 +205,7 @@ def _ended(con, entity: Node, lt: Lifetime, end: int) -> list[Finding]:
                 lt.end.column,
                 "lifetimes of the rows that ended: Kolmogorov-Smirnov distance to the declared "
                 "duration (censored at the timeframe end)",
-                f"{lt.end.after.distribution.type} in {lt.end.after.unit}s",
+                _declared(lt.end.after),
                 0.0,
                 d,
                 se,
@@ -199,6 +213,13 @@ def _ended(con, entity: Node, lt: Lifetime, end: int) -> list[Finding]:
             )
         )
     return out
+
+
+def _declared(after: LifeDuration) -> str:
+    """`lognormal in days`, `… clamped to [30, 400]`."""
+    d = after.distribution
+    bounds = ", ".join("none" if x is None else f"{x:g}" for x in d.clamp or [])
+    return f"{d.type} in {after.unit}s" + (f" clamped to [{bounds}]" if d.clamp else "")
 
 
 def _state_at(con, schema: Schema) -> list[Finding]:
@@ -239,5 +260,6 @@ def _state_at(con, schema: Schema) -> list[Finding]:
                                  count(*) FILTER (WHERE m.v IS DISTINCT FROM coalesce(m.st, first.st))
                           FROM m LEFT JOIN first USING (id)"""
             n, bad = con.execute(sql).fetchall()[0]
-            out.append(bookkeeping("state_at", node.id, f"whose {col.name} is not the walk's state", bad, n))
+            broken = f"whose {col.name} is not the walk's state"
+            out.append(exact("state_at", node.id, "state_at reads the walk", broken, bad, n))
     return out

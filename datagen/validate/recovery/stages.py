@@ -18,6 +18,7 @@ from datagen.validate.recovery.common import (
     Finding,
     Recovered,
     Skipped,
+    after_the_end,
     binomial_se,
     bookkeeping,
     observed_until,
@@ -117,7 +118,7 @@ def _stage_gap(con, node: Node, sc, cutoff: str) -> list[Finding]:
 def _stage_order(con, node: Node, start: int, end: int) -> list[Finding]:
     """A parent's stages come in order, one row each, at increasing times inside the timeframe."""
     n, bad = con.execute(
-        f"""SELECT count(*), count(*) FILTER (WHERE i IS NULL OR t < {start} OR t > {end}
+        f"""SELECT count(*), count(*) FILTER (WHERE i IS NULL OR t < {start} OR {after_the_end(end, "i = 0")}
                    OR i <> rn - 1 OR t <= prev_t)
             FROM (SELECT *, row_number() OVER w AS rn, lag(t) OVER w AS prev_t
                   FROM __datagen_walks WINDOW w AS (PARTITION BY id ORDER BY i, pk))"""

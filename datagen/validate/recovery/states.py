@@ -20,6 +20,7 @@ from datagen.validate.recovery.common import (
     Finding,
     Recovered,
     Skipped,
+    after_the_end,
     binomial_se,
     bookkeeping,
     observed_until,
@@ -127,7 +128,7 @@ def _state_hazards(con, node: Node, sm, end: int) -> list[Finding]:
     if not markov:
         return []
     rows = con.execute(
-        f"""SELECT seg, state, count(nxt), sum((coalesce(t_next, until) - t) / {period})
+        f"""SELECT seg, state, count(nxt), sum(greatest(coalesce(t_next, until) - t, 0) / {period})
             FROM __datagen_spells WHERE state IN ({", ".join(sql_text(s) for s in markov)})
             GROUP BY 1, 2 ORDER BY 1, 2"""
     ).fetchall()
@@ -214,7 +215,8 @@ def _state_bookkeeping(con, node: Node, sm, has_prev: bool, start: int, end: int
     prev_bad = "OR prev IS DISTINCT FROM lag_state" if has_prev else ""
     n, bad = con.execute(
         f"""SELECT count(*), count(*) FILTER (WHERE (rn = 1 AND state <> {sql_text(sm.initial_state)})
-                   {prev_bad} OR t < {start} OR t > {end} OR (nxt IS NOT NULL AND state IN ({terminal})))
+                   {prev_bad} OR t < {start} OR {after_the_end(end, "rn = 1")}
+                   OR (nxt IS NOT NULL AND state IN ({terminal})))
             FROM __datagen_spells"""
     ).fetchall()[0]
     return [bookkeeping("state", node.id, "breaking initial / previous / terminal / timeframe", bad, n)]
