@@ -376,6 +376,11 @@ class Node(Strict):
     def row_count(self) -> int:
         return Node.DEFAULT_ROWS if self.rows is None else self.rows
 
+    def scaled_rows(self, scale: float) -> int:
+        """`rows` x `--scale`, at least one row: a scale shrinks a table, never empties it (4 regions at
+        0.1 keep 1, so the rows that pick a region still find one)."""
+        return max(1, round(self.row_count * scale)) if self.row_count > 0 else 0
+
     @property
     def vocab_size(self) -> int:
         """Rows of a vocab table: the length of its (first) enum_list."""

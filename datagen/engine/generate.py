@@ -178,7 +178,7 @@ class Engine:
             return node.vocab_size
         if node.id in self.whole:
             return node.row_count
-        rows = round(node.row_count * self.options.scale)
+        rows = node.scaled_rows(self.options.scale)
         return min(rows, self.options.sample) if self.options.sample is not None else rows
 
     def estimate_rows(self) -> dict[str, float]:

@@ -115,7 +115,7 @@ def expected_rows(ctx: Context, node: Node) -> Expected | None:
         scale = ctx.metadata.get("scale")
         if not (isinstance(scale, int | float) and not isinstance(scale, bool) and scale > 0):
             return None  # e.g. a preview sample, capped at a few rows per table
-        rows = round(node.row_count * scale)
+        rows = node.scaled_rows(scale)
         return Expected(rows, rows, f"rows {node.row_count:,} x scale {scale:g} from .metadata.json")
     parent = node.parents[0]
     p = ctx.rows.get(parent, 0)

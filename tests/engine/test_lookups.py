@@ -179,6 +179,15 @@ def test_a_table_found_by_a_key_the_row_makes_keeps_its_rows_at_any_scale_or_sam
     assert found_by_value(checked(weather())) == {"weather"}
 
 
+def test_a_scale_shrinks_a_small_table_to_one_row_never_to_none() -> None:
+    """4 regions at --scale 0.1 would round to 0, and every household's region would then be missing."""
+    regions = entity("region", [dist("size", "uniform", low=1, high=2)], rows=4)
+    homes = entity("home", [lookup("region_id", "region.id", type_="int")], rows=1000)
+    tables = generate(schema(regions, homes), scale=0.1)
+    assert tables["region"].num_rows == 1 and tables["home"].num_rows == 100
+    assert tables["home"].column("region_id").to_pylist() == [1] * 100
+
+
 def test_choices_ref_draws_from_the_referenced_column() -> None:
     vocab = {
         "id": "colour",
