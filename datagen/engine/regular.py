@@ -30,6 +30,7 @@ import pandas as pd
 from datagen.dsl.generators import DatetimeSeriesGen
 from datagen.dsl.limits import MAX_ROWS
 from datagen.dsl.models import Column, Fanout, Node, Schema
+from datagen.dsl.units import DAY_US
 from datagen.engine.block import Block, Store
 from datagen.engine.lifecycle import INT64_MAX, last_at, walk_of_stored_block
 from datagen.engine.rng import block_rng
@@ -131,10 +132,14 @@ def spells(
     assert walk_node is not None  # the check step makes sure
     result = walk_of_stored_block(store, schema, seed, walk_node, k, rows, tf)
     lo, hi = life(store, parent, rows, tf)
-    who = result.parent
+    who, entered = result.parent, result.times
+    tcol = walk_node.walk.walk_columns(walk_node).time if walk_node.walk is not None else None
+    col = walk_node.column(tcol) if tcol else None
+    if col is not None and col.type == "date":  # the states as the walk table holds them: by the day
+        entered = entered - entered % DAY_US
     same = np.append(who[1:] == who[:-1], False)
-    a = np.maximum(result.times, lo[who])
-    b = np.minimum(np.where(same, np.append(result.times[1:], INT64_MAX), INT64_MAX), hi[who])
+    a = np.maximum(entered, lo[who])
+    b = np.minimum(np.where(same, np.append(entered[1:], INT64_MAX), INT64_MAX), hi[who])
     weight = pd.Series(result.labels, dtype=object).map(ai.states).fillna(0.0).to_numpy(float)
     phase = block_rng(seed, fact.id, "__regular__", k).random(len(who))
     p = periods(f.every, *tf)

@@ -390,7 +390,7 @@ def _state_weights(schema: Schema, node, parent, tables: dict[str, pa.Table], k,
             "t": pd.DatetimeIndex(_series(tables, f"{walk.id}.{tcol}").dt.tz_localize(None)),
             "state": _series(tables, f"{walk.id}.{walk.walk.walk_columns(walk).label}").to_numpy(),
         }
-    )
+    )  # in walk order, so of two states entered at the same time the later one holds
     q = pd.DataFrame({"k": np.asarray(k), "t": pd.DatetimeIndex(at), "i": np.arange(len(k))})
-    m = pd.merge_asof(q.sort_values("t"), w.sort_values("t"), on="t", by="k")
+    m = pd.merge_asof(q.sort_values("t"), w.sort_values("t", kind="stable"), on="t", by="k")
     return m.sort_values("i")["state"].map(ai.states).fillna(0.0).to_numpy(float)
