@@ -4,7 +4,7 @@ validates these references and the engine orders and keeps work by them, so both
 from __future__ import annotations
 
 from datagen.dsl.base import Read, split_ref
-from datagen.dsl.generators import ChoiceGen, LookupGen
+from datagen.dsl.generators import ChoiceGen, LookupGen, SequenceGen
 from datagen.dsl.models import Column, Node, Schema
 
 __all__ = [
@@ -68,10 +68,11 @@ def walk_columns(node: Node) -> set[str]:
 
 def found_by_value(schema: Schema) -> set[str]:
     """Tables whose rows other rows find by a key they make themselves: a `lookup` with `on` whose key
-    column the row computes, draws or lists (`day(read_at)`, a choice of literal codes) rather than
-    copies from a table (a lookup, or a choice from `choices_ref`). Such a table is a key space — the
-    days of a month, the tariff of each region — so `--scale` and a preview sample leave it whole
-    (docs/schema-language.md §3): with fewer rows, keys would find no row."""
+    column the row computes, draws or lists (`day(read_at)`, a choice of literal codes, a code of a
+    vocab however many lookups carried it) rather than copies from a table's own key (a sequence,
+    which shrinks with its table). Such a table is a key space — the days of a month, the teachers of
+    each subject — so `--scale` and a preview sample leave it whole (docs/schema-language.md §3): with
+    fewer rows, keys would find no row."""
     found: set[str] = set()
     for node in schema.nodes:
         for col in node.columns:
@@ -82,11 +83,28 @@ def found_by_value(schema: Schema) -> set[str]:
             if source is None or source[0] == node.id:
                 continue
             for local in gen.lookup.on:
-                key = node.column(local)
-                copied = key is not None and (
-                    isinstance(key.generator, LookupGen)
-                    or (isinstance(key.generator, ChoiceGen) and key.generator.choice.choices_ref is not None)
-                )
-                if key is not None and not copied:
+                origin = _key_origin(schema, node, local)
+                if origin is not None and not isinstance(origin.generator, SequenceGen):
                     found.add(source[0])
     return found
+
+
+def _key_origin(schema: Schema, node: Node, name: str) -> Column | None:
+    """The column a key's values come from: followed through lookups (copies of another row's value)
+    and `choices_ref`, to where they are made."""
+    seen: set[tuple[str, str]] = set()
+    column = node.column(name)
+    while column is not None and (node.id, column.name) not in seen:
+        seen.add((node.id, column.name))
+        gen = column.generator
+        if isinstance(gen, LookupGen):
+            ref = gen.source
+        elif isinstance(gen, ChoiceGen) and gen.choice.choices_ref is not None:
+            ref = split_ref(gen.choice.choices_ref)
+        else:
+            return column
+        up = schema.node(ref[0]) if ref else None
+        if up is None or ref is None:
+            return column
+        node, column = up, up.column(ref[1])
+    return column

@@ -49,8 +49,9 @@ def times(name: str = "ts", type_: str = "datetime", **args: Any) -> dict[str, A
 
 def lookup(name: str, source: str, type_: str = "int", **extra: Any) -> dict[str, Any]:
     args = {"from": source}
-    if "on" in extra:
-        args["on"] = extra.pop("on")
+    for part in ("on", "pick"):
+        if part in extra:
+            args[part] = extra.pop(part)
     return col(name, type_, {"lookup": args}, **extra)
 
 

@@ -179,6 +179,34 @@ def test_a_table_found_by_a_key_the_row_makes_keeps_its_rows_at_any_scale_or_sam
     assert found_by_value(checked(weather())) == {"weather"}
 
 
+def test_a_table_found_by_a_code_carried_from_a_vocab_keeps_its_rows_at_any_scale() -> None:
+    """Each grade's teacher is a random teacher of its subject; the subject is drawn from a vocab (never
+    scaled), here carried through the student, so fewer teachers would leave subjects with none."""
+    subjects = {
+        "id": "subject",
+        "kind": "vocab",
+        "pk": "code",
+        "columns": [col("code", "string", {"enum_list": {"values": [str(i) for i in range(11)]}})],
+    }
+    teachers = entity("teacher", [col("code", "string", {"expression": {"code": "str(id % 11)"}})], rows=44)
+    students = entity(
+        "student", [col("code", "string", {"choice": {"choices_ref": "subject.code"}})], rows=400
+    )
+    grades = fact(
+        "grade",
+        ["student"],
+        [
+            lookup("code", "student.code", type_="string"),
+            lookup("teacher_id", "teacher.id", type_="int", on={"code": "code"}, pick="random"),
+        ],
+        fanout={"count": 3},
+    )
+    doc = schema(subjects, teachers, students, grades)
+    assert found_by_value(checked(doc)) == {"teacher"}
+    tables = generate(doc, scale=0.1)
+    assert tables["teacher"].num_rows == 44 and tables["student"].num_rows == 40
+
+
 def test_a_scale_shrinks_a_small_table_to_one_row_never_to_none() -> None:
     """4 regions at --scale 0.1 would round to 0, and every household's region would then be missing."""
     regions = entity("region", [dist("size", "uniform", low=1, high=2)], rows=4)
