@@ -72,7 +72,7 @@ def found_by_value(schema: Schema) -> set[str]:
     vocab however many lookups carried it) rather than copies from a table's own key (a sequence,
     which shrinks with its table). Such a table is a key space — the days of a month, the teachers of
     each subject — so `--scale` and a preview sample leave it whole (docs/schema-language.md §3): with
-    fewer rows, keys would find no row."""
+    fewer rows, keys would find no row. A fact found so keeps its primary parents whole with it."""
     found: set[str] = set()
     for node in schema.nodes:
         for col in node.columns:
@@ -86,6 +86,11 @@ def found_by_value(schema: Schema) -> set[str]:
                 origin = _key_origin(schema, node, local)
                 if origin is not None and not isinstance(origin.generator, SequenceGen):
                     found.add(source[0])
+    for table in list(found):  # a fact's rows come from its parents': they stay whole too
+        up = schema.node(table)
+        while up is not None and up.parents:
+            found.add(up.parents[0])
+            up = schema.node(up.parents[0])
     return found
 
 

@@ -207,6 +207,28 @@ def test_a_table_found_by_a_code_carried_from_a_vocab_keeps_its_rows_at_any_scal
     assert tables["teacher"].num_rows == 44 and tables["student"].num_rows == 40
 
 
+def test_a_fact_found_by_a_computed_key_keeps_its_parents_whole_at_any_scale() -> None:
+    """Each match's away team is computed from its number, so the away team's players are found by a
+    key the match makes: 16 teams at --scale 0.1 would leave matches against teams that do not exist."""
+    teams = entity("team", [dist("strength", "uniform", low=0, high=1)], rows=16)
+    players = fact("player", ["team"], [], fanout={"count": 11})
+    matches = entity(
+        "match",
+        [
+            col("away_id", "int", {"expression": {"code": "id % 16 + 1"}}),
+            lookup("keeper_id", "player.id", on={"away_id": "team_id"}, pick="random"),
+        ],
+        rows=200,
+    )
+    doc = schema(teams, players, matches)
+    assert found_by_value(checked(doc)) == {"player", "team"}
+    tables = generate(doc, scale=0.1)
+    assert (
+        tables["team"].num_rows == 16 and tables["player"].num_rows == 176 and tables["match"].num_rows == 20
+    )
+    assert tables["match"].column("keeper_id").null_count == 0
+
+
 def test_a_scale_shrinks_a_small_table_to_one_row_never_to_none() -> None:
     """4 regions at --scale 0.1 would round to 0, and every household's region would then be missing."""
     regions = entity("region", [dist("size", "uniform", low=1, high=2)], rows=4)
