@@ -79,7 +79,10 @@ class _Replay(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-@pytest.fixture(params=["prompts", "prompts_fresh"])
+SCALE = 0.1  # as `datagen eval` generates by default
+
+
+@pytest.fixture(params=["prompts", "prompts_fresh", "prompts_unseen"])
 def served(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     handler = type("Replay", (_Replay,), {"folder": ANSWERS / request.param})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -95,17 +98,20 @@ def readme_row(name: str, summary: dict) -> str:
     n = summary["prompts"]
     first = round(summary["first_try_valid_rate"] * n)
     ready = round(summary["ready_rate"] * n)
+    valid = round(summary["validated_rate"] * n)
     return (
         f"| `evals/{name}.yaml` | {n} | {first} ({first / n:.0%}) | {ready} ({ready / n:.0%}) | "
-        f"{summary['mean_repairs']:.2f} | {summary['mean_questions']:.2f} |"
+        f"{valid} ({valid / n:.0%}) | {summary['mean_repairs']:.2f} | {summary['mean_questions']:.2f} |"
     )
 
 
-def test_the_readme_reports_the_offline_evaluation(served: tuple[str, str]) -> None:
+def test_the_readme_reports_the_offline_evaluation(served: tuple[str, str], tmp_path: Path) -> None:
     name, url = served
     settings = Settings(api_key="dummy", base_url=url, model="offline-strong-model", today=TODAY)
     prompts = load_eval_set(ROOT / "evals" / f"{name}.yaml")
-    results = run_eval(prompts, lambda: OpenAIClient(settings), data_root=None, today=TODAY, turn_timeout=60)
+    results = run_eval(
+        prompts, lambda: OpenAIClient(settings), data_root=tmp_path, scale=SCALE, today=TODAY, turn_timeout=60
+    )
     assert not any(r.simplified for r in results), "no requested behaviour dropped by the simplifier"
     # what the model got wrong first is reported for every refused first proposal, and only for those
     assert all(bool(r.first_problems) != r.first_try_valid for r in results if r.ready)
