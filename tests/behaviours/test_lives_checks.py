@@ -430,3 +430,37 @@ def test_a_hidden_state_at_is_skipped_and_the_other_lives_checks_still_run(tmp_p
     rewrite(data, "p", swap)
     broken = _hard(validated(doc, data), "state_at")
     assert [(r.table, r.column) for r in broken] == [("p", "status_seen")] and "1 of" in broken[0].message
+
+
+def test_a_club_of_members_who_joined_years_ago_validates(tmp_path: Path) -> None:
+    """The evaluation's sports club in small: members joined over ten years, seen for two, leave after a
+    clamped lognormal in months, each with an activity level; a monthly fee (a regular series of one per
+    month) and visits (Poisson). The lifetime checks pass (the durations are the declared ones, however
+    early the life began), the visits' activity is judged, and the fee's is skipped saying why: the level
+    does not change one row a month."""
+    lognormal = {"type": "lognormal", "params": {"mean": 3.0, "sigma": 0.8}, "clamp": [2, 180]}
+    members = entity(
+        "m",
+        [
+            times("joined_at", within={"start": "2015-01-01", "end": "2024-12-01"}),
+            col("left_at", "datetime", {"datetime_series": {}}, nullable=True),
+        ],
+        3000,
+        lifetime={
+            "start": "joined_at",
+            "end": {"column": "left_at", "share": 0.4, "after": {"distribution": lognormal, "unit": "month"}},
+        },
+        activity={"distribution": {"type": "gamma", "params": {"shape": 2, "scale": 0.5}}},
+    )
+    fees = fact("f", ["m"], [times("period_start", slot=True)], fanout={"every": "MS"})
+    visits = fact("v", ["m"], [times("visited_at")], fanout={"distribution": "poisson", "lambda": 20})
+    doc = schema(members, fees, visits, timeframe=TF)
+    data = tmp_path / "data"
+    write(doc, data)
+    report = validated(doc, data)
+    judged = [r for r in report.results if r.check in ("lifetime", "activity")]
+    assert not [r.message for r in judged if r.status == "fail"]
+    assert [r.table for r in judged if r.check == "lifetime" and r.column == "left_at"] == ["m", "m"]
+    assert [r.status for r in judged if r.check == "activity" and r.table == "v"] == ["pass", "pass"]
+    (fee,) = [r for r in judged if r.check == "activity" and r.table == "f"]
+    assert fee.status == "skip" and "regular series of 1 per period" in fee.message
