@@ -257,9 +257,14 @@ class Lifetimes(BehaviourEngine[Lifetime]):
             ends = rng.random(n) < spec.end.share
             after = spec.end.after
             dur = after.distribution.sample_clamped(rng, n) * after.unit_us  # truncated to a clamp
-            span = float(tf[1] - tf[0]) + after.unit_us  # longer is the same as never (and cannot overflow)
-            end = start + np.maximum(np.minimum(dur, span), 1).astype(np.int64)
-            ended = ends & (start > INT64_MIN) & (end < tf[1])
+            dur = np.maximum(np.floor(dur), 1)  # whole microseconds
+            # A row ends when its whole duration fits before the timeframe end, however long before the
+            # timeframe it began (a member who joined years earlier): compared as floats, and summed
+            # only where it fits, so a long duration never overflows nor is cut short.
+            known = start > INT64_MIN
+            room = (tf[1] - np.where(known, start, tf[1])).astype(np.float64)
+            ended = ends & known & (dur < room)
+            end = start + np.where(ended, dur, 0).astype(np.int64)
         out = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
         out[ended] = end[ended].astype("datetime64[us]")
         return out

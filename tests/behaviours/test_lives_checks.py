@@ -359,3 +359,108 @@ def test_vintage_activity_is_graded_on_the_children_the_curve_shapes() -> None:
     skipped = [f for f in findings if isinstance(f, Skipped) and f.behaviour == "vintage_activity"]
     assert graded == {"s"}
     assert [f.table for f in skipped] == ["p"] and "not drawn by the engine" in skipped[0].reason
+
+
+def test_a_hidden_state_at_is_skipped_and_the_other_lives_checks_still_run(tmp_path: Path) -> None:
+    """A hidden `state_at` (a payment's loan status, read only by its own row's `is_late`) is not in the
+    data: its check is skipped saying so, instead of a SQL error that failed the whole family — the
+    lifetime and the written `state_at` beside it are still judged, and a tampered one still fails."""
+    loans = entity(
+        "l",
+        [
+            times("opened_at", within={"start": "2023-01-01", "end": "2024-01-01"}),
+            col("closed_at", "datetime", {"datetime_series": {}}, nullable=True),
+        ],
+        300,
+        lifetime={
+            "start": "opened_at",
+            "end": {
+                "column": "closed_at",
+                "share": 0.5,
+                "after": {"distribution": {"type": "exponential", "params": {"scale": 200}}},
+            },
+        },
+    )
+    walk = fact(
+        "w",
+        ["l"],
+        [
+            col("status", "string", {"choice": {"choices": ["x"]}}),
+            col("previous_status", "string", {"choice": {"choices": ["x"]}}, nullable=True),
+            times("changed_at"),
+        ],
+        state_transition_model={
+            "initial_state": "current",
+            "period_unit": "month",
+            "states": {
+                "current": {"transition_prob_per_period": 0.2, "next_states": {"late": 1.0}},
+                "late": {"transition_prob_per_period": 0.5, "next_states": {"current": 1.0}},
+            },
+            "columns": {"state": "status", "previous_state": "previous_status", "time": "changed_at"},
+        },
+    )
+    at = {"state_at": {"walk": "w", "at": "paid_at"}}
+    payments = fact(
+        "p",
+        ["l"],
+        [
+            times("paid_at"),
+            col("loan_status", "string", at, output=False),
+            col("status_seen", "string", at),
+            expr("is_late", "loan_status == 'late'", type_="bool"),
+        ],
+        fanout={"distribution": "poisson", "lambda": 8},
+    )
+    doc = schema(loans, payments, walk, timeframe=TF)
+    data = tmp_path / "data"
+    write(doc, data)
+    report = validated(doc, data)
+    assert not [r.message for r in report.results if "could not be checked" in r.message]
+    state_at = {r.column: r for r in report.results if r.check == "state_at" and r.table == "p"}
+    assert state_at["loan_status"].status == "skip" and "hidden helper" in state_at["loan_status"].message
+    assert state_at["status_seen"].status == "pass" and state_at["status_seen"].hard
+    lives = {r.table for r in report.results if r.check == "lifetime" and r.status == "pass"}
+    assert lives >= {"l", "p", "w"}
+
+    def swap(t: pa.Table) -> pa.Table:
+        seen = t.column("status_seen").to_pylist()
+        seen[0] = "late" if seen[0] != "late" else "current"
+        return set_column(t, "status_seen", seen, pa.string())
+
+    rewrite(data, "p", swap)
+    broken = _hard(validated(doc, data), "state_at")
+    assert [(r.table, r.column) for r in broken] == [("p", "status_seen")] and "1 of" in broken[0].message
+
+
+def test_a_club_of_members_who_joined_years_ago_validates(tmp_path: Path) -> None:
+    """The evaluation's sports club in small: members joined over ten years, seen for two, leave after a
+    clamped lognormal in months, each with an activity level; a monthly fee (a regular series of one per
+    month) and visits (Poisson). The lifetime checks pass (the durations are the declared ones, however
+    early the life began), the visits' activity is judged, and the fee's is skipped saying why: the level
+    does not change one row a month."""
+    lognormal = {"type": "lognormal", "params": {"mean": 3.0, "sigma": 0.8}, "clamp": [2, 180]}
+    members = entity(
+        "m",
+        [
+            times("joined_at", within={"start": "2015-01-01", "end": "2024-12-01"}),
+            col("left_at", "datetime", {"datetime_series": {}}, nullable=True),
+        ],
+        3000,
+        lifetime={
+            "start": "joined_at",
+            "end": {"column": "left_at", "share": 0.4, "after": {"distribution": lognormal, "unit": "month"}},
+        },
+        activity={"distribution": {"type": "gamma", "params": {"shape": 2, "scale": 0.5}}},
+    )
+    fees = fact("f", ["m"], [times("period_start", slot=True)], fanout={"every": "MS"})
+    visits = fact("v", ["m"], [times("visited_at")], fanout={"distribution": "poisson", "lambda": 20})
+    doc = schema(members, fees, visits, timeframe=TF)
+    data = tmp_path / "data"
+    write(doc, data)
+    report = validated(doc, data)
+    judged = [r for r in report.results if r.check in ("lifetime", "activity")]
+    assert not [r.message for r in judged if r.status == "fail"]
+    assert [r.table for r in judged if r.check == "lifetime" and r.column == "left_at"] == ["m", "m"]
+    assert [r.status for r in judged if r.check == "activity" and r.table == "v"] == ["pass", "pass"]
+    (fee,) = [r for r in judged if r.check == "activity" and r.table == "f"]
+    assert fee.status == "skip" and "regular series of 1 per period" in fee.message

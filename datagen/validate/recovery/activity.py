@@ -3,7 +3,8 @@
 - `activity`: children per parent in its first month of age, among parents seen and alive for that
   whole month, per segment: their variance over their mean against the gamma-Poisson (mixed Poisson)
   expectation 1 + mean × Var(level); and the correlation between a parent's children in months 0–2 and
-  3–5 of its age (parents seen and alive for six months), which must be clearly above 0.
+  3–5 of its age (parents seen and alive for six months), which must be clearly above 0. Not for a
+  regular series of a constant count (§10.5): one row per period, whatever the level.
 - `active_in`: children per unit of the parent's time in each state of its walk, over the same in the
   state with the most children, against the declared weights (the time weighted by the parent's
   vintage activity curve at its age, when it has one); a state of weight 0 has no child at all (hard).
@@ -56,7 +57,13 @@ def recover_activity(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Fin
             continue
         born = parent.life_start_column()
         for child in schema.nodes:
-            if child.primary_parent != parent.id or child.fanout is None:
+            f = child.fanout
+            if child.primary_parent != parent.id or f is None:
+                continue
+            if f.every is not None and f.distribution == "constant":
+                every = f"a regular series of {f.constant_count} per period (every '{f.every}')"
+                why = f"{every}: the level does not change it"
+                out.append(Skipped("activity", child.id, None, f"activity of {parent.id}", why))
                 continue
             fk, tcol = key_into(schema, child, parent), child.first_time_column()
             if fk is None or tcol is None or born is None:

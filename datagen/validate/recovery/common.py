@@ -162,10 +162,12 @@ def after_the_end(end: int, first: str) -> str:
     return f"(t > {end} AND NOT ({first} AND t = born))"
 
 
-def exact(behaviour: str, table: str, subject: str, broken: str, bad: int, n: int) -> Recovered:
-    """A rule the data keeps exactly, named by what it checks (`subject`): `bad` of `n` rows are
-    `broken`, and none may be (a hard check)."""
-    return Recovered(behaviour, table, None, subject, broken, 0, bad, 0.0, int(n), hard=True)
+def exact(
+    behaviour: str, table: str, subject: str, broken: str, bad: int, n: int, column: str | None = None
+) -> Recovered:
+    """A rule the data keeps exactly, named by what it checks (`subject`) and the column it holds for
+    (if one): `bad` of `n` rows are `broken`, and none may be (a hard check)."""
+    return Recovered(behaviour, table, column, subject, broken, 0, bad, 0.0, int(n), hard=True)
 
 
 def bookkeeping(behaviour: str, table: str, broken: str, bad: int, n: int) -> Recovered:

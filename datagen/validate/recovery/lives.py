@@ -10,7 +10,8 @@
   durations of the ended rows against F by a Kolmogorov–Smirnov test that handles that censoring (each
   duration's F(d) / F(T − start) is uniform).
 - `state_at` agrees with the walk (hard): the latest state on the entity, the state at the row's time
-  on a fact.
+  on a fact. A column a check cannot read (a hidden `state_at`, not in the data) is skipped saying so,
+  so one missing column never turns the family's other checks into a SQL error.
 
 F is read from a large sample of the declared distribution (its definition, `Distribution.sample`,
 with the validator's own stream), so no formula per distribution is needed; with a `clamp`, the draws
@@ -26,7 +27,7 @@ import numpy as np
 
 from datagen.dsl.behaviours import LifeDuration, Lifetime
 from datagen.dsl.generators import DatetimeSeriesGen, StateAtGen
-from datagen.dsl.models import Node, Schema
+from datagen.dsl.models import Column, Node, Schema
 from datagen.validate.context import q, sql_text
 from datagen.validate.recovery.common import (
     MIN_GROUP,
@@ -36,6 +37,7 @@ from datagen.validate.recovery.common import (
     exact,
     key_into,
     timeframe,
+    unreadable,
     us,
 )
 
@@ -98,8 +100,14 @@ def recover_lives(con: duckdb.DuckDBPyConnection, schema: Schema) -> list[Findin
         lt = entity.lifetime
         if lt is None:
             continue
-        if entity.pk is None:
-            out.append(Skipped("lifetime", entity.id, None, "children inside the life", "no key"))
+        lived = (c for c in (lt.start, lt.end_column) if c is not None)
+        why = (
+            "no key"
+            if entity.pk is None
+            else next((w for c in lived if (w := unreadable(con, entity, c))), None)
+        )
+        if why:
+            out.append(Skipped("lifetime", entity.id, None, "children inside the life", why))
             continue
         for child, steps in chain(schema, entity):
             out += _inside(con, entity, lt, child, steps)
@@ -222,6 +230,19 @@ def _declared(after: LifeDuration) -> str:
     return f"{d.type} in {after.unit}s" + (f" clamped to [{bounds}]" if d.clamp else "")
 
 
+def _unread_state(con, node: Node, col: Column, walk: Node, walk_cols: list[str], key: str) -> str | None:
+    """Why a `state_at` column cannot be compared with its walk: the column itself hidden (nothing in
+    the data to judge, unless another check had it lent), or a column the comparison reads not in the
+    view."""
+    if not col.output and unreadable(con, node, col.name):
+        return f'{col.name} is a hidden helper ("output": false): the data does not hold it'
+    gen = col.generator
+    assert isinstance(gen, StateAtGen)
+    own = [key] if gen.state_at.at_end else [key, gen.state_at.at]
+    reads = [(walk, c) for c in walk_cols] + [(node, c) for c in own]
+    return next((why for table, c in reads if (why := unreadable(con, table, c))), None)
+
+
 def _state_at(con, schema: Schema) -> list[Finding]:
     """Every `state_at` column holds the walk's state: the latest one (at end) or the one at the row's
     time (the walk's first state before it starts)."""
@@ -244,6 +265,9 @@ def _state_at(con, schema: Schema) -> list[Finding]:
             if wfk is None or nfk is None or cols.time is None:
                 out.append(Skipped("state_at", node.id, col.name, subject, "no key into the walk's parent"))
                 continue
+            if why := _unread_state(con, node, col, walk, [wfk, cols.time, cols.label], nfk):
+                out.append(Skipped("state_at", node.id, col.name, subject, why))
+                continue
             pk = q(walk.pk) if walk.pk else "0"
             w = f"""SELECT {q(wfk)} AS id, {q(cols.time)} AS t, CAST({q(cols.label)} AS VARCHAR) AS st,
                            {pk} AS pk FROM {q(walk.id)}"""
@@ -261,5 +285,5 @@ def _state_at(con, schema: Schema) -> list[Finding]:
                           FROM m LEFT JOIN first USING (id)"""
             n, bad = con.execute(sql).fetchall()[0]
             broken = f"whose {col.name} is not the walk's state"
-            out.append(exact("state_at", node.id, "state_at reads the walk", broken, bad, n))
+            out.append(exact("state_at", node.id, "state_at reads the walk", broken, bad, n, col.name))
     return out
