@@ -160,12 +160,8 @@ def test_a_state_at_value_that_is_not_the_walks_state_fails(tmp_path: Path) -> N
     assert broken and broken[0].table == "subscribers" and "1 of 600" in broken[0].message
 
 
-def test_state_at_on_the_walks_own_fact_is_refused_with_a_rollup_that_validates(tmp_path: Path) -> None:
-    """A loan's latest status cannot be read by state_at on the loans fact itself (its walk runs per
-    block of loans, which are cut by the blocks of their customers); the refusal names the rollup to use
-    instead, which — pasted as written — checks, generates, validates and holds each loan's last state,
-    ordered by the walk's own time even when that is not the walk table's first datetime column."""
-    status = col("status", "string", {"state_at": {"walk": "w", "at": "end"}})
+def _loans_with_their_walk(status: dict) -> dict:
+    """Loans (a fact of customers) owning a walk `w` whose time is not its first datetime column."""
     loans = fact("l", ["c"], [times("disbursed_at"), status], fanout={"distribution": "constant", "count": 1})
     walk = fact(
         "w",
@@ -185,19 +181,46 @@ def test_state_at_on_the_walks_own_fact_is_refused_with_a_rollup_that_validates(
             "columns": {"state": "state", "previous_state": None, "time": "changed_at"},
         },
     )
-    doc = schema(entity("c", [], 300), loans, walk, timeframe=TF)
-    errors = check(copy.deepcopy(doc)).errors
-    assert [i.code for i in errors] == ["state_at_on_fact"]
-    suggested = json.loads(errors[0].message.split("for its latest state use ", 1)[1])
-    assert suggested == {"rollup": {"from": "w.state", "agg": "last", "order_by": "changed_at"}}
-    status["generator"] = suggested
+    return schema(entity("c", [], 300), loans, walk, timeframe=TF)
+
+
+def test_state_at_on_the_walks_own_fact_reads_as_the_rollup_of_its_last_state(tmp_path: Path) -> None:
+    """A loan's latest status, written as state_at on the loans fact itself (its walk runs per block of
+    loans, so the fact cannot read it while its rows are made), is read as the rollup of the walk's last
+    state, ordered by the walk's own time even when that is not the walk table's first datetime column;
+    a note names the rewrite, and the data holds each loan's last state and validates."""
+    doc = _loans_with_their_walk(col("status", "string", {"state_at": {"walk": "w"}}))
+    result = check(copy.deepcopy(doc))
+    assert result.ok, [i.message for i in result.errors]
+    rollup = {"rollup": {"from": "w.state", "agg": "last", "order_by": "changed_at"}}
+    [note] = [i for i in result.notes if i.code == "state_at_as_rollup"]
+    assert note.path == "nodes[1].columns[3].generator.state_at"
+    assert json.dumps(rollup) in note.message
+    status = result.schema.node("l").column("status")
+    assert status.generator.model_dump(by_alias=True, exclude_none=True) == rollup
     data = tmp_path / "data"
     write(doc, data)
+    metadata = json.loads((data / ".metadata.json").read_text())
+    assert "state_at_as_rollup" in [n["code"] for n in metadata["normalised"]]
     assert not [r.message for r in validated(doc, data).failures if r.hard]
     w = read(data, "w").to_pandas().sort_values(["l_id", "changed_at", "id"])
     last = w.groupby("l_id")["state"].last()
     held = read(data, "l").to_pandas().set_index("id")["status"]
+    assert held.notna().all() and held.nunique() > 1
     assert (held == last.reindex(held.index)).all()
+
+
+def test_state_at_at_a_time_on_the_walks_own_fact_is_refused() -> None:
+    """At a time of its own row, the fact that owns the walk still cannot read it (the state at another
+    time is read on a fact born from it); the refusal names the rollup for the latest state."""
+    doc = _loans_with_their_walk(col("status", "string", {"state_at": {"walk": "w", "at": "disbursed_at"}}))
+    result = check(doc)
+    assert [i.code for i in result.errors] == ["state_at_on_fact"]
+    assert not [i for i in result.notes if i.code == "state_at_as_rollup"]
+    assert (
+        '{"rollup": {"from": "w.state", "agg": "last", "order_by": "changed_at"}}, or read the state at a '
+        "time on a fact born from 'l'" in result.errors[0].message
+    )
 
 
 def test_an_end_that_is_not_when_the_walk_ended_fails(tmp_path: Path) -> None:

@@ -497,9 +497,10 @@ def test_a_derived_column_may_read_a_hidden_helper() -> None:
     assert not issues(doc)
 
 
-def test_state_at_on_a_fact_that_owns_the_walk_points_to_a_rollup() -> None:
-    """The offline evaluation's miss: a loan's status read with state_at on the loans fact itself
-    crashed the generator; the check step refuses it and names the rollup that gives the latest state."""
+def test_state_at_on_a_fact_that_owns_the_walk_reads_as_its_latest_state() -> None:
+    """The offline evaluation's miss: a loan's status read with state_at on the loans fact itself. At
+    the end it means the latest state, so the check step reads it as the rollup of the walk's last state
+    and says so in a note; at a time of the row's own it refuses it, naming that rollup."""
     doc = base()
     doc["nodes"].append(
         {
@@ -523,15 +524,12 @@ def test_state_at_on_a_fact_that_owns_the_walk_points_to_a_rollup() -> None:
             ],
         }
     )
-    doc["nodes"][1]["columns"].append(
-        col("latest", "string", {"state_at": {"walk": "order_states", "at": "end"}})
-    )
-    assert any(
-        "state_at on 'orders' itself" in m
-        and '{"rollup": {"from": "order_states.state", "agg": "last"}}' in m
-        for m in issues(doc)
-    ), issues(doc)
-    doc["nodes"][1]["columns"][-1] = col(
-        "latest", "string", {"rollup": {"from": "order_states.state", "agg": "last"}}, nullable=True
-    )
+    doc["nodes"][1]["columns"].append(col("latest", "string", {"state_at": {"walk": "order_states"}}))
+    rollup = '{"rollup": {"from": "order_states.state", "agg": "last"}}'
     assert not issues(doc), issues(doc)
+    assert any(
+        "state_at on 'orders', the fact that owns the walk 'order_states'" in m and rollup in m
+        for m in issues(doc, "note")
+    ), issues(doc, "note")
+    doc["nodes"][1]["columns"][-1]["generator"]["state_at"]["at"] = "ordered_at"
+    assert any("state_at on 'orders' itself" in m and rollup in m for m in issues(doc)), issues(doc)

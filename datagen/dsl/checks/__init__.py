@@ -20,7 +20,8 @@ Path = list[PathPart]
 
 
 class Checker:
-    """One pass over a parsed schema. Mutates `schema.constraints` only to add implied constraints."""
+    """One pass over a parsed schema. Mutates it only to add what the language implies: implied
+    constraints, credit tables, and a fact's latest state read as a rollup (each with a note)."""
 
     def __init__(self, schema: Schema, issues: IssueList) -> None:
         self.s = schema
@@ -83,9 +84,10 @@ class Checker:
 
     # --- the checks --------------------------------------------------------------------------------
     def run(self) -> None:
-        from datagen.dsl.checks import attribution, constraints, hidden, tables, targets
+        from datagen.dsl.checks import attribution, columns, constraints, hidden, tables, targets
 
         attribution.add_credit_tables(self)
+        columns.latest_states_as_rollups(self)
         tables.check_ids(self)
         for ni, node in enumerate(self.s.nodes):
             tables.check_node(self, ni, node)

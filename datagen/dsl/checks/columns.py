@@ -3,6 +3,7 @@ generator's model type), then its modifiers and its column-level constraints."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -119,9 +120,43 @@ def _datetime_series(c: Checker, node: Node, col: Column, gen: g.DatetimeSeriesG
         c.issues.error([*gpath, "within"], "within.start/end must be ISO-8601 timestamps", code="bad_window")
 
 
+def latest_states_as_rollups(c: Checker) -> None:
+    """`state_at` at the end on the fact that owns the walk (a loan's current status) means its latest
+    state, which is exactly the walk table's last state: read as that rollup, with a note. The walk of a
+    fact runs per block of its parents, so the fact itself cannot read it while its rows are made."""
+    for ni, node in enumerate(c.s.nodes):
+        if node.kind == "entity":
+            continue
+        for ci, col in enumerate(node.columns):
+            gen = col.generator
+            if not isinstance(gen, g.StateAtGen) or not gen.state_at.at_end:
+                continue
+            walk = c.nodes.get(gen.state_at.walk)
+            if walk is None or walk.walk is None or walk.primary_parent != node.id:
+                continue  # the state_at check says what is wrong
+            rollup = latest_state_rollup(walk)
+            col.generator = g.RollupGen.model_validate(rollup, by_alias=True, by_name=False)
+            c.issues.note(
+                ["nodes", ni, "columns", ci, "generator", "state_at"],
+                f"state_at on '{node.id}', the fact that owns the walk '{walk.id}', read as its latest "
+                f"state: {json.dumps(rollup)} (the walk table's last state)",
+                code="state_at_as_rollup",
+            )
+
+
+def latest_state_rollup(walk: Node) -> dict[str, Any]:
+    """The rollup giving each row of a walk's owner its latest state: the last state by the walk's time
+    (named in `order_by` when it is not the walk table's first datetime column)."""
+    assert walk.walk is not None
+    cols = walk.walk.walk_columns(walk)
+    order = {"order_by": cols.time} if cols.time != walk.first_time_column() else {}
+    return {"rollup": {"from": f"{walk.id}.{cols.label}", "agg": "last", **order}}
+
+
 def _state_at(c: Checker, node: Node, col: Column, gen: g.StateAtGen, gpath: Path) -> None:
     """The walk of this row's primary parent (a sibling fact), or of this row itself (on the entity
-    whose lifecycle the walk is); `at` is "end" or a time column of this table."""
+    whose lifecycle the walk is, or at the end on the fact that owns it: read as a rollup, above); `at`
+    is "end" or a time column of this table."""
     args = gen.state_at
     walk = c.table(args.walk, [*gpath, "walk"])
     if walk is None:
@@ -143,14 +178,12 @@ def _state_at(c: Checker, node: Node, col: Column, gen: g.StateAtGen, gpath: Pat
             code="walk_not_related",
         )
     elif node.id == home and node.kind != "entity":
-        cols = walk.walk.walk_columns(walk)
-        order = f', "order_by": "{cols.time}"' if cols.time != walk.first_time_column() else ""
-        rollup = f'{{"rollup": {{"from": "{walk.id}.{cols.label}", "agg": "last"{order}}}}}'
         c.issues.error(
             gpath,
             f"state_at on '{node.id}' itself reads its walk while its rows are generated, which only an "
-            f"entity can (a fact's walk runs per block of its parents); for its latest state use {rollup}"
-            + ("" if args.at_end else f", or read the state at a time on a fact born from '{node.id}'"),
+            f"entity can (a fact's walk runs per block of its parents); for its latest state use "
+            f"{json.dumps(latest_state_rollup(walk))}, or read the state at a time on a fact born from "
+            f"'{node.id}'",
             code="state_at_on_fact",
         )
     if not args.at_end:
