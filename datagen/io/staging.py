@@ -59,7 +59,10 @@ def create(where: Path, prefix: str) -> Path:
         "started": _process_start(os.getpid()),
         "token": token,
     }
-    (path / IN_PROGRESS_FILE).write_text(json.dumps(marker) + "\n", encoding="utf-8")
+    # written whole, then named: a run killed in between leaves no half-written marker that looks like ours
+    draft = path / f"{IN_PROGRESS_FILE}.draft"
+    draft.write_text(json.dumps(marker) + "\n", encoding="utf-8")
+    os.replace(draft, path / IN_PROGRESS_FILE)
     return path
 
 
