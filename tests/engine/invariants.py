@@ -392,5 +392,5 @@ def _state_weights(schema: Schema, node, parent, tables: dict[str, pa.Table], k,
         }
     )
     q = pd.DataFrame({"k": np.asarray(k), "t": pd.DatetimeIndex(at), "i": np.arange(len(k))})
-    m = pd.merge_asof(q.sort_values("t"), w.sort_values("t"), on="t", by="k")
+    m = pd.merge_asof(q.sort_values("t"), w.sort_values("t", kind="stable"), on="t", by="k")
     return m.sort_values("i")["state"].map(ai.states).fillna(0.0).to_numpy(float)
