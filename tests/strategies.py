@@ -12,14 +12,19 @@ needs a time column, a self-reference a sequence key, a segment multiplier a seg
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 from hypothesis import HealthCheck, seed, settings
 from hypothesis import strategies as st
+from hypothesis.internal.cache import LRUCache
+from hypothesis.internal.conjecture import providers
+from hypothesis.internal.constants_ast import Constants
 
 __all__ = ["shard", "valid_schemas"]
 
@@ -42,16 +47,33 @@ def shard(index: int, examples: int) -> Callable[[Callable[..., None]], Callable
     """Settings for one shard of a property test split across test workers: `examples` drawn examples
     from the fixed random stream `index`, so shards explore different schemas, a run is reproducible
     and no shard reads another's example database. Drawn schemas are generated, which takes longer
-    than hypothesis expects of one example."""
+    than hypothesis expects of one example.
+
+    Hypothesis also mixes in constants it reads from the source of every project module imported so
+    far (and caches which fit a strategy, per process). Which modules those are depends on the tests
+    that ran before in the process, so the same seed drew other examples in the full suite than alone:
+    a failure that came and went. Here draws use its built-in constants only, so they depend on the
+    seed alone. (Internals of the pinned hypothesis: a version that moves them fails here loudly.)"""
 
     def apply(test: Callable[..., None]) -> Callable[..., None]:
-        configured = settings(
-            max_examples=examples,
-            deadline=None,
-            database=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-        )(test)
-        return seed(index)(configured)
+        configured = seed(index)(
+            settings(
+                max_examples=examples,
+                deadline=None,
+                database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+            )(test)
+        )
+
+        @functools.wraps(configured)
+        def run(*args: Any, **kwargs: Any) -> None:
+            with (
+                mock.patch.object(providers, "_get_local_constants", Constants),
+                mock.patch.object(providers, "CONSTANTS_CACHE", LRUCache(1024)),
+            ):
+                configured(*args, **kwargs)
+
+        return run
 
     return apply
 
@@ -476,7 +498,9 @@ class _Builder:
                     {"left": f"{t.id}.ts", "op": ">=", "right": f"{parents[0].id}.{parents[0].time_col}"},
                 )
             grand = self.grandparent(parents[0]) if parents and walk == "none" else None
-            if grand is not None and grand.time_col and self.maybe(0.9):  # two tables away
+            # two tables away, along one path only (the checker refuses a related row that is ambiguous)
+            via = [p for p in parents if grand is not None and grand.id in p.node.get("parents", [])]
+            if grand is not None and grand.time_col and len(via) == 1 and self.maybe(0.9):
                 self.constrain(
                     "inequalities",
                     {"left": f"{t.id}.ts", "op": ">=", "right": f"{grand.id}.{grand.time_col}"},

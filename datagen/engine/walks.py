@@ -21,6 +21,7 @@ from datagen.dsl.models import Node
 from datagen.dsl.units import HOUR_US, UNIT_US
 from datagen.engine.behaviours import BehaviourEngine
 from datagen.engine.block import Block
+from datagen.engine.cast import settle
 from datagen.engine.rng import block_rng
 
 if TYPE_CHECKING:
@@ -116,6 +117,17 @@ def _gap_hours(gap: Gap, rng: np.random.Generator, n: int) -> np.ndarray:
     return np.full(n, gap.mean_hours)
 
 
+def _as_written(node: Node, name: str, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The walk's times as its table holds them (a `date` keeps the day), as values and as int64 us.
+    What follows the walk (a life's end, `state_at`, `active_in`) reads these, so a state entered at
+    15:00 and written as its date holds from that midnight for them too, as the table says."""
+    column = node.column(name)
+    values = times.astype("datetime64[us]")
+    if column is not None:
+        values = settle(column, values)
+    return values, values.astype(np.int64)
+
+
 def _expand(counts: np.ndarray, per_parent: np.ndarray) -> np.ndarray:
     """(parents x steps) matrix -> one value per row (step j of parent i for j < counts[i])."""
     mask = np.arange(per_parent.shape[1])[None, :] < counts[:, None]
@@ -152,8 +164,7 @@ class StageWalk:
         out = {cols.label: names[idx]}
         if cols.extra:
             out[cols.extra] = idx.astype(np.int64)
-        t = _expand(reached, times)
-        out[cols.time] = t.astype("datetime64[us]")
+        out[cols.time], t = _as_written(node, cols.time, _expand(reached, times))
         return WalkResult(reached, out, out[cols.label], t)
 
 
@@ -205,8 +216,8 @@ class StateWalk:
         labels = np.asarray([*names, None], dtype=object)
         cols = sm.walk_columns(node)
         assert cols.time is not None  # the check step requires a time column
-        entered_at = times[order]
-        out = {cols.label: labels[states[order]], cols.time: entered_at.astype("datetime64[us]")}
+        written, entered_at = _as_written(node, cols.time, times[order])
+        out = {cols.label: labels[states[order]], cols.time: written}
         if cols.extra:
             out[cols.extra] = labels[prevs[order]]
         counts = np.bincount(parent_of, minlength=n).astype(np.int64)

@@ -322,9 +322,10 @@ class _DataStates(BehaviourEngine[ActiveIn]):
         if link is None or cols.time is None:
             return []
         fk = link[0]
+        # in the walk's order (by its key): states a walk kept as dates enters on one day hold in turn
         sql = (
             f"SELECT {q(fk)} AS id, {q(cols.time)} AS t, CAST({q(cols.label)} AS VARCHAR) AS state "
-            f"FROM {q(spec.walk)}"
+            f"FROM {q(spec.walk)} ORDER BY {q(walk.pk) if walk.pk else '0'}"
         )
         rows = self.ctx.con.cursor().sql(sql).fetchnumpy()
         keys = pb.column(self.parent.pk)

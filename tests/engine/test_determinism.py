@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -19,7 +20,7 @@ from datagen.engine.generate import Options, generate_in_memory
 from datagen.io.dataset import write_dataset
 from datagen.io.output import table_files
 from datagen.resources import examples_dir
-from tests.engine.conftest import checked, small_faker_pools
+from tests.engine.conftest import checked, col, entity, fact, schema, small_faker_pools, times
 from tests.engine.invariants import problems
 from tests.strategies import shard, valid_schemas
 
@@ -72,6 +73,91 @@ def test_chunk_size_and_reruns_never_change_a_value(index: int) -> None:
         assert_same(first, run(doc, seed, chunk_rows=BLOCK))
 
     same()
+
+
+def _dated_walk() -> dict:
+    """Accounts whose status walk is kept as dates (several states can fall on one day), ended by it; a
+    daily series and Poisson visits while active, each visit reading the account's state."""
+    walk = fact(
+        "w",
+        ["e"],
+        [
+            col("ts", "date", {"datetime_series": {}}),
+            col("state", "string", {"choice": {"choices": ["active"]}}),
+            col("previous_state", "string", {"choice": {"choices": ["active"]}}, nullable=True),
+        ],
+        state_transition_model={
+            "initial_state": "active",
+            "period_unit": "week",
+            "states": {
+                "active": {"transition_prob_per_period": 0.5, "next_states": {"paused": 1.0, "churned": 0.3}},
+                "paused": {
+                    "duration": {"distribution": "exponential", "mean": 1.0},
+                    "next_states": {"active": 1.0},
+                },
+                "churned": {"terminal": True},
+            },
+        },
+    )
+    active = {"walk": "w", "states": {"active": 1.0}}
+    daily = fact(
+        "s", ["e"], [col("ts", "datetime", {"datetime_series": {}})], fanout={"every": "D"}, active_in=active
+    )
+    visits = fact(
+        "p",
+        ["e"],
+        [times(), col("seen_in", "string", {"state_at": {"walk": "w", "at": "ts"}}, nullable=True)],
+        fanout={"distribution": "poisson", "lambda": 3},
+        active_in=active,
+    )
+    accounts = entity(
+        "e",
+        [times("born"), col("ended_at", "datetime", {"datetime_series": {}}, nullable=True)],
+        rows=60,
+        lifetime={"start": "born", "end": {"column": "ended_at", "walk": "w"}},
+    )
+    return schema(
+        accounts,
+        walk,
+        daily,
+        visits,
+        timeframe={"start": "2024-01-01T00:00:00Z", "end": "2024-04-01T00:00:00Z"},
+    )
+
+
+def _state_then(walk: pd.DataFrame, keys: pd.Series, at: pd.Series) -> pd.Series:
+    """The walk table's state of each key at each time: its last row dated at or before it (a date is
+    its midnight; rows of one day in the table's order)."""
+    w = walk.assign(t=pd.to_datetime(walk["ts"]).dt.tz_localize("UTC").astype("datetime64[us, UTC]"))
+    q = pd.DataFrame(
+        {"e_id": keys.to_numpy(), "t": at.astype("datetime64[us, UTC]").to_numpy(), "i": range(len(at))}
+    )
+    m = pd.merge_asof(
+        q.sort_values("t"), w[["e_id", "t", "state"]].sort_values("t", kind="stable"), on="t", by="e_id"
+    )
+    return m.sort_values("i")["state"].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_what_follows_a_walk_kept_as_dates_reads_its_dates(seed: int) -> None:
+    """A state entered at 15:00 is written as its date, so the table says it holds from that midnight:
+    the regular series counts each day at the state the table holds then, no visit falls where the table
+    says churned or paused, `state_at` is the table's state, and the life ends at the churn's date."""
+    doc = _dated_walk()
+    schema_ = checked(doc)
+    tables = run(doc, seed, chunk_rows=BLOCK)
+    assert problems(schema_, tables) == []
+    walk = tables["w"].to_pandas()
+    visits = tables["p"].to_pandas()
+    # the case at hand: some accounts enter two states on one day
+    assert len(visits) and walk.duplicated(["e_id", "ts"]).any()
+    states = _state_then(walk, visits["e_id"], visits["ts"])
+    assert (states == "active").all()
+    assert (visits["seen_in"].reset_index(drop=True) == states).all()
+    churned = walk[walk["state"] == "churned"].set_index("e_id")["ts"]
+    ended = tables["e"].to_pandas().set_index("id")["ended_at"].dropna()
+    assert set(ended.index) == set(churned.index) and len(ended)
+    assert (ended.dt.tz_localize(None) == pd.to_datetime(churned.reindex(ended.index))).all()
 
 
 def _example() -> dict:

@@ -26,6 +26,7 @@ from datagen.validate.recovery.common import (
     Finding,
     Recovered,
     Skipped,
+    entered_states,
     exact,
     key_into,
     ratio_se,
@@ -167,8 +168,7 @@ def _state_rates(con, schema: Schema, child: Node, ai: ActiveIn, end: int) -> li
     if cfk is None or wfk is None or tcol is None or cols.time is None or table is None:
         return [Skipped("active_in", child.id, None, subject, "no key into the parent or no time")]
     k_rows = con.execute(
-        f"""WITH w AS (SELECT {q(wfk)} AS id, {q(cols.time)} AS t, CAST({q(cols.label)} AS VARCHAR) AS st
-                       FROM {q(walk.id)}),
+        f"""WITH w AS ({entered_states(walk, wfk, cols)}),
                  c AS (SELECT {q(cfk)} AS id, {q(tcol)} AS t FROM {q(child.id)})
             SELECT c.id, coalesce(w.st, '(before the walk)') AS st, count(*) AS k
             FROM c ASOF LEFT JOIN w ON c.id = w.id AND c.t >= w.t GROUP BY 1, 2"""

@@ -155,6 +155,18 @@ def walk_rows(schema: Schema, node: Node, cols: WalkColumns, *columns: str) -> s
     )
 
 
+def entered_states(walk: Node, fk: str, cols: WalkColumns) -> str:
+    """SQL: when each parent (`id`, by the walk's key `fk` into it) entered each state (`t`, `st`), one
+    row per instant for an as-of join. A walk kept as dates can enter several states on one day; the
+    last of them (by the walk's key) is the state from that midnight on."""
+    assert cols.time is not None  # the check step requires one
+    t, pk = q(cols.time), q(walk.pk) if walk.pk else "0"
+    return (
+        f"SELECT {q(fk)} AS id, {t} AS t, CAST({q(cols.label)} AS VARCHAR) AS st FROM {q(walk.id)} "
+        f"QUALIFY row_number() OVER (PARTITION BY {q(fk)}, {t} ORDER BY {pk} DESC) = 1"
+    )
+
+
 def after_the_end(end: int, first: str) -> str:
     """SQL over `walk_rows`: a row after the timeframe end, unless it is its walk's first (`first`) at
     the time its parent begins — a parent that begins after the timeframe (a bound pushed it there)

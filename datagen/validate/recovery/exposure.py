@@ -60,12 +60,13 @@ def spells(con, schema: Schema, parent: Node, child: Node, segments: bool = Fals
         if walk is None or wfk is None or cols is None or cols.time is None:
             return None
         t = us(cols.time, "s")
+        pk = f"s.{q(walk.pk)}" if walk.pk else "0"  # a walk kept as dates enters states on one day in order
         df = con.execute(
             f"""SELECT s.{q(wfk)} AS id, CAST(s.{q(cols.label)} AS VARCHAR) AS st, {t} AS t0,
                        coalesce(lead({t}) OVER w, {observed_until(schema, walk, end)}) AS t1,
                        {us(born, "p")} AS born
                 FROM {q(walk.id)} s JOIN {q(parent.id)} p ON s.{q(wfk)} = p.{q(parent.pk)}
-                WINDOW w AS (PARTITION BY s.{q(wfk)} ORDER BY {t})"""
+                WINDOW w AS (PARTITION BY s.{q(wfk)} ORDER BY {t}, {pk})"""
         ).df()
         df["weight"] = df["st"].map(ai.states).fillna(0.0).astype(float)
     sb = parent.segment_behavior

@@ -34,6 +34,7 @@ from datagen.validate.recovery.common import (
     Finding,
     Recovered,
     Skipped,
+    entered_states,
     exact,
     key_into,
     timeframe,
@@ -277,9 +278,11 @@ def _state_at(con, schema: Schema) -> list[Finding]:
                           FROM {q(node.id)} r LEFT JOIN last ON last.id = r.{q(nfk)}"""
             else:
                 at = q(gen.state_at.at)
-                sql = f"""WITH w AS ({w}), first AS (SELECT id, arg_min(st, (t, pk)) AS st FROM w GROUP BY 1),
+                sql = f"""WITH __entered AS ({entered_states(walk, wfk, cols)}), w AS ({w}),
+                          first AS (SELECT id, arg_min(st, (t, pk)) AS st FROM w GROUP BY 1),
                           r AS (SELECT {q(nfk)} AS id, {at} AS at, {q(col.name)} AS v FROM {q(node.id)}),
-                          m AS (SELECT r.id, r.v, w.st FROM r ASOF LEFT JOIN w ON r.id = w.id AND r.at >= w.t)
+                          m AS (SELECT r.id, r.v, e.st FROM r ASOF LEFT JOIN __entered e
+                                ON r.id = e.id AND r.at >= e.t)
                           SELECT count(*),
                                  count(*) FILTER (WHERE m.v IS DISTINCT FROM coalesce(m.st, first.st))
                           FROM m LEFT JOIN first USING (id)"""
