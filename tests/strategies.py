@@ -12,6 +12,8 @@ needs a time column, a self-reference a sequence key, a segment multiplier a seg
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +22,9 @@ from typing import Any
 
 from hypothesis import HealthCheck, seed, settings
 from hypothesis import strategies as st
+
+import datagen
+import tui
 
 __all__ = ["shard", "valid_schemas"]
 
@@ -36,6 +41,20 @@ DIST_PARAMS: dict[str, dict[str, Any]] = {
     "exponential": {"scale": st.floats(0.1, 100)},
 }
 _names = st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=6)
+
+
+def _load_the_project() -> None:
+    """Hypothesis also draws values from the constants of the project's loaded modules (not the
+    tests'), so a shard's examples would change with whichever modules earlier tests happened to
+    import: a file run alone, the whole suite, an xdist worker's share. With every module loaded
+    first, a shard's examples depend on the code alone."""
+    for package in (datagen, tui):
+        for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            if not module.name.endswith("__main__"):
+                importlib.import_module(module.name)
+
+
+_load_the_project()
 
 
 def shard(index: int, examples: int) -> Callable[[Callable[..., None]], Callable[..., None]]:
