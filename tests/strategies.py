@@ -684,12 +684,15 @@ class _Builder:
                 )
                 applies = "fanout" if driven and (not timed or self.maybe()) else [self.pick(timed)]
                 self.scaled |= set(applies) if isinstance(applies, list) else set()
+                # e^(0.1·age) per day multiplies a year-old parent's fanout by e^36 (per week by 180)
+                steep = isinstance(curve, dict) and curve["curve_type"] == "exponential"
+                units = ["month", "year"] if steep else ["day", "week", "month", "year"]
                 e.node["vintage_behavior"] = {
                     "created_at_column": e.time_col,
                     "age_based_multipliers": {
                         "m": {
                             "curve": curve,
-                            "time_unit": self.pick(["day", "week", "month", "year"]),
+                            "time_unit": self.pick(units),
                             "applies_to": applies,
                         }
                     },

@@ -14,10 +14,10 @@ from unittest import mock
 import numpy as np
 import pyarrow as pa
 
-from datagen import faker_pool
 from datagen.dsl import check
 from datagen.dsl.models import Schema
 from datagen.engine.generate import Options, generate_in_memory
+from datagen.faker_pool import pools
 
 # 2024-01-01 and 2024-12-30 are Mondays: 52 whole weeks, so every weekday appears equally often.
 WEEKS = {"start": "2024-01-01T00:00:00Z", "end": "2024-12-30T00:00:00Z", "freq": "h"}
@@ -113,13 +113,15 @@ def assert_near(observed: float, expected: float, se: float, k: float = 5.0) -> 
 
 @contextmanager
 def small_faker_pools(size: int = 64) -> Iterator[None]:
-    """Faker pools of `size` values instead of thousands, for tests that generate many drawn schemas:
-    building pools is most of the cost of such a run, and what those tests check (keys, references,
-    ranges, patterns, determinism) holds whatever the pool size — a small pool only repeats values more."""
-    real = faker_pool.pool_for
+    """Faker pools of at most `size` values instead of thousands, for tests that generate many drawn
+    schemas: building pools is most of the cost of such a run, and what those tests check (keys,
+    references, ranges, patterns, determinism) holds whatever the pool size — a small pool only repeats
+    values more. Capped where every pool is made (`pools._cached_pool`), so the engine's columns, the
+    name pools and the e-mail domains all get small ones."""
+    real = pools._cached_pool
 
-    def pool_for(method: str, args: Any, locale: str, seed: int, size_: int = size) -> faker_pool.FakerPool:
-        return real(method, args, locale, seed, size_)
+    def capped(method: str, args_key: str, locale: str, seed: int, size_: int) -> pools.FakerPool:
+        return real(method, args_key, locale, seed, min(size_, size))
 
-    with mock.patch.object(faker_pool, "pool_for", pool_for):
+    with mock.patch.object(pools, "_cached_pool", capped):
         yield
