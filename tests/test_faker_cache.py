@@ -150,6 +150,7 @@ def _parquet_bytes(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*.parquet"))}
 
 
+@pytest.mark.long  # four processes, each importing datagen and building its pools
 def test_output_bytes_are_the_same_without_with_a_cold_and_with_a_warm_cache(tmp_path: Path) -> None:
     """Two processes fill an empty cache at once (both write the same pools), then a third reads it."""
     schema = tmp_path / "people.json"

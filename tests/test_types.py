@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.long  # a cold check is the suite's longest test
 def test_mypy_passes_on_the_configured_packages() -> None:
     run = subprocess.run(  # pyproject.toml's [tool.mypy] names the files and the strictness
         [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"), "--no-error-summary"],

@@ -6,6 +6,7 @@ build go through `datagen.dsl.check` exactly like a user's file."""
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,7 +18,7 @@ import pyarrow as pa
 from datagen.dsl import check
 from datagen.dsl.models import Schema
 from datagen.engine.generate import Options, generate_in_memory
-from datagen.faker_pool import pools
+from datagen.faker_pool import names, pools
 
 # 2024-01-01 and 2024-12-30 are Mondays: 52 whole weeks, so every weekday appears equally often.
 WEEKS = {"start": "2024-01-01T00:00:00Z", "end": "2024-12-30T00:00:00Z", "freq": "h"}
@@ -115,13 +116,22 @@ def assert_near(observed: float, expected: float, se: float, k: float = 5.0) -> 
 def small_faker_pools(size: int = 64) -> Iterator[None]:
     """Faker pools of at most `size` values instead of thousands, for tests that generate many drawn
     schemas: building pools is most of the cost of such a run, and what those tests check (keys,
-    references, ranges, patterns, determinism) holds whatever the pool size — a small pool only repeats
-    values more. Capped where every pool is made (`pools._cached_pool`), so the engine's columns, the
-    name pools and the e-mail domains all get small ones."""
+    references, ranges, patterns, lives, determinism) holds whatever the pool size — a small pool only
+    repeats values more. Capped where every pool is made (`pools._cached_pool`), so the engine's
+    columns, the name pools and the e-mail domains all get small ones. A pool built from a small one
+    (a name part) does not name the size in its key, so inside no pool is kept on disk, and on leaving
+    none is kept in memory: later tests, in this worker or another, never see one."""
     real = pools._cached_pool
 
     def capped(method: str, args_key: str, locale: str, seed: int, size_: int) -> pools.FakerPool:
         return real(method, args_key, locale, seed, min(size_, size))
 
-    with mock.patch.object(pools, "_cached_pool", capped):
-        yield
+    try:
+        with (
+            mock.patch.object(pools, "_cached_pool", capped),
+            mock.patch.dict(os.environ, {"DATAGEN_NO_CACHE": "1"}),
+        ):
+            yield
+    finally:
+        real.cache_clear()
+        names.part_pool.cache_clear()
