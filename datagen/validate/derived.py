@@ -23,7 +23,7 @@ a different order); everything else exactly."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -101,14 +101,19 @@ def _differs(actual: str, expected: str, tolerance: str | None) -> str:
 # --- rollups ------------------------------------------------------------------------------------------
 
 
-@register("rollup")
-def rollup_checks(ctx: Context) -> Iterator[Result]:
+def _each_column(
+    ctx: Context, check: str, applies: Callable[[Node, Column], bool], judge: Callable[..., Any]
+) -> Iterator[Result]:
+    """`judge(ctx, node, col)` as the hard structural check `check`, on every written column it applies to."""
     for node in ctx.schema.nodes:
         for col in node.columns:
-            if isinstance(col.generator, RollupGen) and ctx.has(node.id, col.name):
-                yield ctx.attempt(
-                    "rollup", "structural", node.id, col.name, rollup, ctx, node, col, hard=True
-                )
+            if applies(node, col) and ctx.has(node.id, col.name):
+                yield ctx.attempt(check, "structural", node.id, col.name, judge, ctx, node, col, hard=True)
+
+
+@register("rollup")
+def rollup_checks(ctx: Context) -> Iterator[Result]:
+    yield from _each_column(ctx, "rollup", lambda _, col: isinstance(col.generator, RollupGen), rollup)
 
 
 def rollup(ctx: Context, node: Node, col: Column) -> Result:
@@ -176,12 +181,7 @@ def rollup(ctx: Context, node: Node, col: Column) -> Result:
 
 @register("running")
 def running_checks(ctx: Context) -> Iterator[Result]:
-    for node in ctx.schema.nodes:
-        for col in node.columns:
-            if isinstance(col.generator, RunningGen) and ctx.has(node.id, col.name):
-                yield ctx.attempt(
-                    "running", "structural", node.id, col.name, running, ctx, node, col, hard=True
-                )
+    yield from _each_column(ctx, "running", lambda _, col: isinstance(col.generator, RunningGen), running)
 
 
 def running(ctx: Context, node: Node, col: Column) -> Result:
@@ -237,14 +237,13 @@ def running(ctx: Context, node: Node, col: Column) -> Result:
 
 @register("scoped_lookup")
 def scoped_lookup_checks(ctx: Context) -> Iterator[Result]:
-    for node in ctx.schema.nodes:
-        for col in node.columns:
-            gen = col.generator
-            picks = isinstance(gen, LookupGen) and (gen.lookup.scoped or gen.picks_another_row(node))
-            if picks and ctx.has(node.id, col.name):
-                yield ctx.attempt(
-                    "scoped_lookup", "structural", node.id, col.name, scoped_lookup, ctx, node, col, hard=True
-                )
+    yield from _each_column(ctx, "scoped_lookup", _picks, scoped_lookup)
+
+
+def _picks(node: Node, col: Column) -> bool:
+    """A lookup that picks a row by its keys, or another row than the one the row is born from."""
+    gen = col.generator
+    return isinstance(gen, LookupGen) and (gen.lookup.scoped or gen.picks_another_row(node))
 
 
 def scoped_lookup(ctx: Context, node: Node, col: Column) -> Result:
@@ -315,12 +314,9 @@ def scoped_lookup(ctx: Context, node: Node, col: Column) -> Result:
 
 @register("expression")
 def expression_checks(ctx: Context) -> Iterator[Result]:
-    for node in ctx.schema.nodes:
-        for col in node.columns:
-            if isinstance(col.generator, ExpressionGen) and ctx.has(node.id, col.name):
-                yield ctx.attempt(
-                    "expression", "structural", node.id, col.name, expression, ctx, node, col, hard=True
-                )
+    yield from _each_column(
+        ctx, "expression", lambda _, col: isinstance(col.generator, ExpressionGen), expression
+    )
 
 
 def _changed_after(ctx: Context, node: Node, col: Column, reads: frozenset[str]) -> str | None:
